@@ -1,0 +1,20 @@
+//! Forms: the form model (XLSForm concepts), the XLSForm expression language and
+//! validation of a response against its form.
+//!
+//! The same code runs on the device (through `sync-core`) and on the server, so a rule
+//! written in a form is checked once, the same way, everywhere.
+
+pub mod answers;
+pub mod expr;
+pub mod instruments;
+pub mod model;
+pub mod validate;
+pub mod value;
+
+pub use answers::{Answer, Answers};
+pub use model::{
+    Choice, CompiledForm, Form, FormError, FormErrorKind, Group, Item, Labels, Language,
+    NodeKind, Question, QuestionType, Repeat,
+};
+pub use validate::{Issue, IssueKind, QuestionState, Validation};
+pub use value::Value;

@@ -1,0 +1,448 @@
+//! The form model: XLSForm concepts as Rust types, with a JSON form that is pleasant to
+//! write by hand.
+//!
+//! A question's `type` is written as in an XLSForm `survey` sheet: `"integer"`,
+//! `"select_one yes_no"`, `"select_multiple device"`. Groups and repeats are items with
+//! `"type": "group"` / `"type": "repeat"` (XLSForm's `begin group` / `begin repeat`
+//! are accepted as well) and their own `items`. Labels and messages are either a plain
+//! string or an object keyed by language code:
+//!
+//! ```json
+//! { "type": "integer", "name": "age_years", "required": true,
+//!   "label": { "en": "How old is this child?", "es": "¿Qué edad tiene este niño?" },
+//!   "constraint": ". >= 0 and . <= 18",
+//!   "constraint_message": { "en": "Enter an age from 0 to 18.", "es": "Escriba una edad de 0 a 18." } }
+//! ```
+//!
+//! A [`Form`] is checked and its expressions parsed once by [`Form::compile`], which gives
+//! a [`CompiledForm`] that validates responses.
+
+mod compile;
+mod serde_item;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Value;
+
+pub use compile::{CompiledForm, FormError, FormErrorKind, NodeKind};
+
+/// A form definition: questions, groups and repeats, choice lists and translations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Form {
+    /// Stable form id (`household_survey`); with `version` it names one definition.
+    pub id: String,
+    /// Version of the definition; responses record the version they were entered with.
+    pub version: u32,
+    /// Title shown to people, per language.
+    #[serde(default)]
+    pub title: Labels,
+    /// Languages the form is translated into (`en` English, `es` Español).
+    #[serde(default)]
+    pub languages: Vec<Language>,
+    /// Language code used when a text is missing in the requested language.
+    #[serde(default = "default_language")]
+    pub default_language: String,
+    /// The items of the form, in document order.
+    pub items: Vec<Item>,
+    /// Choice lists by list name, referred to by `select_one list` questions.
+    #[serde(default)]
+    pub choices: BTreeMap<String, Vec<Choice>>,
+}
+
+fn default_language() -> String {
+    "en".to_string()
+}
+
+impl Form {
+    /// Parse a form definition from its JSON text.
+    pub fn from_json(text: &str) -> Result<Form, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The form definition as pretty JSON (the same format [`Form::from_json`] reads).
+    pub fn to_json(&self) -> String {
+        // Serializing plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// A language a form is translated into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Language {
+    /// Language code, as used as key in [`Labels`] (`en`, `es`).
+    pub code: String,
+    /// The language's name in that language (`English`, `Español`).
+    pub name: String,
+}
+
+/// A translated text: language code to text.
+///
+/// Written in JSON as an object (`{"en": "Yes", "es": "Sí"}`) or, for a text that is
+/// the same in every language, a plain string (stored under the empty code `""`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Labels(pub BTreeMap<String, String>);
+
+impl Labels {
+    /// No text.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Labels from `(language code, text)` pairs.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Labels(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// Whether no text is given in any language.
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(|t| t.trim().is_empty())
+    }
+
+    /// The text in `lang`, else in `default_lang`, else the language-neutral text, else
+    /// any text; `None` only when there is no text at all.
+    pub fn get(&self, lang: &str, default_lang: &str) -> Option<&str> {
+        let found = |code: &str| {
+            self.0
+                .get(code)
+                .map(String::as_str)
+                .filter(|t| !t.trim().is_empty())
+        };
+        found(lang)
+            .or_else(|| found(default_lang))
+            .or_else(|| found(""))
+            .or_else(|| {
+                self.0
+                    .values()
+                    .map(String::as_str)
+                    .find(|t| !t.trim().is_empty())
+            })
+    }
+
+    /// The text in exactly `lang` (no fallback).
+    pub fn exact(&self, lang: &str) -> Option<&str> {
+        self.0
+            .get(lang)
+            .map(String::as_str)
+            .filter(|t| !t.trim().is_empty())
+    }
+}
+
+impl Serialize for Labels {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.get("") {
+            Some(text) if self.0.len() == 1 => s.serialize_str(text),
+            _ => self.0.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Labels {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Plain(String),
+            ByLanguage(BTreeMap<String, String>),
+        }
+        Ok(match Raw::deserialize(d)? {
+            Raw::Plain(text) => Labels(BTreeMap::from([(String::new(), text)])),
+            Raw::ByLanguage(map) => Labels(map),
+        })
+    }
+}
+
+/// One choice of a choice list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    /// The value stored in the answer (`yes`, `three_plus`).
+    pub name: String,
+    /// What people see, per language.
+    #[serde(default)]
+    pub label: Labels,
+}
+
+/// An item of a form: a question, a group, or a repeat group.
+///
+/// In JSON, every item is an object with a `type`; see the [module docs](self).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "serde_item::RawItem", into = "serde_item::RawItem")]
+pub enum Item {
+    /// A question.
+    Question(Question),
+    /// A group: items shown together, relevant together. Groups do not nest answers.
+    Group(Group),
+    /// A repeat group: its items are answered once per instance (one per child).
+    Repeat(Repeat),
+}
+
+impl Item {
+    /// The item's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Item::Question(q) => &q.name,
+            Item::Group(g) => &g.name,
+            Item::Repeat(r) => &r.name,
+        }
+    }
+
+    /// The items inside a group or repeat (empty for a question).
+    pub fn items(&self) -> &[Item] {
+        match self {
+            Item::Question(_) => &[],
+            Item::Group(g) => &g.items,
+            Item::Repeat(r) => &r.items,
+        }
+    }
+}
+
+/// A question of a form.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Question {
+    /// Name, unique in the form; the key of its answer and of `${name}` in expressions.
+    pub name: String,
+    /// The question type.
+    pub qtype: QuestionType,
+    /// The question text, per language.
+    pub label: Labels,
+    /// Help text shown under the question, per language.
+    pub hint: Labels,
+    /// Whether an answer is required (when the question is relevant).
+    pub required: bool,
+    /// Message shown when a required answer is missing (a built-in one when empty).
+    pub required_message: Labels,
+    /// XLSForm expression: the question is asked only when it is true.
+    pub relevant: Option<String>,
+    /// XLSForm expression the answer (`.`) must satisfy.
+    pub constraint: Option<String>,
+    /// Message shown when the constraint fails (a built-in one when empty).
+    pub constraint_message: Labels,
+    /// XLSForm expression computing the value of a `calculate` question.
+    pub calculation: Option<String>,
+    /// Value a new response starts with (see [`CompiledForm::defaults`]).
+    pub default: Option<Value>,
+    /// Whether the answer is shown but not editable.
+    pub read_only: bool,
+}
+
+impl Question {
+    /// A question with a name and type, everything else empty.
+    pub fn new(name: impl Into<String>, qtype: QuestionType) -> Self {
+        Question {
+            name: name.into(),
+            qtype,
+            ..Question::default()
+        }
+    }
+}
+
+/// A group of items, shown together and relevant together.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Group {
+    /// Name, unique in the form.
+    pub name: String,
+    /// Heading, per language.
+    pub label: Labels,
+    /// XLSForm expression: the whole group is asked only when it is true.
+    pub relevant: Option<String>,
+    /// The items of the group.
+    pub items: Vec<Item>,
+}
+
+/// A repeat group: its items are answered once per instance.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Repeat {
+    /// Name, unique in the form; the key of the list of instances in the answers.
+    pub name: String,
+    /// Heading of each instance, per language.
+    pub label: Labels,
+    /// XLSForm expression: the repeat is asked only when it is true.
+    pub relevant: Option<String>,
+    /// The items answered in each instance.
+    pub items: Vec<Item>,
+    /// XLSForm expression fixing the number of instances, when given.
+    pub repeat_count: Option<String>,
+}
+
+/// The type of a question, written as in XLSForm (`"select_one yes_no"`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum QuestionType {
+    /// Free text.
+    #[default]
+    Text,
+    /// A whole number.
+    Integer,
+    /// A decimal number.
+    Decimal,
+    /// One choice from the named list.
+    SelectOne(String),
+    /// Any number of choices from the named list, stored space-separated.
+    SelectMultiple(String),
+    /// A date, stored `YYYY-MM-DD`.
+    Date,
+    /// A location, stored `"lat lon [altitude accuracy]"`.
+    Geopoint,
+    /// Text shown to the person; no answer.
+    Note,
+    /// A value computed from `calculation`; not shown.
+    Calculate,
+    /// A photo, stored as the attachment's file name.
+    Image,
+}
+
+impl QuestionType {
+    /// The choice list a select question draws from.
+    pub fn list(&self) -> Option<&str> {
+        match self {
+            QuestionType::SelectOne(l) | QuestionType::SelectMultiple(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Whether questions of this type hold an answer entered by a person.
+    pub fn takes_input(&self) -> bool {
+        !matches!(self, QuestionType::Note | QuestionType::Calculate)
+    }
+}
+
+impl fmt::Display for QuestionType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QuestionType::Text => f.write_str("text"),
+            QuestionType::Integer => f.write_str("integer"),
+            QuestionType::Decimal => f.write_str("decimal"),
+            QuestionType::SelectOne(l) => write!(f, "select_one {l}"),
+            QuestionType::SelectMultiple(l) => write!(f, "select_multiple {l}"),
+            QuestionType::Date => f.write_str("date"),
+            QuestionType::Geopoint => f.write_str("geopoint"),
+            QuestionType::Note => f.write_str("note"),
+            QuestionType::Calculate => f.write_str("calculate"),
+            QuestionType::Image => f.write_str("image"),
+        }
+    }
+}
+
+impl FromStr for QuestionType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut words = s.split_whitespace();
+        let kind = words.next().unwrap_or("");
+        let list = words.next();
+        if words.next().is_some() {
+            return Err(format!("unexpected words in question type `{s}`"));
+        }
+        let plain = |t: QuestionType| match list {
+            None => Ok(t),
+            Some(_) => Err(format!("question type `{kind}` takes no choice list")),
+        };
+        let select = |f: fn(String) -> QuestionType| match list {
+            Some(l) => Ok(f(l.to_string())),
+            None => Err(format!("`{kind}` needs a choice list: `{kind} list_name`")),
+        };
+        match kind {
+            "text" | "string" => plain(QuestionType::Text),
+            "integer" | "int" => plain(QuestionType::Integer),
+            "decimal" => plain(QuestionType::Decimal),
+            "date" => plain(QuestionType::Date),
+            "geopoint" => plain(QuestionType::Geopoint),
+            "note" => plain(QuestionType::Note),
+            "calculate" => plain(QuestionType::Calculate),
+            "image" => plain(QuestionType::Image),
+            "select_one" => select(QuestionType::SelectOne),
+            "select_multiple" => select(QuestionType::SelectMultiple),
+            "" => Err("empty question type".to_string()),
+            other => Err(format!("unknown question type `{other}`")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn question_type_round_trips() {
+        for t in [
+            "text",
+            "integer",
+            "decimal",
+            "select_one yes_no",
+            "select_multiple device",
+            "date",
+            "geopoint",
+            "note",
+            "calculate",
+            "image",
+        ] {
+            let parsed: QuestionType = t.parse().unwrap();
+            assert_eq!(parsed.to_string(), t);
+        }
+        assert!("select_one".parse::<QuestionType>().is_err());
+        assert!("integer yes_no".parse::<QuestionType>().is_err());
+        assert!("barcode".parse::<QuestionType>().is_err());
+        assert!("select_one a b".parse::<QuestionType>().is_err());
+    }
+
+    #[test]
+    fn labels_fall_back_to_default_then_neutral() {
+        let l = Labels::from_pairs([("en", "Yes"), ("es", "Sí")]);
+        assert_eq!(l.get("es", "en"), Some("Sí"));
+        assert_eq!(l.get("fr", "en"), Some("Yes"));
+        let plain: Labels = serde_json::from_str("\"OK\"").unwrap();
+        assert_eq!(plain.get("es", "en"), Some("OK"));
+        assert_eq!(serde_json::to_string(&plain).unwrap(), "\"OK\"");
+        assert_eq!(Labels::new().get("en", "en"), None);
+    }
+
+    #[test]
+    fn items_parse_from_hand_written_json() {
+        let json = r#"{
+          "id": "f", "version": 3,
+          "items": [
+            {"type": "select_one yes_no", "name": "q", "required": true, "label": "Q?"},
+            {"type": "begin repeat", "name": "r", "repeat_count": "2", "items": [
+              {"type": "integer", "name": "n", "constraint": ". > 0"}
+            ]},
+            {"type": "group", "name": "g", "relevant": "${q} = 'yes'", "items": []}
+          ],
+          "choices": {"yes_no": [{"name": "yes", "label": {"en": "Yes", "es": "Sí"}}]}
+        }"#;
+        let form = Form::from_json(json).unwrap();
+        assert_eq!(form.default_language, "en");
+        let Item::Question(q) = &form.items[0] else {
+            panic!("not a question")
+        };
+        assert_eq!(q.qtype, QuestionType::SelectOne("yes_no".into()));
+        assert!(q.required);
+        let Item::Repeat(r) = &form.items[1] else {
+            panic!("not a repeat")
+        };
+        assert_eq!(r.repeat_count.as_deref(), Some("2"));
+        assert_eq!(form.items[2].name(), "g");
+        let again = Form::from_json(&form.to_json()).unwrap();
+        assert_eq!(again, form);
+    }
+
+    #[test]
+    fn typos_in_items_are_rejected() {
+        let json = r#"{"id": "f", "version": 1, "items": [
+            {"type": "text", "name": "q", "requird": true}]}"#;
+        let err = Form::from_json(json).unwrap_err().to_string();
+        assert!(err.contains("requird"), "{err}");
+        let json = r#"{"id": "f", "version": 1, "items": [
+            {"type": "text", "name": "q", "items": []}]}"#;
+        assert!(Form::from_json(json).is_err());
+    }
+}

@@ -1,0 +1,445 @@
+//! Checking a [`Form`] once and parsing its expressions into a [`CompiledForm`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Range;
+
+use super::{Choice, Form, Item, Labels, Question, QuestionType};
+use crate::expr::{self, Expr, ExprError};
+use crate::{Answer, Answers};
+
+/// What kind of item a name refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// A question (including notes and calculations).
+    Question,
+    /// A (non-repeating) group.
+    Group,
+    /// A repeat group.
+    Repeat,
+}
+
+/// What is wrong with a form definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormErrorKind {
+    /// A name that is empty or not an XML name (letter or `_` first, then letters,
+    /// digits, `_`, `-`, `.`).
+    InvalidName,
+    /// Two items with the same name.
+    DuplicateName,
+    /// A select question naming a choice list that does not exist.
+    UnknownList,
+    /// A choice list with no choices, or two choices with the same name.
+    BadChoices,
+    /// A `calculate` without a calculation, or a calculation on another type.
+    Calculation,
+    /// An expression that does not parse or refers to an unknown `${name}`.
+    Expression,
+    /// `default_language` is not one of `languages`.
+    UnknownLanguage,
+}
+
+/// One error in a form definition, naming the item and the column it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormError {
+    /// Name of the item (question, group, repeat), or of the choice list; empty for the
+    /// form itself.
+    pub item: String,
+    /// The column (XLSForm sheet heading) the error is in: `relevant`, `constraint`,
+    /// `calculation`, `repeat_count`, `type`, `name`, `choices`.
+    pub column: String,
+    /// The kind of error.
+    pub kind: FormErrorKind,
+    /// What is wrong, in English (form authors' language of the tooling).
+    pub message: String,
+    /// For expression errors: the char offsets in the expression text.
+    pub span: Option<Range<usize>>,
+}
+
+impl fmt::Display for FormError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.item.is_empty() {
+            write!(f, "form, {}", self.column)?;
+        } else {
+            write!(f, "`{}`, {}", self.item, self.column)?;
+        }
+        if let Some(span) = &self.span {
+            write!(f, ", column {}", span.start + 1)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for FormError {}
+
+/// One item of a compiled form, with its expressions parsed.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub name: String,
+    pub kind: NodeKind,
+    /// The question, for question nodes.
+    pub question: Option<Question>,
+    pub label: Labels,
+    pub relevant: Option<Expr>,
+    pub constraint: Option<Expr>,
+    pub calculation: Option<Expr>,
+    pub repeat_count: Option<Expr>,
+    /// The `relevant` expression's text (questions, groups and repeats alike).
+    pub relevant_src: Option<String>,
+    /// The `repeat_count` expression's text.
+    pub repeat_count_src: Option<String>,
+    /// Child nodes, in document order.
+    pub children: Vec<usize>,
+    /// The innermost repeat this node is inside.
+    pub repeat: Option<usize>,
+}
+
+/// A checked form with its expressions parsed once, ready to validate responses.
+///
+/// Built by [`Form::compile`]; cheap to share (`Arc`) between screens and threads.
+#[derive(Debug)]
+pub struct CompiledForm {
+    pub(crate) form: Form,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) roots: Vec<usize>,
+    pub(crate) by_name: BTreeMap<String, usize>,
+    /// Whether an expression refers to a calculation later in document order, so that
+    /// validation settles calculations by evaluating again.
+    pub(crate) forward_refs: bool,
+}
+
+fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c.is_alphabetic() || c == '_' => {}
+        _ => return false,
+    }
+    chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+impl Form {
+    /// Check the form and parse every expression once.
+    ///
+    /// Errors (all of them, not just the first): invalid or duplicate names, unknown or
+    /// malformed choice lists, calculations missing or misplaced, and expressions that do
+    /// not parse or refer to a `${name}` that is not a question or repeat of this form.
+    pub fn compile(self) -> Result<CompiledForm, Vec<FormError>> {
+        let mut errors = Vec::new();
+        let mut err = |item: &str, column: &str, kind, message: String| {
+            errors.push(FormError {
+                item: item.to_string(),
+                column: column.to_string(),
+                kind,
+                message,
+                span: None,
+            })
+        };
+        if self.id.trim().is_empty() {
+            err("", "id", FormErrorKind::InvalidName, "the form has no id".into());
+        }
+        if !self.languages.is_empty()
+            && !self.languages.iter().any(|l| l.code == self.default_language)
+        {
+            err(
+                "",
+                "default_language",
+                FormErrorKind::UnknownLanguage,
+                format!("`{}` is not one of the form's languages", self.default_language),
+            );
+        }
+        for (list, choices) in &self.choices {
+            if choices.is_empty() {
+                err(list, "choices", FormErrorKind::BadChoices, "the list is empty".into());
+            }
+            let mut seen = BTreeSet::new();
+            for c in choices {
+                if c.name.trim().is_empty() || c.name.contains(char::is_whitespace) {
+                    err(
+                        list,
+                        "choices",
+                        FormErrorKind::InvalidName,
+                        format!("choice name `{}` is empty or has spaces", c.name),
+                    );
+                } else if !seen.insert(c.name.as_str()) {
+                    err(
+                        list,
+                        "choices",
+                        FormErrorKind::BadChoices,
+                        format!("choice `{}` appears twice", c.name),
+                    );
+                }
+            }
+        }
+
+        let mut nodes = Vec::new();
+        let mut roots = Vec::new();
+        for item in &self.items {
+            let id = flatten(item, None, &mut nodes);
+            roots.push(id);
+        }
+        let mut by_name = BTreeMap::new();
+        for (id, node) in nodes.iter().enumerate() {
+            if !is_xml_name(&node.name) {
+                err(
+                    &node.name,
+                    "name",
+                    FormErrorKind::InvalidName,
+                    format!("`{}` is not a valid name", node.name),
+                );
+            }
+            if by_name.insert(node.name.clone(), id).is_some() {
+                err(
+                    &node.name,
+                    "name",
+                    FormErrorKind::DuplicateName,
+                    format!("the name `{}` is used more than once", node.name),
+                );
+            }
+            if let Some(q) = &node.question {
+                if let Some(list) = q.qtype.list() {
+                    if !self.choices.contains_key(list) {
+                        err(
+                            &q.name,
+                            "type",
+                            FormErrorKind::UnknownList,
+                            format!("there is no choice list `{list}`"),
+                        );
+                    }
+                }
+                match (&q.qtype, &q.calculation) {
+                    (QuestionType::Calculate, None) => err(
+                        &q.name,
+                        "calculation",
+                        FormErrorKind::Calculation,
+                        "a calculate question needs a calculation".into(),
+                    ),
+                    (QuestionType::Calculate, Some(_)) | (_, None) => {}
+                    (t, Some(_)) => err(
+                        &q.name,
+                        "calculation",
+                        FormErrorKind::Calculation,
+                        format!("a {t} question cannot have a calculation; use a calculate"),
+                    ),
+                }
+            }
+        }
+
+        // Expressions may refer to questions and repeats (`count(${child})`).
+        let known = |name: &str| {
+            by_name
+                .get(name)
+                .is_some_and(|&id: &usize| nodes[id].kind != NodeKind::Group)
+        };
+        let mut compiled: Vec<[Option<Expr>; 4]> = Vec::with_capacity(nodes.len());
+        let mut forward_refs = false;
+        for (id, node) in nodes.iter().enumerate() {
+            let q = node.question.as_ref();
+            let sources: [(&str, Option<&String>); 4] = [
+                ("relevant", node.relevant_src.as_ref()),
+                ("constraint", q.and_then(|q| q.constraint.as_ref())),
+                ("calculation", q.and_then(|q| q.calculation.as_ref())),
+                ("repeat_count", node.repeat_count_src.as_ref()),
+            ];
+            let mut exprs: [Option<Expr>; 4] = [None, None, None, None];
+            for (slot, (column, src)) in sources.into_iter().enumerate() {
+                let Some(src) = src.filter(|s| !s.trim().is_empty()) else {
+                    continue;
+                };
+                match expr::compile(src, &known) {
+                    Ok(e) => {
+                        for (name, span) in e.references() {
+                            let target = by_name.get(&name).copied().unwrap_or(0);
+                            if column == "calculation" && target == id {
+                                errors.push(FormError {
+                                    item: node.name.clone(),
+                                    column: column.into(),
+                                    kind: FormErrorKind::Expression,
+                                    message: format!("the calculation refers to itself: ${{{name}}}"),
+                                    span: Some(span.start..span.end),
+                                });
+                            }
+                            let is_calc = nodes[target]
+                                .question
+                                .as_ref()
+                                .is_some_and(|t| t.qtype == QuestionType::Calculate);
+                            forward_refs |= target > id && is_calc;
+                        }
+                        exprs[slot] = Some(e);
+                    }
+                    Err(e) => errors.push(expr_error(&node.name, column, e)),
+                }
+            }
+            compiled.push(exprs);
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        for (node, [relevant, constraint, calculation, repeat_count]) in
+            nodes.iter_mut().zip(compiled)
+        {
+            node.relevant = relevant;
+            node.constraint = constraint;
+            node.calculation = calculation;
+            node.repeat_count = repeat_count;
+        }
+        Ok(CompiledForm {
+            form: self,
+            nodes,
+            roots,
+            by_name,
+            forward_refs,
+        })
+    }
+}
+
+fn expr_error(item: &str, column: &str, e: ExprError) -> FormError {
+    FormError {
+        item: item.to_string(),
+        column: column.to_string(),
+        kind: FormErrorKind::Expression,
+        message: e.message.clone(),
+        span: Some(e.span.start..e.span.end),
+    }
+}
+
+/// Append `item` and its descendants in document order; returns the item's node id.
+fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
+    let id = nodes.len();
+    let (kind, question, label, relevant_src, repeat_count_src) = match item {
+        Item::Question(q) => (
+            NodeKind::Question,
+            Some(q.clone()),
+            q.label.clone(),
+            q.relevant.clone(),
+            None,
+        ),
+        Item::Group(g) => (NodeKind::Group, None, g.label.clone(), g.relevant.clone(), None),
+        Item::Repeat(r) => (
+            NodeKind::Repeat,
+            None,
+            r.label.clone(),
+            r.relevant.clone(),
+            r.repeat_count.clone(),
+        ),
+    };
+    nodes.push(Node {
+        name: item.name().to_string(),
+        kind,
+        question,
+        label,
+        relevant: None,
+        constraint: None,
+        calculation: None,
+        repeat_count: None,
+        relevant_src,
+        repeat_count_src,
+        children: Vec::new(),
+        repeat,
+    });
+    let inner = if kind == NodeKind::Repeat { Some(id) } else { repeat };
+    for child in item.items() {
+        let c = flatten(child, inner, nodes);
+        nodes[id].children.push(c);
+    }
+    id
+}
+
+impl CompiledForm {
+    /// The form definition this was compiled from.
+    pub fn form(&self) -> &Form {
+        &self.form
+    }
+
+    /// Give back the form definition.
+    pub fn into_form(self) -> Form {
+        self.form
+    }
+
+    /// The question with this name.
+    pub fn question(&self, name: &str) -> Option<&Question> {
+        self.node(name)?.question.as_ref()
+    }
+
+    /// What kind of item has this name (`None` when no item does).
+    pub fn kind(&self, name: &str) -> Option<NodeKind> {
+        Some(self.node(name)?.kind)
+    }
+
+    /// The innermost repeat group the named item is inside, if any.
+    pub fn repeat_of(&self, name: &str) -> Option<&str> {
+        let r = self.node(name)?.repeat?;
+        Some(&self.nodes[r].name)
+    }
+
+    /// The repeat groups the named item is inside, outermost first (empty at top level).
+    pub fn repeat_path(&self, name: &str) -> Vec<&str> {
+        let mut path = Vec::new();
+        let mut at = self.node(name).and_then(|n| n.repeat);
+        while let Some(r) = at {
+            path.push(self.nodes[r].name.as_str());
+            at = self.nodes[r].repeat;
+        }
+        path.reverse();
+        path
+    }
+
+    /// Names of all items (questions, groups, repeats), in document order.
+    pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.nodes.iter().map(|n| n.name.as_str())
+    }
+
+    /// The choices of a choice list.
+    pub fn choices(&self, list: &str) -> Option<&[Choice]> {
+        self.form.choices.get(list).map(Vec::as_slice)
+    }
+
+    /// The label of a choice in `lang` (falling back to the default language).
+    pub fn choice_label(&self, list: &str, choice: &str, lang: &str) -> Option<&str> {
+        self.choices(list)?
+            .iter()
+            .find(|c| c.name == choice)?
+            .label
+            .get(lang, &self.form.default_language)
+    }
+
+    /// The answers a new response starts with: the `default` of every top-level question
+    /// (repeat instances start from [`CompiledForm::new_instance`]).
+    pub fn defaults(&self) -> Answers {
+        self.defaults_of(&self.roots)
+    }
+
+    /// The answers a new instance of the named repeat starts with (empty when `repeat`
+    /// is not a repeat).
+    pub fn new_instance(&self, repeat: &str) -> Answers {
+        match self.node(repeat) {
+            Some(n) if n.kind == NodeKind::Repeat => self.defaults_of(&n.children),
+            _ => Answers::new(),
+        }
+    }
+
+    fn defaults_of(&self, ids: &[usize]) -> Answers {
+        let mut out = Answers::new();
+        for &id in ids {
+            let node = &self.nodes[id];
+            match node.kind {
+                NodeKind::Group => {
+                    for (k, v) in self.defaults_of(&node.children).0 {
+                        out.0.insert(k, v);
+                    }
+                }
+                NodeKind::Repeat => {}
+                NodeKind::Question => {
+                    if let Some(v) = node.question.as_ref().and_then(|q| q.default.clone()) {
+                        out.0.insert(node.name.clone(), Answer::Value(v));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn node(&self, name: &str) -> Option<&Node> {
+        self.by_name.get(name).map(|&id| &self.nodes[id])
+    }
+}

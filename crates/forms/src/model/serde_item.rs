@@ -1,0 +1,155 @@
+//! The JSON shape of an [`Item`]: one flat object with a `type`, like a row of an
+//! XLSForm `survey` sheet, converted to and from the typed enum.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Group, Item, Labels, Question, QuestionType, Repeat};
+use crate::Value;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One item as written in JSON.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawItem {
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    label: Labels,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    hint: Labels,
+    #[serde(default, skip_serializing_if = "is_false")]
+    required: bool,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    required_message: Labels,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    relevant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    constraint: Option<String>,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    constraint_message: Labels,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    calculation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default: Option<Value>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    read_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    repeat_count: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    items: Option<Vec<Item>>,
+}
+
+impl TryFrom<RawItem> for Item {
+    type Error = String;
+
+    fn try_from(raw: RawItem) -> Result<Item, String> {
+        let kind = raw.kind.trim();
+        let container = matches!(
+            kind,
+            "group" | "begin group" | "begin_group" | "repeat" | "begin repeat" | "begin_repeat"
+        );
+        let name = &raw.name;
+        let reject = |field: &str, present: bool| {
+            if present {
+                Err(format!("`{field}` is not allowed on {kind} `{name}`"))
+            } else {
+                Ok(())
+            }
+        };
+        if container {
+            reject("hint", !raw.hint.0.is_empty())?;
+            reject("required", raw.required)?;
+            reject("required_message", !raw.required_message.0.is_empty())?;
+            reject("constraint", raw.constraint.is_some())?;
+            reject("constraint_message", !raw.constraint_message.0.is_empty())?;
+            reject("calculation", raw.calculation.is_some())?;
+            reject("default", raw.default.is_some())?;
+            reject("read_only", raw.read_only)?;
+            let items = raw.items.unwrap_or_default();
+            if kind.contains("group") {
+                reject("repeat_count", raw.repeat_count.is_some())?;
+                Ok(Item::Group(Group {
+                    name: raw.name,
+                    label: raw.label,
+                    relevant: raw.relevant,
+                    items,
+                }))
+            } else {
+                Ok(Item::Repeat(Repeat {
+                    name: raw.name,
+                    label: raw.label,
+                    relevant: raw.relevant,
+                    items,
+                    repeat_count: raw.repeat_count,
+                }))
+            }
+        } else {
+            reject("items", raw.items.is_some())?;
+            reject("repeat_count", raw.repeat_count.is_some())?;
+            let qtype: QuestionType = kind
+                .parse()
+                .map_err(|e: String| format!("question `{name}`: {e}"))?;
+            Ok(Item::Question(Question {
+                name: raw.name,
+                qtype,
+                label: raw.label,
+                hint: raw.hint,
+                required: raw.required,
+                required_message: raw.required_message,
+                relevant: raw.relevant,
+                constraint: raw.constraint,
+                constraint_message: raw.constraint_message,
+                calculation: raw.calculation,
+                default: raw.default,
+                read_only: raw.read_only,
+            }))
+        }
+    }
+}
+
+impl From<Item> for RawItem {
+    fn from(item: Item) -> RawItem {
+        let empty = |kind: &str, name: String, label: Labels, relevant: Option<String>| RawItem {
+            kind: kind.to_string(),
+            name,
+            label,
+            hint: Labels::new(),
+            required: false,
+            required_message: Labels::new(),
+            relevant,
+            constraint: None,
+            constraint_message: Labels::new(),
+            calculation: None,
+            default: None,
+            read_only: false,
+            repeat_count: None,
+            items: None,
+        };
+        match item {
+            Item::Question(q) => RawItem {
+                hint: q.hint,
+                required: q.required,
+                required_message: q.required_message,
+                constraint: q.constraint,
+                constraint_message: q.constraint_message,
+                calculation: q.calculation,
+                default: q.default,
+                read_only: q.read_only,
+                ..empty(&q.qtype.to_string(), q.name, q.label, q.relevant)
+            },
+            Item::Group(g) => RawItem {
+                items: Some(g.items),
+                ..empty("group", g.name, g.label, g.relevant)
+            },
+            Item::Repeat(r) => RawItem {
+                items: Some(r.items),
+                repeat_count: r.repeat_count,
+                ..empty("repeat", r.name, r.label, r.relevant)
+            },
+        }
+    }
+}

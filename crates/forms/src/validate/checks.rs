@@ -1,0 +1,239 @@
+//! Type checks of one answer against its question type, with normalization.
+
+use chrono::NaiveDate;
+
+use super::messages::Msg;
+use crate::model::{Choice, QuestionType};
+use crate::Value;
+
+/// Why an answer does not fit its question type.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Bad {
+    /// Wrong shape; the message to show.
+    Type(Msg<'static>),
+    /// A choice (or several, space-separated) that is not in the list.
+    NotAChoice(String),
+}
+
+/// Whether `s` is a real calendar date written exactly `YYYY-MM-DD`.
+pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return None;
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+fn parse_finite(s: &str) -> Option<f64> {
+    let s = s.trim();
+    // Rust also parses "inf" and "NaN"; answers must be plain numbers.
+    if s.is_empty() || s.chars().any(|c| c.is_alphabetic() && c != 'e' && c != 'E') {
+        return None;
+    }
+    s.parse::<f64>().ok().filter(|d| d.is_finite())
+}
+
+/// Check a non-empty answer against its type and give the normalized value to store:
+/// integers as `Int`, decimals as `Decimal`, choices and dates trimmed, multiple choices
+/// single-space separated without repeats.
+pub(crate) fn check(qtype: &QuestionType, value: &Value, choices: &[Choice]) -> Result<Value, Bad> {
+    use QuestionType as T;
+    match qtype {
+        T::Text => match value {
+            Value::Bool(_) => Err(Bad::Type(Msg::Text)),
+            Value::Text(s) => Ok(Value::Text(s.clone())),
+            other => Ok(Value::Text(other.as_text())),
+        },
+        T::Integer => match value {
+            Value::Int(i) => Ok(Value::Int(*i)),
+            Value::Decimal(d)
+                if d.is_finite() && d.fract() == 0.0 && d.abs() < 9.0e15 =>
+            {
+                Ok(Value::Int(*d as i64))
+            }
+            Value::Text(s) => s
+                .trim()
+                .parse::<i64>()
+                .map(Value::Int)
+                .map_err(|_| Bad::Type(Msg::Integer)),
+            _ => Err(Bad::Type(Msg::Integer)),
+        },
+        T::Decimal => match value {
+            Value::Int(i) => Ok(Value::Decimal(*i as f64)),
+            Value::Decimal(d) if d.is_finite() => Ok(Value::Decimal(*d)),
+            Value::Text(s) => parse_finite(s)
+                .map(Value::Decimal)
+                .ok_or(Bad::Type(Msg::Decimal)),
+            _ => Err(Bad::Type(Msg::Decimal)),
+        },
+        T::Date => match value {
+            Value::Text(s) if parse_date(s.trim()).is_some() => Ok(Value::Text(s.trim().into())),
+            _ => Err(Bad::Type(Msg::Date)),
+        },
+        T::Geopoint => match value {
+            Value::Text(s) => check_geopoint(s).ok_or(Bad::Type(Msg::Geopoint)),
+            _ => Err(Bad::Type(Msg::Geopoint)),
+        },
+        T::Image => match value {
+            Value::Text(s) => Ok(Value::Text(s.trim().into())),
+            _ => Err(Bad::Type(Msg::Image)),
+        },
+        T::SelectOne(_) => {
+            let text = value.as_text();
+            let name = text.trim();
+            if choices.iter().any(|c| c.name == name) {
+                Ok(Value::Text(name.into()))
+            } else {
+                Err(Bad::NotAChoice(name.into()))
+            }
+        }
+        T::SelectMultiple(_) => {
+            let text = value.as_text();
+            let mut picked: Vec<&str> = Vec::new();
+            let mut bad: Vec<&str> = Vec::new();
+            for name in text.split_whitespace() {
+                if !choices.iter().any(|c| c.name == name) {
+                    bad.push(name);
+                } else if !picked.contains(&name) {
+                    picked.push(name);
+                }
+            }
+            if bad.is_empty() {
+                Ok(Value::Text(picked.join(" ")))
+            } else {
+                Err(Bad::NotAChoice(bad.join(" ")))
+            }
+        }
+        // Notes and calculations are not answered by people; nothing to check.
+        T::Note | T::Calculate => Ok(value.clone()),
+    }
+}
+
+/// `"lat lon [altitude [accuracy]]"` with latitude in -90..=90, longitude in
+/// -180..=180 and a non-negative accuracy.
+fn check_geopoint(s: &str) -> Option<Value> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    if !(2..=4).contains(&parts.len()) {
+        return None;
+    }
+    let nums: Vec<f64> = parts
+        .iter()
+        .map(|p| parse_finite(p))
+        .collect::<Option<_>>()?;
+    let ok = (-90.0..=90.0).contains(&nums[0])
+        && (-180.0..=180.0).contains(&nums[1])
+        && nums.get(3).is_none_or(|acc| *acc >= 0.0);
+    ok.then(|| Value::Text(parts.join(" ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Labels;
+
+    fn list(names: &[&str]) -> Vec<Choice> {
+        names
+            .iter()
+            .map(|n| Choice {
+                name: n.to_string(),
+                label: Labels::new(),
+            })
+            .collect()
+    }
+
+    fn ok(t: &str, v: impl Into<Value>) -> Value {
+        let c = list(&["yes", "no", "computer", "tablet"]);
+        check(&t.parse().unwrap(), &v.into(), &c).unwrap()
+    }
+
+    fn bad(t: &str, v: impl Into<Value>) -> Bad {
+        let c = list(&["yes", "no", "computer", "tablet"]);
+        check(&t.parse().unwrap(), &v.into(), &c).unwrap_err()
+    }
+
+    #[test]
+    fn integer() {
+        assert_eq!(ok("integer", 7i64), Value::Int(7));
+        assert_eq!(ok("integer", " -3 "), Value::Int(-3));
+        assert_eq!(ok("integer", 4.0), Value::Int(4));
+        assert_eq!(bad("integer", "4.5"), Bad::Type(Msg::Integer));
+        assert_eq!(bad("integer", 4.5), Bad::Type(Msg::Integer));
+        assert_eq!(bad("integer", "four"), Bad::Type(Msg::Integer));
+        assert_eq!(bad("integer", true), Bad::Type(Msg::Integer));
+        assert_eq!(bad("integer", f64::NAN), Bad::Type(Msg::Integer));
+        assert_eq!(bad("integer", 1e300), Bad::Type(Msg::Integer));
+    }
+
+    #[test]
+    fn decimal() {
+        assert_eq!(ok("decimal", 2i64), Value::Decimal(2.0));
+        assert_eq!(ok("decimal", "2.5"), Value::Decimal(2.5));
+        assert_eq!(bad("decimal", "NaN"), Bad::Type(Msg::Decimal));
+        assert_eq!(bad("decimal", "inf"), Bad::Type(Msg::Decimal));
+        assert_eq!(bad("decimal", f64::INFINITY), Bad::Type(Msg::Decimal));
+        assert_eq!(bad("decimal", "2,5"), Bad::Type(Msg::Decimal));
+    }
+
+    #[test]
+    fn text_and_image() {
+        assert_eq!(ok("text", "hola"), Value::Text("hola".into()));
+        assert_eq!(ok("text", 12i64), Value::Text("12".into()));
+        assert_eq!(bad("text", false), Bad::Type(Msg::Text));
+        assert_eq!(ok("image", "photo-1.jpg "), Value::Text("photo-1.jpg".into()));
+        assert_eq!(bad("image", 3i64), Bad::Type(Msg::Image));
+    }
+
+    #[test]
+    fn date() {
+        assert_eq!(ok("date", "2024-02-29"), Value::Text("2024-02-29".into()));
+        assert_eq!(bad("date", "2023-02-29"), Bad::Type(Msg::Date));
+        assert_eq!(bad("date", "2024-2-1"), Bad::Type(Msg::Date));
+        assert_eq!(bad("date", "02/01/2024"), Bad::Type(Msg::Date));
+        assert_eq!(bad("date", "2024-02-01T00:00"), Bad::Type(Msg::Date));
+        assert_eq!(bad("date", 20240201i64), Bad::Type(Msg::Date));
+        assert_eq!(bad("date", "２０２４-01-01"), Bad::Type(Msg::Date));
+    }
+
+    #[test]
+    fn geopoint() {
+        assert_eq!(
+            ok("geopoint", "39.1 -84.5"),
+            Value::Text("39.1 -84.5".into())
+        );
+        assert_eq!(
+            ok("geopoint", " 39.1  -84.5 150 5 "),
+            Value::Text("39.1 -84.5 150 5".into())
+        );
+        assert_eq!(bad("geopoint", "91 0"), Bad::Type(Msg::Geopoint));
+        assert_eq!(bad("geopoint", "0 181"), Bad::Type(Msg::Geopoint));
+        assert_eq!(bad("geopoint", "0 0 0 -1"), Bad::Type(Msg::Geopoint));
+        assert_eq!(bad("geopoint", "39.1"), Bad::Type(Msg::Geopoint));
+        assert_eq!(bad("geopoint", "1 2 3 4 5"), Bad::Type(Msg::Geopoint));
+        assert_eq!(bad("geopoint", "north west"), Bad::Type(Msg::Geopoint));
+        assert_eq!(bad("geopoint", 3i64), Bad::Type(Msg::Geopoint));
+    }
+
+    #[test]
+    fn selects() {
+        assert_eq!(ok("select_one yes_no", " yes "), Value::Text("yes".into()));
+        assert_eq!(
+            bad("select_one yes_no", "maybe"),
+            Bad::NotAChoice("maybe".into())
+        );
+        assert_eq!(
+            ok("select_multiple device", "tablet  computer tablet"),
+            Value::Text("tablet computer".into())
+        );
+        assert_eq!(
+            bad("select_multiple device", "tablet tv radio"),
+            Bad::NotAChoice("tv radio".into())
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! The shared core of the survey and sync system.
+//!
+//! - [`record`]: every record (household, person, response, literacy check-in, case note,
+//!   form definition) is one Automerge document with immutable metadata, typed answers,
+//!   an audit trail and surfaced conflicts.
+//! - [`store`]: the device store, one SQLite file holding the documents, the outbox of
+//!   changes the server has not acknowledged, the sync cursor and the device's actor.
+//! - [`forms`] (re-exported): the form model, the XLSForm expression language and
+//!   response validation, shared with the server.
+
+pub mod error;
+pub mod record;
+pub mod store;
+
+pub use error::CoreError;
+pub use forms;
+pub use forms::{Answer, Answers, Value};
+pub use record::{
+    Commit, Conflict, ConflictValue, FormRef, HistoryEntry, RecordDoc, RecordKind, RecordMeta,
+    Scope,
+};
+
+pub use store::{ApplyReport, Durability, OutboxItem, RecordFilter, RecordSummary, Store, StoreOptions};

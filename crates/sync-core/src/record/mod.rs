@@ -1,0 +1,32 @@
+//! Records as Automerge documents.
+//!
+//! One document per record. Its root holds two maps and a list:
+//!
+//! - `meta`: the immutable metadata ([`RecordMeta`]), written in the record's first change;
+//! - `data`: the fields (for a response: answers by question name, repeat groups as lists
+//!   of maps), each answer one scalar so that each answer is one unit of conflict;
+//! - `resolutions`: who resolved which conflict, how, and when.
+//!
+//! Every commit carries its author (user id), time and message ([`Commit`]), so
+//! Automerge's history is the audit trail ([`HistoryEntry`]). Concurrent writes to one
+//! field keep every value ([`Conflict`]) until a person resolves them.
+
+mod commit;
+mod conflicts;
+mod doc;
+mod history;
+mod kind;
+mod meta;
+mod path;
+mod scalar;
+
+pub use commit::{Commit, CommitInfo};
+pub use conflicts::{Conflict, ConflictValue};
+pub use doc::{RecordDoc, RecordEdit};
+pub use history::HistoryEntry;
+pub use kind::{RecordKind, UnknownKind};
+pub use meta::{FormRef, RecordMeta, Scope};
+pub use path::FieldPath;
+
+#[cfg(test)]
+mod tests;

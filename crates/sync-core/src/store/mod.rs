@@ -1,0 +1,366 @@
+//! The device store: one SQLite file holding every record document, the outbox of
+//! changes the server has not acknowledged, the sync cursor and the device's actor.
+//!
+//! Every write is one SQLite transaction. Documents are loaded on demand into a small
+//! LRU cache; nothing holds every record in memory. A record's document is kept as a
+//! compacted snapshot plus the changes saved since (incremental chunks), folded back
+//! into the snapshot every [`StoreOptions::compact_after`] changes.
+
+mod records;
+mod schema;
+mod settings;
+
+use std::num::NonZeroUsize;
+use std::path::Path;
+
+use automerge::{ActorId, Change, ChangeHash};
+use forms::Answers;
+use lru::LruCache;
+use rusqlite::{params, Connection, OptionalExtension};
+use uuid::Uuid;
+
+pub use records::{RecordFilter, RecordSummary};
+pub use schema::CURRENT_VERSION;
+
+use crate::error::{CoreError, Result};
+use crate::record::{
+    Commit, Conflict, FieldPath, FormRef, HistoryEntry, RecordDoc, RecordEdit, RecordKind,
+    RecordMeta, Scope,
+};
+
+/// How hard SQLite works to keep a committed write across a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: a committed write survives a power cut (the default).
+    Full,
+    /// `synchronous=NORMAL`: survives an app crash; a power cut may lose the last
+    /// writes (never corrupt the file).
+    Normal,
+}
+
+/// Tuning for a [`Store`]. The defaults suit a phone.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Documents kept in memory at most.
+    pub cache_capacity: usize,
+    /// Fold a record's saved changes into its snapshot after this many.
+    pub compact_after: u32,
+    /// Durability of each write.
+    pub durability: Durability,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_capacity: 32,
+            compact_after: 16,
+            durability: Durability::Full,
+        }
+    }
+}
+
+/// A change made on this device that the server has not acknowledged yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// Position in the outbox (push in this order).
+    pub seq: i64,
+    /// The change hash: pushing the same change twice is a no-op on the server.
+    pub hash: ChangeHash,
+    /// The record the change belongs to.
+    pub record_id: Uuid,
+    /// The change, encoded.
+    pub bytes: Vec<u8>,
+}
+
+/// What applying a page of remote changes did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// Records seen for the first time.
+    pub created: usize,
+    /// Records that already existed and received changes.
+    pub updated: usize,
+    /// Changes that were new to this device.
+    pub new_changes: usize,
+}
+
+/// The device store. Not `Sync`: wrap it in a mutex to share it.
+pub struct Store {
+    conn: Connection,
+    actor: ActorId,
+    cache: LruCache<Uuid, RecordDoc>,
+    options: StoreOptions,
+}
+
+impl Store {
+    /// Open (or create) the store at `path` with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, StoreOptions::default())
+    }
+
+    /// Open (or create) the store at `path`.
+    pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let sync = match options.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn)?;
+        let actor = settings::device_actor(&conn)?;
+        let capacity = NonZeroUsize::new(options.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Ok(Store {
+            conn,
+            actor,
+            cache: LruCache::new(capacity),
+            options,
+        })
+    }
+
+    /// This device's Automerge actor: created once, persisted, reused for every change.
+    pub fn actor(&self) -> &ActorId {
+        &self.actor
+    }
+
+    /// Create a record with its first fields. Returns its id.
+    pub fn create(
+        &mut self,
+        kind: RecordKind,
+        scope: Scope,
+        form: Option<FormRef>,
+        fields: &Answers,
+        commit: &Commit,
+    ) -> Result<Uuid> {
+        let meta = RecordMeta {
+            kind,
+            id: Uuid::new_v4(),
+            scope,
+            form,
+            created_by: commit.user.clone(),
+            created_at: commit.time,
+        };
+        self.create_with_meta(meta, fields, commit)
+    }
+
+    /// Create a record with the given metadata (its id chosen by the caller).
+    pub fn create_with_meta(
+        &mut self,
+        meta: RecordMeta,
+        fields: &Answers,
+        commit: &Commit,
+    ) -> Result<Uuid> {
+        let id = meta.id;
+        let mut doc = RecordDoc::create(meta, fields, commit, Some(self.actor.clone()))?;
+        let changes = doc.changes_since(&[]);
+        let tx = self.conn.transaction()?;
+        records::insert(&tx, &mut doc, commit.time)?;
+        for change in &changes {
+            records::push_outbox(&tx, id, change, commit.time)?;
+        }
+        tx.commit()?;
+        self.cache.put(id, doc);
+        Ok(id)
+    }
+
+    /// Make one commit to a record. Returns whether anything changed. If `edit` fails
+    /// or the write fails, nothing of it is kept.
+    pub fn update<F>(&mut self, id: Uuid, commit: &Commit, edit: F) -> Result<bool>
+    where
+        F: FnOnce(&mut RecordEdit<'_>) -> Result<()>,
+    {
+        let mut doc = self.take(id)?;
+        let change = match doc.edit(commit, edit) {
+            Ok(Some(change)) => change,
+            Ok(None) => {
+                self.cache.put(id, doc);
+                return Ok(false);
+            }
+            // The document may hold a half-made edit: drop it, reload next time.
+            Err(e) => return Err(e),
+        };
+        self.persist_local(&mut doc, &change, commit.time)?;
+        self.cache.put(id, doc);
+        Ok(true)
+    }
+
+    /// Set one field (or answer) of a record.
+    pub fn set(&mut self, id: Uuid, path: &FieldPath, value: impl Into<forms::Value>, commit: &Commit) -> Result<bool> {
+        let value = value.into();
+        self.update(id, commit, |edit| edit.set(path, value))
+    }
+
+    fn persist_local(&mut self, doc: &mut RecordDoc, change: &Change, time: i64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        records::append_chunks(&tx, doc, std::slice::from_ref(change), time, self.options.compact_after)?;
+        records::push_outbox(&tx, doc.id(), change, time)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Run `read` on a record's document (loaded on demand).
+    pub fn with_record<T>(&mut self, id: Uuid, read: impl FnOnce(&mut RecordDoc) -> T) -> Result<T> {
+        let mut doc = self.take(id)?;
+        let out = read(&mut doc);
+        self.cache.put(id, doc);
+        Ok(out)
+    }
+
+    /// A record's metadata.
+    pub fn meta(&mut self, id: Uuid) -> Result<RecordMeta> {
+        self.with_record(id, |doc| doc.meta().clone())
+    }
+
+    /// A record's fields: answers by question name, repeat groups included.
+    pub fn fields(&mut self, id: Uuid) -> Result<Answers> {
+        self.with_record(id, |doc| doc.fields())
+    }
+
+    /// A record's history, oldest first.
+    pub fn history(&mut self, id: Uuid) -> Result<Vec<HistoryEntry>> {
+        self.with_record(id, |doc| doc.history())
+    }
+
+    /// The fields of a record that hold concurrent values.
+    pub fn conflicts(&mut self, id: Uuid) -> Result<Vec<Conflict>> {
+        self.with_record(id, |doc| doc.conflicts())
+    }
+
+    /// Resolve a conflict on `path` by choosing `chosen`; recorded with who, when, how.
+    pub fn resolve(
+        &mut self,
+        id: Uuid,
+        path: &FieldPath,
+        chosen: forms::Value,
+        commit: &Commit,
+        note: &str,
+    ) -> Result<()> {
+        let mut doc = self.take(id)?;
+        if let Some(change) = doc.resolve(path, chosen, commit, note)? {
+            self.persist_local(&mut doc, &change, commit.time)?;
+        }
+        self.cache.put(id, doc);
+        Ok(())
+    }
+
+    /// List records (metadata and current fields) without loading their documents.
+    pub fn list(&self, filter: &RecordFilter) -> Result<Vec<RecordSummary>> {
+        records::list(&self.conn, filter)
+    }
+
+    /// How many records the store holds.
+    pub fn count(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM records", [], |r| r.get(0))?)
+    }
+
+    /// The oldest unacknowledged changes, at most `limit`, in the order they were made.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<OutboxItem>> {
+        records::outbox(&self.conn, limit)
+    }
+
+    /// How many changes wait for the server.
+    pub fn outbox_len(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
+    }
+
+    /// Drop acknowledged changes from the outbox; returns how many were there.
+    pub fn acknowledge(&mut self, hashes: &[ChangeHash]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut removed = 0;
+        {
+            let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
+            for hash in hashes {
+                removed += stmt.execute(params![hash.as_ref()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    /// The sync cursor: how far this device has read the server's change feed.
+    pub fn cursor(&self) -> Result<Option<String>> {
+        settings::get_text(&self.conn, settings::CURSOR)
+    }
+
+    /// Apply a page of changes from the server and store the new cursor, in one
+    /// transaction: a crash at any point loses nothing and repeats nothing. A change
+    /// that would alter a record's metadata fails the whole page.
+    pub fn apply_remote(
+        &mut self,
+        page: Vec<(Uuid, Vec<Change>)>,
+        cursor: Option<&str>,
+    ) -> Result<ApplyReport> {
+        let mut report = ApplyReport::default();
+        let mut touched = Vec::with_capacity(page.len());
+        let now = chrono::Utc::now().timestamp();
+        let tx = self.conn.transaction()?;
+        for (id, changes) in page {
+            let existing = match self.cache.pop(&id) {
+                Some(doc) => Some(doc),
+                None => records::load(&tx, id, &self.actor)?,
+            };
+            let doc = match existing {
+                Some(mut doc) => {
+                    let before = doc.heads();
+                    let fresh: Vec<Change> = changes
+                        .into_iter()
+                        .filter(|c| !doc.has_change(&c.hash()))
+                        .collect();
+                    if fresh.is_empty() {
+                        touched.push(doc);
+                        continue;
+                    }
+                    doc.apply_changes(fresh.clone())?;
+                    let applied = doc.changes_since(&before).len();
+                    records::append_chunks(&tx, &mut doc, &fresh, now, self.options.compact_after)?;
+                    report.updated += 1;
+                    report.new_changes += applied;
+                    doc
+                }
+                None => {
+                    let count = changes.len();
+                    let mut doc = RecordDoc::from_changes(changes, Some(self.actor.clone()))?;
+                    if doc.id() != id {
+                        return Err(CoreError::Malformed {
+                            id: id.to_string(),
+                            reason: format!("its changes describe record {}", doc.id()),
+                        });
+                    }
+                    records::insert(&tx, &mut doc, now)?;
+                    report.created += 1;
+                    report.new_changes += count;
+                    doc
+                }
+            };
+            touched.push(doc);
+        }
+        if let Some(cursor) = cursor {
+            settings::set_text(&tx, settings::CURSOR, cursor)?;
+        }
+        tx.commit()?;
+        for doc in touched {
+            self.cache.put(doc.id(), doc);
+        }
+        Ok(report)
+    }
+
+    /// Take a record's document out of the cache, or load it from the file.
+    fn take(&mut self, id: Uuid) -> Result<RecordDoc> {
+        if let Some(doc) = self.cache.pop(&id) {
+            return Ok(doc);
+        }
+        records::load(&self.conn, id, &self.actor)?.ok_or_else(|| CoreError::NotFound(id.to_string()))
+    }
+
+    /// Whether the record exists in this store.
+    pub fn contains(&self, id: Uuid) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM records WHERE id = ?1", [id.to_string()], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests;

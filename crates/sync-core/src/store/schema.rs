@@ -1,0 +1,81 @@
+//! The device store's schema, versioned by SQLite's `user_version`.
+//!
+//! Each migration moves the schema one version up, inside one transaction with the
+//! version bump, so a crash mid-migration leaves the previous version intact.
+
+use rusqlite::Connection;
+
+use crate::error::{CoreError, Result};
+
+/// Migrations in order; migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: records, their incremental chunks, the outbox and settings.
+    "
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+
+    -- One row per record: its metadata as columns (for listing by kind and scope), the
+    -- last compacted save of its document, and its current fields as JSON.
+    CREATE TABLE records (
+        id            TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        partnership   TEXT NOT NULL,
+        organization  TEXT,
+        neighborhood  TEXT,
+        family        TEXT,
+        program       TEXT,
+        form_id       TEXT,
+        form_version  INTEGER,
+        created_by    TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        snapshot      BLOB NOT NULL,
+        chunk_count   INTEGER NOT NULL DEFAULT 0,
+        fields        TEXT NOT NULL,
+        has_conflicts INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX records_by_kind ON records (kind, partnership, id);
+    CREATE INDEX records_by_family ON records (family, kind) WHERE family IS NOT NULL;
+
+    -- Changes saved since the snapshot, in order; folded into it now and then.
+    CREATE TABLE record_chunks (
+        record_id TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        bytes     BLOB NOT NULL,
+        PRIMARY KEY (record_id, seq)
+    ) WITHOUT ROWID;
+
+    -- Changes made on this device that the server has not acknowledged, in order.
+    CREATE TABLE outbox (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        hash       BLOB NOT NULL UNIQUE,
+        record_id  TEXT NOT NULL,
+        bytes      BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    ",
+];
+
+/// The newest schema version this code knows.
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Bring the schema up to [`CURRENT_VERSION`].
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > CURRENT_VERSION {
+        return Err(CoreError::SchemaTooNew {
+            found,
+            supported: CURRENT_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "device store migrated");
+    }
+    Ok(())
+}
