@@ -20,4 +20,6 @@ pub use record::{
     Scope,
 };
 
-pub use store::{ApplyReport, Durability, OutboxItem, RecordFilter, RecordSummary, Store, StoreOptions};
+pub use store::{
+    ApplyReport, Durability, OutboxItem, RecordFilter, RecordSummary, Store, StoreOptions,
+};

@@ -134,7 +134,12 @@ impl RecordDoc {
 }
 
 /// Call `found` for every conflicted scalar field under `obj`.
-fn walk<R: ReadDoc>(doc: &R, obj: &ObjId, path: &FieldPath, found: &mut dyn FnMut(&ObjId, FieldPath)) {
+fn walk<R: ReadDoc>(
+    doc: &R,
+    obj: &ObjId,
+    path: &FieldPath,
+    found: &mut dyn FnMut(&ObjId, FieldPath),
+) {
     for item in doc.map_range(obj, ..) {
         let here = path.push(Step::Key(item.key.to_string()));
         match item.value {
@@ -142,7 +147,12 @@ fn walk<R: ReadDoc>(doc: &R, obj: &ObjId, path: &FieldPath, found: &mut dyn FnMu
                 let list = item.id();
                 for entry in doc.list_range(&list, ..) {
                     if let ValueRef::Object(ObjType::Map) = entry.value {
-                        walk(doc, &entry.id(), &here.push(Step::Index(entry.index)), found);
+                        walk(
+                            doc,
+                            &entry.id(),
+                            &here.push(Step::Index(entry.index)),
+                            found,
+                        );
                     }
                 }
             }

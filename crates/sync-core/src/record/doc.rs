@@ -255,12 +255,11 @@ pub struct RecordEdit<'a> {
 impl RecordEdit<'_> {
     /// Set a field (or an answer inside a repeat instance) to a value.
     pub fn set(&mut self, path: &FieldPath, value: impl Into<Value>) -> Result<()> {
-        let (parent, key) = locate(self.doc, &self.data, path)?.ok_or_else(|| {
-            CoreError::BadPath {
+        let (parent, key) =
+            locate(self.doc, &self.data, path)?.ok_or_else(|| CoreError::BadPath {
                 path: path.to_string(),
                 reason: "no such repeat instance".into(),
-            }
-        })?;
+            })?;
         self.doc
             .put(&parent, key.as_str(), to_scalar(&value.into()))?;
         Ok(())
@@ -268,7 +267,10 @@ impl RecordEdit<'_> {
 
     /// Run raw Automerge operations inside this commit (for this crate's own
     /// bookkeeping, such as conflict resolutions).
-    pub(crate) fn with_doc<T>(&mut self, f: impl FnOnce(&mut AutoCommit) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_doc<T>(
+        &mut self,
+        f: impl FnOnce(&mut AutoCommit) -> Result<T>,
+    ) -> Result<T> {
         f(self.doc)
     }
 
@@ -331,7 +333,10 @@ impl RecordEdit<'_> {
         for (name, answer) in answers.iter() {
             match answer {
                 Answer::Value(value) => {
-                    let current = self.doc.get(obj, name.as_str())?.and_then(|(v, _)| from_am(&v));
+                    let current = self
+                        .doc
+                        .get(obj, name.as_str())?
+                        .and_then(|(v, _)| from_am(&v));
                     if current.as_ref() != Some(value) {
                         self.doc.put(obj, name.as_str(), to_scalar(value))?;
                     }
@@ -465,7 +470,10 @@ fn write_meta(doc: &mut AutoCommit, obj: &ObjId, meta: &RecordMeta) -> Result<()
 
 fn read_meta<R: ReadDoc>(doc: &R, obj: &ObjId) -> Result<RecordMeta> {
     let get = |key: &str| -> Option<Value> {
-        doc.get(obj, key).ok().flatten().and_then(|(v, _)| from_am(&v))
+        doc.get(obj, key)
+            .ok()
+            .flatten()
+            .and_then(|(v, _)| from_am(&v))
     };
     let text = |key: &str| match get(key) {
         Some(Value::Text(s)) => Some(s),
@@ -473,7 +481,11 @@ fn read_meta<R: ReadDoc>(doc: &R, obj: &ObjId) -> Result<RecordMeta> {
     };
     let id_text = text("id").unwrap_or_default();
     let malformed = |reason: String| CoreError::Malformed {
-        id: if id_text.is_empty() { "?".into() } else { id_text.clone() },
+        id: if id_text.is_empty() {
+            "?".into()
+        } else {
+            id_text.clone()
+        },
         reason,
     };
     let kind = text("kind")

@@ -48,7 +48,10 @@ impl RecordKind {
 
     /// Whether records of this kind must name the form they answer.
     pub fn needs_form(self) -> bool {
-        matches!(self, RecordKind::Response | RecordKind::Checkin | RecordKind::CaseNote)
+        matches!(
+            self,
+            RecordKind::Response | RecordKind::Checkin | RecordKind::CaseNote
+        )
     }
 }
 

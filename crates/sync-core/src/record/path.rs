@@ -76,7 +76,9 @@ impl FromStr for FieldPath {
             };
             let valid = |c: char| c.is_alphanumeric() || c == '_' || c == '-' || c == '.';
             if name.is_empty() || !name.chars().all(valid) {
-                return Err(bad("each step needs a name of letters, digits, `_`, `-` or `.`"));
+                return Err(bad(
+                    "each step needs a name of letters, digits, `_`, `-` or `.`",
+                ));
             }
             steps.push(Step::Key(name.to_string()));
             if rest.is_empty() {
@@ -109,7 +111,10 @@ mod tests {
     #[test]
     fn rejects_bad_paths() {
         for bad in ["", "child[0]/age", "child[x]", "a//b", "child[2", "a b"] {
-            assert!(bad.parse::<FieldPath>().is_err(), "{bad:?} should not parse");
+            assert!(
+                bad.parse::<FieldPath>().is_err(),
+                "{bad:?} should not parse"
+            );
         }
     }
 }

@@ -28,7 +28,9 @@ fn child(age: i64) -> Answers {
 
 fn survey() -> RecordDoc {
     let mut answers = Answers::new();
-    answers.set("consent", "yes").set_repeat("child", vec![child(4), child(9)]);
+    answers
+        .set("consent", "yes")
+        .set_repeat("child", vec![child(4), child(9)]);
     RecordDoc::create(
         meta(RecordKind::Response),
         &answers,
@@ -69,7 +71,10 @@ fn unchanged_answers_make_no_change_and_failed_edits_keep_nothing() {
     let change = doc
         .edit(&Commit::new("u", "save"), |e| e.replace_answers(&same))
         .unwrap();
-    assert!(change.is_none(), "rewriting the same answers must not commit");
+    assert!(
+        change.is_none(),
+        "rewriting the same answers must not commit"
+    );
     let err = doc.edit(&Commit::new("u", "bad"), |e| {
         e.set_field("consent", "no")?;
         e.set(&"child[7]/age_years".parse().unwrap(), 3)
@@ -126,15 +131,26 @@ fn concurrent_writes_are_conflicts_until_resolved_and_history_tells_who() {
     );
     assert_eq!(conflicts[0].values.iter().filter(|v| v.shown).count(), 1);
 
-    a.resolve(&age, Value::Int(5), &Commit::new("sup", "resolve").at(300), "birth certificate")
-        .unwrap()
-        .unwrap();
+    a.resolve(
+        &age,
+        Value::Int(5),
+        &Commit::new("sup", "resolve").at(300),
+        "birth certificate",
+    )
+    .unwrap()
+    .unwrap();
     assert!(!a.has_conflicts());
     assert_eq!(a.value(&age).unwrap(), Some(Value::Int(5)));
     let (doc, _) = a.parts();
     let list = doc.get(automerge::ROOT, "resolutions").unwrap().unwrap().1;
     let entry = doc.get(&list, 0).unwrap().unwrap().1;
-    let by = doc.get(&entry, "by").unwrap().unwrap().0.as_str().map(String::from);
+    let by = doc
+        .get(&entry, "by")
+        .unwrap()
+        .unwrap()
+        .0
+        .as_str()
+        .map(String::from);
     assert_eq!(by.as_deref(), Some("sup"));
     let discarded = doc.get(&entry, "discarded").unwrap().unwrap().0;
     assert_eq!(discarded.as_str(), Some("[6]"));
@@ -166,7 +182,8 @@ fn changes_that_touch_metadata_or_root_are_refused() {
     );
     let am = evil.automerge();
     let heads = am.get_heads();
-    am.put_object(automerge::ROOT, "data", automerge::ObjType::Map).unwrap();
+    am.put_object(automerge::ROOT, "data", automerge::ObjType::Map)
+        .unwrap();
     am.commit();
     let forged = am.get_changes(&heads);
     assert!(matches!(

@@ -109,7 +109,8 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
         let actor = settings::device_actor(&conn)?;
-        let capacity = NonZeroUsize::new(options.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
+        let capacity =
+            NonZeroUsize::new(options.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
         Ok(Store {
             conn,
             actor,
@@ -185,21 +186,37 @@ impl Store {
     }
 
     /// Set one field (or answer) of a record.
-    pub fn set(&mut self, id: Uuid, path: &FieldPath, value: impl Into<forms::Value>, commit: &Commit) -> Result<bool> {
+    pub fn set(
+        &mut self,
+        id: Uuid,
+        path: &FieldPath,
+        value: impl Into<forms::Value>,
+        commit: &Commit,
+    ) -> Result<bool> {
         let value = value.into();
         self.update(id, commit, |edit| edit.set(path, value))
     }
 
     fn persist_local(&mut self, doc: &mut RecordDoc, change: &Change, time: i64) -> Result<()> {
         let tx = self.conn.transaction()?;
-        records::append_chunks(&tx, doc, std::slice::from_ref(change), time, self.options.compact_after)?;
+        records::append_chunks(
+            &tx,
+            doc,
+            std::slice::from_ref(change),
+            time,
+            self.options.compact_after,
+        )?;
         records::push_outbox(&tx, doc.id(), change, time)?;
         tx.commit()?;
         Ok(())
     }
 
     /// Run `read` on a record's document (loaded on demand).
-    pub fn with_record<T>(&mut self, id: Uuid, read: impl FnOnce(&mut RecordDoc) -> T) -> Result<T> {
+    pub fn with_record<T>(
+        &mut self,
+        id: Uuid,
+        read: impl FnOnce(&mut RecordDoc) -> T,
+    ) -> Result<T> {
         let mut doc = self.take(id)?;
         let out = read(&mut doc);
         self.cache.put(id, doc);
@@ -250,7 +267,9 @@ impl Store {
 
     /// How many records the store holds.
     pub fn count(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT count(*) FROM records", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM records", [], |r| r.get(0))?)
     }
 
     /// The oldest unacknowledged changes, at most `limit`, in the order they were made.
@@ -260,7 +279,9 @@ impl Store {
 
     /// How many changes wait for the server.
     pub fn outbox_len(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
     }
 
     /// Drop acknowledged changes from the outbox; returns how many were there.
@@ -349,14 +370,19 @@ impl Store {
         if let Some(doc) = self.cache.pop(&id) {
             return Ok(doc);
         }
-        records::load(&self.conn, id, &self.actor)?.ok_or_else(|| CoreError::NotFound(id.to_string()))
+        records::load(&self.conn, id, &self.actor)?
+            .ok_or_else(|| CoreError::NotFound(id.to_string()))
     }
 
     /// Whether the record exists in this store.
     pub fn contains(&self, id: Uuid) -> Result<bool> {
         Ok(self
             .conn
-            .query_row("SELECT 1 FROM records WHERE id = ?1", [id.to_string()], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM records WHERE id = ?1",
+                [id.to_string()],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some())
     }

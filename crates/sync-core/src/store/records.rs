@@ -99,9 +99,8 @@ pub(crate) fn append_chunks(
         .execute(params![id, snapshot, fields, conflicts, now])?;
         return Ok(());
     }
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO record_chunks (record_id, seq, bytes) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut insert = conn
+        .prepare_cached("INSERT INTO record_chunks (record_id, seq, bytes) VALUES (?1, ?2, ?3)")?;
     for (i, change) in changes.iter().enumerate() {
         insert.execute(params![id, chunk_count + i as u32, change.raw_bytes()])?;
     }
@@ -118,7 +117,12 @@ pub(crate) fn push_outbox(conn: &Connection, id: Uuid, change: &Change, now: i64
     conn.prepare_cached(
         "INSERT OR IGNORE INTO outbox (hash, record_id, bytes, created_at) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![change.hash().as_ref(), id.to_string(), change.raw_bytes(), now])?;
+    .execute(params![
+        change.hash().as_ref(),
+        id.to_string(),
+        change.raw_bytes(),
+        now
+    ])?;
     Ok(())
 }
 
@@ -137,11 +141,15 @@ pub(crate) fn load(conn: &Connection, id: Uuid, actor: &ActorId) -> Result<Optio
     let chunks = stmt
         .query_map([&key], |r| r.get::<_, Vec<u8>>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let doc = RecordDoc::load(&snapshot, chunks.iter().map(Vec::as_slice), Some(actor.clone()))
-        .map_err(|e| CoreError::Malformed {
-            id: key.clone(),
-            reason: format!("stored document does not load: {e}"),
-        })?;
+    let doc = RecordDoc::load(
+        &snapshot,
+        chunks.iter().map(Vec::as_slice),
+        Some(actor.clone()),
+    )
+    .map_err(|e| CoreError::Malformed {
+        id: key.clone(),
+        reason: format!("stored document does not load: {e}"),
+    })?;
     Ok(Some(doc))
 }
 
@@ -166,7 +174,8 @@ pub(crate) fn outbox(conn: &Connection, limit: usize) -> Result<Vec<OutboxItem>>
         };
         items.push(OutboxItem {
             seq,
-            hash: ChangeHash::try_from(hash.as_slice()).map_err(|_| malformed("bad change hash in outbox"))?,
+            hash: ChangeHash::try_from(hash.as_slice())
+                .map_err(|_| malformed("bad change hash in outbox"))?,
             record_id: Uuid::parse_str(&record_id).map_err(|_| malformed("bad id in outbox"))?,
             bytes,
         });
@@ -233,7 +242,9 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<Result<RecordSummary>> {
     let parsed = (|| {
         Ok(RecordSummary {
             meta: RecordMeta {
-                kind: kind.parse().map_err(|e: crate::record::UnknownKind| malformed(e.to_string()))?,
+                kind: kind
+                    .parse()
+                    .map_err(|e: crate::record::UnknownKind| malformed(e.to_string()))?,
                 id: Uuid::parse_str(&id).map_err(|_| malformed("id is not a UUID".into()))?,
                 scope: Scope {
                     partnership: r.get(2)?,

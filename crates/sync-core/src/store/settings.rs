@@ -12,7 +12,9 @@ pub(crate) const CURSOR: &str = "sync_cursor";
 /// The device's actor, created and persisted on first use.
 pub(crate) fn device_actor(conn: &Connection) -> Result<ActorId> {
     let stored: Option<Vec<u8>> = conn
-        .query_row("SELECT value FROM settings WHERE key = ?1", [ACTOR], |r| r.get(0))
+        .query_row("SELECT value FROM settings WHERE key = ?1", [ACTOR], |r| {
+            r.get(0)
+        })
         .optional()?;
     if let Some(bytes) = stored {
         return Ok(ActorId::from(bytes));
@@ -27,7 +29,9 @@ pub(crate) fn device_actor(conn: &Connection) -> Result<ActorId> {
 
 pub(crate) fn get_text(conn: &Connection, key: &str) -> Result<Option<String>> {
     let value: Option<Vec<u8>> = conn
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
         .optional()?;
     Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()))
 }

@@ -28,15 +28,27 @@ fn records_survive_reopen_with_the_same_actor() {
     let (id, actor) = {
         let mut store = open(&dir, "a.db", 8);
         let id = store
-            .create(RecordKind::Household, scope(), None, &household("Lopez"), &Commit::new("w1", "Enrolled"))
+            .create(
+                RecordKind::Household,
+                scope(),
+                None,
+                &household("Lopez"),
+                &Commit::new("w1", "Enrolled"),
+            )
             .unwrap();
         (id, store.actor().clone())
     };
     let mut store = open(&dir, "a.db", 8);
     assert_eq!(store.actor(), &actor);
-    assert_eq!(store.fields(id).unwrap().value("name"), Some(&Value::from("Lopez")));
+    assert_eq!(
+        store.fields(id).unwrap().value("name"),
+        Some(&Value::from("Lopez"))
+    );
     assert_eq!(store.meta(id).unwrap().scope, scope());
-    let version: i64 = store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 = store
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(version, CURRENT_VERSION);
 }
 
@@ -47,7 +59,13 @@ fn writes_to_records_out_of_memory_are_compacted_and_kept() {
     let ids: Vec<Uuid> = (0..3)
         .map(|i| {
             store
-                .create(RecordKind::Household, scope(), None, &household(&format!("h{i}")), &Commit::new("w1", "Enrolled"))
+                .create(
+                    RecordKind::Household,
+                    scope(),
+                    None,
+                    &household(&format!("h{i}")),
+                    &Commit::new("w1", "Enrolled"),
+                )
                 .unwrap()
         })
         .collect();
@@ -55,7 +73,12 @@ fn writes_to_records_out_of_memory_are_compacted_and_kept() {
     for round in 0..10 {
         for id in &ids {
             let changed = store
-                .set(*id, &FieldPath::field("visits"), round as i64, &Commit::new("w1", "Visit"))
+                .set(
+                    *id,
+                    &FieldPath::field("visits"),
+                    round as i64,
+                    &Commit::new("w1", "Visit"),
+                )
                 .unwrap();
             assert!(changed);
         }
@@ -63,11 +86,20 @@ fn writes_to_records_out_of_memory_are_compacted_and_kept() {
     drop(store);
     let mut store = open(&dir, "a.db", 1);
     for id in &ids {
-        assert_eq!(store.fields(*id).unwrap().value("visits"), Some(&Value::Int(9)));
+        assert_eq!(
+            store.fields(*id).unwrap().value("visits"),
+            Some(&Value::Int(9))
+        );
         assert_eq!(store.history(*id).unwrap().len(), 11);
     }
-    let chunks: i64 = store.conn.query_row("SELECT max(chunk_count) FROM records", [], |r| r.get(0)).unwrap();
-    assert!(chunks < 4, "chunks are folded into the snapshot, found {chunks}");
+    let chunks: i64 = store
+        .conn
+        .query_row("SELECT max(chunk_count) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        chunks < 4,
+        "chunks are folded into the snapshot, found {chunks}"
+    );
     assert_eq!(store.outbox_len().unwrap(), 33);
 }
 
@@ -76,14 +108,23 @@ fn the_outbox_drains_on_acknowledgement_and_a_failed_edit_writes_nothing() {
     let dir = TempDir::new().unwrap();
     let mut store = open(&dir, "a.db", 8);
     let id = store
-        .create(RecordKind::Household, scope(), None, &household("Kim"), &Commit::new("w1", "Enrolled"))
+        .create(
+            RecordKind::Household,
+            scope(),
+            None,
+            &household("Kim"),
+            &Commit::new("w1", "Enrolled"),
+        )
         .unwrap();
     let err = store.update(id, &Commit::new("w1", "bad"), |e| {
         e.set_field("name", "Park")?;
         e.set(&"kids[3]/age".parse()?, 4)
     });
     assert!(err.is_err());
-    assert_eq!(store.fields(id).unwrap().value("name"), Some(&Value::from("Kim")));
+    assert_eq!(
+        store.fields(id).unwrap().value("name"),
+        Some(&Value::from("Kim"))
+    );
     assert_eq!(store.outbox_len().unwrap(), 1);
     let items = store.outbox(10).unwrap();
     assert_eq!(items[0].record_id, id);
@@ -98,29 +139,50 @@ fn remote_pages_apply_with_their_cursor_and_repeat_harmlessly() {
     let mut phone = open(&dir, "phone.db", 8);
     let mut staff = open(&dir, "staff.db", 8);
     let id = phone
-        .create(RecordKind::Household, scope(), None, &household("Diaz"), &Commit::new("w1", "Enrolled"))
+        .create(
+            RecordKind::Household,
+            scope(),
+            None,
+            &household("Diaz"),
+            &Commit::new("w1", "Enrolled"),
+        )
         .unwrap();
-    phone.set(id, &FieldPath::field("size"), 4, &Commit::new("w1", "Size")).unwrap();
+    phone
+        .set(id, &FieldPath::field("size"), 4, &Commit::new("w1", "Size"))
+        .unwrap();
     let changes: Vec<Change> = phone
         .outbox(10)
         .unwrap()
         .into_iter()
         .map(|i| Change::from_bytes(i.bytes).unwrap())
         .collect();
-    let report = staff.apply_remote(vec![(id, changes.clone())], Some("7")).unwrap();
+    let report = staff
+        .apply_remote(vec![(id, changes.clone())], Some("7"))
+        .unwrap();
     assert_eq!((report.created, report.new_changes), (1, 2));
     assert_eq!(staff.cursor().unwrap().as_deref(), Some("7"));
     let again = staff.apply_remote(vec![(id, changes)], Some("8")).unwrap();
     assert_eq!(again.new_changes, 0);
     assert_eq!(staff.fields(id).unwrap(), phone.fields(id).unwrap());
-    assert_eq!(staff.outbox_len().unwrap(), 0, "remote changes are not ours to push");
+    assert_eq!(
+        staff.outbox_len().unwrap(),
+        0,
+        "remote changes are not ours to push"
+    );
     let listed = staff
-        .list(&RecordFilter { kind: Some(RecordKind::Household), scope: Some(Scope::partnership("p1")), ..Default::default() })
+        .list(&RecordFilter {
+            kind: Some(RecordKind::Household),
+            scope: Some(Scope::partnership("p1")),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].fields.value("size"), Some(&Value::Int(4)));
     let other = staff
-        .list(&RecordFilter { scope: Some(scope().with_family("f9")), ..Default::default() })
+        .list(&RecordFilter {
+            scope: Some(scope().with_family("f9")),
+            ..Default::default()
+        })
         .unwrap();
     assert!(other.is_empty());
 }
@@ -131,7 +193,13 @@ fn a_page_with_a_forged_change_is_refused_whole() {
     let mut phone = open(&dir, "phone.db", 8);
     let mut staff = open(&dir, "staff.db", 8);
     let id = phone
-        .create(RecordKind::Household, scope(), None, &household("Diaz"), &Commit::new("w1", "Enrolled"))
+        .create(
+            RecordKind::Household,
+            scope(),
+            None,
+            &household("Diaz"),
+            &Commit::new("w1", "Enrolled"),
+        )
         .unwrap();
     let creation = phone.with_record(id, |d| d.changes_since(&[])).unwrap();
     staff.apply_remote(vec![(id, creation)], Some("1")).unwrap();
@@ -139,13 +207,18 @@ fn a_page_with_a_forged_change_is_refused_whole() {
         .with_record(id, |d| {
             let heads = d.heads();
             let am = d.automerge();
-            let meta = automerge::ReadDoc::get(am, automerge::ROOT, "meta").unwrap().unwrap().1;
+            let meta = automerge::ReadDoc::get(am, automerge::ROOT, "meta")
+                .unwrap()
+                .unwrap()
+                .1;
             automerge::transaction::Transactable::put(am, &meta, "kind", "case_note").unwrap();
             am.commit();
             am.get_changes(&heads)
         })
         .unwrap();
-    let err = staff.apply_remote(vec![(id, forged)], Some("2")).unwrap_err();
+    let err = staff
+        .apply_remote(vec![(id, forged)], Some("2"))
+        .unwrap_err();
     assert!(matches!(err, CoreError::ImmutableMetadata { .. }));
     assert_eq!(staff.cursor().unwrap().as_deref(), Some("1"));
     assert_eq!(staff.meta(id).unwrap().kind, RecordKind::Household);
@@ -157,7 +230,8 @@ fn a_newer_schema_is_a_clear_error() {
     let path = dir.path().join("a.db");
     drop(Store::open(&path).unwrap());
     let conn = Connection::open(&path).unwrap();
-    conn.pragma_update(None, "user_version", CURRENT_VERSION + 1).unwrap();
+    conn.pragma_update(None, "user_version", CURRENT_VERSION + 1)
+        .unwrap();
     drop(conn);
     let err = Store::open(&path).err().unwrap();
     assert!(err.to_string().contains("update the app"), "{err}");
