@@ -13,8 +13,8 @@ pub mod value;
 
 pub use answers::{Answer, Answers};
 pub use model::{
-    Choice, CompiledForm, Form, FormError, FormErrorKind, Group, Item, Labels, Language,
-    NodeKind, Question, QuestionType, Repeat,
+    Choice, CompiledForm, Form, FormError, FormErrorKind, Group, Item, Labels, Language, NodeKind,
+    Question, QuestionType, Repeat,
 };
 pub use validate::{Issue, IssueKind, QuestionState, Validation};
 pub use value::Value;

@@ -17,7 +17,8 @@
 //! A [`Form`] is checked and its expressions parsed once by [`Form::compile`], which gives
 //! a [`CompiledForm`] that validates responses.
 
-mod compile;
+pub(crate) mod compile;
+mod lookup;
 mod serde_item;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,11 @@ use serde::{Deserialize, Serialize};
 use crate::Value;
 
 pub use compile::{CompiledForm, FormError, FormErrorKind, NodeKind};
+
+/// Answer keys starting with this prefix are metadata (an instance id, say), not
+/// answers: validation keeps them as they are and does not report them, and item names
+/// may not start with it.
+pub const META_PREFIX: &str = "_";
 
 /// A form definition: questions, groups and repeats, choice lists and translations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,8 +115,9 @@ impl Labels {
         self.0.values().all(|t| t.trim().is_empty())
     }
 
-    /// The text in `lang`, else in `default_lang`, else the language-neutral text, else
-    /// any text; `None` only when there is no text at all.
+    /// The text in `lang` (or its primary language: `es` for `es-MX`), else in
+    /// `default_lang`, else the language-neutral text, else any text; `None` only when
+    /// there is no text at all.
     pub fn get(&self, lang: &str, default_lang: &str) -> Option<&str> {
         let found = |code: &str| {
             self.0
@@ -118,7 +125,9 @@ impl Labels {
                 .map(String::as_str)
                 .filter(|t| !t.trim().is_empty())
         };
+        let primary = lang.split(['-', '_']).next().unwrap_or(lang);
         found(lang)
+            .or_else(|| found(primary))
             .or_else(|| found(default_lang))
             .or_else(|| found(""))
             .or_else(|| {
@@ -400,6 +409,7 @@ mod tests {
         let l = Labels::from_pairs([("en", "Yes"), ("es", "Sí")]);
         assert_eq!(l.get("es", "en"), Some("Sí"));
         assert_eq!(l.get("fr", "en"), Some("Yes"));
+        assert_eq!(l.get("es-MX", "en"), Some("Sí"));
         let plain: Labels = serde_json::from_str("\"OK\"").unwrap();
         assert_eq!(plain.get("es", "en"), Some("OK"));
         assert_eq!(serde_json::to_string(&plain).unwrap(), "\"OK\"");

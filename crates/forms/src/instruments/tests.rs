@@ -159,9 +159,15 @@ mod household {
         assert_eq!(issue.path, "child[3]/age_years");
         assert_eq!(issue.message, "Enter an age from 0 to 18.");
         let v = form().validate(&a, "es", today());
-        assert_eq!(only_issue(&v).message, "Escriba una edad entre 0 y 18 años.");
+        assert_eq!(
+            only_issue(&v).message,
+            "Escriba una edad entre 0 y 18 años."
+        );
         // The answer is kept so it can be corrected.
-        assert_eq!(v.answers.repeat("child")[2].value("age_years"), Some(&Value::Int(25)));
+        assert_eq!(
+            v.answers.repeat("child")[2].value("age_years"),
+            Some(&Value::Int(25))
+        );
     }
 
     #[test]
@@ -180,7 +186,10 @@ mod household {
         instance(&mut a, 1).set("race", "black martian");
         let v = form().validate(&a, "en", today());
         let issue = only_issue(&v);
-        assert_eq!((issue.kind, issue.path.as_str()), (IssueKind::NotAChoice, "child[2]/race"));
+        assert_eq!(
+            (issue.kind, issue.path.as_str()),
+            (IssueKind::NotAChoice, "child[2]/race")
+        );
     }
 
     #[test]
@@ -227,7 +236,10 @@ mod household {
         let v = form().validate(&a, "es", today());
         let issue = only_issue(&v);
         assert_eq!(issue.kind, IssueKind::Constraint);
-        assert_eq!(issue.message, "No se puede marcar «Ninguno» junto con un aparato.");
+        assert_eq!(
+            issue.message,
+            "No se puede marcar «Ninguno» junto con un aparato."
+        );
     }
 
     #[test]
@@ -259,7 +271,10 @@ mod household {
         instance(&mut a, 0).set("age_years", " 4");
         let v = form().validate(&a, "en", today());
         assert!(v.is_valid(), "{:#?}", v.issues);
-        assert_eq!(v.answers.repeat("child")[0].value("age_years"), Some(&Value::Int(4)));
+        assert_eq!(
+            v.answers.repeat("child")[0].value("age_years"),
+            Some(&Value::Int(4))
+        );
     }
 }
 
@@ -285,7 +300,10 @@ mod checkin_and_case_note {
         let v = form.validate(&a, "es", today());
         assert_eq!(v.issues.len(), 1, "{:#?}", v.issues);
         assert_eq!(v.issues[0].path, "read_days");
-        assert_eq!(v.issues[0].message, "Escriba un número de días entre 0 y 7.");
+        assert_eq!(
+            v.issues[0].message,
+            "Escriba un número de días entre 0 y 7."
+        );
         assert_eq!(v.answers.value("callback_note"), None);
 
         a.set("read_days", 3i64).set("week_of", "2025-03-11");

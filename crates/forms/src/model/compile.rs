@@ -1,12 +1,11 @@
 //! Checking a [`Form`] once and parsing its expressions into a [`CompiledForm`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::ops::Range;
 
-use super::{Choice, Form, Item, Labels, Question, QuestionType};
+use super::{Form, Item, Labels, Question, QuestionType};
 use crate::expr::{self, Expr, ExprError};
-use crate::{Answer, Answers};
 
 /// What kind of item a name refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -104,6 +103,8 @@ pub struct CompiledForm {
     pub(crate) nodes: Vec<Node>,
     pub(crate) roots: Vec<usize>,
     pub(crate) by_name: BTreeMap<String, usize>,
+    /// The choice names of each list, for fast checks on long lists.
+    pub(crate) choice_sets: BTreeMap<String, HashSet<String>>,
     /// Whether an expression refers to a calculation later in document order, so that
     /// validation settles calculations by evaluating again.
     pub(crate) forward_refs: bool,
@@ -136,21 +137,37 @@ impl Form {
             })
         };
         if self.id.trim().is_empty() {
-            err("", "id", FormErrorKind::InvalidName, "the form has no id".into());
+            err(
+                "",
+                "id",
+                FormErrorKind::InvalidName,
+                "the form has no id".into(),
+            );
         }
         if !self.languages.is_empty()
-            && !self.languages.iter().any(|l| l.code == self.default_language)
+            && !self
+                .languages
+                .iter()
+                .any(|l| l.code == self.default_language)
         {
             err(
                 "",
                 "default_language",
                 FormErrorKind::UnknownLanguage,
-                format!("`{}` is not one of the form's languages", self.default_language),
+                format!(
+                    "`{}` is not one of the form's languages",
+                    self.default_language
+                ),
             );
         }
         for (list, choices) in &self.choices {
             if choices.is_empty() {
-                err(list, "choices", FormErrorKind::BadChoices, "the list is empty".into());
+                err(
+                    list,
+                    "choices",
+                    FormErrorKind::BadChoices,
+                    "the list is empty".into(),
+                );
             }
             let mut seen = BTreeSet::new();
             for c in choices {
@@ -180,7 +197,17 @@ impl Form {
         }
         let mut by_name = BTreeMap::new();
         for (id, node) in nodes.iter().enumerate() {
-            if !is_xml_name(&node.name) {
+            if node.name.starts_with(super::META_PREFIX) {
+                err(
+                    &node.name,
+                    "name",
+                    FormErrorKind::InvalidName,
+                    format!(
+                        "`{}`: names starting with `_` are reserved for metadata",
+                        node.name
+                    ),
+                );
+            } else if !is_xml_name(&node.name) {
                 err(
                     &node.name,
                     "name",
@@ -255,7 +282,9 @@ impl Form {
                                     item: node.name.clone(),
                                     column: column.into(),
                                     kind: FormErrorKind::Expression,
-                                    message: format!("the calculation refers to itself: ${{{name}}}"),
+                                    message: format!(
+                                        "the calculation refers to itself: ${{{name}}}"
+                                    ),
                                     span: Some(span.start..span.end),
                                 });
                             }
@@ -272,6 +301,26 @@ impl Form {
             }
             compiled.push(exprs);
         }
+        for node in &nodes {
+            let hint = node.question.as_ref().map(|q| &q.hint);
+            for (column, labels) in [("label", Some(&node.label)), ("hint", hint)] {
+                for text in labels.into_iter().flat_map(|l| l.0.values()) {
+                    for (range, name) in placeholders(text) {
+                        if !known(name) {
+                            let start = text[..range.start].chars().count();
+                            let len = text[range].chars().count();
+                            errors.push(FormError {
+                                item: node.name.clone(),
+                                column: column.into(),
+                                kind: FormErrorKind::Expression,
+                                message: format!("unknown question `${{{name}}}` in the text"),
+                                span: Some(start..start + len),
+                            });
+                        }
+                    }
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -283,7 +332,13 @@ impl Form {
             node.calculation = calculation;
             node.repeat_count = repeat_count;
         }
+        let choice_sets = self
+            .choices
+            .iter()
+            .map(|(list, cs)| (list.clone(), cs.iter().map(|c| c.name.clone()).collect()))
+            .collect();
         Ok(CompiledForm {
+            choice_sets,
             form: self,
             nodes,
             roots,
@@ -291,6 +346,22 @@ impl Form {
             forward_refs,
         })
     }
+}
+
+/// The `${name}` placeholders of a label: byte range of each (with `${` and `}`) and the
+/// name inside.
+pub(crate) fn placeholders(text: &str) -> Vec<(Range<usize>, &str)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(start) = text[from..].find("${").map(|i| i + from) {
+        let Some(len) = text[start + 2..].find('}') else {
+            break;
+        };
+        let end = start + 2 + len + 1;
+        out.push((start..end, text[start + 2..end - 1].trim()));
+        from = end;
+    }
+    out
 }
 
 fn expr_error(item: &str, column: &str, e: ExprError) -> FormError {
@@ -314,7 +385,13 @@ fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
             q.relevant.clone(),
             None,
         ),
-        Item::Group(g) => (NodeKind::Group, None, g.label.clone(), g.relevant.clone(), None),
+        Item::Group(g) => (
+            NodeKind::Group,
+            None,
+            g.label.clone(),
+            g.relevant.clone(),
+            None,
+        ),
         Item::Repeat(r) => (
             NodeKind::Repeat,
             None,
@@ -337,7 +414,11 @@ fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
         children: Vec::new(),
         repeat,
     });
-    let inner = if kind == NodeKind::Repeat { Some(id) } else { repeat };
+    let inner = if kind == NodeKind::Repeat {
+        Some(id)
+    } else {
+        repeat
+    };
     for child in item.items() {
         let c = flatten(child, inner, nodes);
         nodes[id].children.push(c);
@@ -345,101 +426,5 @@ fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
     id
 }
 
-impl CompiledForm {
-    /// The form definition this was compiled from.
-    pub fn form(&self) -> &Form {
-        &self.form
-    }
-
-    /// Give back the form definition.
-    pub fn into_form(self) -> Form {
-        self.form
-    }
-
-    /// The question with this name.
-    pub fn question(&self, name: &str) -> Option<&Question> {
-        self.node(name)?.question.as_ref()
-    }
-
-    /// What kind of item has this name (`None` when no item does).
-    pub fn kind(&self, name: &str) -> Option<NodeKind> {
-        Some(self.node(name)?.kind)
-    }
-
-    /// The innermost repeat group the named item is inside, if any.
-    pub fn repeat_of(&self, name: &str) -> Option<&str> {
-        let r = self.node(name)?.repeat?;
-        Some(&self.nodes[r].name)
-    }
-
-    /// The repeat groups the named item is inside, outermost first (empty at top level).
-    pub fn repeat_path(&self, name: &str) -> Vec<&str> {
-        let mut path = Vec::new();
-        let mut at = self.node(name).and_then(|n| n.repeat);
-        while let Some(r) = at {
-            path.push(self.nodes[r].name.as_str());
-            at = self.nodes[r].repeat;
-        }
-        path.reverse();
-        path
-    }
-
-    /// Names of all items (questions, groups, repeats), in document order.
-    pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
-        self.nodes.iter().map(|n| n.name.as_str())
-    }
-
-    /// The choices of a choice list.
-    pub fn choices(&self, list: &str) -> Option<&[Choice]> {
-        self.form.choices.get(list).map(Vec::as_slice)
-    }
-
-    /// The label of a choice in `lang` (falling back to the default language).
-    pub fn choice_label(&self, list: &str, choice: &str, lang: &str) -> Option<&str> {
-        self.choices(list)?
-            .iter()
-            .find(|c| c.name == choice)?
-            .label
-            .get(lang, &self.form.default_language)
-    }
-
-    /// The answers a new response starts with: the `default` of every top-level question
-    /// (repeat instances start from [`CompiledForm::new_instance`]).
-    pub fn defaults(&self) -> Answers {
-        self.defaults_of(&self.roots)
-    }
-
-    /// The answers a new instance of the named repeat starts with (empty when `repeat`
-    /// is not a repeat).
-    pub fn new_instance(&self, repeat: &str) -> Answers {
-        match self.node(repeat) {
-            Some(n) if n.kind == NodeKind::Repeat => self.defaults_of(&n.children),
-            _ => Answers::new(),
-        }
-    }
-
-    fn defaults_of(&self, ids: &[usize]) -> Answers {
-        let mut out = Answers::new();
-        for &id in ids {
-            let node = &self.nodes[id];
-            match node.kind {
-                NodeKind::Group => {
-                    for (k, v) in self.defaults_of(&node.children).0 {
-                        out.0.insert(k, v);
-                    }
-                }
-                NodeKind::Repeat => {}
-                NodeKind::Question => {
-                    if let Some(v) = node.question.as_ref().and_then(|q| q.default.clone()) {
-                        out.0.insert(node.name.clone(), Answer::Value(v));
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    pub(crate) fn node(&self, name: &str) -> Option<&Node> {
-        self.by_name.get(name).map(|&id| &self.nodes[id])
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -14,10 +14,14 @@ pub(crate) enum Msg<'a> {
     NotAChoice(&'a str),
     Unknown,
     NotInThisPart,
-    Expression(&'a str),
+    /// The form column (`relevant`, `constraint`...) and the error.
+    Expression(&'a str, &'a str),
     NotARepeat,
     RepeatExpected,
-    RepeatCount { expected: i64, found: usize },
+    RepeatCount {
+        expected: i64,
+        found: usize,
+    },
 }
 
 /// Whether built-in messages for `lang` are given in Spanish (when `lang` is neither
@@ -42,7 +46,10 @@ pub(crate) fn builtin(msg: Msg<'_>, lang: &str, default_lang: &str) -> String {
     let pick = |en: &str, es_text: &str| if es { es_text } else { en }.to_string();
     match msg {
         Msg::Required => pick("This answer is required.", "Esta respuesta es obligatoria."),
-        Msg::Constraint => pick("This answer is not allowed.", "Esta respuesta no es válida."),
+        Msg::Constraint => pick(
+            "This answer is not allowed.",
+            "Esta respuesta no es válida.",
+        ),
         Msg::Integer => pick("Enter a whole number.", "Escriba un número entero."),
         Msg::Decimal => pick("Enter a number.", "Escriba un número."),
         Msg::Date => pick(
@@ -73,11 +80,11 @@ pub(crate) fn builtin(msg: Msg<'_>, lang: &str, default_lang: &str) -> String {
             "This question does not belong in this part of the form.",
             "Esta pregunta no corresponde a esta parte del formulario.",
         ),
-        Msg::Expression(detail) => {
+        Msg::Expression(column, detail) => {
             if es {
-                format!("El formulario no pudo evaluar una regla: {detail}")
+                format!("El formulario no pudo evaluar una regla ({column}): {detail}")
             } else {
-                format!("The form could not evaluate a rule: {detail}")
+                format!("The form could not evaluate a rule ({column}): {detail}")
             }
         }
         Msg::NotARepeat => pick(
@@ -104,10 +111,25 @@ mod tests {
 
     #[test]
     fn language_selection() {
-        assert_eq!(builtin(Msg::Required, "es", "en"), "Esta respuesta es obligatoria.");
-        assert_eq!(builtin(Msg::Required, "es-MX", "en"), "Esta respuesta es obligatoria.");
-        assert_eq!(builtin(Msg::Required, "en", "es"), "This answer is required.");
-        assert_eq!(builtin(Msg::Required, "vi", "es"), "Esta respuesta es obligatoria.");
-        assert_eq!(builtin(Msg::Required, "vi", "en"), "This answer is required.");
+        assert_eq!(
+            builtin(Msg::Required, "es", "en"),
+            "Esta respuesta es obligatoria."
+        );
+        assert_eq!(
+            builtin(Msg::Required, "es-MX", "en"),
+            "Esta respuesta es obligatoria."
+        );
+        assert_eq!(
+            builtin(Msg::Required, "en", "es"),
+            "This answer is required."
+        );
+        assert_eq!(
+            builtin(Msg::Required, "vi", "es"),
+            "Esta respuesta es obligatoria."
+        );
+        assert_eq!(
+            builtin(Msg::Required, "vi", "en"),
+            "This answer is required."
+        );
     }
 }

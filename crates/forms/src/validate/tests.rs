@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use serde_json::json;
 
-use crate::{Answer, Answers, CompiledForm, Form, FormErrorKind, IssueKind, Value};
+use crate::{Answer, Answers, CompiledForm, Form, IssueKind, Value};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 3, 10).unwrap()
@@ -79,9 +79,15 @@ fn type_checks_report_type_issues_and_keep_the_answer() {
     assert_eq!(kinds(&v), expected);
     assert_eq!(v.issues[0].message, "Enter a whole number.");
     assert_eq!(v.issues[7].message, "“perhaps” is not one of the choices.");
-    assert_eq!(v.answers, bad, "answers that fail a check are kept as given");
+    assert_eq!(
+        v.answers, bad,
+        "answers that fail a check are kept as given"
+    );
     let es = f.validate(&bad, "es", today());
-    assert_eq!(es.issues[2].message, "Escriba una fecha con el formato AAAA-MM-DD.");
+    assert_eq!(
+        es.issues[2].message,
+        "Escriba una fecha con el formato AAAA-MM-DD."
+    );
 }
 
 #[test]
@@ -108,7 +114,11 @@ fn calculations_are_computed_and_stored() {
         {"type": "calculate", "name": "half", "calculation": "${n} div 4"},
         {"type": "note", "name": "show", "label": "Double: ${double}"}
     ]));
-    let v = f.validate(&answers(json!({"n": 3, "double": 99, "show": "x"})), "en", today());
+    let v = f.validate(
+        &answers(json!({"n": 3, "double": 99, "show": "x"})),
+        "en",
+        today(),
+    );
     assert!(v.is_valid(), "{:#?}", v.issues);
     assert_eq!(
         v.answers,
@@ -192,7 +202,10 @@ fn repeat_instances_see_their_own_siblings() {
         "teen_note": "any instance over 13 makes this relevant"
     }));
     let v = f.validate(&input, "en", today());
-    assert_eq!(kinds(&v), [("kid[2]/older".to_string(), IssueKind::Constraint)]);
+    assert_eq!(
+        kinds(&v),
+        [("kid[2]/older".to_string(), IssueKind::Constraint)]
+    );
     assert_eq!(v.issues[0].message, "This answer is not allowed.");
     assert_eq!(v.issues[0].question, "older");
     let kids = v.answers.repeat("kid");
@@ -225,8 +238,14 @@ fn nested_repeats_resolve_through_the_enclosing_instance() {
     let v = f.validate(&input, "en", today());
     assert!(v.is_valid(), "{:#?}", v.issues);
     let fam = v.answers.repeat("family");
-    assert_eq!(fam[0].repeat("member")[1].value("full"), Some(&Value::from("Luis Ruiz")));
-    assert_eq!(fam[1].repeat("member")[0].value("full"), Some(&Value::from("Mai Tran")));
+    assert_eq!(
+        fam[0].repeat("member")[1].value("full"),
+        Some(&Value::from("Luis Ruiz"))
+    );
+    assert_eq!(
+        fam[1].repeat("member")[0].value("full"),
+        Some(&Value::from("Mai Tran"))
+    );
     assert!(v.state("family[2]/member[1]/full").is_some());
 }
 
@@ -241,7 +260,11 @@ fn repeat_count_and_answer_shapes() {
     let v = f.validate(&answers(json!({"n": 2, "r": [{"x": "a"}]})), "es", today());
     assert_eq!(kinds(&v), [("r".to_string(), IssueKind::RepeatCount)]);
     assert_eq!(v.issues[0].message, "Se esperaban 2 entradas y hay 1.");
-    let v = f.validate(&answers(json!({"r": "oops", "n": [{"x": "a"}]})), "en", today());
+    let v = f.validate(
+        &answers(json!({"r": "oops", "n": [{"x": "a"}]})),
+        "en",
+        today(),
+    );
     assert_eq!(
         kinds(&v),
         [
@@ -259,7 +282,11 @@ fn runtime_expression_errors_become_issues() {
         {"type": "text", "name": "u", "relevant": "${t} > 3"},
         {"type": "integer", "name": "v", "constraint": ". > ${t}"}
     ]));
-    let v = f.validate(&answers(json!({"t": "hello", "u": "kept", "v": 1})), "en", today());
+    let v = f.validate(
+        &answers(json!({"t": "hello", "u": "kept", "v": 1})),
+        "en",
+        today(),
+    );
     assert_eq!(
         kinds(&v),
         [
@@ -267,7 +294,9 @@ fn runtime_expression_errors_become_issues() {
             ("v".to_string(), IssueKind::Expression)
         ]
     );
-    assert!(v.issues[0].message.starts_with("The form could not evaluate a rule: column"));
+    assert!(v.issues[0]
+        .message
+        .starts_with("The form could not evaluate a rule (relevant): column"));
     // A failing `relevant` counts as relevant: the answer is not dropped.
     assert_eq!(v.answers.value("u"), Some(&Value::from("kept")));
 }
@@ -305,93 +334,65 @@ fn defaults_fill_a_new_response() {
     assert_eq!(f.names().collect::<Vec<_>>(), ["n", "g", "t", "r", "y"]);
 }
 
-mod compile_errors {
-    use super::*;
+#[test]
+fn metadata_keys_are_kept_and_group_names_are_not_answers() {
+    let f = compiled(json!([
+        {"type": "group", "name": "g", "items": [{"type": "text", "name": "t"}]},
+        {"type": "repeat", "name": "r", "items": [{"type": "text", "name": "x"}]}
+    ]));
+    let input = answers(json!({
+        "_form_version": 1, "g": "oops", "t": "a",
+        "r": [{"_id": "3f2c", "x": "b"}, {"_id": "9a1e", "t": "misplaced"}]
+    }));
+    let v = f.validate(&input, "en", today());
+    assert_eq!(
+        kinds(&v),
+        [
+            ("g".to_string(), IssueKind::UnknownQuestion),
+            ("r[2]/t".to_string(), IssueKind::UnknownQuestion)
+        ]
+    );
+    assert_eq!(
+        v.issues[0].message,
+        "This question is not part of the form."
+    );
+    assert_eq!(
+        v.issues[1].message,
+        "This question does not belong in this part of the form."
+    );
+    assert_eq!(
+        v.answers,
+        answers(json!({
+            "_form_version": 1, "t": "a",
+            "r": [{"_id": "3f2c", "x": "b"}, {"_id": "9a1e"}]
+        }))
+    );
+}
 
-    fn errors(items: serde_json::Value) -> Vec<crate::FormError> {
-        form(items).compile().unwrap_err()
-    }
-
-    #[test]
-    fn duplicate_names() {
-        let e = errors(json!([
-            {"type": "text", "name": "a"},
-            {"type": "group", "name": "g", "items": [{"type": "integer", "name": "a"}]}
-        ]));
-        assert_eq!(e.len(), 1, "{e:?}");
-        assert_eq!(e[0].kind, FormErrorKind::DuplicateName);
-        assert_eq!(e[0].item, "a");
-    }
-
-    #[test]
-    fn unknown_list() {
-        let e = errors(json!([{"type": "select_one colors", "name": "c"}]));
-        assert_eq!(e[0].kind, FormErrorKind::UnknownList);
-        assert_eq!(e[0].to_string(), "`c`, type: there is no choice list `colors`");
-    }
-
-    #[test]
-    fn unknown_reference_names_question_column_and_position() {
-        let e = errors(json!([
-            {"type": "integer", "name": "age"},
-            {"type": "text", "name": "school", "relevant": "${age} > 4 and ${grade} = 'k'"}
-        ]));
-        assert_eq!(e.len(), 1, "{e:?}");
-        assert_eq!(e[0].kind, FormErrorKind::Expression);
-        assert_eq!(e[0].item, "school");
-        assert_eq!(e[0].column, "relevant");
-        assert_eq!(e[0].span, Some(16..24));
-        let text = e[0].to_string();
-        assert!(text.starts_with("`school`, relevant, column 17: unknown question"), "{text}");
-    }
-
-    #[test]
-    fn every_error_is_reported() {
-        let e = errors(json!([
-            {"type": "calculate", "name": "c"},
-            {"type": "integer", "name": "n", "calculation": "1"},
-            {"type": "calculate", "name": "self", "calculation": "${self} + 1"},
-            {"type": "text", "name": "1bad"},
-            {"type": "text", "name": "s", "constraint": ". >"},
-            {"type": "group", "name": "g", "items": []},
-            {"type": "text", "name": "ref_group", "relevant": "${g}"}
-        ]));
-        let got: Vec<(&str, &str, FormErrorKind)> = e
-            .iter()
-            .map(|e| (e.item.as_str(), e.column.as_str(), e.kind))
-            .collect();
-        use FormErrorKind::*;
-        assert_eq!(
-            got,
-            [
-                ("c", "calculation", Calculation),
-                ("n", "calculation", Calculation),
-                ("1bad", "name", InvalidName),
-                ("self", "calculation", Expression),
-                ("s", "constraint", Expression),
-                ("ref_group", "relevant", Expression),
-            ]
-        );
-    }
-
-    #[test]
-    fn form_level_errors() {
-        let mut f = form(json!([{"type": "text", "name": "a"}]));
-        f.default_language = "fr".into();
-        f.id = " ".into();
-        f.choices.insert("empty".into(), vec![]);
-        f.choices.insert(
-            "dup".into(),
-            vec![
-                crate::Choice { name: "x".into(), label: Default::default() },
-                crate::Choice { name: "x".into(), label: Default::default() },
-                crate::Choice { name: "a b".into(), label: Default::default() },
-            ],
-        );
-        let kinds: Vec<FormErrorKind> = f.compile().unwrap_err().iter().map(|e| e.kind).collect();
-        use FormErrorKind::*;
-        assert_eq!(kinds, [InvalidName, UnknownLanguage, BadChoices, InvalidName, BadChoices]);
-    }
+#[test]
+fn labels_show_answers_in_place_of_placeholders() {
+    let f = compiled(json!([
+        {"type": "text", "name": "name"},
+        {"type": "select_multiple yes_no", "name": "picks"},
+        {"type": "repeat", "name": "kid", "label": "Child: ${kid_name} (${name})", "items": [
+            {"type": "text", "name": "kid_name"},
+            {"type": "note", "name": "hello", "label": {"en": "Hello ${kid_name}!", "es": "¡Hola ${kid_name}!"}}
+        ]},
+        {"type": "note", "name": "summary", "label": "${name}: ${kid_name}; ${picks}; ${missing"}
+    ]));
+    let input = answers(json!({
+        "name": "Ana", "picks": "yes no",
+        "kid": [{"kid_name": "Leo"}, {"kid_name": "Mia"}]
+    }));
+    let v = f.validate(&input, "es", today());
+    assert_eq!(v.state("kid[2]/hello").unwrap().label, "¡Hola Mia!");
+    assert_eq!(v.state("kid").unwrap().label, "Child: Leo, Mia (Ana)");
+    assert_eq!(v.state("kid[1]").unwrap().label, "Child: Leo (Ana)");
+    assert_eq!(v.state("kid[2]").unwrap().value, Value::Int(2));
+    assert_eq!(
+        v.state("summary").unwrap().label,
+        "Ana: Leo, Mia; yes, no; ${missing"
+    );
 }
 
 mod never_panics {
@@ -407,22 +408,38 @@ mod never_panics {
             any::<i64>().prop_map(Value::Int),
             any::<f64>().prop_map(Value::Decimal),
             "[ a-z0-9.:-]{0,12}".prop_map(Value::Text),
-            prop_oneof![Just("yes"), Just("no"), Just("prek"), Just("10"), Just("2025-03-11")]
-                .prop_map(Value::from),
+            prop_oneof![
+                Just("yes"),
+                Just("no"),
+                Just("prek"),
+                Just("10"),
+                Just("2025-03-11")
+            ]
+            .prop_map(Value::from),
         ]
     }
 
     fn name() -> impl Strategy<Value = String> {
         prop_oneof![
-            Just("consent"), Just("has_child"), Just("home_internet"), Just("home_devices"),
-            Just("age_years"), Just("grade"), Just("college_talk"), Just("location"),
-            Just("children_count"), Just("child"), Just("household"), Just("zzz"),
+            Just("consent"),
+            Just("has_child"),
+            Just("home_internet"),
+            Just("home_devices"),
+            Just("age_years"),
+            Just("grade"),
+            Just("college_talk"),
+            Just("location"),
+            Just("children_count"),
+            Just("child"),
+            Just("household"),
+            Just("zzz"),
         ]
         .prop_map(String::from)
     }
 
     fn level() -> impl Strategy<Value = Answers> {
-        prop::collection::btree_map(name(), value().prop_map(Answer::Value), 0..10).prop_map(Answers)
+        prop::collection::btree_map(name(), value().prop_map(Answer::Value), 0..10)
+            .prop_map(Answers)
     }
 
     fn response() -> impl Strategy<Value = Answers> {

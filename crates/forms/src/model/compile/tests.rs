@@ -1,0 +1,150 @@
+//! Tests of form compilation: every kind of definition error, with its place.
+
+use serde_json::json;
+
+use crate::{Choice, Form, FormError, FormErrorKind};
+
+/// A form with these items and a `yes_no` list.
+fn form(items: serde_json::Value) -> Form {
+    let json = json!({
+        "id": "t", "version": 1,
+        "languages": [{"code": "en", "name": "English"}, {"code": "es", "name": "Español"}],
+        "items": items,
+        "choices": {"yes_no": [{"name": "yes"}, {"name": "no"}]}
+    });
+    serde_json::from_value(json).unwrap()
+}
+
+fn errors(items: serde_json::Value) -> Vec<FormError> {
+    form(items).compile().unwrap_err()
+}
+
+#[test]
+fn duplicate_names() {
+    let e = errors(json!([
+        {"type": "text", "name": "a"},
+        {"type": "group", "name": "g", "items": [{"type": "integer", "name": "a"}]}
+    ]));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].kind, FormErrorKind::DuplicateName);
+    assert_eq!(e[0].item, "a");
+}
+
+#[test]
+fn unknown_list() {
+    let e = errors(json!([{"type": "select_one colors", "name": "c"}]));
+    assert_eq!(e[0].kind, FormErrorKind::UnknownList);
+    assert_eq!(
+        e[0].to_string(),
+        "`c`, type: there is no choice list `colors`"
+    );
+}
+
+#[test]
+fn unknown_reference_names_question_column_and_position() {
+    let e = errors(json!([
+        {"type": "integer", "name": "age"},
+        {"type": "text", "name": "school", "relevant": "${age} > 4 and ${grade} = 'k'"}
+    ]));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].kind, FormErrorKind::Expression);
+    assert_eq!(e[0].item, "school");
+    assert_eq!(e[0].column, "relevant");
+    assert_eq!(e[0].span, Some(15..23));
+    let text = e[0].to_string();
+    assert!(
+        text.starts_with("`school`, relevant, column 16: unknown question"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_error_is_reported() {
+    let e = errors(json!([
+        {"type": "calculate", "name": "c"},
+        {"type": "integer", "name": "n", "calculation": "1"},
+        {"type": "calculate", "name": "self", "calculation": "${self} + 1"},
+        {"type": "text", "name": "1bad"},
+        {"type": "text", "name": "s", "constraint": ". >"},
+        {"type": "group", "name": "g", "items": []},
+        {"type": "text", "name": "ref_group", "relevant": "${g}"}
+    ]));
+    let got: Vec<(&str, &str, FormErrorKind)> = e
+        .iter()
+        .map(|e| (e.item.as_str(), e.column.as_str(), e.kind))
+        .collect();
+    use FormErrorKind::*;
+    assert_eq!(
+        got,
+        [
+            ("c", "calculation", Calculation),
+            ("n", "calculation", Calculation),
+            ("1bad", "name", InvalidName),
+            ("self", "calculation", Expression),
+            ("s", "constraint", Expression),
+            ("ref_group", "relevant", Expression),
+        ]
+    );
+}
+
+#[test]
+fn form_level_errors() {
+    let mut f = form(json!([{"type": "text", "name": "a"}]));
+    f.default_language = "fr".into();
+    f.id = " ".into();
+    f.choices.insert("empty".into(), vec![]);
+    let choice = |name: &str| Choice {
+        name: name.into(),
+        label: Default::default(),
+    };
+    f.choices
+        .insert("dup".into(), vec![choice("x"), choice("x"), choice("a b")]);
+    let kinds: Vec<FormErrorKind> = f.compile().unwrap_err().iter().map(|e| e.kind).collect();
+    use FormErrorKind::*;
+    assert_eq!(
+        kinds,
+        [
+            InvalidName,
+            UnknownLanguage,
+            BadChoices,
+            InvalidName,
+            BadChoices
+        ]
+    );
+}
+
+#[test]
+fn reserved_names_and_unknown_label_placeholders() {
+    let e = errors(json!([
+        {"type": "text", "name": "_id"},
+        {"type": "note", "name": "n", "label": {"en": "Hi ${who}", "es": "Hola ${name}"}}
+    ]));
+    let got: Vec<(&str, &str, FormErrorKind, Option<std::ops::Range<usize>>)> = e
+        .iter()
+        .map(|e| (e.item.as_str(), e.column.as_str(), e.kind, e.span.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("_id", "name", FormErrorKind::InvalidName, None),
+            ("n", "label", FormErrorKind::Expression, Some(3..9)),
+            ("n", "label", FormErrorKind::Expression, Some(5..12)),
+        ]
+    );
+}
+
+#[test]
+fn placeholders_are_found() {
+    use super::placeholders;
+    assert_eq!(
+        placeholders("a ${x} b ${ y }${z"),
+        [(2..6, "x"), (9..15, "y")]
+    );
+    assert!(placeholders("no refs").is_empty());
+}
+
+#[test]
+fn compiled_forms_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<crate::CompiledForm>();
+}

@@ -1,0 +1,29 @@
+//! The sync protocol's messages, shared by the device client and the server.
+//!
+//! Every body is JSON, gzip-compressed (`Content-Encoding: gzip`), and carries the
+//! protocol version in `v`. Change bytes travel base64-encoded. `docs/protocol.md`
+//! specifies each message, field, limit and error.
+
+mod body;
+mod messages;
+
+pub use body::{decode_body, encode_body, ProtocolError};
+pub use messages::*;
+
+/// The protocol version this code speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest request or response body on the wire (compressed), in bytes.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest body once decompressed, in bytes: a guard against compression bombs.
+pub const MAX_DECODED_BYTES: usize = 32 * 1024 * 1024;
+
+/// Most changes in one push.
+pub const MAX_PUSH_CHANGES: usize = 2_000;
+
+/// Most items in one pull page.
+pub const MAX_PULL_LIMIT: u32 = 5_000;
+
+/// Most records in one repair request.
+pub const MAX_REPAIR_RECORDS: usize = 5_000;
