@@ -138,7 +138,7 @@ fn killed_mid_write_loses_no_committed_response() {
         // waits in the outbox.
         for summary in &stored {
             let id = summary.meta.id;
-            let Some(Value::Int(written)) = summary.fields.value("seed").cloned() else {
+            let Some(Value::Int(written)) = summary.fields.value("_seed").cloned() else {
                 panic!("response {id} has no seed: half-written row");
             };
             let expected = household_survey_answers(written as u64);

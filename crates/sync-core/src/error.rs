@@ -38,6 +38,16 @@ pub enum CoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A response was checked against a form other than the one it was started on.
+    #[error("record {id} answers {wanted}, not {given}")]
+    WrongForm {
+        /// The record id.
+        id: String,
+        /// The form and version the record names.
+        wanted: String,
+        /// The form and version given.
+        given: String,
+    },
     /// The store file was written by a newer version of the app.
     #[error("the store has schema version {found}, newer than this app understands ({supported}); update the app")]
     SchemaTooNew {

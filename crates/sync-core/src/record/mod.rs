@@ -18,6 +18,7 @@ mod history;
 mod kind;
 mod meta;
 mod path;
+mod response;
 mod scalar;
 
 pub use commit::{Commit, CommitInfo};
@@ -27,6 +28,7 @@ pub use history::HistoryEntry;
 pub use kind::{RecordKind, UnknownKind};
 pub use meta::{FormRef, RecordMeta, Scope};
 pub use path::FieldPath;
+pub use response::STATUS_FIELD;
 
 #[cfg(test)]
 mod tests;

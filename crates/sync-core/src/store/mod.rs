@@ -260,6 +260,31 @@ impl Store {
         Ok(())
     }
 
+    /// Validate a response against its form and, when valid, store the cleaned answers
+    /// and mark it final (see [`RecordDoc::finalize`]). Nothing is written when invalid.
+    pub fn finalize_response(
+        &mut self,
+        id: Uuid,
+        form: &forms::CompiledForm,
+        lang: &str,
+        today: chrono::NaiveDate,
+        commit: &Commit,
+    ) -> Result<forms::validate::Validation> {
+        let mut doc = self.take(id)?;
+        let (validation, change) = match doc.finalize(form, lang, today, commit) {
+            Ok(done) => done,
+            Err(e) => {
+                self.cache.put(id, doc);
+                return Err(e);
+            }
+        };
+        if let Some(change) = change {
+            self.persist_local(&mut doc, &change, commit.time)?;
+        }
+        self.cache.put(id, doc);
+        Ok(validation)
+    }
+
     /// List records (metadata and current fields) without loading their documents.
     pub fn list(&self, filter: &RecordFilter) -> Result<Vec<RecordSummary>> {
         records::list(&self.conn, filter)
