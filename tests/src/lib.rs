@@ -1,6 +1,10 @@
 //! Support code for the end-to-end scenarios in `tests/tests/`: realistic answers and
 //! helpers shared by several scenarios.
 
+pub mod device;
+pub mod proxy;
+pub mod server;
+
 use forms::Answers;
 
 /// A small deterministic generator (splitmix64), so a scenario can rebuild exactly the

@@ -12,6 +12,7 @@ pub mod error;
 pub mod protocol;
 pub mod record;
 pub mod store;
+pub mod sync;
 
 pub use error::CoreError;
 pub use forms;

@@ -9,6 +9,7 @@
 mod records;
 mod schema;
 mod settings;
+mod sync_state;
 
 use std::num::NonZeroUsize;
 use std::path::Path;
@@ -21,6 +22,7 @@ use uuid::Uuid;
 
 pub use records::{RecordFilter, RecordSummary};
 pub use schema::CURRENT_VERSION;
+pub use sync_state::QuarantinedChange;
 
 use crate::error::{CoreError, Result};
 use crate::record::{
@@ -81,6 +83,8 @@ pub struct ApplyReport {
     pub updated: usize,
     /// Changes that were new to this device.
     pub new_changes: usize,
+    /// Records removed by tombstones.
+    pub removed: usize,
 }
 
 /// The device store. Not `Sync`: wrap it in a mutex to share it.
@@ -334,6 +338,7 @@ impl Store {
     pub fn apply_remote(
         &mut self,
         page: Vec<(Uuid, Vec<Change>)>,
+        tombstones: &[Uuid],
         cursor: Option<&str>,
     ) -> Result<ApplyReport> {
         let mut report = ApplyReport::default();
@@ -379,6 +384,12 @@ impl Store {
                 }
             };
             touched.push(doc);
+        }
+        for id in tombstones {
+            records::remove(&tx, *id)?;
+            touched.retain(|doc| doc.id() != *id);
+            self.cache.pop(id);
+            report.removed += 1;
         }
         if let Some(cursor) = cursor {
             settings::set_text(&tx, settings::CURSOR, cursor)?;

@@ -126,6 +126,20 @@ pub(crate) fn push_outbox(conn: &Connection, id: Uuid, change: &Change, now: i64
     Ok(())
 }
 
+/// Remove a record and everything about it (a tombstone from the server).
+pub(crate) fn remove(conn: &Connection, id: Uuid) -> Result<()> {
+    let key = id.to_string();
+    for sql in [
+        "DELETE FROM records WHERE id = ?1",
+        "DELETE FROM record_chunks WHERE record_id = ?1",
+        "DELETE FROM outbox WHERE record_id = ?1",
+        "DELETE FROM quarantine WHERE record_id = ?1",
+    ] {
+        conn.prepare_cached(sql)?.execute([&key])?;
+    }
+    Ok(())
+}
+
 /// Load a record's document: snapshot, then its chunks in order.
 pub(crate) fn load(conn: &Connection, id: Uuid, actor: &ActorId) -> Result<Option<RecordDoc>> {
     let key = id.to_string();

@@ -56,6 +56,16 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     );
     ",
+    // 2: changes the server refused, kept for a person to look at.
+    "
+    CREATE TABLE quarantine (
+        hash           BLOB PRIMARY KEY,
+        record_id      TEXT NOT NULL,
+        bytes          BLOB NOT NULL,
+        reason         TEXT NOT NULL,
+        quarantined_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The newest schema version this code knows.

@@ -157,11 +157,13 @@ fn remote_pages_apply_with_their_cursor_and_repeat_harmlessly() {
         .map(|i| Change::from_bytes(i.bytes).unwrap())
         .collect();
     let report = staff
-        .apply_remote(vec![(id, changes.clone())], Some("7"))
+        .apply_remote(vec![(id, changes.clone())], &[], Some("7"))
         .unwrap();
     assert_eq!((report.created, report.new_changes), (1, 2));
     assert_eq!(staff.cursor().unwrap().as_deref(), Some("7"));
-    let again = staff.apply_remote(vec![(id, changes)], Some("8")).unwrap();
+    let again = staff
+        .apply_remote(vec![(id, changes)], &[], Some("8"))
+        .unwrap();
     assert_eq!(again.new_changes, 0);
     assert_eq!(staff.fields(id).unwrap(), phone.fields(id).unwrap());
     assert_eq!(
@@ -202,7 +204,9 @@ fn a_page_with_a_forged_change_is_refused_whole() {
         )
         .unwrap();
     let creation = phone.with_record(id, |d| d.changes_since(&[])).unwrap();
-    staff.apply_remote(vec![(id, creation)], Some("1")).unwrap();
+    staff
+        .apply_remote(vec![(id, creation)], &[], Some("1"))
+        .unwrap();
     let forged = phone
         .with_record(id, |d| {
             let heads = d.heads();
@@ -217,7 +221,7 @@ fn a_page_with_a_forged_change_is_refused_whole() {
         })
         .unwrap();
     let err = staff
-        .apply_remote(vec![(id, forged)], Some("2"))
+        .apply_remote(vec![(id, forged)], &[], Some("2"))
         .unwrap_err();
     assert!(matches!(err, CoreError::ImmutableMetadata { .. }));
     assert_eq!(staff.cursor().unwrap().as_deref(), Some("1"));

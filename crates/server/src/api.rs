@@ -1,0 +1,75 @@
+//! Messages of the endpoints that are not part of the device sync feed (sign-in and
+//! administration). The sync messages themselves are `sync_core::protocol`'s.
+
+use serde::{Deserialize, Serialize};
+use sync_core::Scope;
+
+/// `POST /v1/auth/token`: sign in a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    /// Protocol version.
+    pub v: u32,
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// A name for the device, for people (`Maria's phone`).
+    pub device_name: String,
+}
+
+/// The answer to a sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// Protocol version.
+    pub v: u32,
+    /// The bearer token (64 hex digits); the server keeps only its hash.
+    pub token: String,
+    /// The user's id.
+    pub user_id: String,
+    /// The new device's id.
+    pub device_id: String,
+}
+
+/// `POST /v1/admin/users`: create a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateUserRequest {
+    /// Protocol version.
+    pub v: u32,
+    /// The user name (unique).
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// One of `admin`, `backbone_staff`, `partner_staff`, `outreach_worker`, `parent`,
+    /// `reports_only`.
+    pub role: String,
+    /// What the user may see and write; none (only for `admin`) means everything.
+    #[serde(default)]
+    pub scope: Option<Scope>,
+}
+
+/// The answer to a user creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateUserResponse {
+    /// Protocol version.
+    pub v: u32,
+    /// The new user's id.
+    pub user_id: String,
+}
+
+/// `POST /v1/admin/devices/revoke`: revoke a device's token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeDeviceRequest {
+    /// Protocol version.
+    pub v: u32,
+    /// The device to revoke.
+    pub device_id: String,
+}
+
+/// The answer to a revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeDeviceResponse {
+    /// Protocol version.
+    pub v: u32,
+    /// Whether the device was active until now (false: unknown or already revoked).
+    pub revoked: bool,
+}

@@ -1,0 +1,191 @@
+//! Who is calling: roles, callers, tokens and password hashes.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use sha2::{Digest, Sha256};
+use sync_core::Scope;
+
+/// What a user does, which decides the endpoints they may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Manages users, devices and forms; sees everything its scope allows.
+    Admin,
+    /// Backbone staff: indicators, forms, users.
+    BackboneStaff,
+    /// Staff of a partner organization.
+    PartnerStaff,
+    /// An outreach worker, on a phone.
+    OutreachWorker,
+    /// A parent, on their own phone.
+    Parent,
+    /// De-identified aggregates only: never syncs records.
+    ReportsOnly,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::BackboneStaff,
+        Role::PartnerStaff,
+        Role::OutreachWorker,
+        Role::Parent,
+        Role::ReportsOnly,
+    ];
+
+    /// The role's name as stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::BackboneStaff => "backbone_staff",
+            Role::PartnerStaff => "partner_staff",
+            Role::OutreachWorker => "outreach_worker",
+            Role::Parent => "parent",
+            Role::ReportsOnly => "reports_only",
+        }
+    }
+
+    /// Whether the role may read and write records through the sync feed.
+    pub fn may_sync(self) -> bool {
+        self != Role::ReportsOnly
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                format!("unknown role `{s}`; one of {}", names.join(", "))
+            })
+    }
+}
+
+/// The authenticated caller of a request: a user on one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The user's id.
+    pub user_id: String,
+    /// The user name.
+    pub username: String,
+    /// The role.
+    pub role: Role,
+    /// What the user may see and write; `None` (admins only) means everything.
+    pub scope: Option<Scope>,
+    /// The device the token belongs to.
+    pub device_id: String,
+}
+
+impl Caller {
+    /// Whether a record in `scope` is visible to (and writable by) the caller.
+    pub fn may_see(&self, scope: &Scope) -> bool {
+        match &self.scope {
+            None => true,
+            Some(mine) => mine.contains(scope),
+        }
+    }
+}
+
+/// A new bearer token: 32 random bytes as 64 hex digits.
+pub fn new_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// A random password for the first admin: 24 hex digits.
+pub fn new_password() -> String {
+    hex::encode(rand::random::<[u8; 12]>())
+}
+
+/// A random id (32 hex digits), for the feed epoch.
+pub fn new_epoch() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+/// What the server stores of a token: its SHA-256.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.trim().as_bytes()).to_vec()
+}
+
+/// Hash a password with argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `password` matches the stored PHC hash. A malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Spend the time of one password check on nothing, so that an unknown user name takes
+/// as long to refuse as a wrong password.
+pub fn verify_nothing(password: &str) {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let hash = DUMMY.get_or_init(|| hash_password("not a password").unwrap_or_default());
+    let _ = verify_password(password, hash);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_tokens_hash() {
+        let h = hash_password("secret").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password("secret", &h));
+        assert!(!verify_password("Secret", &h));
+        assert!(!verify_password("secret", "not a hash"));
+        let t = new_token();
+        assert_eq!(t.len(), 64);
+        assert_ne!(t, new_token());
+        assert_eq!(token_hash(&t).len(), 32);
+        assert_ne!(token_hash(&t), token_hash(&new_token()));
+    }
+
+    #[test]
+    fn roles_round_trip_and_scopes_contain() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(r));
+        }
+        assert!("root".parse::<Role>().is_err());
+        let east = Scope::partnership("p1").with_neighborhood("east");
+        let caller = Caller {
+            user_id: "u".into(),
+            username: "u".into(),
+            role: Role::OutreachWorker,
+            scope: Some(east.clone()),
+            device_id: "d".into(),
+        };
+        assert!(caller.may_see(&east.clone().with_family("f1")));
+        assert!(!caller.may_see(&Scope::partnership("p1").with_neighborhood("west")));
+        assert!(!caller.may_see(&Scope::partnership("p2").with_neighborhood("east")));
+        let admin = Caller {
+            scope: None,
+            ..caller
+        };
+        assert!(admin.may_see(&Scope::partnership("p2")));
+    }
+}

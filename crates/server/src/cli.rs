@@ -1,0 +1,54 @@
+//! The command line's entry point, shared by the `server` binary and the end-to-end
+//! tests' copy of it.
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::config::{init_logging, Cli, Command};
+use crate::{ServeOptions, Server, Storage};
+
+/// Parse the command line and run it: `serve` until SIGTERM or ctrl-c, or
+/// `restore-epoch`. On start, stdout gets `first admin: username=admin password=...`
+/// (only when the database had no user) and then `listening on http://ADDR`.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(&args.log_level, args.log_format).map_err(anyhow::Error::msg)?;
+            let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+            runtime.block_on(async {
+                let opts = ServeOptions {
+                    bind: args.bind.clone(),
+                    data_dir: args.data_dir.clone(),
+                    admin_password: args.admin_password.clone(),
+                };
+                let srv = Server::bind(&opts)
+                    .await
+                    .with_context(|| format!("starting on {}", args.bind))?;
+                if srv.first_admin_password().is_some() {
+                    match &args.admin_password {
+                        Some(_) => println!(
+                            "first admin: username=admin password=(the one given with --admin-password)"
+                        ),
+                        None => println!(
+                            "first admin: username=admin password={}",
+                            srv.first_admin_password().unwrap_or_default()
+                        ),
+                    }
+                }
+                let addr = srv.local_addr();
+                tracing::info!(%addr, data_dir = %args.data_dir.display(), epoch = srv.storage().epoch(), "started");
+                println!("listening on http://{addr}");
+                srv.run(crate::shutdown_signal()).await?;
+                tracing::info!("stopped");
+                Ok(())
+            })
+        }
+        Command::RestoreEpoch { data_dir } => {
+            let epoch = Storage::new_epoch(&data_dir)
+                .with_context(|| format!("database in {}", data_dir.display()))?;
+            println!("new feed epoch: {epoch}");
+            Ok(())
+        }
+    }
+}

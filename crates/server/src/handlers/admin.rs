@@ -1,0 +1,48 @@
+//! `/v1/admin/*`: users and devices (admins only).
+
+use axum::extract::State;
+
+use super::blocking;
+use crate::api::{
+    CreateUserRequest, CreateUserResponse, RevokeDeviceRequest, RevokeDeviceResponse,
+};
+use crate::app::AppState;
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::extract::{Admin, Gz, Msg};
+use sync_core::protocol::PROTOCOL_VERSION;
+
+/// `POST /v1/admin/users`: create a user.
+pub async fn create_user(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Msg(req): Msg<CreateUserRequest>,
+) -> Result<Gz<CreateUserResponse>, ApiError> {
+    let role: Role = req.role.parse().map_err(ApiError::bad_message)?;
+    let storage = state.storage.clone();
+    let user_id = blocking(move || {
+        storage.create_user(&req.username, &req.password, role, req.scope.as_ref())
+    })
+    .await?;
+    tracing::info!(user = %user_id, role = %role, "user created");
+    Ok(Gz(CreateUserResponse {
+        v: PROTOCOL_VERSION,
+        user_id,
+    }))
+}
+
+/// `POST /v1/admin/devices/revoke`: revoke a device.
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    Admin(_admin): Admin,
+    Msg(req): Msg<RevokeDeviceRequest>,
+) -> Result<Gz<RevokeDeviceResponse>, ApiError> {
+    let storage = state.storage.clone();
+    let device = req.device_id.clone();
+    let revoked = blocking(move || storage.revoke_device(&device)).await?;
+    tracing::info!(device = %req.device_id, revoked, "device revoked");
+    Ok(Gz(RevokeDeviceResponse {
+        v: PROTOCOL_VERSION,
+        revoked,
+    }))
+}

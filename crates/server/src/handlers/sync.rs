@@ -1,0 +1,75 @@
+//! `/v1/sync/*`: push, pull, repair.
+
+use axum::extract::State;
+use sync_core::protocol::{
+    PullRequest, PullResponse, PushRequest, PushResponse, PushStatus, RepairRequest,
+    RepairResponse, MAX_PUSH_CHANGES, MAX_REPAIR_RECORDS, PROTOCOL_VERSION,
+};
+
+use super::blocking;
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::{Gz, Msg, Syncer};
+
+/// Take a batch of changes: one result per change, in order.
+pub async fn push(
+    State(state): State<AppState>,
+    Syncer(caller): Syncer,
+    Msg(req): Msg<PushRequest>,
+) -> Result<Gz<PushResponse>, ApiError> {
+    if req.changes.len() > MAX_PUSH_CHANGES {
+        return Err(ApiError::too_large(format!(
+            "{} changes in one push; at most {MAX_PUSH_CHANGES}",
+            req.changes.len()
+        )));
+    }
+    let storage = state.storage.clone();
+    let who = caller.clone();
+    let results = blocking(move || storage.push(&who, req.changes)).await?;
+    let count = |s: PushStatus| results.iter().filter(|r| r.status == s).count();
+    tracing::info!(
+        user = %caller.user_id,
+        device = %caller.device_id,
+        accepted = count(PushStatus::Accepted),
+        already_had = count(PushStatus::AlreadyHad),
+        rejected = count(PushStatus::Rejected),
+        "push"
+    );
+    Ok(Gz(PushResponse {
+        v: PROTOCOL_VERSION,
+        results,
+    }))
+}
+
+/// One page of the feed after the cursor.
+pub async fn pull(
+    State(state): State<AppState>,
+    Syncer(caller): Syncer,
+    Msg(req): Msg<PullRequest>,
+) -> Result<Gz<PullResponse>, ApiError> {
+    let storage = state.storage.clone();
+    let page =
+        blocking(move || storage.pull(&caller, req.cursor.as_deref(), req.limit, req.max_bytes))
+            .await?;
+    Ok(Gz(page))
+}
+
+/// The server's heads of the records asked about.
+pub async fn repair(
+    State(state): State<AppState>,
+    Syncer(caller): Syncer,
+    Msg(req): Msg<RepairRequest>,
+) -> Result<Gz<RepairResponse>, ApiError> {
+    if req.records.len() > MAX_REPAIR_RECORDS {
+        return Err(ApiError::too_large(format!(
+            "{} records in one repair request; at most {MAX_REPAIR_RECORDS}",
+            req.records.len()
+        )));
+    }
+    let storage = state.storage.clone();
+    let records = blocking(move || storage.repair(&caller, &req.records)).await?;
+    Ok(Gz(RepairResponse {
+        v: PROTOCOL_VERSION,
+        records,
+    }))
+}

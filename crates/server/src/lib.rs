@@ -1,0 +1,149 @@
+//! The sync server: takes devices' changes into an append-only log, serves the change
+//! feed filtered by scope, and keeps one materialized row per record.
+//!
+//! - [`storage`]: the database boundary (SQLite now; all SQL in `storage::sqlite`).
+//! - [`app`]: the router; [`handlers`]: the endpoints of `docs/protocol.md`.
+//! - [`Server`]: bind and run, for the binary and for tests.
+//!
+//! Programmatic start (what `server serve` does):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), server::StartError> {
+//! let opts = server::ServeOptions::new("127.0.0.1:0", "./data");
+//! let srv = server::Server::bind(&opts).await?;
+//! println!("listening on http://{}", srv.local_addr());
+//! srv.run(server::shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod storage;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use app::router;
+pub use error::ApiError;
+pub use storage::{Storage, StorageError};
+
+/// What [`Server::bind`] needs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub bind: String,
+    /// Directory of the database.
+    pub data_dir: PathBuf,
+    /// Password of the first admin (random when none).
+    pub admin_password: Option<String>,
+}
+
+impl ServeOptions {
+    /// Options with a random first-admin password.
+    pub fn new(bind: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        ServeOptions {
+            bind: bind.into(),
+            data_dir: data_dir.into(),
+            admin_password: None,
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened.
+    #[error("cannot open the database: {0}")]
+    Storage(#[from] StorageError),
+    /// The address could not be bound, or serving failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A server bound to its address, with its database open.
+pub struct Server {
+    storage: Storage,
+    listener: tokio::net::TcpListener,
+    first_admin_password: Option<String>,
+}
+
+impl Server {
+    /// Open the database (creating it, with the seed forms and the first admin, when
+    /// new) and bind the address.
+    pub async fn bind(opts: &ServeOptions) -> Result<Server, StartError> {
+        let dir = opts.data_dir.clone();
+        let password = opts.admin_password.clone();
+        let (storage, first_admin_password) = tokio::task::spawn_blocking(move || {
+            let storage = Storage::open(&dir)?;
+            let first = storage.ensure_admin(password.as_deref())?;
+            Ok::<_, StorageError>((storage, first))
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
+        let listener = tokio::net::TcpListener::bind(&opts.bind).await?;
+        Ok(Server {
+            storage,
+            listener,
+            first_admin_password,
+        })
+    }
+
+    /// The address actually bound (the real port for `:0`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// The first admin's password when this start created the admin.
+    pub fn first_admin_password(&self) -> Option<&str> {
+        self.first_admin_password.as_deref()
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// Serve until `shutdown` completes, then let in-flight requests finish.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let app = router(self.storage);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Completes on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

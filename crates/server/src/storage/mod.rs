@@ -1,0 +1,528 @@
+//! The server's storage: the append-only change log (the source of truth), one
+//! materialized row per record, users, devices, forms and the feed epoch.
+//!
+//! [`Storage`] is the boundary the HTTP layer uses; all SQL lives in [`sqlite`]. Every
+//! method blocks: call it from `tokio::task::spawn_blocking`. Writes go through one
+//! connection behind a mutex (SQLite has one writer anyway), each push in one
+//! transaction; reads use a small pool of other connections (WAL lets them run
+//! alongside the writer).
+
+mod push;
+pub mod sqlite;
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use forms::{CompiledForm, Form};
+use lru::LruCache;
+use rusqlite::Connection;
+use sync_core::protocol::{
+    PullResponse, PulledChange, PushResult, PushedChange, RecordHeads, PROTOCOL_VERSION,
+};
+use sync_core::{RecordDoc, Scope};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::auth::{self, Caller, Role};
+pub use sqlite::RecordRow;
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "server.db";
+
+/// How many record documents the writer keeps in memory.
+const DOC_CACHE: usize = 256;
+
+/// How many idle read connections are kept.
+const READERS: usize = 8;
+
+/// Most log sequence numbers one pull scans (past those the page ends, possibly empty,
+/// with a cursor that still advances).
+const MAX_SCAN: i64 = 200_000;
+
+/// What can go wrong in storage.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    /// SQLite failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The data directory could not be created or read.
+    #[error("data directory: {0}")]
+    Io(#[from] std::io::Error),
+    /// The database was written by a newer server.
+    #[error(
+        "the database has schema version {found}, newer than this server understands ({supported})"
+    )]
+    SchemaTooNew {
+        /// In the file.
+        found: i64,
+        /// Known here.
+        supported: i64,
+    },
+    /// The cursor is not one of this server's (another epoch, or past the end).
+    #[error("{0}")]
+    UnknownCursor(String),
+    /// Something with this name exists already.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The request is well-formed but its content is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// Stored data could not be read back (a bug or a damaged file).
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+/// The outcome of looking up a bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenCheck {
+    /// A valid token.
+    Valid(Caller),
+    /// No such token.
+    Unknown,
+    /// The token's device was revoked.
+    Revoked,
+}
+
+/// A signed-in device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The bearer token (shown once; only its hash is stored).
+    pub token: String,
+    /// The user.
+    pub user_id: String,
+    /// The new device.
+    pub device_id: String,
+}
+
+/// The server's storage. Cheap to clone (shared).
+#[derive(Clone)]
+pub struct Storage {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    epoch: String,
+    writer: Mutex<Writer>,
+    readers: Mutex<Vec<Connection>>,
+    forms: HashMap<(String, u32), Arc<CompiledForm>>,
+}
+
+pub(crate) struct Writer {
+    conn: Connection,
+    docs: LruCache<Uuid, RecordDoc>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock rolled its transaction back (the Transaction's
+    // Drop) and dropped any document it had taken out of the cache: the state is sound.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl Storage {
+    /// Open (creating if needed) the database in `data_dir`: migrate the schema, store
+    /// the seed forms, and load the compiled forms.
+    pub fn open(data_dir: &Path) -> Result<Storage, StorageError> {
+        std::fs::create_dir_all(data_dir)?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = Connection::open(&path)?;
+        sqlite::configure(&conn)?;
+        sqlite::migrate(&mut conn, &auth::new_epoch())?;
+        let time = now();
+        for form in forms::instruments::seed_forms() {
+            sqlite::insert_form(&conn, &form.id, form.version, &form.to_json(), time)?;
+        }
+        let mut compiled = HashMap::new();
+        for (id, version, json) in sqlite::forms(&conn)? {
+            match Form::from_json(&json)
+                .map_err(|e| vec![e.to_string()])
+                .and_then(|f| {
+                    f.compile()
+                        .map_err(|errs| errs.iter().map(|e| e.to_string()).collect())
+                }) {
+                Ok(form) => {
+                    compiled.insert((id, version), Arc::new(form));
+                }
+                Err(errs) => {
+                    tracing::warn!(form = %id, version, errors = ?errs, "stored form does not compile; responses to it are refused")
+                }
+            }
+        }
+        let epoch = sqlite::epoch(&conn)?;
+        Ok(Storage {
+            inner: Arc::new(Inner {
+                path,
+                epoch,
+                writer: Mutex::new(Writer {
+                    conn,
+                    docs: LruCache::new(NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN)),
+                }),
+                readers: Mutex::new(Vec::new()),
+                forms: compiled,
+            }),
+        })
+    }
+
+    /// Give the database in `data_dir` a new feed epoch (after restoring it from a
+    /// backup): every cursor handed out before becomes unknown. Returns the new epoch.
+    /// Run it while the server is stopped.
+    pub fn new_epoch(data_dir: &Path) -> Result<String, StorageError> {
+        let path = data_dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(StorageError::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no database at {}", path.display()),
+            )));
+        }
+        let mut conn = Connection::open(&path)?;
+        sqlite::configure(&conn)?;
+        sqlite::migrate(&mut conn, &auth::new_epoch())?;
+        let epoch = auth::new_epoch();
+        sqlite::set_epoch(&conn, &epoch)?;
+        Ok(epoch)
+    }
+
+    /// The feed epoch.
+    pub fn epoch(&self) -> &str {
+        &self.inner.epoch
+    }
+
+    /// The compiled form with this id and version, if the server has it.
+    pub fn form(&self, id: &str, version: u32) -> Option<Arc<CompiledForm>> {
+        self.inner.forms.get(&(id.to_string(), version)).cloned()
+    }
+
+    /// Every stored form (id, version).
+    pub fn form_ids(&self) -> Result<Vec<(String, u32)>, StorageError> {
+        self.read(|c| {
+            Ok(sqlite::forms(c)?
+                .into_iter()
+                .map(|(id, v, _)| (id, v))
+                .collect())
+        })
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let pooled = lock(&self.inner.readers).pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&self.inner.path)?;
+                sqlite::configure(&c)?;
+                c
+            }
+        };
+        let result = f(&mut conn);
+        let mut pool = lock(&self.inner.readers);
+        if pool.len() < READERS {
+            pool.push(conn);
+        }
+        result
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Writer) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        f(&mut lock(&self.inner.writer))
+    }
+
+    /// Whether the database answers.
+    pub fn health(&self) -> Result<(), StorageError> {
+        self.read(|c| sqlite::max_seq(c).map(|_| ()))
+    }
+
+    /// Create the first admin (`admin`) when there is no user yet, with `password` or a
+    /// random one. Returns the password when the admin was created now.
+    pub fn ensure_admin(&self, password: Option<&str>) -> Result<Option<String>, StorageError> {
+        self.write(|w| {
+            if sqlite::user_count(&w.conn)? > 0 {
+                return Ok(None);
+            }
+            let password = password.map_or_else(auth::new_password, str::to_string);
+            create_user(&w.conn, "admin", &password, Role::Admin, None)?;
+            Ok(Some(password))
+        })
+    }
+
+    /// Create a user. `scope` may be `None` only for admins (who then see everything).
+    pub fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+        scope: Option<&Scope>,
+    ) -> Result<String, StorageError> {
+        if username.trim().is_empty() || username.len() > 200 {
+            return Err(StorageError::Invalid(
+                "a user name has 1 to 200 characters".into(),
+            ));
+        }
+        if password.len() < 8 || password.len() > 1024 {
+            return Err(StorageError::Invalid(
+                "a password has 8 to 1024 characters".into(),
+            ));
+        }
+        match scope {
+            None if role != Role::Admin => {
+                return Err(StorageError::Invalid(format!(
+                    "a {role} needs a scope (at least a partnership)"
+                )))
+            }
+            Some(s) if s.partnership.trim().is_empty() => {
+                return Err(StorageError::Invalid(
+                    "a scope names its partnership".into(),
+                ))
+            }
+            _ => {}
+        }
+        self.write(|w| create_user(&w.conn, username, password, role, scope))
+    }
+
+    /// Sign a device in: check the password, enroll a device, hand out its token.
+    /// `None` for an unknown user or a wrong password (the same time is spent on both).
+    pub fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<Option<Session>, StorageError> {
+        let found = self.read(|c| sqlite::user_credentials(c, username))?;
+        let Some((user_id, hash)) = found else {
+            auth::verify_nothing(password);
+            return Ok(None);
+        };
+        if !auth::verify_password(password, &hash) {
+            return Ok(None);
+        }
+        let token = auth::new_token();
+        let device_id = Uuid::new_v4().to_string();
+        let name: String = device_name.chars().take(200).collect();
+        self.write(|w| {
+            sqlite::insert_device(
+                &w.conn,
+                &device_id,
+                &user_id,
+                &name,
+                &auth::token_hash(&token),
+                now(),
+            )
+        })?;
+        Ok(Some(Session {
+            token,
+            user_id,
+            device_id,
+        }))
+    }
+
+    /// Who a bearer token belongs to.
+    pub fn authenticate(&self, token: &str) -> Result<TokenCheck, StorageError> {
+        let row = self.read(|c| sqlite::token(c, &auth::token_hash(token)))?;
+        let Some(row) = row else {
+            return Ok(TokenCheck::Unknown);
+        };
+        if row.revoked {
+            return Ok(TokenCheck::Revoked);
+        }
+        let role = row
+            .role
+            .parse::<Role>()
+            .map_err(|e| StorageError::Corrupt(format!("user {}: {e}", row.user_id)))?;
+        let scope =
+            match row.scope {
+                None => None,
+                Some(json) => Some(serde_json::from_str::<Scope>(&json).map_err(|e| {
+                    StorageError::Corrupt(format!("user {} scope: {e}", row.user_id))
+                })?),
+            };
+        Ok(TokenCheck::Valid(Caller {
+            user_id: row.user_id,
+            username: row.username,
+            role,
+            scope,
+            device_id: row.device_id,
+        }))
+    }
+
+    /// Revoke a device; whether it was active until now.
+    pub fn revoke_device(&self, device_id: &str) -> Result<bool, StorageError> {
+        self.write(|w| sqlite::revoke_device(&w.conn, device_id, now()))
+    }
+
+    /// Take pushed changes: one result per change, in order. One transaction.
+    pub fn push(
+        &self,
+        caller: &Caller,
+        changes: Vec<PushedChange>,
+    ) -> Result<Vec<PushResult>, StorageError> {
+        self.write(|w| push::push(w, self, caller, changes, now()))
+    }
+
+    /// One page of the feed after `cursor` for `caller`.
+    pub fn pull(
+        &self,
+        caller: &Caller,
+        cursor: Option<&str>,
+        limit: u32,
+        max_bytes: u64,
+    ) -> Result<PullResponse, StorageError> {
+        let epoch = self.epoch().to_string();
+        let after = match cursor {
+            None => 0,
+            Some(text) => parse_cursor(text, &epoch)?,
+        };
+        let limit = i64::from(limit.clamp(1, sync_core::protocol::MAX_PULL_LIMIT));
+        let max_bytes = max_bytes.max(1);
+        self.read(|conn| {
+            // One read transaction: a consistent snapshot of the log.
+            let tx = conn.transaction()?;
+            let max_seq = sqlite::max_seq(&tx)?;
+            if after > max_seq {
+                return Err(StorageError::UnknownCursor(format!(
+                    "cursor {after} is past the end of the feed ({max_seq})"
+                )));
+            }
+            let mut changes = Vec::new();
+            let mut bytes: u64 = 0;
+            let mut last = after;
+            let mut full = false;
+            let mut bad: Option<String> = None;
+            while last < max_seq && !full && last - after < MAX_SCAN {
+                let upto = (last + 20_000).min(max_seq);
+                let want = limit - changes.len() as i64;
+                sqlite::feed(&tx, caller.scope.as_ref(), last, upto, want, |row| {
+                    let size = row.bytes.len() as u64;
+                    if !changes.is_empty() && bytes + size > max_bytes {
+                        full = true;
+                        return false;
+                    }
+                    let Ok(record) = Uuid::parse_str(&row.record_id) else {
+                        bad = Some(row.record_id);
+                        return false;
+                    };
+                    bytes += size;
+                    last = row.seq;
+                    changes.push(PulledChange {
+                        record,
+                        change: sync_core::protocol::Bytes(row.bytes),
+                    });
+                    if changes.len() as i64 >= limit {
+                        full = true;
+                        return false;
+                    }
+                    true
+                })?;
+                if let Some(id) = bad {
+                    return Err(StorageError::Corrupt(format!(
+                        "record id `{id}` in the log"
+                    )));
+                }
+                if !full {
+                    last = upto;
+                }
+            }
+            Ok(PullResponse {
+                v: PROTOCOL_VERSION,
+                changes,
+                tombstones: Vec::new(),
+                cursor: format!("{epoch}:{last}"),
+                more: last < max_seq,
+                remaining: (max_seq - last).max(0) as u64,
+            })
+        })
+    }
+
+    /// The server's heads of each record, `[]` for records unknown or not visible.
+    pub fn repair(
+        &self,
+        caller: &Caller,
+        records: &[RecordHeads],
+    ) -> Result<Vec<RecordHeads>, StorageError> {
+        self.read(|conn| {
+            records
+                .iter()
+                .map(|r| {
+                    let heads = match sqlite::record_heads(conn, &r.record.to_string())? {
+                        Some((heads, scope)) if caller.may_see(&scope) => heads,
+                        _ => Vec::new(),
+                    };
+                    Ok(RecordHeads {
+                        record: r.record,
+                        heads,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// A record's materialized row.
+    pub fn record(&self, id: Uuid) -> Result<Option<RecordRow>, StorageError> {
+        self.read(|c| sqlite::record(c, &id.to_string()))
+    }
+
+    /// A record's document as the server holds it (snapshot plus later changes).
+    pub fn record_doc(&self, id: Uuid) -> Result<Option<RecordDoc>, StorageError> {
+        self.read(|c| push::load_doc(c, &id.to_string()))
+    }
+
+    /// How many changes the log holds.
+    pub fn change_count(&self) -> Result<i64, StorageError> {
+        self.read(|c| sqlite::change_count(c))
+    }
+
+    /// How many records there are.
+    pub fn record_count(&self) -> Result<i64, StorageError> {
+        self.read(|c| sqlite::record_count(c))
+    }
+}
+
+fn create_user(
+    conn: &Connection,
+    username: &str,
+    password: &str,
+    role: Role,
+    scope: Option<&Scope>,
+) -> Result<String, StorageError> {
+    let id = Uuid::new_v4().to_string();
+    let hash = auth::hash_password(password).map_err(StorageError::Invalid)?;
+    let scope_json = scope.map(|s| serde_json::to_string(s).unwrap_or_default());
+    sqlite::insert_user(
+        conn,
+        &sqlite::NewUser {
+            id: &id,
+            username,
+            password_hash: &hash,
+            role: role.as_str(),
+            scope: scope_json.as_deref(),
+        },
+        now(),
+    )?;
+    Ok(id)
+}
+
+/// The sequence number in a cursor `"<epoch>:<seq>"` of this epoch.
+fn parse_cursor(text: &str, epoch: &str) -> Result<i64, StorageError> {
+    let unknown = || {
+        StorageError::UnknownCursor(format!(
+            "cursor `{}` is not one of this server's; run the repair path",
+            text.chars().take(80).collect::<String>()
+        ))
+    };
+    let (e, seq) = text.split_once(':').ok_or_else(unknown)?;
+    if e != epoch {
+        return Err(unknown());
+    }
+    seq.parse::<i64>()
+        .ok()
+        .filter(|s| *s >= 0)
+        .ok_or_else(unknown)
+}

@@ -1,0 +1,548 @@
+//! Every SQL statement of the server, in one place (a PostgreSQL backend will mirror
+//! this module). Functions take a connection (or a transaction, which derefs to one).
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sync_core::Scope;
+
+use super::StorageError;
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    scope         TEXT,
+    created_at    INTEGER NOT NULL
+);
+CREATE TABLE devices (
+    id         TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(id),
+    name       TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE TABLE forms (
+    id         TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    definition TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (id, version)
+);
+CREATE TABLE changes (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    hash        BLOB NOT NULL UNIQUE,
+    record_id   TEXT NOT NULL,
+    bytes       BLOB NOT NULL,
+    user_id     TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX changes_by_record ON changes (record_id, seq);
+CREATE TABLE records (
+    id            TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    partnership   TEXT NOT NULL,
+    organization  TEXT,
+    neighborhood  TEXT,
+    family        TEXT,
+    program       TEXT,
+    form_id       TEXT,
+    form_version  INTEGER,
+    created_by    TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    heads         TEXT NOT NULL,
+    fields        TEXT NOT NULL,
+    has_conflicts INTEGER NOT NULL,
+    issues        TEXT NOT NULL,
+    snapshot      BLOB,
+    snapshot_seq  INTEGER NOT NULL DEFAULT 0,
+    pending       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX records_by_scope ON records (partnership, organization, neighborhood, family);
+";
+
+/// Set the connection up: WAL, full durability, foreign keys, a busy timeout.
+pub fn configure(conn: &Connection) -> Result<(), StorageError> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// Bring the schema up to [`SCHEMA_VERSION`]; returns whether the database was new.
+pub fn migrate(conn: &mut Connection, new_epoch: &str) -> Result<bool, StorageError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StorageError::SchemaTooNew {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(false);
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA_V1)?;
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES ('epoch', ?1)",
+        [new_epoch],
+    )?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// The feed epoch.
+pub fn epoch(conn: &Connection) -> Result<String, StorageError> {
+    Ok(
+        conn.query_row("SELECT value FROM settings WHERE key = 'epoch'", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// Replace the feed epoch.
+pub fn set_epoch(conn: &Connection, epoch: &str) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES ('epoch', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [epoch],
+    )?;
+    Ok(())
+}
+
+/// Store a form definition unless that (id, version) is there already.
+pub fn insert_form(
+    conn: &Connection,
+    id: &str,
+    version: u32,
+    definition: &str,
+    now: i64,
+) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO forms (id, version, definition, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, version, definition, now],
+    )?;
+    Ok(())
+}
+
+/// Every form definition: (id, version, JSON).
+pub fn forms(conn: &Connection) -> Result<Vec<(String, u32, String)>, StorageError> {
+    let mut stmt =
+        conn.prepare("SELECT id, version, definition FROM forms ORDER BY id, version")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// How many users there are.
+pub fn user_count(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
+}
+
+/// A new user row.
+pub struct NewUser<'a> {
+    /// Id.
+    pub id: &'a str,
+    /// Name.
+    pub username: &'a str,
+    /// PHC hash.
+    pub password_hash: &'a str,
+    /// Role name.
+    pub role: &'a str,
+    /// Scope JSON, none for everything.
+    pub scope: Option<&'a str>,
+}
+
+/// Insert a user; [`StorageError::AlreadyExists`] when the name is taken.
+pub fn insert_user(conn: &Connection, user: &NewUser<'_>, now: i64) -> Result<(), StorageError> {
+    let result = conn.execute(
+        "INSERT INTO users (id, username, password_hash, role, scope, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            user.id,
+            user.username,
+            user.password_hash,
+            user.role,
+            user.scope,
+            now
+        ],
+    );
+    match result {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StorageError::AlreadyExists(format!(
+                "a user named `{}` exists already",
+                user.username
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A user's id and password hash, by name.
+pub fn user_credentials(
+    conn: &Connection,
+    username: &str,
+) -> Result<Option<(String, String)>, StorageError> {
+    Ok(conn
+        .prepare_cached("SELECT id, password_hash FROM users WHERE username = ?1")?
+        .query_row([username], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// Insert a device with its token hash.
+pub fn insert_device(
+    conn: &Connection,
+    id: &str,
+    user_id: &str,
+    name: &str,
+    token_hash: &[u8],
+    now: i64,
+) -> Result<(), StorageError> {
+    conn.prepare_cached(
+        "INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, user_id, name, token_hash, now])?;
+    Ok(())
+}
+
+/// Revoke a device; whether it was active.
+pub fn revoke_device(conn: &Connection, id: &str, now: i64) -> Result<bool, StorageError> {
+    Ok(conn.execute(
+        "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, now],
+    )? > 0)
+}
+
+/// What a token hash leads to.
+pub struct TokenRow {
+    /// Device id.
+    pub device_id: String,
+    /// Whether the device is revoked.
+    pub revoked: bool,
+    /// User id.
+    pub user_id: String,
+    /// User name.
+    pub username: String,
+    /// Role name.
+    pub role: String,
+    /// Scope JSON.
+    pub scope: Option<String>,
+}
+
+/// The device and user of a token hash.
+pub fn token(conn: &Connection, hash: &[u8]) -> Result<Option<TokenRow>, StorageError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT d.id, d.revoked_at IS NOT NULL, u.id, u.username, u.role, u.scope
+             FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
+        )?
+        .query_row([hash], |r| {
+            Ok(TokenRow {
+                device_id: r.get(0)?,
+                revoked: r.get(1)?,
+                user_id: r.get(2)?,
+                username: r.get(3)?,
+                role: r.get(4)?,
+                scope: r.get(5)?,
+            })
+        })
+        .optional()?)
+}
+
+/// The record a logged change belongs to, if the change is in the log.
+pub fn change_record(conn: &Connection, hash: &[u8]) -> Result<Option<String>, StorageError> {
+    Ok(conn
+        .prepare_cached("SELECT record_id FROM changes WHERE hash = ?1")?
+        .query_row([hash], |r| r.get(0))
+        .optional()?)
+}
+
+/// Append a change to the log; its sequence number.
+pub fn append_change(
+    conn: &Connection,
+    hash: &[u8],
+    record_id: &str,
+    bytes: &[u8],
+    user_id: &str,
+    device_id: &str,
+    now: i64,
+) -> Result<i64, StorageError> {
+    conn.prepare_cached(
+        "INSERT INTO changes (hash, record_id, bytes, user_id, device_id, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![hash, record_id, bytes, user_id, device_id, now])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Where a record's document is kept: its snapshot (if any), the last sequence the
+/// snapshot covers, and how many logged changes came since.
+pub struct DocState {
+    /// The compacted document, if one was saved.
+    pub snapshot: Option<Vec<u8>>,
+    /// The last log sequence folded into the snapshot (0: none).
+    pub snapshot_seq: i64,
+    /// Changes logged after the snapshot.
+    pub pending: i64,
+}
+
+/// The document state of a record, if the record exists.
+pub fn doc_state(conn: &Connection, id: &str) -> Result<Option<DocState>, StorageError> {
+    Ok(conn
+        .prepare_cached("SELECT snapshot, snapshot_seq, pending FROM records WHERE id = ?1")?
+        .query_row([id], |r| {
+            Ok(DocState {
+                snapshot: r.get(0)?,
+                snapshot_seq: r.get(1)?,
+                pending: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// The bytes of a record's logged changes after `seq`, in log order.
+pub fn record_changes_after(
+    conn: &Connection,
+    id: &str,
+    seq: i64,
+) -> Result<Vec<Vec<u8>>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT bytes FROM changes WHERE record_id = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![id, seq], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The materialized row of a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    /// Record id.
+    pub id: String,
+    /// Kind name.
+    pub kind: String,
+    /// Scope.
+    pub scope: Scope,
+    /// Form id and version.
+    pub form: Option<(String, u32)>,
+    /// Creator.
+    pub created_by: String,
+    /// Creation time (record metadata), unix seconds.
+    pub created_at: i64,
+    /// Last change received, unix seconds.
+    pub updated_at: i64,
+    /// Heads, hex.
+    pub heads: Vec<String>,
+    /// The current fields, JSON.
+    pub fields: serde_json::Value,
+    /// Whether a field holds concurrent values.
+    pub has_conflicts: bool,
+    /// Soft validation issues, JSON.
+    pub issues: serde_json::Value,
+}
+
+/// Insert or replace a record's row; `snapshot` is `None` to keep the stored one.
+pub fn upsert_record(
+    conn: &Connection,
+    row: &RecordRow,
+    snapshot: Option<(&[u8], i64)>,
+    pending: i64,
+) -> Result<(), StorageError> {
+    let heads = serde_json::to_string(&row.heads).unwrap_or_default();
+    let fields = row.fields.to_string();
+    let issues = row.issues.to_string();
+    let (form_id, form_version) = match &row.form {
+        Some((id, v)) => (Some(id.as_str()), Some(*v)),
+        None => (None, None),
+    };
+    let (snap, snap_seq) = match snapshot {
+        Some((bytes, seq)) => (Some(bytes), Some(seq)),
+        None => (None, None),
+    };
+    conn.prepare_cached(
+        "INSERT INTO records (id, kind, partnership, organization, neighborhood, family, program,
+             form_id, form_version, created_by, created_at, updated_at, heads, fields,
+             has_conflicts, issues, snapshot, snapshot_seq, pending)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+             COALESCE(?18, 0), ?19)
+         ON CONFLICT (id) DO UPDATE SET
+             updated_at = excluded.updated_at, heads = excluded.heads,
+             fields = excluded.fields, has_conflicts = excluded.has_conflicts,
+             issues = excluded.issues,
+             snapshot = COALESCE(excluded.snapshot, records.snapshot),
+             snapshot_seq = COALESCE(?18, records.snapshot_seq),
+             pending = excluded.pending",
+    )?
+    .execute(params![
+        row.id,
+        row.kind,
+        row.scope.partnership,
+        row.scope.organization,
+        row.scope.neighborhood,
+        row.scope.family,
+        row.scope.program,
+        form_id,
+        form_version,
+        row.created_by,
+        row.created_at,
+        row.updated_at,
+        heads,
+        fields,
+        row.has_conflicts,
+        issues,
+        snap,
+        snap_seq,
+        pending,
+    ])?;
+    Ok(())
+}
+
+/// A record's materialized row.
+pub fn record(conn: &Connection, id: &str) -> Result<Option<RecordRow>, StorageError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, kind, partnership, organization, neighborhood, family, program,
+                 form_id, form_version, created_by, created_at, updated_at, heads, fields,
+                 has_conflicts, issues
+             FROM records WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            let form_id: Option<String> = r.get(7)?;
+            let form_version: Option<u32> = r.get(8)?;
+            let heads: String = r.get(12)?;
+            let fields: String = r.get(13)?;
+            let issues: String = r.get(15)?;
+            Ok(RecordRow {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                scope: Scope {
+                    partnership: r.get(2)?,
+                    organization: r.get(3)?,
+                    neighborhood: r.get(4)?,
+                    family: r.get(5)?,
+                    program: r.get(6)?,
+                },
+                form: form_id.zip(form_version),
+                created_by: r.get(9)?,
+                created_at: r.get(10)?,
+                updated_at: r.get(11)?,
+                heads: serde_json::from_str(&heads).unwrap_or_default(),
+                fields: serde_json::from_str(&fields).unwrap_or_default(),
+                has_conflicts: r.get(14)?,
+                issues: serde_json::from_str(&issues).unwrap_or_default(),
+            })
+        })
+        .optional()?)
+}
+
+/// A record's heads and scope, for repair.
+pub fn record_heads(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<(Vec<String>, Scope)>, StorageError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT heads, partnership, organization, neighborhood, family, program
+             FROM records WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            let heads: String = r.get(0)?;
+            Ok((
+                serde_json::from_str(&heads).unwrap_or_default(),
+                Scope {
+                    partnership: r.get(1)?,
+                    organization: r.get(2)?,
+                    neighborhood: r.get(3)?,
+                    family: r.get(4)?,
+                    program: r.get(5)?,
+                },
+            ))
+        })
+        .optional()?)
+}
+
+/// The last sequence number in the log (0 when empty).
+pub fn max_seq(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM changes")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// How many changes the log holds.
+pub fn change_count(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM changes", [], |r| r.get(0))?)
+}
+
+/// How many records there are.
+pub fn record_count(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))?)
+}
+
+/// One row of the feed.
+pub struct FeedRow {
+    /// Sequence number.
+    pub seq: i64,
+    /// Record id.
+    pub record_id: String,
+    /// Change bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Log rows with `after < seq <= upto` whose record lies within `scope` (every record
+/// for `None`), in order, at most `limit`. `visit` gets each row and returns whether to
+/// go on.
+pub fn feed(
+    conn: &Connection,
+    scope: Option<&Scope>,
+    after: i64,
+    upto: i64,
+    limit: i64,
+    mut visit: impl FnMut(FeedRow) -> bool,
+) -> Result<(), StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.seq, c.record_id, c.bytes FROM changes c JOIN records r ON r.id = c.record_id
+         WHERE c.seq > ?1 AND c.seq <= ?2
+           AND (?3 IS NULL OR r.partnership = ?3)
+           AND (?4 IS NULL OR r.organization = ?4)
+           AND (?5 IS NULL OR r.neighborhood = ?5)
+           AND (?6 IS NULL OR r.family = ?6)
+           AND (?7 IS NULL OR r.program = ?7)
+         ORDER BY c.seq LIMIT ?8",
+    )?;
+    let (p, o, n, f, g) = match scope {
+        None => (None, None, None, None, None),
+        Some(s) => (
+            Some(s.partnership.as_str()),
+            s.organization.as_deref(),
+            s.neighborhood.as_deref(),
+            s.family.as_deref(),
+            s.program.as_deref(),
+        ),
+    };
+    let mut rows = stmt.query(params![after, upto, p, o, n, f, g, limit])?;
+    while let Some(row) = rows.next()? {
+        let item = FeedRow {
+            seq: row.get(0)?,
+            record_id: row.get(1)?,
+            bytes: row.get(2)?,
+        };
+        if !visit(item) {
+            break;
+        }
+    }
+    Ok(())
+}

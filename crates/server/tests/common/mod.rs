@@ -1,0 +1,271 @@
+//! Helpers for the router-level tests: a server over a temporary data directory,
+//! requests through `tower::ServiceExt::oneshot`, and records made by sync-core.
+
+#![allow(dead_code)]
+
+use automerge::Change;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use forms::Answers;
+use http_body_util::BodyExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use server::api::{CreateUserRequest, CreateUserResponse, TokenRequest, TokenResponse};
+use server::Storage;
+use sync_core::protocol::{
+    decode_body, encode_body, ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse,
+    PushedChange, PROTOCOL_VERSION,
+};
+use sync_core::{Commit, FormRef, RecordDoc, RecordKind, RecordMeta, Scope};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub storage: Storage,
+    pub app: Router,
+    pub admin: String,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub encoding: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn error(&self) -> ErrorBody {
+        assert_eq!(self.encoding, None, "errors are plain JSON");
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "not an ErrorBody ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn message<T: DeserializeOwned>(&self) -> T {
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(self.encoding.as_deref(), Some("gzip"));
+        decode_body(&self.body, Some("gzip")).unwrap()
+    }
+}
+
+impl TestServer {
+    pub async fn new() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        Self::open(dir).await
+    }
+
+    pub async fn open(dir: tempfile::TempDir) -> TestServer {
+        let storage = Storage::open(dir.path()).unwrap();
+        storage.ensure_admin(Some(ADMIN_PASSWORD)).unwrap();
+        let app = server::router(storage.clone());
+        let mut s = TestServer {
+            dir,
+            storage,
+            app,
+            admin: String::new(),
+        };
+        s.admin = s.sign_in("admin", ADMIN_PASSWORD).await.unwrap().token;
+        s
+    }
+
+    pub async fn raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        encoding: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = Request::post(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(e) = encoding {
+            req = req.header("content-encoding", e);
+        }
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let encoding = resp
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Reply {
+            status,
+            encoding,
+            body,
+        }
+    }
+
+    pub async fn post<T: Serialize>(&self, path: &str, token: Option<&str>, msg: &T) -> Reply {
+        self.raw(path, token, Some("gzip"), encode_body(msg)).await
+    }
+
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<TokenResponse, ErrorBody> {
+        let r = self
+            .post(
+                "/v1/auth/token",
+                None,
+                &TokenRequest {
+                    v: PROTOCOL_VERSION,
+                    username: username.into(),
+                    password: password.into(),
+                    device_name: "test phone".into(),
+                },
+            )
+            .await;
+        if r.status == StatusCode::OK {
+            Ok(r.message())
+        } else {
+            Err(r.error())
+        }
+    }
+
+    /// Create a user with this role and scope and sign a device in: its token.
+    pub async fn user(&self, name: &str, role: &str, scope: Option<Scope>) -> String {
+        let r = self
+            .post(
+                "/v1/admin/users",
+                Some(&self.admin),
+                &CreateUserRequest {
+                    v: PROTOCOL_VERSION,
+                    username: name.into(),
+                    password: "password-123".into(),
+                    role: role.into(),
+                    scope,
+                },
+            )
+            .await;
+        let _: CreateUserResponse = r.message();
+        self.sign_in(name, "password-123").await.unwrap().token
+    }
+
+    pub async fn push(&self, token: &str, changes: &[(Uuid, &Change)]) -> Reply {
+        let msg = PushRequest {
+            v: PROTOCOL_VERSION,
+            changes: changes
+                .iter()
+                .map(|(record, c)| PushedChange {
+                    record: *record,
+                    change: sync_core::protocol::Bytes(c.raw_bytes().to_vec()),
+                })
+                .collect(),
+        };
+        self.post("/v1/sync/push", Some(token), &msg).await
+    }
+
+    pub async fn push_ok(&self, token: &str, changes: &[(Uuid, &Change)]) -> PushResponse {
+        self.push(token, changes).await.message()
+    }
+
+    pub async fn pull(
+        &self,
+        token: &str,
+        cursor: Option<&str>,
+        limit: u32,
+        max_bytes: u64,
+    ) -> Reply {
+        let msg = PullRequest {
+            v: PROTOCOL_VERSION,
+            cursor: cursor.map(str::to_string),
+            limit,
+            max_bytes,
+        };
+        self.post("/v1/sync/pull", Some(token), &msg).await
+    }
+
+    pub async fn pull_ok(
+        &self,
+        token: &str,
+        cursor: Option<&str>,
+        limit: u32,
+        max_bytes: u64,
+    ) -> PullResponse {
+        self.pull(token, cursor, limit, max_bytes).await.message()
+    }
+
+    pub fn changes(&self) -> i64 {
+        self.storage.change_count().unwrap()
+    }
+}
+
+pub fn east() -> Scope {
+    Scope::partnership("p1").with_neighborhood("east")
+}
+
+pub fn west() -> Scope {
+    Scope::partnership("p1").with_neighborhood("west")
+}
+
+pub fn commit(msg: &str) -> Commit {
+    Commit::new("worker-1", msg).at(1_700_000_000)
+}
+
+/// A new record of `kind` in `scope`; returns it and its creating change.
+pub fn record(
+    kind: RecordKind,
+    scope: Scope,
+    form: Option<&str>,
+    answers: &Answers,
+) -> (RecordDoc, Change) {
+    let meta = RecordMeta {
+        kind,
+        id: Uuid::new_v4(),
+        scope,
+        form: form.map(|id| FormRef {
+            id: id.into(),
+            version: 1,
+        }),
+        created_by: "worker-1".into(),
+        created_at: 1_700_000_000,
+    };
+    let mut doc = RecordDoc::create(meta, answers, &commit("create"), None).unwrap();
+    let mut changes = doc.changes_since(&[]);
+    assert_eq!(changes.len(), 1);
+    let change = changes.remove(0);
+    (doc, change)
+}
+
+pub fn household(scope: Scope) -> (RecordDoc, Change) {
+    let mut a = Answers::new();
+    a.set("address", "12 Elm St");
+    record(RecordKind::Household, scope, None, &a)
+}
+
+pub fn survey(scope: Scope, consent: &str) -> (RecordDoc, Change) {
+    let mut a = Answers::new();
+    a.set("consent", consent);
+    record(RecordKind::Response, scope, Some("household_survey"), &a)
+}
+
+/// One edit of a field; its change.
+pub fn edit(doc: &mut RecordDoc, field: &str, value: &str) -> Change {
+    doc.edit(&commit("edit"), |e| e.set_field(field, value))
+        .unwrap()
+        .expect("the edit changes something")
+}

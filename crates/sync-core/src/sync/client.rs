@@ -1,0 +1,327 @@
+//! [`SyncClient`]: one device's sync with the server.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use automerge::{Change, ChangeHash};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::http::Transport;
+use super::{SyncError, SyncObserver, SyncPhase, SyncProgress};
+use crate::protocol::{
+    Bytes, PullRequest, PullResponse, PushRequest, PushResponse, PushStatus, PushedChange,
+    RecordHeads, RepairRequest, RepairResponse, PROTOCOL_VERSION,
+};
+use crate::store::Store;
+
+/// Tuning for sync. The defaults suit a phone on a poor connection.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Changes per push request.
+    pub push_batch: usize,
+    /// Items per pull page.
+    pub pull_limit: u32,
+    /// Change bytes per pull page.
+    pub pull_max_bytes: u64,
+    /// Attempts per request before giving up.
+    pub attempts: u32,
+    /// First backoff delay; doubles with each retry.
+    pub backoff: Duration,
+    /// Time limit of one request.
+    pub request_timeout: Duration,
+    /// Time limit to connect.
+    pub connect_timeout: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            push_batch: 500,
+            pull_limit: 1_000,
+            pull_max_bytes: 2 * 1024 * 1024,
+            attempts: 5,
+            backoff: Duration::from_millis(250),
+            request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Changes the server accepted or already had.
+    pub pushed: u64,
+    /// Changes the server refused (now in quarantine).
+    pub rejected: u64,
+    /// Changes received that were new to this device.
+    pub pulled: u64,
+    /// Records removed by tombstones.
+    pub removed: u64,
+    /// Bytes sent and received (HTTP bodies).
+    pub bytes: u64,
+    /// Whether the repair path ran.
+    pub repaired: bool,
+}
+
+/// A device's connection to the server.
+#[derive(Debug, Clone)]
+pub struct SyncClient {
+    transport: Transport,
+    config: SyncConfig,
+}
+
+struct Run<'a> {
+    store: &'a Mutex<Store>,
+    observer: &'a dyn SyncObserver,
+    cancel: &'a CancellationToken,
+    report: SyncReport,
+}
+
+impl Run<'_> {
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave SQLite half-written (every write
+        // is a transaction), so a poisoned lock is safe to use.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn progress(&self, phase: SyncPhase, items_done: u64, items_total: u64) {
+        self.observer.on_progress(SyncProgress {
+            phase,
+            items_done,
+            items_total,
+            bytes_done: self.report.bytes,
+        });
+    }
+
+    fn check_cancel(&self) -> Result<(), SyncError> {
+        if self.cancel.is_cancelled() {
+            Err(SyncError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl SyncClient {
+    /// A client for the server at `base_url` (`http://host:port`) with a device token.
+    pub fn new(
+        base_url: impl Into<String>,
+        token: impl Into<String>,
+        config: SyncConfig,
+    ) -> Result<Self, SyncError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.request_timeout)
+            .connect_timeout(config.connect_timeout)
+            .build()
+            .map_err(|e| SyncError::Protocol(format!("HTTP client: {e}")))?;
+        Ok(SyncClient {
+            transport: Transport {
+                base_url: base_url.into(),
+                token: token.into(),
+                http,
+                attempts: config.attempts,
+                backoff: config.backoff,
+            },
+            config,
+        })
+    }
+
+    /// Push the outbox, then pull until caught up.
+    pub async fn sync(
+        &self,
+        store: &Mutex<Store>,
+        observer: &dyn SyncObserver,
+        cancel: &CancellationToken,
+    ) -> Result<SyncReport, SyncError> {
+        let mut run = Run {
+            store,
+            observer,
+            cancel,
+            report: SyncReport::default(),
+        };
+        self.push(&mut run).await?;
+        match self.pull(&mut run).await {
+            Err(SyncError::Refused {
+                status: 409, code, ..
+            }) if code == "unknown_cursor" => {
+                self.repair(&mut run).await?;
+            }
+            other => other?,
+        }
+        Ok(run.report)
+    }
+
+    async fn push(&self, run: &mut Run<'_>) -> Result<(), SyncError> {
+        let total = run.store().outbox_len()? as u64;
+        let mut done = 0;
+        run.progress(SyncPhase::Push, 0, total);
+        loop {
+            run.check_cancel()?;
+            let batch = run.store().outbox(self.config.push_batch)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let request = PushRequest {
+                v: PROTOCOL_VERSION,
+                changes: batch
+                    .iter()
+                    .map(|item| PushedChange {
+                        record: item.record_id,
+                        change: Bytes(item.bytes.clone()),
+                    })
+                    .collect(),
+            };
+            let (response, bytes): (PushResponse, u64) = self
+                .transport
+                .post("/v1/sync/push", &request, run.cancel)
+                .await?;
+            run.report.bytes += bytes;
+            if response.results.len() != batch.len() {
+                return Err(SyncError::Protocol(format!(
+                    "{} results for {} changes",
+                    response.results.len(),
+                    batch.len()
+                )));
+            }
+            let mut acknowledged: Vec<ChangeHash> = Vec::new();
+            let mut refused: Vec<(ChangeHash, String)> = Vec::new();
+            for (item, result) in batch.iter().zip(response.results) {
+                match result.status {
+                    PushStatus::Accepted | PushStatus::AlreadyHad => acknowledged.push(item.hash),
+                    PushStatus::Rejected => {
+                        let reason = result.reason.unwrap_or_else(|| "refused".into());
+                        tracing::warn!(record = %item.record_id, %reason, "server refused a change");
+                        refused.push((item.hash, reason));
+                    }
+                }
+            }
+            {
+                let mut store = run.store();
+                store.acknowledge(&acknowledged)?;
+                store.quarantine(&refused)?;
+            }
+            run.report.pushed += acknowledged.len() as u64;
+            run.report.rejected += refused.len() as u64;
+            done += batch.len() as u64;
+            run.progress(SyncPhase::Push, done, total.max(done));
+        }
+    }
+
+    async fn pull(&self, run: &mut Run<'_>) -> Result<(), SyncError> {
+        self.pull_phase(run, SyncPhase::Pull).await
+    }
+
+    async fn pull_phase(&self, run: &mut Run<'_>, phase: SyncPhase) -> Result<(), SyncError> {
+        let mut done = 0u64;
+        loop {
+            run.check_cancel()?;
+            let cursor = run.store().cursor()?;
+            let request = PullRequest {
+                v: PROTOCOL_VERSION,
+                cursor,
+                limit: self.config.pull_limit,
+                max_bytes: self.config.pull_max_bytes,
+            };
+            let (page, bytes): (PullResponse, u64) = self
+                .transport
+                .post("/v1/sync/pull", &request, run.cancel)
+                .await?;
+            run.report.bytes += bytes;
+            let items = (page.changes.len() + page.tombstones.len()) as u64;
+            let grouped = group_by_record(page.changes)?;
+            let tombstones: Vec<Uuid> = page.tombstones.iter().map(|t| t.record).collect();
+            // Cancellation is checked before, never during, the page's transaction.
+            run.check_cancel()?;
+            let applied = run
+                .store()
+                .apply_remote(grouped, &tombstones, Some(&page.cursor))?;
+            run.report.pulled += applied.new_changes as u64;
+            run.report.removed += applied.removed as u64;
+            done += items;
+            run.progress(phase, done, done + page.remaining);
+            if !page.more {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The repair path (`docs/protocol.md`): read the feed again from the start, then
+    /// compare heads and queue whatever the server lost, then push it.
+    async fn repair(&self, run: &mut Run<'_>) -> Result<(), SyncError> {
+        tracing::warn!("the server does not know this device's cursor: repairing");
+        run.report.repaired = true;
+        run.store().reset_cursor()?;
+        self.pull_phase(run, SyncPhase::Repair).await?;
+        let mut after = None;
+        loop {
+            run.check_cancel()?;
+            let heads = run.store().record_heads(after, 1_000)?;
+            let Some(last) = heads.last() else { break };
+            after = Some(last.0);
+            let request = RepairRequest {
+                v: PROTOCOL_VERSION,
+                records: heads
+                    .iter()
+                    .map(|(id, heads)| RecordHeads {
+                        record: *id,
+                        heads: heads.iter().map(|h| h.to_string()).collect(),
+                    })
+                    .collect(),
+            };
+            let (answer, bytes): (RepairResponse, u64) = self
+                .transport
+                .post("/v1/sync/repair", &request, run.cancel)
+                .await?;
+            run.report.bytes += bytes;
+            let ours: HashMap<Uuid, Vec<ChangeHash>> = heads.into_iter().collect();
+            for theirs in answer.records {
+                let Some(mine) = ours.get(&theirs.record) else {
+                    continue;
+                };
+                let their_heads: Vec<ChangeHash> = theirs
+                    .heads
+                    .iter()
+                    .map(|h| {
+                        h.parse()
+                            .map_err(|_| SyncError::Protocol(format!("bad head {h}")))
+                    })
+                    .collect::<Result<_, _>>()?;
+                let mut a = their_heads.clone();
+                let mut b = mine.clone();
+                a.sort();
+                b.sort();
+                if a != b {
+                    run.store().requeue_missing(theirs.record, &their_heads)?;
+                }
+            }
+        }
+        self.push(run).await
+    }
+}
+
+/// Decode a page's changes and group them by record, keeping feed order.
+fn group_by_record(
+    changes: Vec<crate::protocol::PulledChange>,
+) -> Result<Vec<(Uuid, Vec<Change>)>, SyncError> {
+    let mut order: Vec<Uuid> = Vec::new();
+    let mut groups: HashMap<Uuid, Vec<Change>> = HashMap::new();
+    for item in changes {
+        let change = Change::from_bytes(item.change.0).map_err(|e| {
+            SyncError::Protocol(format!("undecodable change for {}: {e}", item.record))
+        })?;
+        groups
+            .entry(item.record)
+            .or_insert_with(|| {
+                order.push(item.record);
+                Vec::new()
+            })
+            .push(change);
+    }
+    Ok(order
+        .into_iter()
+        .filter_map(|id| groups.remove(&id).map(|c| (id, c)))
+        .collect())
+}

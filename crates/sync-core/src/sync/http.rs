@@ -1,0 +1,144 @@
+//! One request to the server, with retries, backoff and cancellation.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::SyncError;
+use crate::protocol::{decode_body, encode_body, ErrorBody};
+
+/// The transport: base URL, token, HTTP client, retry policy.
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    pub base_url: String,
+    pub token: String,
+    pub http: reqwest::Client,
+    pub attempts: u32,
+    pub backoff: Duration,
+}
+
+/// A failed attempt: retry it, or give up with this error.
+enum Attempt {
+    Retry(SyncError),
+    Fail(SyncError),
+}
+
+impl Transport {
+    /// POST `message` to `path` and decode the answer. Returns the answer and the bytes
+    /// moved (request body + response body).
+    pub async fn post<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        message: &Req,
+        cancel: &CancellationToken,
+    ) -> Result<(Resp, u64), SyncError> {
+        let body = encode_body(message);
+        let mut last = SyncError::Offline {
+            attempts: 0,
+            last: "not tried".into(),
+        };
+        for attempt in 0..self.attempts.max(1) {
+            if attempt > 0 {
+                let delay = self.backoff * 2u32.saturating_pow(attempt - 1);
+                tokio::select! {
+                    _ = cancel.cancelled() => return Err(SyncError::Cancelled),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+            let outcome = tokio::select! {
+                _ = cancel.cancelled() => return Err(SyncError::Cancelled),
+                outcome = self.once(path, body.clone()) => outcome,
+            };
+            match outcome {
+                Ok((bytes, received)) => {
+                    let decoded = decode_body(&bytes, Some("gzip"))
+                        .map_err(|e| SyncError::Protocol(e.to_string()))?;
+                    return Ok((decoded, body.len() as u64 + received));
+                }
+                Err(Attempt::Fail(e)) => return Err(e),
+                Err(Attempt::Retry(e)) => {
+                    tracing::debug!(path, attempt, error = %e, "sync request failed, will retry");
+                    last = e;
+                }
+            }
+        }
+        Err(match last {
+            SyncError::Offline { last, .. } => SyncError::Offline {
+                attempts: self.attempts,
+                last,
+            },
+            SyncError::Server {
+                status, message, ..
+            } => SyncError::Server {
+                status,
+                attempts: self.attempts,
+                message,
+            },
+            other => other,
+        })
+    }
+
+    async fn once(&self, path: &str, body: Vec<u8>) -> Result<(Vec<u8>, u64), Attempt> {
+        let url = format!("{}{}", self.base_url.trim_end_matches('/'), path);
+        let offline = |e: reqwest::Error| {
+            Attempt::Retry(SyncError::Offline {
+                attempts: 0,
+                last: e.to_string(),
+            })
+        };
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .header(reqwest::header::ACCEPT_ENCODING, "gzip")
+            .body(body)
+            .send()
+            .await
+            .map_err(offline)?;
+        let status = response.status();
+        let gzip = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        // A body cut mid-way is a network failure like any other: retry.
+        let bytes = response.bytes().await.map_err(offline)?.to_vec();
+        let received = bytes.len() as u64;
+        if status.is_success() {
+            if !gzip {
+                return Err(Attempt::Fail(SyncError::Protocol(
+                    "the answer was not gzip-compressed".into(),
+                )));
+            }
+            return Ok((bytes, received));
+        }
+        let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_else(|_| ErrorBody {
+            error: "unknown".into(),
+            message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+        });
+        let code = status.as_u16();
+        Err(match (code, error.error.as_str()) {
+            (401, "device_revoked") => Attempt::Fail(SyncError::DeviceRevoked),
+            (401, _) => Attempt::Fail(SyncError::Unauthorized(error.message)),
+            (429, _) | (500..=599, _) => Attempt::Retry(SyncError::Server {
+                status: code,
+                attempts: 0,
+                message: error.message,
+            }),
+            // A body cut on its way in is worth one more try.
+            (400, "bad_compression") => Attempt::Retry(SyncError::Refused {
+                status: code,
+                code: error.error,
+                message: error.message,
+            }),
+            _ => Attempt::Fail(SyncError::Refused {
+                status: code,
+                code: error.error,
+                message: error.message,
+            }),
+        })
+    }
+}

@@ -1,0 +1,228 @@
+//! Sync benchmark (the Sync issue's bar): a real server process on loopback and real
+//! device stores.
+//!
+//! 1. one device pushes 1,000 household responses;
+//! 2. 200 devices with 50 responses each sync at once;
+//! 3. a fresh device pulls 10,000 records, then 100,000.
+//!
+//! Run: `cargo bench -p scenarios --bench sync`; `SYNC_BENCH_SCALE=0.1` for a quick run.
+//! Figures go to `docs/benchmarks.md`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use scenarios::device::{device, test_config};
+use scenarios::household_survey_answers;
+use scenarios::server::{user_with_token, TestServer};
+use serde_json::json;
+use sync_core::sync::{CancellationToken, NoProgress, SyncClient, SyncObserver, SyncProgress};
+use sync_core::{Answers, Commit, FormRef, RecordKind, Scope, Store};
+
+fn scope() -> Scope {
+    Scope::partnership("p1").with_neighborhood("east")
+}
+
+fn fill(store: &Mutex<Store>, n: u64, seed0: u64) {
+    let mut store = store.lock().unwrap();
+    let form = Some(FormRef {
+        id: "household_survey".into(),
+        version: 1,
+    });
+    for seed in seed0..seed0 + n {
+        store
+            .create(
+                RecordKind::Response,
+                scope(),
+                form.clone(),
+                &household_survey_answers(seed),
+                &Commit::new("w", "Survey"),
+            )
+            .unwrap();
+    }
+}
+
+fn fill_households(store: &Mutex<Store>, n: u64) {
+    let mut store = store.lock().unwrap();
+    for i in 0..n {
+        let mut a = Answers::new();
+        a.set("name", format!("household {i}"))
+            .set("address", format!("{i} Elm St"))
+            .set("size", (i % 7) as i64 + 1);
+        store
+            .create(
+                RecordKind::Household,
+                scope(),
+                None,
+                &a,
+                &Commit::new("w", "Enrolled"),
+            )
+            .unwrap();
+    }
+}
+
+struct Dots(AtomicU64);
+
+impl SyncObserver for Dots {
+    fn on_progress(&self, p: SyncProgress) {
+        let step = self.0.fetch_add(1, Ordering::Relaxed);
+        if step.is_multiple_of(20) {
+            eprintln!(
+                "    {:?}: {}/{} items, {} KB",
+                p.phase,
+                p.items_done,
+                p.items_total,
+                p.bytes_done / 1024
+            );
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return; // `cargo test --benches` probes benches; nothing to list.
+    }
+    let scale: f64 = std::env::var("SYNC_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let n = |x: f64| ((x * scale).round() as u64).max(1);
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("server"));
+    let url = server.url();
+    let token = user_with_token(
+        &url,
+        "bench",
+        "outreach_worker",
+        json!({"partnership": "p1", "neighborhood": "east"}),
+    )
+    .await;
+    let mut rows: Vec<String> = Vec::new();
+
+    // 1. One device pushes 1,000 household responses.
+    let count = n(1_000.0);
+    eprintln!("1. one device pushes {count} household responses");
+    let one = device(dir.path(), "one");
+    fill(&one, count, 0);
+    let mut config = test_config();
+    config.push_batch = 1_000;
+    let client = SyncClient::new(&url, &token, config.clone()).unwrap();
+    let start = Instant::now();
+    let report = client
+        .sync(&one, &Dots(AtomicU64::new(0)), &CancellationToken::new())
+        .await
+        .unwrap();
+    let took = start.elapsed();
+    assert_eq!(report.pushed, count);
+    rows.push(format!(
+        "| one device pushes {count} responses | {:.2} s | {:.0} responses/s | {:.0} bytes/response |",
+        took.as_secs_f64(),
+        count as f64 / took.as_secs_f64(),
+        report.bytes as f64 / count as f64
+    ));
+
+    // 2. 200 devices with 50 responses each sync at once.
+    let devices_n = n(200.0);
+    eprintln!("2. {devices_n} devices with 50 responses each sync at once (filling stores)");
+    let devices: Vec<Arc<Mutex<Store>>> = (0..devices_n)
+        .map(|d| {
+            let store = device(dir.path(), &format!("fleet-{d}"));
+            fill(&store, 50, 10_000 + d * 50);
+            Arc::new(store)
+        })
+        .collect();
+    let start = Instant::now();
+    let mut threads = Vec::new();
+    for store in devices {
+        let url = url.clone();
+        let token = token.clone();
+        let config = config.clone();
+        // One thread per device, as each phone is its own machine.
+        threads.push(std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let t = Instant::now();
+                let client = SyncClient::new(url, token, config).unwrap();
+                let report = client
+                    .sync(&store, &NoProgress, &CancellationToken::new())
+                    .await;
+                (t.elapsed(), report)
+            })
+        }));
+    }
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    let mut errors = 0;
+    for t in threads {
+        let (took, report) = t.join().unwrap();
+        times.push(took);
+        match report {
+            Ok(r) => bytes += r.bytes,
+            Err(e) => {
+                errors += 1;
+                eprintln!("    device error: {e}");
+            }
+        }
+    }
+    let wall = start.elapsed();
+    times.sort();
+    let responses = devices_n * 50;
+    rows.push(format!(
+        "| {devices_n} devices × 50 responses at once | {:.2} s | {:.0} responses/s | p50 {:.2} s, p99 {:.2} s per device; {} errors; {:.0} bytes/response |",
+        wall.as_secs_f64(),
+        responses as f64 / wall.as_secs_f64(),
+        percentile(&times, 0.5).as_secs_f64(),
+        percentile(&times, 0.99).as_secs_f64(),
+        errors,
+        bytes as f64 / responses as f64
+    ));
+
+    // 3. Fresh devices pull 10,000 and 100,000 records.
+    for target in [10_000.0, 100_000.0] {
+        let want = n(target);
+        let have = count + responses;
+        let origin = device(dir.path(), &format!("origin-{want}"));
+        if want > have {
+            eprintln!("3. adding {} records for the {want} pull", want - have);
+            fill_households(&origin, want - have);
+            let client = SyncClient::new(&url, &token, config.clone()).unwrap();
+            client
+                .sync(&origin, &NoProgress, &CancellationToken::new())
+                .await
+                .unwrap();
+        }
+        let total = want.max(have);
+        eprintln!("3. a fresh device pulls {total} records");
+        let fresh = device(dir.path(), &format!("fresh-{want}"));
+        let client = SyncClient::new(&url, &token, config.clone()).unwrap();
+        let start = Instant::now();
+        let report = client
+            .sync(&fresh, &Dots(AtomicU64::new(0)), &CancellationToken::new())
+            .await
+            .unwrap();
+        let took = start.elapsed();
+        let held = fresh.lock().unwrap().count().unwrap() as u64;
+        assert_eq!(held, total, "the fresh device holds every record");
+        rows.push(format!(
+            "| fresh device pulls {total} records | {:.2} s | {:.0} records/s | {:.0} bytes/record |",
+            took.as_secs_f64(),
+            total as f64 / took.as_secs_f64(),
+            report.bytes as f64 / total as f64
+        ));
+    }
+    let peak = server.peak_memory_kib().unwrap_or(0);
+    println!("\n| workload | wall time | rate | notes |\n|---|---|---|---|");
+    for row in rows {
+        println!("{row}");
+    }
+    println!("\nserver peak resident memory (VmHWM): {} MiB", peak / 1024);
+    assert!(!server.log_has_panic(), "the server panicked");
+}

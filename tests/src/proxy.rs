@@ -1,0 +1,130 @@
+//! A TCP proxy for tests: counts the bytes that cross it and can cut a connection in
+//! the middle of a response, the way a phone loses its signal.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Counters and faults shared by the proxy's connections.
+#[derive(Debug, Default)]
+pub struct ProxyState {
+    /// Bytes from clients to the server.
+    pub up: AtomicU64,
+    /// Bytes from the server to clients.
+    pub down: AtomicU64,
+    /// When non-zero: the connection carrying the next bytes down is cut once this many
+    /// more bytes have reached the client (then it resets to zero).
+    pub cut_response_after: AtomicU64,
+    /// How many connections were cut.
+    pub cuts: AtomicU64,
+}
+
+/// A running proxy in front of `target`.
+pub struct Proxy {
+    /// Where clients connect.
+    pub addr: SocketAddr,
+    /// Counters and faults.
+    pub state: Arc<ProxyState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Start a proxy on a free loopback port forwarding to `target`.
+    pub async fn start(target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(ProxyState::default());
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    if let Ok(server) = TcpStream::connect(target).await {
+                        relay(client, server, state).await;
+                    }
+                });
+            }
+        });
+        Proxy { addr, state, task }
+    }
+
+    /// The base URL clients use.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Total bytes both ways so far.
+    pub fn bytes(&self) -> u64 {
+        self.state.up.load(Ordering::SeqCst) + self.state.down.load(Ordering::SeqCst)
+    }
+
+    /// Reset the byte counters.
+    pub fn reset_counts(&self) {
+        self.state.up.store(0, Ordering::SeqCst);
+        self.state.down.store(0, Ordering::SeqCst);
+    }
+
+    /// Cut the next response after `bytes` bytes have reached the client.
+    pub fn cut_next_response_after(&self, bytes: u64) {
+        self.state.cut_response_after.store(bytes, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn relay(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) {
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let up_state = state.clone();
+    let up = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match client_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            up_state.up.fetch_add(n as u64, Ordering::SeqCst);
+            if server_write.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = server_write.shutdown().await;
+    };
+    let down = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match server_read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let budget = state
+                .cut_response_after
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    (left > 0).then(|| left.saturating_sub(n as u64))
+                })
+                .unwrap_or(0);
+            if budget > 0 && budget <= n as u64 {
+                let keep = budget as usize;
+                let _ = client_write.write_all(&buf[..keep]).await;
+                state.down.fetch_add(keep as u64, Ordering::SeqCst);
+                state.cuts.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+            state.down.fetch_add(n as u64, Ordering::SeqCst);
+            if client_write.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = client_write.shutdown().await;
+    };
+    tokio::join!(up, down);
+}

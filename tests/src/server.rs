@@ -1,0 +1,207 @@
+//! A real server process on loopback, started by a test on a free port.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value as Json};
+
+/// The admin password every test server starts with.
+pub const ADMIN_PASSWORD: &str = "admin-test-password";
+
+/// A server process and its data directory.
+pub struct TestServer {
+    child: Option<Child>,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    log: PathBuf,
+}
+
+/// The server binary, built by this package from the server crate's own code. Cargo
+/// builds it next to the test or bench binaries (`target/<profile>/server-e2e`) before
+/// running them; `SERVER_BIN` overrides the path.
+pub fn server_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("SERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps");
+    profile_dir.join(format!("server-e2e{}", std::env::consts::EXE_SUFFIX))
+}
+
+impl TestServer {
+    /// Start a server on a free port with its data in `data_dir`.
+    pub fn start(data_dir: &Path) -> TestServer {
+        Self::start_on(data_dir, "127.0.0.1:0")
+    }
+
+    /// Start a server bound to `bind`.
+    pub fn start_on(data_dir: &Path, bind: &str) -> TestServer {
+        std::fs::create_dir_all(data_dir).unwrap();
+        let log = data_dir.join("server.log");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let mut child = Command::new(server_binary())
+            .args(["serve", "--bind", bind, "--data-dir"])
+            .arg(data_dir)
+            .args(["--admin-password", ADMIN_PASSWORD, "--log-level", "warn"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("start the server");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("server exited before listening; see {}", log.display()))
+                .unwrap();
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                break rest.trim().parse().unwrap();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        TestServer {
+            child: Some(child),
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            log,
+        }
+    }
+
+    /// The base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Kill the process with SIGKILL: no shutdown, no flush.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kill it, then start it again on the same port with the same data.
+    pub fn restart(&mut self) {
+        self.kill();
+        let bind = self.addr.to_string();
+        let mut next = None;
+        for _ in 0..50 {
+            // The port may linger for a moment after the kill.
+            let attempt = std::panic::catch_unwind(|| TestServer::start_on(&self.data_dir, &bind));
+            if let Ok(server) = attempt {
+                next = Some(server);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let mut next = next.expect("server restarts");
+        self.child = next.child.take();
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The server's peak resident memory so far, in KiB (Linux `VmHWM`).
+    pub fn peak_memory_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+
+    /// Whether the server's log shows a panic.
+    pub fn log_has_panic(&self) -> bool {
+        std::fs::read_to_string(&self.log)
+            .map(|l| l.contains("panicked"))
+            .unwrap_or(false)
+    }
+
+    /// Run a one-off server command on this data directory (e.g. `restore-epoch`).
+    pub fn command(data_dir: &Path, args: &[&str]) -> String {
+        let out = Command::new(server_binary())
+            .args(args)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Read an answer's JSON body, gzip-compressed or not.
+pub async fn read_json(response: reqwest::Response) -> Json {
+    let gzip = response
+        .headers()
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let bytes = response.bytes().await.unwrap();
+    if gzip {
+        sync_core::protocol::decode_body(&bytes, Some("gzip")).unwrap()
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    }
+}
+
+/// Sign in and get a device token.
+pub async fn token(base: &str, username: &str, password: &str, device: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/v1/auth/token"))
+        .json(&json!({"v": 1, "username": username, "password": password, "device_name": device}))
+        .send()
+        .await
+        .unwrap();
+    let answer = read_json(response).await;
+    answer["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {answer}"))
+        .to_string()
+}
+
+/// Create a user (as admin) and return a device token for them.
+pub async fn user_with_token(base: &str, username: &str, role: &str, scope: Json) -> String {
+    let admin = token(base, "admin", ADMIN_PASSWORD, "admin console").await;
+    let password = format!("{username}-password");
+    let response = reqwest::Client::new()
+        .post(format!("{base}/v1/admin/users"))
+        .bearer_auth(&admin)
+        .json(&json!({"v": 1, "username": username, "password": password, "role": role, "scope": scope}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "create user: {}",
+        response.text().await.unwrap()
+    );
+    token(base, username, &password, &format!("{username}'s phone")).await
+}
