@@ -23,7 +23,7 @@ fn scope() -> Scope {
     Scope::partnership("p1").with_neighborhood("east")
 }
 
-fn fill(store: &Mutex<Store>, n: u64, seed0: u64) {
+fn fill(store: &Mutex<Store>, n: u64, seed0: u64, scope: &Scope) {
     let mut store = store.lock().unwrap();
     let form = Some(FormRef {
         id: "household_survey".into(),
@@ -33,7 +33,7 @@ fn fill(store: &Mutex<Store>, n: u64, seed0: u64) {
         store
             .create(
                 RecordKind::Response,
-                scope(),
+                scope.clone(),
                 form.clone(),
                 &household_survey_answers(seed),
                 &Commit::new("w", "Survey"),
@@ -98,8 +98,9 @@ async fn main() {
     let token = user_with_token(
         &url,
         "bench",
-        "outreach_worker",
-        json!({"partnership": "p1", "neighborhood": "east"}),
+        // Staff see the whole partnership: their fresh devices pull everything.
+        "backbone_staff",
+        json!({"partnership": "p1"}),
     )
     .await;
     let mut rows: Vec<String> = Vec::new();
@@ -108,7 +109,7 @@ async fn main() {
     let count = n(1_000.0);
     eprintln!("1. one device pushes {count} household responses");
     let one = device(dir.path(), "one");
-    fill(&one, count, 0);
+    fill(&one, count, 0, &scope());
     let mut config = test_config();
     config.push_batch = 1_000;
     let client = SyncClient::new(&url, &token, config.clone()).unwrap();
@@ -126,21 +127,45 @@ async fn main() {
         report.bytes as f64 / count as f64
     ));
 
-    // 2. 200 devices with 50 responses each sync at once.
+    // 2. 200 devices with 50 responses each sync at once: teams of 10 outreach workers,
+    // one team per neighborhood; each device sends its 50 and receives its team's 450.
     let devices_n = n(200.0);
-    eprintln!("2. {devices_n} devices with 50 responses each sync at once (filling stores)");
-    let devices: Vec<Arc<Mutex<Store>>> = (0..devices_n)
-        .map(|d| {
+    let teams = devices_n.div_ceil(10);
+    eprintln!("2. {devices_n} devices in {teams} neighborhoods, 50 responses each, sync at once");
+    let mut devices: Vec<(Arc<Mutex<Store>>, String)> = Vec::new();
+    for team in 0..teams {
+        let hood = format!("n{team}");
+        let password = "team-password";
+        let admin =
+            scenarios::server::token(&url, "admin", scenarios::server::ADMIN_PASSWORD, "bench")
+                .await;
+        let created = reqwest::Client::new()
+            .post(format!("{url}/v1/admin/users"))
+            .bearer_auth(&admin)
+            .json(&json!({"v": 1, "username": format!("team{team}"), "password": password,
+                          "role": "outreach_worker", "scope": {"partnership": "p1", "neighborhood": hood}}))
+            .send()
+            .await
+            .unwrap();
+        assert!(created.status().is_success());
+        let team_scope = Scope::partnership("p1").with_neighborhood(hood);
+        for d in (team * 10)..((team + 1) * 10).min(devices_n) {
             let store = device(dir.path(), &format!("fleet-{d}"));
-            fill(&store, 50, 10_000 + d * 50);
-            Arc::new(store)
-        })
-        .collect();
+            fill(&store, 50, 10_000 + d * 50, &team_scope);
+            let token = scenarios::server::token(
+                &url,
+                &format!("team{team}"),
+                password,
+                &format!("phone {d}"),
+            )
+            .await;
+            devices.push((Arc::new(store), token));
+        }
+    }
     let start = Instant::now();
     let mut threads = Vec::new();
-    for store in devices {
+    for (store, token) in devices {
         let url = url.clone();
-        let token = token.clone();
         let config = config.clone();
         // One thread per device, as each phone is its own machine.
         threads.push(std::thread::spawn(move || {
@@ -165,10 +190,18 @@ async fn main() {
         let (took, report) = t.join().unwrap();
         times.push(took);
         match report {
-            Ok(r) => bytes += r.bytes,
+            Ok(r) => {
+                bytes += r.bytes;
+                if r.rejected > 0 {
+                    errors += 1;
+                    eprintln!("    device had {} changes rejected", r.rejected);
+                }
+            }
             Err(e) => {
                 errors += 1;
-                eprintln!("    device error: {e}");
+                if errors == 1 {
+                    eprintln!("    device error: {e}");
+                }
             }
         }
     }
@@ -176,7 +209,7 @@ async fn main() {
     times.sort();
     let responses = devices_n * 50;
     rows.push(format!(
-        "| {devices_n} devices × 50 responses at once | {:.2} s | {:.0} responses/s | p50 {:.2} s, p99 {:.2} s per device; {} errors; {:.0} bytes/response |",
+        "| {devices_n} devices × 50 responses at once (teams of 10 share a neighborhood) | {:.2} s | {:.0} responses/s | p50 {:.2} s, p99 {:.2} s per device sync (push 50, pull the team's 450); {} errors; {:.0} bytes on the wire per response |",
         wall.as_secs_f64(),
         responses as f64 / wall.as_secs_f64(),
         percentile(&times, 0.5).as_secs_f64(),

@@ -539,3 +539,55 @@ async fn after_a_restore_from_backup_devices_repair_and_nothing_is_lost() {
         Some(&Value::from("very_safe"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_and_cancelled_syncs_end_in_clear_errors_and_a_later_sync_delivers_everything() {
+    use sync_core::sync::{CancellationToken, SyncClient, SyncError, SyncObserver, SyncProgress};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("server"));
+    let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
+    let phone = device(dir.path(), "phone");
+    create_responses(&phone, 400);
+
+    // Nobody listens on this port: offline, after retries, with the outbox intact.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let err = sync(&phone, &dead_url, &token).await.unwrap_err();
+    assert!(matches!(err, SyncError::Offline { .. }), "{err}");
+    assert!(err.to_string().contains("saved on this device"), "{err}");
+    assert_eq!(phone.lock().unwrap().outbox_len().unwrap(), 400);
+
+    // Cancelled after the first batch.
+    struct CancelAfterFirst(CancellationToken, std::sync::Mutex<Vec<SyncProgress>>);
+    impl SyncObserver for CancelAfterFirst {
+        fn on_progress(&self, p: SyncProgress) {
+            let mut seen = self.1.lock().unwrap();
+            seen.push(p);
+            if p.items_done > 0 {
+                self.0.cancel();
+            }
+        }
+    }
+    let cancel = CancellationToken::new();
+    let observer = CancelAfterFirst(cancel.clone(), Default::default());
+    let mut config = scenarios::device::test_config();
+    config.push_batch = 100;
+    let client = SyncClient::new(server.url(), &token, config).unwrap();
+    let err = client.sync(&phone, &observer, &cancel).await.unwrap_err();
+    assert!(matches!(err, SyncError::Cancelled), "{err}");
+    let left = phone.lock().unwrap().outbox_len().unwrap();
+    assert_eq!(left, 300, "one batch of 100 went before the cancel");
+    let seen = observer.1.lock().unwrap().clone();
+    assert_eq!((seen[0].items_done, seen[0].items_total), (0, 400));
+    assert!(seen[0].bytes_total > 0);
+    assert_eq!(seen.last().unwrap().items_done, 100);
+
+    // A later sync delivers everything, nothing twice.
+    let report = sync(&phone, &server.url(), &token).await.unwrap();
+    assert_eq!(report.pushed, 300);
+    let logged: i64 = server_db(&server)
+        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(logged, 400);
+}

@@ -382,6 +382,7 @@ impl Storage {
         };
         let limit = i64::from(limit.clamp(1, sync_core::protocol::MAX_PULL_LIMIT));
         let max_bytes = max_bytes.max(1);
+
         self.read(|conn| {
             // One read transaction: a consistent snapshot of the log.
             let tx = conn.transaction()?;

@@ -204,3 +204,18 @@ fn a_record_from_changes_needs_its_creation() {
     let err = RecordDoc::from_changes(all[1..].to_vec(), None).unwrap_err();
     assert!(err.to_string().contains("creating change"), "{err}");
 }
+
+#[test]
+fn a_record_loads_from_its_raw_changes_concatenated() {
+    let mut doc = survey();
+    doc.edit(&Commit::new("u", "x"), |e| e.set_field("consent", "no"))
+        .unwrap();
+    let raw: Vec<u8> = doc
+        .changes_since(&[])
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect();
+    let loaded = RecordDoc::load(&raw, [], None).unwrap();
+    assert_eq!(loaded.fields(), doc.fields());
+    assert_eq!(loaded.meta(), doc.meta());
+}

@@ -38,9 +38,16 @@ pub struct RecordFilter {
     pub limit: usize,
 }
 
-/// Insert a new record row with a full save of its document.
-pub(crate) fn insert(conn: &Connection, doc: &mut RecordDoc, now: i64) -> Result<()> {
-    let snapshot = doc.save();
+/// Insert a new record row. Its first snapshot is the record's changes as they are
+/// (`raw`: a document loads from concatenated changes), which spares a full save per
+/// new record; compaction writes a real snapshot later. When some changes still wait
+/// for their dependencies, a full save is stored instead.
+pub(crate) fn insert(conn: &Connection, doc: &mut RecordDoc, raw: Vec<u8>, now: i64) -> Result<()> {
+    let snapshot = if doc.automerge().get_missing_deps(&[]).is_empty() {
+        raw
+    } else {
+        doc.save()
+    };
     let fields = serde_json::to_string(&doc.fields()).unwrap_or_else(|_| "{}".into());
     let conflicts = doc.has_conflicts();
     let meta = doc.meta();

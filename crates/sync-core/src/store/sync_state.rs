@@ -23,6 +23,10 @@ impl Store {
     /// Move refused changes from the outbox to quarantine, so they stop blocking the
     /// outbox while staying on the device for a person to review.
     pub fn quarantine(&mut self, refused: &[(ChangeHash, String)]) -> Result<()> {
+        self.durably(|store| store.quarantine_now(refused))
+    }
+
+    fn quarantine_now(&mut self, refused: &[(ChangeHash, String)]) -> Result<()> {
         let now = chrono::Utc::now().timestamp();
         let tx = self.conn.transaction()?;
         {
@@ -112,11 +116,13 @@ impl Store {
             }
         })?;
         let now = chrono::Utc::now().timestamp();
-        let tx = self.conn.transaction()?;
-        for change in &missing {
-            records::push_outbox(&tx, id, change, now)?;
-        }
-        tx.commit()?;
+        self.durably(|store| {
+            let tx = store.conn.transaction()?;
+            for change in &missing {
+                records::push_outbox(&tx, id, change, now)?;
+            }
+            Ok(tx.commit()?)
+        })?;
         Ok(missing.len())
     }
 }

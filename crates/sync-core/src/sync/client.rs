@@ -87,12 +87,13 @@ impl Run<'_> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn progress(&self, phase: SyncPhase, items_done: u64, items_total: u64) {
+    fn progress(&self, phase: SyncPhase, items_done: u64, items_total: u64, bytes_total: u64) {
         self.observer.on_progress(SyncProgress {
             phase,
             items_done,
             items_total,
             bytes_done: self.report.bytes,
+            bytes_total: bytes_total.max(self.report.bytes),
         });
     }
 
@@ -155,9 +156,10 @@ impl SyncClient {
     }
 
     async fn push(&self, run: &mut Run<'_>) -> Result<(), SyncError> {
-        let total = run.store().outbox_len()? as u64;
+        let (total, total_bytes) = run.store().outbox_size()?;
+        let (total, bytes_total) = (total as u64, run.report.bytes + total_bytes as u64);
         let mut done = 0;
-        run.progress(SyncPhase::Push, 0, total);
+        run.progress(SyncPhase::Push, 0, total, bytes_total);
         loop {
             run.check_cancel()?;
             let batch = run.store().outbox(self.config.push_batch)?;
@@ -206,7 +208,7 @@ impl SyncClient {
             run.report.pushed += acknowledged.len() as u64;
             run.report.rejected += refused.len() as u64;
             done += batch.len() as u64;
-            run.progress(SyncPhase::Push, done, total.max(done));
+            run.progress(SyncPhase::Push, done, total.max(done), bytes_total);
         }
     }
 
@@ -216,6 +218,7 @@ impl SyncClient {
 
     async fn pull_phase(&self, run: &mut Run<'_>, phase: SyncPhase) -> Result<(), SyncError> {
         let mut done = 0u64;
+        let start_bytes = run.report.bytes;
         loop {
             run.check_cancel()?;
             let cursor = run.store().cursor()?;
@@ -241,7 +244,9 @@ impl SyncClient {
             run.report.pulled += applied.new_changes as u64;
             run.report.removed += applied.removed as u64;
             done += items;
-            run.progress(phase, done, done + page.remaining);
+            let per_item = (run.report.bytes - start_bytes) / done.max(1);
+            let bytes_total = run.report.bytes + page.remaining * per_item;
+            run.progress(phase, done, done + page.remaining, bytes_total);
             if !page.more {
                 return Ok(());
             }

@@ -44,6 +44,9 @@ pub struct SyncProgress {
     pub items_total: u64,
     /// Bytes sent and received so far, all phases.
     pub bytes_done: u64,
+    /// Bytes expected in all, an estimate: the outbox's size while pushing; while
+    /// pulling, what was moved plus the remaining items at the average size so far.
+    pub bytes_total: u64,
 }
 
 /// Receives progress while a sync runs (a progress bar, a log).
