@@ -63,6 +63,20 @@ fn fill_households(store: &Mutex<Store>, n: u64) {
 
 struct Dots(AtomicU64);
 
+/// Notes when the push phase finished (its last batch acknowledged).
+struct PushTimer(Instant, Mutex<Option<Duration>>);
+
+impl SyncObserver for PushTimer {
+    fn on_progress(&self, p: SyncProgress) {
+        if p.phase == sync_core::sync::SyncPhase::Push
+            && p.items_done == p.items_total
+            && p.items_done > 0
+        {
+            *self.1.lock().unwrap() = Some(self.0.elapsed());
+        }
+    }
+}
+
 impl SyncObserver for Dots {
     fn on_progress(&self, p: SyncProgress) {
         let step = self.0.fetch_add(1, Ordering::Relaxed);
@@ -104,6 +118,10 @@ async fn main() {
     )
     .await;
     let mut rows: Vec<String> = Vec::new();
+    eprintln!(
+        "    server memory after start and sign-in: {} MiB",
+        server.peak_memory_kib().unwrap_or(0) / 1024
+    );
 
     // 1. One device pushes 1,000 household responses.
     let count = n(1_000.0);
@@ -113,13 +131,18 @@ async fn main() {
     let mut config = test_config();
     config.push_batch = 1_000;
     let client = SyncClient::new(&url, &token, config.clone()).unwrap();
-    let start = Instant::now();
+    let timer = PushTimer(Instant::now(), Mutex::new(None));
     let report = client
-        .sync(&one, &Dots(AtomicU64::new(0)), &CancellationToken::new())
+        .sync(&one, &timer, &CancellationToken::new())
         .await
         .unwrap();
-    let took = start.elapsed();
+    // Ingest is the push phase: until the server acknowledged the last batch.
+    let took = timer.1.lock().unwrap().expect("the push finished");
     assert_eq!(report.pushed, count);
+    eprintln!(
+        "    server peak memory so far: {} MiB",
+        server.peak_memory_kib().unwrap_or(0) / 1024
+    );
     rows.push(format!(
         "| one device pushes {count} responses | {:.2} s | {:.0} responses/s | {:.0} bytes/response |",
         took.as_secs_f64(),
@@ -206,6 +229,10 @@ async fn main() {
         }
     }
     let wall = start.elapsed();
+    eprintln!(
+        "    server peak memory so far: {} MiB",
+        server.peak_memory_kib().unwrap_or(0) / 1024
+    );
     times.sort();
     let responses = devices_n * 50;
     rows.push(format!(

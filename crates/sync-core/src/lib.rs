@@ -9,6 +9,7 @@
 //!   response validation, shared with the server.
 
 pub mod error;
+pub mod parallel;
 pub mod protocol;
 pub mod record;
 pub mod store;

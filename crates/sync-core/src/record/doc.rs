@@ -96,9 +96,11 @@ impl RecordDoc {
                 ),
             });
         }
-        doc.apply_changes(creation)?;
+        guarded(|| doc.apply_changes(creation))?;
         let mut record = Self::from_doc(doc)?;
-        record.apply_changes(rest)?;
+        if !rest.is_empty() {
+            record.apply_changes(rest)?;
+        }
         Ok(record)
     }
 
@@ -107,8 +109,18 @@ impl RecordDoc {
             id: "?".into(),
             reason: reason.into(),
         };
-        let meta_obj = object(&doc, &ROOT, META).ok_or_else(|| malformed("no metadata"))?;
-        let data_obj = object(&doc, &ROOT, DATA).ok_or_else(|| malformed("no fields map"))?;
+        let (mut meta_obj, mut data_obj) = (None, None);
+        for item in doc.map_range(ROOT, ..) {
+            if let automerge::ValueRef::Object(ObjType::Map) = item.value {
+                match item.key.as_ref() {
+                    META => meta_obj = Some(item.id()),
+                    DATA => data_obj = Some(item.id()),
+                    _ => {}
+                }
+            }
+        }
+        let meta_obj = meta_obj.ok_or_else(|| malformed("no metadata"))?;
+        let data_obj = data_obj.ok_or_else(|| malformed("no fields map"))?;
         let meta = read_meta(&doc, &meta_obj)?;
         Ok(RecordDoc {
             doc,
@@ -174,8 +186,8 @@ impl RecordDoc {
     /// batch is applied.
     pub fn apply_changes(&mut self, changes: Vec<Change>) -> Result<()> {
         self.check_changes(&changes)?;
-        self.doc.apply_changes(changes)?;
-        Ok(())
+        let doc = &mut self.doc;
+        guarded(|| doc.apply_changes(changes))
     }
 
     /// Refuse changes that would alter what is fixed at creation: any operation on the
@@ -380,6 +392,22 @@ impl RecordEdit<'_> {
     }
 }
 
+/// Run an Automerge operation on changes from outside. Automerge 0.12 can panic on a
+/// change that decodes but is internally inconsistent (seen with byte-flipped changes:
+/// an actor index out of range); that must be an error, never a crash. After such a
+/// failure the document may be half-updated: callers drop it and reload.
+fn guarded(
+    apply: impl FnOnce() -> std::result::Result<(), automerge::AutomergeError>,
+) -> Result<()> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(apply)) {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(CoreError::Malformed {
+            id: "?".into(),
+            reason: "a change is internally inconsistent and could not be applied".into(),
+        }),
+    }
+}
+
 /// The object stored at `obj[key]`, if the key holds one.
 fn object<R: ReadDoc>(doc: &R, obj: &ObjId, key: &str) -> Option<ObjId> {
     match doc.get(obj, key).ok()?? {
@@ -469,12 +497,18 @@ fn write_meta(doc: &mut AutoCommit, obj: &ObjId, meta: &RecordMeta) -> Result<()
 }
 
 fn read_meta<R: ReadDoc>(doc: &R, obj: &ObjId) -> Result<RecordMeta> {
-    let get = |key: &str| -> Option<Value> {
-        doc.get(obj, key)
-            .ok()
-            .flatten()
-            .and_then(|(v, _)| from_am(&v))
-    };
+    // One pass over the map: much cheaper than a lookup per key.
+    let values: std::collections::HashMap<String, Value> = doc
+        .map_range(obj, ..)
+        .filter_map(|item| {
+            let value = match &item.value {
+                automerge::ValueRef::Scalar(_) => from_am(&item.value.clone().into_value())?,
+                automerge::ValueRef::Object(_) => return None,
+            };
+            Some((item.key.to_string(), value))
+        })
+        .collect();
+    let get = |key: &str| -> Option<Value> { values.get(key).cloned() };
     let text = |key: &str| match get(key) {
         Some(Value::Text(s)) => Some(s),
         _ => None,

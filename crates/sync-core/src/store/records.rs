@@ -133,6 +133,15 @@ pub(crate) fn push_outbox(conn: &Connection, id: Uuid, change: &Change, now: i64
     Ok(())
 }
 
+/// Whether a record row exists.
+pub(crate) fn exists(conn: &Connection, id: Uuid) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM records WHERE id = ?1")?
+        .query_row([id.to_string()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Remove a record and everything about it (a tombstone from the server).
 pub(crate) fn remove(conn: &Connection, id: Uuid) -> Result<()> {
     let key = id.to_string();

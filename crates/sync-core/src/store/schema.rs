@@ -35,7 +35,8 @@ const MIGRATIONS: &[&str] = &[
         chunk_count   INTEGER NOT NULL DEFAULT 0,
         fields        TEXT NOT NULL,
         has_conflicts INTEGER NOT NULL DEFAULT 0
-    ) WITHOUT ROWID;
+    ); -- a rowid table: a ~2 KB row fits in its page (WITHOUT ROWID rows over ~1 KB
+       -- spill into overflow pages, one wasted page per record)
     CREATE INDEX records_by_kind ON records (kind, partnership, id);
     CREATE INDEX records_by_family ON records (family, kind) WHERE family IS NOT NULL;
 

@@ -219,20 +219,19 @@ impl SyncClient {
     async fn pull_phase(&self, run: &mut Run<'_>, phase: SyncPhase) -> Result<(), SyncError> {
         let mut done = 0u64;
         let start_bytes = run.report.bytes;
-        loop {
+        let cursor = run.store().cursor()?;
+        let mut next = Some(self.fetch_page(cursor, run.cancel));
+        while let Some(fetching) = next.take() {
             run.check_cancel()?;
-            let cursor = run.store().cursor()?;
-            let request = PullRequest {
-                v: PROTOCOL_VERSION,
-                cursor,
-                limit: self.config.pull_limit,
-                max_bytes: self.config.pull_max_bytes,
-            };
-            let (page, bytes): (PullResponse, u64) = self
-                .transport
-                .post("/v1/sync/pull", &request, run.cancel)
-                .await?;
+            let (page, bytes) = fetching
+                .await
+                .map_err(|e| SyncError::Protocol(format!("pull task: {e}")))??;
             run.report.bytes += bytes;
+            // Ask for the next page now, so the network and the server work while this
+            // page is applied. Pages are still applied one after the other, in order.
+            if page.more {
+                next = Some(self.fetch_page(Some(page.cursor.clone()), run.cancel));
+            }
             let items = (page.changes.len() + page.tombstones.len()) as u64;
             let grouped = group_by_record(page.changes)?;
             let tombstones: Vec<Uuid> = page.tombstones.iter().map(|t| t.record).collect();
@@ -247,10 +246,25 @@ impl SyncClient {
             let per_item = (run.report.bytes - start_bytes) / done.max(1);
             let bytes_total = run.report.bytes + page.remaining * per_item;
             run.progress(phase, done, done + page.remaining, bytes_total);
-            if !page.more {
-                return Ok(());
-            }
         }
+        Ok(())
+    }
+
+    /// Start fetching the feed page after `cursor` in the background.
+    fn fetch_page(
+        &self,
+        cursor: Option<String>,
+        cancel: &CancellationToken,
+    ) -> tokio::task::JoinHandle<Result<(PullResponse, u64), SyncError>> {
+        let transport = self.transport.clone();
+        let cancel = cancel.clone();
+        let request = PullRequest {
+            v: PROTOCOL_VERSION,
+            cursor,
+            limit: self.config.pull_limit,
+            max_bytes: self.config.pull_max_bytes,
+        };
+        tokio::spawn(async move { transport.post("/v1/sync/pull", &request, &cancel).await })
     }
 
     /// The repair path (`docs/protocol.md`): read the feed again from the start, then
