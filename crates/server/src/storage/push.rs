@@ -60,6 +60,12 @@ pub(crate) fn load_doc(conn: &Connection, id: &str) -> Result<Option<RecordDoc>,
         .map_err(|e| StorageError::Corrupt(format!("record {id}: {e}")))
 }
 
+/// A new record decoded (and its answers validated) ahead of the write transaction.
+struct Prebuilt {
+    doc: RecordDoc,
+    validation: Option<forms::validate::Validation>,
+}
+
 /// One record's share of a push: (index in the push, change).
 type Group = Vec<(usize, Change)>;
 
@@ -105,11 +111,19 @@ pub(super) fn push(
         .filter(|c| c.deps().is_empty())
         .cloned()
         .collect();
-    let mut prebuilt: HashMap<ChangeHash, RecordDoc> = sync_core::parallel::map(creations, |c| {
+    // A new record's answers are validated there too; the check is reused when the
+    // creation is all that lands for the record.
+    let today = chrono::Utc::now().date_naive();
+    let mut prebuilt: HashMap<ChangeHash, Prebuilt> = sync_core::parallel::map(creations, |c| {
         let hash = c.hash();
-        RecordDoc::from_changes(vec![c], None)
-            .ok()
-            .map(|doc| (hash, doc))
+        let doc = RecordDoc::from_changes(vec![c], None).ok()?;
+        let validation = doc
+            .meta()
+            .form
+            .as_ref()
+            .and_then(|f| storage.form(&f.id, f.version))
+            .map(|form| form.validate(&doc.fields(), "", today));
+        Some((hash, Prebuilt { doc, validation }))
     })
     .into_iter()
     .flatten()
@@ -165,11 +179,12 @@ fn take_record(
     record: Uuid,
     group: Group,
     cached: Option<RecordDoc>,
-    prebuilt: &mut HashMap<ChangeHash, RecordDoc>,
+    prebuilt: &mut HashMap<ChangeHash, Prebuilt>,
     now: i64,
     results: &mut [Option<PushResult>],
 ) -> Result<Option<RecordDoc>, StorageError> {
     let id = record.to_string();
+    let mut prevalidated: Option<forms::validate::Validation> = None;
     // 1. Changes the log holds already.
     let mut fresh: Group = Vec::new();
     for (i, change) in group {
@@ -233,7 +248,10 @@ fn take_record(
         }
         let (i, creation) = fresh.remove(creating[0]);
         let built = match prebuilt.remove(&creation.hash()) {
-            Some(doc) => Ok(doc),
+            Some(ready) => {
+                prevalidated = ready.validation;
+                Ok(ready.doc)
+            }
             None => RecordDoc::from_changes(vec![creation.clone()], None),
         };
         match built {
@@ -364,7 +382,10 @@ fn take_record(
     let fields = doc.fields();
     let mut issues = Vec::new();
     if let Some(form) = form {
-        let validation = form.validate(&fields, "", chrono::Utc::now().date_naive());
+        let validation = match prevalidated.take() {
+            Some(done) if landing.len() == 1 => done,
+            _ => form.validate(&fields, "", chrono::Utc::now().date_naive()),
+        };
         let (hard, soft): (Vec<_>, Vec<_>) =
             validation.issues.into_iter().partition(|i| is_hard(i.kind));
         if !hard.is_empty() {

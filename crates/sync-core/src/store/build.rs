@@ -7,14 +7,15 @@
 use automerge::{ActorId, Change};
 use uuid::Uuid;
 
+use super::records::{prepare, NewRow};
 use crate::error::{CoreError, Result};
 use crate::record::RecordDoc;
 
 /// A record built from its changes, ready to insert.
 pub(crate) struct Built {
     pub doc: RecordDoc,
-    /// The changes as they came (the record's first snapshot).
-    pub raw: Vec<u8>,
+    /// Its row, prepared.
+    pub row: NewRow,
     /// How many changes it was built from.
     pub count: usize,
 }
@@ -32,12 +33,13 @@ fn build_one((id, changes): (Uuid, Vec<Change>), actor: &ActorId) -> Result<Buil
         .iter()
         .flat_map(|c| c.raw_bytes().to_vec())
         .collect();
-    let doc = RecordDoc::from_changes(changes, Some(actor.clone()))?;
+    let mut doc = RecordDoc::from_changes(changes, Some(actor.clone()))?;
     if doc.id() != id {
         return Err(CoreError::Malformed {
             id: id.to_string(),
             reason: format!("its changes describe record {}", doc.id()),
         });
     }
-    Ok(Built { doc, raw, count })
+    let row = prepare(&mut doc, raw);
+    Ok(Built { doc, row, count })
 }

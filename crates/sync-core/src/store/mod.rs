@@ -187,7 +187,8 @@ impl Store {
             .collect();
         self.durably(|store| {
             let tx = store.conn.transaction()?;
-            records::insert(&tx, &mut doc, raw, commit.time)?;
+            let row = records::prepare(&mut doc, raw);
+            records::insert(&tx, doc.meta(), row, commit.time)?;
             for change in &changes {
                 records::push_outbox(&tx, id, change, commit.time)?;
             }
@@ -441,8 +442,8 @@ impl Store {
             }
         }
         for built in build::build_new(new, &self.actor)? {
-            let mut doc = built.doc;
-            records::insert(&tx, &mut doc, built.raw, now)?;
+            let doc = built.doc;
+            records::insert(&tx, doc.meta(), built.row, now)?;
             report.created += 1;
             report.new_changes += built.count;
             touched.push(doc);

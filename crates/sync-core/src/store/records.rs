@@ -38,19 +38,38 @@ pub struct RecordFilter {
     pub limit: usize,
 }
 
-/// Insert a new record row. Its first snapshot is the record's changes as they are
+/// What a new record's row stores besides its metadata: computed apart from the
+/// insert, so a page's new records can be prepared on every core.
+pub(crate) struct NewRow {
+    snapshot: Vec<u8>,
+    fields: String,
+    conflicts: bool,
+}
+
+/// Prepare a new record's row. Its first snapshot is the record's changes as they are
 /// (`raw`: a document loads from concatenated changes), which spares a full save per
 /// new record; compaction writes a real snapshot later. When some changes still wait
 /// for their dependencies, a full save is stored instead.
-pub(crate) fn insert(conn: &Connection, doc: &mut RecordDoc, raw: Vec<u8>, now: i64) -> Result<()> {
+pub(crate) fn prepare(doc: &mut RecordDoc, raw: Vec<u8>) -> NewRow {
     let snapshot = if doc.automerge().get_missing_deps(&[]).is_empty() {
         raw
     } else {
         doc.save()
     };
-    let fields = serde_json::to_string(&doc.fields()).unwrap_or_else(|_| "{}".into());
-    let conflicts = doc.has_conflicts();
-    let meta = doc.meta();
+    NewRow {
+        snapshot,
+        fields: serde_json::to_string(&doc.fields()).unwrap_or_else(|_| "{}".into()),
+        conflicts: doc.has_conflicts(),
+    }
+}
+
+/// Insert a new record's row.
+pub(crate) fn insert(conn: &Connection, meta: &RecordMeta, row: NewRow, now: i64) -> Result<()> {
+    let NewRow {
+        snapshot,
+        fields,
+        conflicts,
+    } = row;
     conn.prepare_cached(
         "INSERT INTO records (id, kind, partnership, organization, neighborhood, family, program,
             form_id, form_version, created_by, created_at, updated_at, snapshot, chunk_count,
