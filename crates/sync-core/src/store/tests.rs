@@ -240,3 +240,36 @@ fn a_newer_schema_is_a_clear_error() {
     let err = Store::open(&path).err().unwrap();
     assert!(err.to_string().contains("update the app"), "{err}");
 }
+
+#[test]
+fn a_tombstone_removes_the_record_and_its_unsent_changes() {
+    let dir = TempDir::new().unwrap();
+    let mut phone = open(&dir, "phone.db", 8);
+    let gone = phone
+        .create(
+            RecordKind::Household,
+            scope(),
+            None,
+            &household("Diaz"),
+            &Commit::new("w1", "Enrolled"),
+        )
+        .unwrap();
+    let kept = phone
+        .create(
+            RecordKind::Household,
+            scope(),
+            None,
+            &household("Kim"),
+            &Commit::new("w1", "Enrolled"),
+        )
+        .unwrap();
+    let report = phone.apply_remote(vec![], &[gone], Some("9")).unwrap();
+    assert_eq!(report.removed, 1);
+    assert!(!phone.contains(gone).unwrap());
+    assert!(matches!(phone.fields(gone), Err(CoreError::NotFound(_))));
+    assert!(phone.contains(kept).unwrap());
+    let outbox = phone.outbox(10).unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].record_id, kept);
+    assert_eq!(phone.cursor().unwrap().as_deref(), Some("9"));
+}
