@@ -215,6 +215,7 @@ impl Store {
             Err(e) => return Err(e),
         };
         self.persist_local(&mut doc, &change, commit.time)?;
+        self.since_checkpoint += 1;
         self.cache.put(id, doc);
         Ok(true)
     }
@@ -253,8 +254,8 @@ impl Store {
     fn durably<T>(&mut self, write: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.harden()?;
         let out = write(self);
-        self.relax()?;
         self.since_checkpoint += 1;
+        self.relax()?;
         if self.since_checkpoint >= CHECKPOINT_EVERY {
             self.since_checkpoint = 0;
             // PASSIVE never waits for readers; what it cannot fold now waits for next time.
@@ -265,7 +266,6 @@ impl Store {
     }
 
     fn persist_local(&mut self, doc: &mut RecordDoc, change: &Change, time: i64) -> Result<()> {
-        self.since_checkpoint += 1;
         let tx = self.conn.transaction()?;
         records::append_chunks(
             &tx,
