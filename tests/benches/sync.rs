@@ -279,6 +279,11 @@ async fn main() {
         ));
     }
     let peak = server.peak_memory_kib().unwrap_or(0);
+    // Keep the server's log (SERVER_LOG_LEVEL=info has every request's duration).
+    let _ = std::fs::copy(
+        server.data_dir.join("server.log"),
+        std::env::temp_dir().join("sync-bench-server.log"),
+    );
     println!("\n| workload | wall time | rate | notes |\n|---|---|---|---|");
     for row in rows {
         println!("{row}");

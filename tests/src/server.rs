@@ -54,7 +54,9 @@ impl TestServer {
         let mut child = Command::new(server_binary())
             .args(["serve", "--bind", bind, "--data-dir"])
             .arg(data_dir)
-            .args(["--admin-password", ADMIN_PASSWORD, "--log-level", "warn"])
+            .args(["--admin-password", ADMIN_PASSWORD, "--log-level"])
+            // `SERVER_LOG_LEVEL=info` shows every request with its duration.
+            .arg(std::env::var("SERVER_LOG_LEVEL").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))
             .spawn()
