@@ -811,13 +811,30 @@ async fn throughput() {
     for _ in 0..5 {
         let mut batch = Vec::new();
         for i in 0..1000 {
+            // A realistic household survey: ~40 answers, 3 children.
             let mut a = Answers::new();
-            let mut child = Answers::new();
-            child.set("age_years", (i % 18) as i64).set("grade", "k");
+            let children = (0..3)
+                .map(|c| {
+                    let mut child = Answers::new();
+                    child
+                        .set("age_years", ((i + c * 5) % 18) as i64)
+                        .set("hispanic", "no")
+                        .set("race", "black white")
+                        .set("grade", "3")
+                        .set("read_times", "three_plus")
+                        .set("early_learning", "head_start");
+                    child
+                })
+                .collect();
             a.set("consent", "yes")
                 .set("has_child", "yes")
                 .set("interview_language", "en")
-                .set_repeat("child", vec![child]);
+                .set("home_language", "es")
+                .set("location", "39.1 -84.5 0 5")
+                .set("feel_safe_day", "somewhat_safe")
+                .set("home_internet", "yes")
+                .set("home_devices", "computer smartphone")
+                .set_repeat("child", children);
             let (d, c) = record(RecordKind::Response, east(), Some("household_survey"), &a);
             batch.push((d.id(), c));
         }
