@@ -63,6 +63,8 @@ pub(crate) fn load_doc(conn: &Connection, id: &str) -> Result<Option<RecordDoc>,
 /// A new record decoded (and its answers validated) ahead of the write transaction.
 struct Prebuilt {
     doc: RecordDoc,
+    /// The new record's fields, read once.
+    fields: forms::Answers,
     validation: Option<forms::validate::Validation>,
 }
 
@@ -117,13 +119,21 @@ pub(super) fn push(
     let mut prebuilt: HashMap<ChangeHash, Prebuilt> = sync_core::parallel::map(creations, |c| {
         let hash = c.hash();
         let doc = RecordDoc::from_changes(vec![c], None).ok()?;
+        let fields = doc.fields();
         let validation = doc
             .meta()
             .form
             .as_ref()
             .and_then(|f| storage.form(&f.id, f.version))
-            .map(|form| form.validate(&doc.fields(), "", today));
-        Some((hash, Prebuilt { doc, validation }))
+            .map(|form| form.validate(&fields, "", today));
+        Some((
+            hash,
+            Prebuilt {
+                doc,
+                fields,
+                validation,
+            },
+        ))
     })
     .into_iter()
     .flatten()
@@ -184,7 +194,7 @@ fn take_record(
     results: &mut [Option<PushResult>],
 ) -> Result<Option<RecordDoc>, StorageError> {
     let id = record.to_string();
-    let mut prevalidated: Option<forms::validate::Validation> = None;
+    let mut prevalidated: Option<(forms::Answers, Option<forms::validate::Validation>)> = None;
     // 1. Changes the log holds already.
     let mut fresh: Group = Vec::new();
     for (i, change) in group {
@@ -249,7 +259,7 @@ fn take_record(
         let (i, creation) = fresh.remove(creating[0]);
         let built = match prebuilt.remove(&creation.hash()) {
             Some(ready) => {
-                prevalidated = ready.validation;
+                prevalidated = Some((ready.fields, ready.validation));
                 Ok(ready.doc)
             }
             None => RecordDoc::from_changes(vec![creation.clone()], None),
@@ -379,12 +389,17 @@ fn take_record(
     landing.extend(ordered);
 
     // 5. Answers against the form.
-    let fields = doc.fields();
+    // When the creation is all that lands, the fields and their check were computed
+    // ahead of the transaction.
+    let (fields, checked) = match prevalidated.take() {
+        Some((fields, checked)) if landing.len() == 1 => (fields, checked),
+        _ => (doc.fields(), None),
+    };
     let mut issues = Vec::new();
     if let Some(form) = form {
-        let validation = match prevalidated.take() {
-            Some(done) if landing.len() == 1 => done,
-            _ => form.validate(&fields, "", chrono::Utc::now().date_naive()),
+        let validation = match checked {
+            Some(done) => done,
+            None => form.validate(&fields, "", chrono::Utc::now().date_naive()),
         };
         let (hard, soft): (Vec<_>, Vec<_>) =
             validation.issues.into_iter().partition(|i| is_hard(i.kind));
