@@ -15,7 +15,7 @@ use server::api::{CreateUserRequest, CreateUserResponse, TokenRequest, TokenResp
 use server::Storage;
 use sync_core::protocol::{
     decode_body, encode_body, ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse,
-    PushedChange, PROTOCOL_VERSION,
+    PushStatus, PushedChange, PROTOCOL_VERSION,
 };
 use sync_core::{Commit, FormRef, RecordDoc, RecordKind, RecordMeta, Scope};
 use tower::ServiceExt;
@@ -268,4 +268,29 @@ pub fn edit(doc: &mut RecordDoc, field: &str, value: &str) -> Change {
     doc.edit(&commit("edit"), |e| e.set_field(field, value))
         .unwrap()
         .expect("the edit changes something")
+}
+
+pub fn statuses(r: &sync_core::protocol::PushResponse) -> Vec<PushStatus> {
+    r.results.iter().map(|r| r.status).collect()
+}
+
+pub async fn pull_all(
+    s: &TestServer,
+    token: &str,
+    limit: u32,
+    max_bytes: u64,
+) -> (Vec<PullResponse>, String) {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = s.pull_ok(token, cursor.as_deref(), limit, max_bytes).await;
+        cursor = Some(page.cursor.clone());
+        let more = page.more;
+        pages.push(page);
+        if !more {
+            break;
+        }
+        assert!(pages.len() < 1000, "paging does not end");
+    }
+    (pages, cursor.unwrap())
 }

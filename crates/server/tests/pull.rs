@@ -1,0 +1,181 @@
+//! Router-level tests of pulling: paging, scope and cursors: every request goes
+//! through the real router and a real SQLite file in a temporary directory.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use sync_core::protocol::{PullResponse, RecordHeads, RepairRequest, RepairResponse};
+use uuid::Uuid;
+
+#[tokio::test]
+async fn pull_pages_by_count_and_by_bytes() {
+    let s = TestServer::new().await;
+    let worker = s.user("w", "outreach_worker", Some(east())).await;
+    let mut ids = Vec::new();
+    let mut batch = Vec::new();
+    for _ in 0..10 {
+        let (doc, c) = household(east());
+        ids.push(doc.id());
+        batch.push((doc.id(), c));
+    }
+    let refs: Vec<(Uuid, &automerge::Change)> = batch.iter().map(|(id, c)| (*id, c)).collect();
+    s.push_ok(&worker, &refs).await;
+
+    let first = s.pull_ok(&worker, None, 3, 1 << 20).await;
+    assert_eq!(first.changes.len(), 3);
+    assert!(first.more);
+    assert!(first.remaining >= 7, "{}", first.remaining);
+    assert!(first.tombstones.is_empty());
+    let (pages, last) = pull_all(&s, &worker, 3, 1 << 20).await;
+    assert_eq!(
+        pages.iter().map(|p| p.changes.len()).collect::<Vec<_>>(),
+        vec![3, 3, 3, 1]
+    );
+    let got: Vec<Uuid> = pages
+        .iter()
+        .flat_map(|p| p.changes.iter().map(|c| c.record))
+        .collect();
+    assert_eq!(got, ids, "feed order is push order");
+    assert_eq!(pages.last().unwrap().remaining, 0);
+    // Each change as pushed.
+    assert_eq!(pages[0].changes[0].change.0, batch[0].1.raw_bytes());
+    // Nothing new: an empty page, same cursor.
+    let empty = s.pull_ok(&worker, Some(&last), 3, 1 << 20).await;
+    assert!(empty.changes.is_empty() && !empty.more);
+    assert_eq!(empty.cursor, last);
+    // By bytes: one byte allowed still gives one change per page.
+    let (pages, _) = pull_all(&s, &worker, 100, 1).await;
+    assert_eq!(pages.len(), 10);
+    assert!(pages.iter().all(|p| p.changes.len() == 1));
+    // Bytes for about two changes.
+    let size = batch[0].1.raw_bytes().len() as u64;
+    let page = s.pull_ok(&worker, None, 100, size * 2 + size / 2).await;
+    assert_eq!(page.changes.len(), 2);
+    // A limit above the cap is capped, zero is one.
+    let page = s.pull_ok(&worker, None, 0, 1 << 20).await;
+    assert_eq!(page.changes.len(), 1);
+}
+
+#[tokio::test]
+async fn pull_shows_only_records_in_the_callers_scope() {
+    let s = TestServer::new().await;
+    let east_worker = s.user("e", "outreach_worker", Some(east())).await;
+    let west_worker = s.user("w", "outreach_worker", Some(west())).await;
+    let other_partnership = s
+        .user(
+            "o",
+            "backbone_staff",
+            Some(sync_core::Scope::partnership("p2")),
+        )
+        .await;
+    let backbone = s
+        .user(
+            "b",
+            "backbone_staff",
+            Some(sync_core::Scope::partnership("p1")),
+        )
+        .await;
+    let mut east_ids = Vec::new();
+    let mut west_ids = Vec::new();
+    for i in 0..6 {
+        if i % 2 == 0 {
+            let (d, c) = household(east());
+            s.push_ok(&east_worker, &[(d.id(), &c)]).await;
+            east_ids.push(d.id());
+        } else {
+            let (d, c) = household(west());
+            s.push_ok(&west_worker, &[(d.id(), &c)]).await;
+            west_ids.push(d.id());
+        }
+    }
+    let records = |pages: &[PullResponse]| -> Vec<Uuid> {
+        pages
+            .iter()
+            .flat_map(|p| p.changes.iter().map(|c| c.record))
+            .collect()
+    };
+    let (pages, _) = pull_all(&s, &east_worker, 2, 1 << 20).await;
+    assert_eq!(records(&pages), east_ids);
+    let (pages, _) = pull_all(&s, &west_worker, 1000, 1 << 20).await;
+    assert_eq!(records(&pages), west_ids);
+    let (pages, cursor) = pull_all(&s, &other_partnership, 1000, 1 << 20).await;
+    assert!(records(&pages).is_empty());
+    assert!(
+        cursor.ends_with(":6"),
+        "an empty page still advances: {cursor}"
+    );
+    let (pages, _) = pull_all(&s, &backbone, 1000, 1 << 20).await;
+    assert_eq!(records(&pages).len(), 6);
+    let (pages, _) = pull_all(&s, &s.admin, 1000, 1 << 20).await;
+    assert_eq!(records(&pages).len(), 6);
+
+    // Repair: heads of visible records, [] for others and for unknown ones.
+    let mut unknown = Uuid::new_v4();
+    unknown = Uuid::from_u128(unknown.as_u128() | 1);
+    let ask = RepairRequest {
+        v: 1,
+        records: vec![
+            RecordHeads {
+                record: east_ids[0],
+                heads: vec![],
+            },
+            RecordHeads {
+                record: west_ids[0],
+                heads: vec![],
+            },
+            RecordHeads {
+                record: unknown,
+                heads: vec![],
+            },
+        ],
+    };
+    let r: RepairResponse = s
+        .post("/v1/sync/repair", Some(&east_worker), &ask)
+        .await
+        .message();
+    assert_eq!(r.records.len(), 3);
+    assert_eq!(r.records[0].heads.len(), 1);
+    assert!(
+        r.records[1].heads.is_empty(),
+        "not visible to the east worker"
+    );
+    assert!(r.records[2].heads.is_empty());
+    assert_eq!(r.records[2].record, unknown);
+}
+
+#[tokio::test]
+async fn unknown_cursors_are_409_and_a_restored_database_gets_a_new_epoch() {
+    let s = TestServer::new().await;
+    let worker = s.user("w", "outreach_worker", Some(east())).await;
+    let (d, c) = household(east());
+    s.push_ok(&worker, &[(d.id(), &c)]).await;
+    let page = s.pull_ok(&worker, None, 10, 1 << 20).await;
+    assert!(page.cursor.ends_with(":1"));
+    let epoch = s.storage.epoch().to_string();
+    for bad in [
+        "other-epoch:1".to_string(),
+        format!("{epoch}:2"),
+        format!("{epoch}:-1"),
+        format!("{epoch}:x"),
+        "garbage".to_string(),
+    ] {
+        let r = s.pull(&worker, Some(&bad), 10, 1 << 20).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{bad}");
+        assert_eq!(r.error().error, "unknown_cursor");
+    }
+    // Restore from backup: a new epoch; the old cursor is unknown.
+    let TestServer { dir, storage, .. } = s;
+    drop(storage);
+    let new = server::Storage::new_epoch(dir.path()).unwrap();
+    assert_ne!(new, epoch);
+    let s = TestServer::open(dir).await;
+    assert_eq!(s.storage.epoch(), new);
+    let worker = s.sign_in("w", "password-123").await.unwrap().token;
+    let r = s.pull(&worker, Some(&page.cursor), 10, 1 << 20).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.error().error, "unknown_cursor");
+    let again = s.pull_ok(&worker, None, 10, 1 << 20).await;
+    assert_eq!(again.changes.len(), 1);
+    assert_eq!(again.cursor, format!("{new}:1"));
+}
