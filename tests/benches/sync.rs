@@ -12,34 +12,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use scenarios::device::{device, test_config};
-use scenarios::household_survey_answers;
+use scenarios::device::{create_responses, device, test_config};
 use scenarios::server::{user_with_token, TestServer};
 use serde_json::json;
 use sync_core::sync::{CancellationToken, NoProgress, SyncClient, SyncObserver, SyncProgress};
-use sync_core::{Answers, Commit, FormRef, RecordKind, Scope, Store};
+use sync_core::{Answers, Commit, RecordKind, Scope, Store};
 
 fn scope() -> Scope {
     Scope::partnership("p1").with_neighborhood("east")
-}
-
-fn fill(store: &Mutex<Store>, n: u64, seed0: u64, scope: &Scope) {
-    let mut store = store.lock().unwrap();
-    let form = Some(FormRef {
-        id: "household_survey".into(),
-        version: 1,
-    });
-    for seed in seed0..seed0 + n {
-        store
-            .create(
-                RecordKind::Response,
-                scope.clone(),
-                form.clone(),
-                &household_survey_answers(seed),
-                &Commit::new("w", "Survey"),
-            )
-            .unwrap();
-    }
 }
 
 fn fill_households(store: &Mutex<Store>, n: u64) {
@@ -127,7 +107,7 @@ async fn main() {
     let count = n(1_000.0);
     eprintln!("1. one device pushes {count} household responses");
     let one = device(dir.path(), "one");
-    fill(&one, count, 0, &scope());
+    create_responses(&one, 0..count, &scope());
     let mut config = test_config();
     config.push_batch = 1_000;
     let client = SyncClient::new(&url, &token, config.clone()).unwrap();
@@ -158,30 +138,19 @@ async fn main() {
     let mut devices: Vec<(Arc<Mutex<Store>>, String)> = Vec::new();
     for team in 0..teams {
         let hood = format!("n{team}");
-        let password = "team-password";
-        let admin =
-            scenarios::server::token(&url, "admin", scenarios::server::ADMIN_PASSWORD, "bench")
-                .await;
-        let created = reqwest::Client::new()
-            .post(format!("{url}/v1/admin/users"))
-            .bearer_auth(&admin)
-            .json(&json!({"v": 1, "username": format!("team{team}"), "password": password,
-                          "role": "outreach_worker", "scope": {"partnership": "p1", "neighborhood": hood}}))
-            .send()
-            .await
-            .unwrap();
-        assert!(created.status().is_success());
+        let user = format!("team{team}");
+        scenarios::server::create_user(
+            &url,
+            &user,
+            "outreach_worker",
+            json!({"partnership": "p1", "neighborhood": hood}),
+        )
+        .await;
         let team_scope = Scope::partnership("p1").with_neighborhood(hood);
         for d in (team * 10)..((team + 1) * 10).min(devices_n) {
             let store = device(dir.path(), &format!("fleet-{d}"));
-            fill(&store, 50, 10_000 + d * 50, &team_scope);
-            let token = scenarios::server::token(
-                &url,
-                &format!("team{team}"),
-                password,
-                &format!("phone {d}"),
-            )
-            .await;
+            create_responses(&store, 10_000 + d * 50..10_000 + (d + 1) * 50, &team_scope);
+            let token = scenarios::server::device_token(&url, &user, &format!("phone {d}")).await;
             devices.push((Arc::new(store), token));
         }
     }

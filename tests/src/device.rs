@@ -8,7 +8,9 @@ use sync_core::store::RecordFilter;
 use sync_core::sync::{
     CancellationToken, NoProgress, SyncClient, SyncConfig, SyncError, SyncReport,
 };
-use sync_core::{RecordSummary, Store, StoreOptions};
+use sync_core::{Commit, FormRef, RecordKind, RecordSummary, Scope, Store, StoreOptions};
+
+use crate::household_survey_answers;
 
 /// Open a device store (a real SQLite file) at `dir/name.db`.
 pub fn device(dir: &Path, name: &str) -> Mutex<Store> {
@@ -55,4 +57,25 @@ pub fn all_records(store: &Mutex<Store>) -> Vec<RecordSummary> {
         out.extend(page);
     }
     out
+}
+
+/// Record household-survey responses offline, one per seed (see
+/// [`household_survey_answers`]), in `scope`.
+pub fn create_responses(store: &Mutex<Store>, seeds: std::ops::Range<u64>, scope: &Scope) {
+    let mut store = store.lock().unwrap();
+    let form = Some(FormRef {
+        id: "household_survey".into(),
+        version: 1,
+    });
+    for seed in seeds {
+        store
+            .create(
+                RecordKind::Response,
+                scope.clone(),
+                form.clone(),
+                &household_survey_answers(seed),
+                &Commit::new("w1", "Survey"),
+            )
+            .unwrap();
+    }
 }

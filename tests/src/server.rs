@@ -189,8 +189,8 @@ pub async fn token(base: &str, username: &str, password: &str, device: &str) -> 
         .to_string()
 }
 
-/// Create a user (as admin) and return a device token for them.
-pub async fn user_with_token(base: &str, username: &str, role: &str, scope: Json) -> String {
+/// Create a user (as admin); the password is `{username}-password`.
+pub async fn create_user(base: &str, username: &str, role: &str, scope: Json) {
     let admin = token(base, "admin", ADMIN_PASSWORD, "admin console").await;
     let password = format!("{username}-password");
     let response = reqwest::Client::new()
@@ -205,5 +205,15 @@ pub async fn user_with_token(base: &str, username: &str, role: &str, scope: Json
         "create user: {}",
         response.text().await.unwrap()
     );
-    token(base, username, &password, &format!("{username}'s phone")).await
+}
+
+/// Sign in a user made by [`create_user`] on another device.
+pub async fn device_token(base: &str, username: &str, device: &str) -> String {
+    token(base, username, &format!("{username}-password"), device).await
+}
+
+/// Create a user (as admin) and return a device token for them.
+pub async fn user_with_token(base: &str, username: &str, role: &str, scope: Json) -> String {
+    create_user(base, username, role, scope).await;
+    device_token(base, username, &format!("{username}'s phone")).await
 }

@@ -2,15 +2,13 @@
 //! stores (real SQLite files), as the Sync issue lists them.
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 
-use scenarios::device::{all_records, device, sync};
-use scenarios::household_survey_answers;
+use scenarios::device::{all_records, create_responses, device, sync};
 use scenarios::proxy::Proxy;
 use scenarios::server::{user_with_token, TestServer};
 use serde_json::json;
 use sync_core::record::FieldPath;
-use sync_core::{Answers, Commit, FormRef, RecordKind, Scope, Store, Value};
+use sync_core::{Answers, Commit, RecordKind, Scope, Value};
 use uuid::Uuid;
 
 fn scope() -> Scope {
@@ -27,28 +25,6 @@ fn household(name: &str) -> Answers {
     a
 }
 
-fn survey_form() -> Option<FormRef> {
-    Some(FormRef {
-        id: "household_survey".into(),
-        version: 1,
-    })
-}
-
-fn create_responses(store: &Mutex<Store>, n: u64) {
-    let mut store = store.lock().unwrap();
-    for seed in 0..n {
-        store
-            .create(
-                RecordKind::Response,
-                scope(),
-                survey_form(),
-                &household_survey_answers(seed),
-                &Commit::new("w1", "Survey"),
-            )
-            .unwrap();
-    }
-}
-
 /// Read-only look into the server's database.
 fn server_db(server: &TestServer) -> rusqlite::Connection {
     rusqlite::Connection::open_with_flags(
@@ -56,6 +32,13 @@ fn server_db(server: &TestServer) -> rusqlite::Connection {
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap()
+}
+
+/// How many rows a table of the server's database holds.
+fn server_count(server: &TestServer, table: &str) -> i64 {
+    server_db(server)
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
 }
 
 fn server_change_hashes(server: &TestServer) -> BTreeSet<Vec<u8>> {
@@ -171,7 +154,7 @@ async fn a_push_whose_answer_is_cut_is_retried_and_nothing_is_lost_or_doubled() 
     let proxy = Proxy::start(server.addr).await;
     let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let phone = device(dir.path(), "phone");
-    create_responses(&phone, 300);
+    create_responses(&phone, 0..300, &scope());
     // The server's answer to the first push is cut after 200 bytes: the server has
     // stored the batch, the phone never heard so.
     proxy.cut_next_response_after(200);
@@ -182,13 +165,8 @@ async fn a_push_whose_answer_is_cut_is_retried_and_nothing_is_lost_or_doubled() 
     );
     assert_eq!(report.pushed, 300);
     assert_eq!(phone.lock().unwrap().outbox_len().unwrap(), 0);
-    let db = server_db(&server);
-    let logged: i64 = db
-        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
-        .unwrap();
-    let records: i64 = db
-        .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
-        .unwrap();
+    let logged = server_count(&server, "changes");
+    let records = server_count(&server, "records");
     assert_eq!(
         (logged, records),
         (300, 300),
@@ -205,7 +183,7 @@ async fn the_server_killed_mid_push_keeps_every_acknowledged_change_and_the_push
     let mut server = TestServer::start(&dir.path().join("server"));
     let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let phone = std::sync::Arc::new(device(dir.path(), "phone"));
-    create_responses(&phone, 2_000);
+    create_responses(&phone, 0..2_000, &scope());
     let all: BTreeSet<Vec<u8>> = phone
         .lock()
         .unwrap()
@@ -414,10 +392,7 @@ async fn bad_bodies_get_clear_errors_and_write_nothing() {
         .await
         .unwrap();
     assert_eq!(no_token.status().as_u16(), 401);
-    let db = server_db(&server);
-    let logged: i64 = db
-        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
-        .unwrap();
+    let logged = server_count(&server, "changes");
     assert_eq!(logged, 0, "nothing written");
     // And it goes on serving.
     let health = http
@@ -427,7 +402,7 @@ async fn bad_bodies_get_clear_errors_and_write_nothing() {
         .unwrap();
     assert!(health.status().is_success());
     let phone = device(dir.path(), "phone");
-    create_responses(&phone, 3);
+    create_responses(&phone, 0..3, &scope());
     assert_eq!(sync(&phone, &server.url(), &token).await.unwrap().pushed, 3);
     assert!(!server.log_has_panic());
 }
@@ -439,7 +414,7 @@ async fn after_a_restore_from_backup_devices_repair_and_nothing_is_lost() {
     let mut server = TestServer::start(&data);
     let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let phone = device(dir.path(), "phone");
-    create_responses(&phone, 50);
+    create_responses(&phone, 0..50, &scope());
     sync(&phone, &server.url(), &token).await.unwrap();
 
     // Back up the database (server stopped, files copied), then go on working.
@@ -458,20 +433,7 @@ async fn after_a_restore_from_backup_devices_repair_and_nothing_is_lost() {
         }
     }
     server.restart();
-    {
-        let mut store = phone.lock().unwrap();
-        for seed in 50..80 {
-            store
-                .create(
-                    RecordKind::Response,
-                    scope(),
-                    survey_form(),
-                    &household_survey_answers(seed),
-                    &Commit::new("w1", "Survey"),
-                )
-                .unwrap();
-        }
-    }
+    create_responses(&phone, 50..80, &scope());
     let first_id: Uuid = all_records(&phone)[0].meta.id;
     phone
         .lock()
@@ -507,9 +469,7 @@ async fn after_a_restore_from_backup_devices_repair_and_nothing_is_lost() {
     }
     TestServer::command(&data, &["restore-epoch"]);
     server.restart();
-    let before: i64 = server_db(&server)
-        .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
-        .unwrap();
+    let before = server_count(&server, "records");
     assert_eq!(before, 50, "the restored server lost the last 30 records");
 
     let report = sync(&phone, &server.url(), &token).await.unwrap();
@@ -519,9 +479,7 @@ async fn after_a_restore_from_backup_devices_repair_and_nothing_is_lost() {
     );
     let report = sync(&witness, &server.url(), &token).await.unwrap();
     assert!(report.repaired);
-    let after: i64 = server_db(&server)
-        .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
-        .unwrap();
+    let after = server_count(&server, "records");
     assert_eq!(after, 80, "the devices gave back what the server lost");
     let newcomer = device(dir.path(), "newcomer");
     sync(&newcomer, &server.url(), &token).await.unwrap();
@@ -547,7 +505,7 @@ async fn offline_and_cancelled_syncs_end_in_clear_errors_and_a_later_sync_delive
     let server = TestServer::start(&dir.path().join("server"));
     let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let phone = device(dir.path(), "phone");
-    create_responses(&phone, 400);
+    create_responses(&phone, 0..400, &scope());
 
     // Nobody listens on this port: offline, after retries, with the outbox intact.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -586,8 +544,6 @@ async fn offline_and_cancelled_syncs_end_in_clear_errors_and_a_later_sync_delive
     // A later sync delivers everything, nothing twice.
     let report = sync(&phone, &server.url(), &token).await.unwrap();
     assert_eq!(report.pushed, 300);
-    let logged: i64 = server_db(&server)
-        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
-        .unwrap();
+    let logged = server_count(&server, "changes");
     assert_eq!(logged, 400);
 }

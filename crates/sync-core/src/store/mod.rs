@@ -18,7 +18,7 @@ use std::path::Path;
 use automerge::{ActorId, Change, ChangeHash};
 use forms::Answers;
 use lru::LruCache;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use uuid::Uuid;
 
 pub use records::{RecordFilter, RecordSummary};
@@ -495,15 +495,7 @@ impl Store {
 
     /// Whether the record exists in this store.
     pub fn contains(&self, id: Uuid) -> Result<bool> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM records WHERE id = ?1",
-                [id.to_string()],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+        records::exists(&self.conn, id)
     }
 }
 

@@ -144,7 +144,7 @@ impl SyncClient {
             report: SyncReport::default(),
         };
         self.push(&mut run).await?;
-        match self.pull(&mut run).await {
+        match self.pull_phase(&mut run, SyncPhase::Pull).await {
             Err(SyncError::Refused {
                 status: 409, code, ..
             }) if code == "unknown_cursor" => {
@@ -210,10 +210,6 @@ impl SyncClient {
             done += batch.len() as u64;
             run.progress(SyncPhase::Push, done, total.max(done), bytes_total);
         }
-    }
-
-    async fn pull(&self, run: &mut Run<'_>) -> Result<(), SyncError> {
-        self.pull_phase(run, SyncPhase::Pull).await
     }
 
     async fn pull_phase(&self, run: &mut Run<'_>, phase: SyncPhase) -> Result<(), SyncError> {
