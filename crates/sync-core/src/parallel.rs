@@ -4,6 +4,14 @@
 /// Below this many items the work stays on the calling thread.
 const PARALLEL_FROM: usize = 64;
 
+/// How many threads CPU-bound batch work uses: one per core, at most 8.
+pub fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8)
+}
+
 /// Apply `f` to every item on up to `available_parallelism` threads (at most 8),
 /// keeping the items' order. Small batches run on the calling thread.
 pub fn map<T, R, F>(items: Vec<T>, f: F) -> Vec<R>
@@ -12,10 +20,7 @@ where
     R: Send,
     F: Fn(T) -> R + Sync,
 {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
+    let threads = threads();
     if items.len() < PARALLEL_FROM || threads < 2 {
         return items.into_iter().map(f).collect();
     }

@@ -364,7 +364,15 @@ impl Storage {
         caller: &Caller,
         changes: Vec<PushedChange>,
     ) -> Result<Vec<PushResult>, StorageError> {
-        self.write(|w| push::push(w, self, caller, changes, now()))
+        let incoming = push::decode(changes);
+        // New records are built under the writer's lock, alongside the write: built
+        // ahead of it, every waiting push's documents would be in memory at once.
+        self.write(|w| {
+            std::thread::scope(|scope| {
+                let mut prebuilt = push::build(scope, self, push::creations(&incoming));
+                push::write(w, self, caller, incoming, &mut prebuilt, now())
+            })
+        })
     }
 
     /// One page of the feed after `cursor` for `caller`.

@@ -11,7 +11,7 @@ use sync_core::protocol::{PushResult, PushStatus, PushedChange};
 use sync_core::RecordDoc;
 use uuid::Uuid;
 
-use super::sqlite::{self, RecordRow};
+use super::sqlite::{self, RowWrite};
 use super::{Storage, StorageError, Writer};
 use crate::auth::Caller;
 
@@ -65,19 +65,48 @@ struct Prebuilt {
     doc: RecordDoc,
     /// The new record's fields, read once.
     fields: forms::Answers,
+    /// The same, as the JSON its row stores.
+    fields_json: String,
     validation: Option<forms::validate::Validation>,
 }
 
 /// One record's share of a push: (index in the push, change).
 type Group = Vec<(usize, Change)>;
 
-pub(super) fn push(
-    w: &mut Writer,
-    storage: &Storage,
-    caller: &Caller,
-    items: Vec<PushedChange>,
-    now: i64,
-) -> Result<Vec<PushResult>, StorageError> {
+/// A push decoded and grouped by record (before taking the writer's lock).
+pub(super) struct Incoming {
+    results: Vec<Option<PushResult>>,
+    groups: Vec<(Uuid, Group)>,
+    /// (index of a repeated change, index of its first occurrence).
+    duplicates: Vec<(usize, usize)>,
+}
+
+/// New records are built in chunks of this many, so that the writer can start on the
+/// first chunk while the next ones are built.
+const BUILD_CHUNK: usize = 32;
+
+/// The new records of a push as they are built, in push order: the writer takes each
+/// when it reaches it, waiting for its chunk if need be.
+pub(super) struct Prebuilds {
+    ready: HashMap<ChangeHash, Prebuilt>,
+    coming: std::sync::mpsc::Receiver<Vec<(ChangeHash, Prebuilt)>>,
+}
+
+impl Prebuilds {
+    /// The prebuilt record of a creating change; `None` if it could not be built
+    /// (the writer then builds it itself, and reports the error).
+    fn take(&mut self, hash: &ChangeHash) -> Option<Prebuilt> {
+        loop {
+            if let Some(found) = self.ready.remove(hash) {
+                return Some(found);
+            }
+            self.ready.extend(self.coming.recv().ok()?);
+        }
+    }
+}
+
+/// Decode a push and group its changes by record: cheap, done before the lock.
+pub(super) fn decode(items: Vec<PushedChange>) -> Incoming {
     let n = items.len();
     let mut results: Vec<Option<PushResult>> = vec![None; n];
     let mut groups: Vec<(Uuid, Group)> = Vec::new();
@@ -104,41 +133,102 @@ pub(super) fn push(
         });
         groups[g].1.push((i, change));
     }
+    Incoming {
+        results,
+        groups,
+        duplicates,
+    }
+}
 
-    // Decoding a new record's creating change is the costliest CPU step of an ingest:
-    // do it for the whole push at once, on every core.
-    let creations: Vec<Change> = groups
+/// The creating changes of a push, in the order the writer meets them.
+pub(super) fn creations(incoming: &Incoming) -> Vec<Change> {
+    incoming
+        .groups
         .iter()
         .flat_map(|(_, group)| group.iter().map(|(_, c)| c))
         .filter(|c| c.deps().is_empty())
         .cloned()
-        .collect();
-    // A new record's answers are validated there too; the check is reused when the
-    // creation is all that lands for the record.
-    let today = chrono::Utc::now().date_naive();
-    let mut prebuilt: HashMap<ChangeHash, Prebuilt> = sync_core::parallel::map(creations, |c| {
-        let hash = c.hash();
-        let doc = RecordDoc::from_changes(vec![c], None).ok()?;
-        let fields = doc.fields();
-        let validation = doc
-            .meta()
-            .form
-            .as_ref()
-            .and_then(|f| storage.form(&f.id, f.version))
-            .map(|form| form.validate(&fields, "", today));
-        Some((
-            hash,
-            Prebuilt {
-                doc,
-                fields,
-                validation,
-            },
-        ))
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+        .collect()
+}
 
+/// Start building new records: decoding a creating change is the costliest CPU step of
+/// an ingest, so it runs on one thread per core, chunk by chunk, alongside the writer. A new
+/// record's answers are validated and serialized there too; the writer reuses that
+/// work when the creation is all that lands for the record. Call inside a thread scope;
+/// the builder ends when its chunks are done or the writer has gone.
+pub(super) fn build<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    storage: &'scope Storage,
+    creations: Vec<Change>,
+) -> Prebuilds {
+    let (send, coming) = std::sync::mpsc::channel();
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(creations.into_iter()));
+    let today = chrono::Utc::now().date_naive();
+    for _ in 0..sync_core::parallel::threads() {
+        let (send, queue) = (send.clone(), queue.clone());
+        scope.spawn(move || loop {
+            let chunk: Vec<Change> = match queue.lock() {
+                Ok(mut queue) => queue.by_ref().take(BUILD_CHUNK).collect(),
+                Err(_) => return,
+            };
+            if chunk.is_empty() {
+                return;
+            }
+            let built = chunk
+                .into_iter()
+                .filter_map(|c| prebuild(storage, c, today))
+                .collect();
+            if send.send(built).is_err() {
+                return;
+            }
+        });
+    }
+    Prebuilds {
+        ready: HashMap::new(),
+        coming,
+    }
+}
+
+fn prebuild(
+    storage: &Storage,
+    creation: Change,
+    today: chrono::NaiveDate,
+) -> Option<(ChangeHash, Prebuilt)> {
+    let hash = creation.hash();
+    let doc = RecordDoc::from_changes(vec![creation], None).ok()?;
+    let fields = doc.fields();
+    let fields_json = serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into());
+    let validation = doc
+        .meta()
+        .form
+        .as_ref()
+        .and_then(|f| storage.form(&f.id, f.version))
+        .map(|form| form.validate(&fields, "", today));
+    Some((
+        hash,
+        Prebuilt {
+            doc,
+            fields,
+            fields_json,
+            validation,
+        },
+    ))
+}
+
+/// Write a prepared push in one transaction: one result per pushed change, in order.
+pub(super) fn write(
+    w: &mut Writer,
+    storage: &Storage,
+    caller: &Caller,
+    incoming: Incoming,
+    prebuilt: &mut Prebuilds,
+    now: i64,
+) -> Result<Vec<PushResult>, StorageError> {
+    let Incoming {
+        mut results,
+        groups,
+        duplicates,
+    } = incoming;
     let Writer { conn, docs } = w;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut keep: Vec<(Uuid, RecordDoc)> = Vec::new();
@@ -151,7 +241,7 @@ pub(super) fn push(
             record,
             group,
             cached,
-            &mut prebuilt,
+            prebuilt,
             now,
             &mut results,
         )?;
@@ -189,12 +279,13 @@ fn take_record(
     record: Uuid,
     group: Group,
     cached: Option<RecordDoc>,
-    prebuilt: &mut HashMap<ChangeHash, Prebuilt>,
+    prebuilt: &mut Prebuilds,
     now: i64,
     results: &mut [Option<PushResult>],
 ) -> Result<Option<RecordDoc>, StorageError> {
     let id = record.to_string();
-    let mut prevalidated: Option<(forms::Answers, Option<forms::validate::Validation>)> = None;
+    let mut prevalidated: Option<(forms::Answers, String, Option<forms::validate::Validation>)> =
+        None;
     // 1. Changes the log holds already.
     let mut fresh: Group = Vec::new();
     for (i, change) in group {
@@ -257,9 +348,9 @@ fn take_record(
             return Ok(None);
         }
         let (i, creation) = fresh.remove(creating[0]);
-        let built = match prebuilt.remove(&creation.hash()) {
+        let built = match prebuilt.take(&creation.hash()) {
             Some(ready) => {
-                prevalidated = Some((ready.fields, ready.validation));
+                prevalidated = Some((ready.fields, ready.fields_json, ready.validation));
                 Ok(ready.doc)
             }
             None => RecordDoc::from_changes(vec![creation.clone()], None),
@@ -391,9 +482,9 @@ fn take_record(
     // 5. Answers against the form.
     // When the creation is all that lands, the fields and their check were computed
     // ahead of the transaction.
-    let (fields, checked) = match prevalidated.take() {
-        Some((fields, checked)) if landing.len() == 1 => (fields, checked),
-        _ => (doc.fields(), None),
+    let (fields, fields_json, checked) = match prevalidated.take() {
+        Some((fields, json, checked)) if landing.len() == 1 => (fields, Some(json), checked),
+        _ => (doc.fields(), None, None),
     };
     let mut issues = Vec::new();
     if let Some(form) = form {
@@ -434,18 +525,23 @@ fn take_record(
     }
     let pending = state.as_ref().map_or(0, |s| s.pending) + landing.len() as i64;
     let snapshot = (pending >= SNAPSHOT_EVERY).then(|| doc.save());
-    let row = RecordRow {
+    // A record of one change cannot hold concurrent values: skip the walk.
+    let only_creation = !existing && landing.len() == 1;
+    let has_conflicts = !only_creation && doc.has_conflicts();
+    let heads: Vec<String> = doc.heads().iter().map(|h| h.to_string()).collect();
+    let row = RowWrite {
         id: id.clone(),
-        kind: meta.kind.as_str().to_string(),
+        kind: meta.kind.as_str(),
         scope: meta.scope.clone(),
         form: meta.form.as_ref().map(|f| (f.id.clone(), f.version)),
         created_by: meta.created_by.clone(),
         created_at: meta.created_at,
         updated_at: now,
-        heads: doc.heads().iter().map(|h| h.to_string()).collect(),
-        fields: serde_json::to_value(&fields).unwrap_or_default(),
-        has_conflicts: doc.has_conflicts(),
-        issues: serde_json::to_value(&issues).unwrap_or_default(),
+        heads: serde_json::to_string(&heads).unwrap_or_else(|_| "[]".into()),
+        fields: fields_json
+            .unwrap_or_else(|| serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into())),
+        has_conflicts,
+        issues: serde_json::to_string(&issues).unwrap_or_else(|_| "[]".into()),
     };
     match &snapshot {
         Some(bytes) => sqlite::upsert_record(tx, &row, Some((bytes, last_seq)), 0)?,

@@ -355,16 +355,41 @@ pub struct RecordRow {
     pub issues: serde_json::Value,
 }
 
+/// A record's row as the push writes it: fields, issues and heads already JSON text
+/// (serialized ahead of the write transaction, on every core).
+#[derive(Debug, Clone)]
+pub struct RowWrite {
+    /// Record id.
+    pub id: String,
+    /// Kind name.
+    pub kind: &'static str,
+    /// Scope.
+    pub scope: Scope,
+    /// Form id and version.
+    pub form: Option<(String, u32)>,
+    /// Creator.
+    pub created_by: String,
+    /// Creation time (record metadata), unix seconds.
+    pub created_at: i64,
+    /// Last change received, unix seconds.
+    pub updated_at: i64,
+    /// Heads, a JSON array of hex strings.
+    pub heads: String,
+    /// The current fields, JSON.
+    pub fields: String,
+    /// Whether a field holds concurrent values.
+    pub has_conflicts: bool,
+    /// Soft validation issues, JSON.
+    pub issues: String,
+}
+
 /// Insert or replace a record's row; `snapshot` is `None` to keep the stored one.
 pub fn upsert_record(
     conn: &Connection,
-    row: &RecordRow,
+    row: &RowWrite,
     snapshot: Option<(&[u8], i64)>,
     pending: i64,
 ) -> Result<(), StorageError> {
-    let heads = serde_json::to_string(&row.heads).unwrap_or_default();
-    let fields = row.fields.to_string();
-    let issues = row.issues.to_string();
     let (form_id, form_version) = match &row.form {
         Some((id, v)) => (Some(id.as_str()), Some(*v)),
         None => (None, None),
@@ -400,10 +425,10 @@ pub fn upsert_record(
         row.created_by,
         row.created_at,
         row.updated_at,
-        heads,
-        fields,
+        row.heads,
+        row.fields,
         row.has_conflicts,
-        issues,
+        row.issues,
         snap,
         snap_seq,
         pending,

@@ -31,7 +31,7 @@ fn build_one((id, changes): (Uuid, Vec<Change>), actor: &ActorId) -> Result<Buil
     let count = changes.len();
     let raw = changes
         .iter()
-        .flat_map(|c| c.raw_bytes().to_vec())
+        .flat_map(|c| c.raw_bytes().iter().copied())
         .collect();
     let mut doc = RecordDoc::from_changes(changes, Some(actor.clone()))?;
     if doc.id() != id {
@@ -40,6 +40,6 @@ fn build_one((id, changes): (Uuid, Vec<Change>), actor: &ActorId) -> Result<Buil
             reason: format!("its changes describe record {}", doc.id()),
         });
     }
-    let row = prepare(&mut doc, raw);
+    let row = prepare(&mut doc, raw, count);
     Ok(Built { doc, row, count })
 }

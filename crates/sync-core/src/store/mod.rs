@@ -183,11 +183,11 @@ impl Store {
         let changes = doc.changes_since(&[]);
         let raw = changes
             .iter()
-            .flat_map(|c| c.raw_bytes().to_vec())
+            .flat_map(|c| c.raw_bytes().iter().copied())
             .collect();
         self.durably(|store| {
             let tx = store.conn.transaction()?;
-            let row = records::prepare(&mut doc, raw);
+            let row = records::prepare(&mut doc, raw, changes.len());
             records::insert(&tx, doc.meta(), row, commit.time)?;
             for change in &changes {
                 records::push_outbox(&tx, id, change, commit.time)?;

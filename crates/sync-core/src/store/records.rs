@@ -49,8 +49,10 @@ pub(crate) struct NewRow {
 /// Prepare a new record's row. Its first snapshot is the record's changes as they are
 /// (`raw`: a document loads from concatenated changes), which spares a full save per
 /// new record; compaction writes a real snapshot later. When some changes still wait
-/// for their dependencies, a full save is stored instead.
-pub(crate) fn prepare(doc: &mut RecordDoc, raw: Vec<u8>) -> NewRow {
+/// for their dependencies, a full save is stored instead. `changes` is how many changes
+/// the record was built from: one change alone cannot hold concurrent values, which
+/// spares the walk looking for them.
+pub(crate) fn prepare(doc: &mut RecordDoc, raw: Vec<u8>, changes: usize) -> NewRow {
     let snapshot = if doc.automerge().get_missing_deps(&[]).is_empty() {
         raw
     } else {
@@ -59,7 +61,7 @@ pub(crate) fn prepare(doc: &mut RecordDoc, raw: Vec<u8>) -> NewRow {
     NewRow {
         snapshot,
         fields: serde_json::to_string(&doc.fields()).unwrap_or_else(|_| "{}".into()),
-        conflicts: doc.has_conflicts(),
+        conflicts: changes > 1 && doc.has_conflicts(),
     }
 }
 
