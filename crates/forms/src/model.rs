@@ -319,6 +319,22 @@ impl QuestionType {
         }
     }
 
+    /// The type's name without its list (`select_one`, `integer`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            QuestionType::Text => "text",
+            QuestionType::Integer => "integer",
+            QuestionType::Decimal => "decimal",
+            QuestionType::SelectOne(_) => "select_one",
+            QuestionType::SelectMultiple(_) => "select_multiple",
+            QuestionType::Date => "date",
+            QuestionType::Geopoint => "geopoint",
+            QuestionType::Note => "note",
+            QuestionType::Calculate => "calculate",
+            QuestionType::Image => "image",
+        }
+    }
+
     /// Whether questions of this type hold an answer entered by a person.
     pub fn takes_input(&self) -> bool {
         !matches!(self, QuestionType::Note | QuestionType::Calculate)

@@ -4,31 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sync_core::Scope;
 
-/// `POST /v1/auth/token`: sign in a device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenRequest {
-    /// Protocol version.
-    pub v: u32,
-    /// The user name.
-    pub username: String,
-    /// The password.
-    pub password: String,
-    /// A name for the device, for people (`Maria's phone`).
-    pub device_name: String,
-}
-
-/// The answer to a sign-in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenResponse {
-    /// Protocol version.
-    pub v: u32,
-    /// The bearer token (64 hex digits); the server keeps only its hash.
-    pub token: String,
-    /// The user's id.
-    pub user_id: String,
-    /// The new device's id.
-    pub device_id: String,
-}
+pub use sync_core::protocol::{TokenRequest, TokenResponse};
 
 /// `POST /v1/admin/users`: create a user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,9 +5,13 @@
 //!   an audit trail and surfaced conflicts.
 //! - [`store`]: the device store, one SQLite file holding the documents, the outbox of
 //!   changes the server has not acknowledged, the sync cursor and the device's actor.
+//! - [`app`]: the API the Android and iOS apps call, exported through uniffi.
 //! - [`forms`] (re-exported): the form model, the XLSForm expression language and
 //!   response validation, shared with the server.
 
+uniffi::setup_scaffolding!();
+
+pub mod app;
 pub mod error;
 pub mod parallel;
 pub mod protocol;

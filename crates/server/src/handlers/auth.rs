@@ -28,5 +28,8 @@ pub async fn token(
         token: session.token,
         user_id: session.user_id,
         device_id: session.device_id,
+        username: session.username,
+        role: session.role,
+        scope: session.scope,
     }))
 }

@@ -94,6 +94,21 @@ pub struct Session {
     pub user_id: String,
     /// The new device.
     pub device_id: String,
+    /// The user's name.
+    pub username: String,
+    /// The user's role name.
+    pub role: String,
+    /// What the user may see; none (admins) means everything.
+    pub scope: Option<Scope>,
+}
+
+/// A user's stored scope (JSON), read back.
+fn parse_scope(user_id: &str, json: Option<String>) -> Result<Option<Scope>, StorageError> {
+    json.map(|json| {
+        serde_json::from_str::<Scope>(&json)
+            .map_err(|e| StorageError::Corrupt(format!("user {user_id} scope: {e}")))
+    })
+    .transpose()
 }
 
 /// The server's storage. Cheap to clone (shared).
@@ -297,13 +312,15 @@ impl Storage {
         device_name: &str,
     ) -> Result<Option<Session>, StorageError> {
         let found = self.read(|c| sqlite::user_credentials(c, username))?;
-        let Some((user_id, hash)) = found else {
+        let Some(user) = found else {
             auth::verify_nothing(password);
             return Ok(None);
         };
-        if !auth::verify_password(password, &hash) {
+        if !auth::verify_password(password, &user.password_hash) {
             return Ok(None);
         }
+        let scope = parse_scope(&user.id, user.scope)?;
+        let user_id = user.id;
         let token = auth::new_token();
         let device_id = Uuid::new_v4().to_string();
         let name: String = device_name.chars().take(200).collect();
@@ -321,6 +338,9 @@ impl Storage {
             token,
             user_id,
             device_id,
+            username: username.to_string(),
+            role: user.role,
+            scope,
         }))
     }
 
@@ -337,13 +357,7 @@ impl Storage {
             .role
             .parse::<Role>()
             .map_err(|e| StorageError::Corrupt(format!("user {}: {e}", row.user_id)))?;
-        let scope =
-            match row.scope {
-                None => None,
-                Some(json) => Some(serde_json::from_str::<Scope>(&json).map_err(|e| {
-                    StorageError::Corrupt(format!("user {} scope: {e}", row.user_id))
-                })?),
-            };
+        let scope = parse_scope(&row.user_id, row.scope)?;
         Ok(TokenCheck::Valid(Caller {
             user_id: row.user_id,
             username: row.username,

@@ -193,14 +193,33 @@ pub fn insert_user(conn: &Connection, user: &NewUser<'_>, now: i64) -> Result<()
     }
 }
 
-/// A user's id and password hash, by name.
+/// A user's credentials, role and scope, by name.
+pub struct Credentials {
+    /// User id.
+    pub id: String,
+    /// PHC password hash.
+    pub password_hash: String,
+    /// Role name.
+    pub role: String,
+    /// Scope JSON, none for everything.
+    pub scope: Option<String>,
+}
+
+/// A user's credentials, role and scope, by name.
 pub fn user_credentials(
     conn: &Connection,
     username: &str,
-) -> Result<Option<(String, String)>, StorageError> {
+) -> Result<Option<Credentials>, StorageError> {
     Ok(conn
-        .prepare_cached("SELECT id, password_hash FROM users WHERE username = ?1")?
-        .query_row([username], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT id, password_hash, role, scope FROM users WHERE username = ?1")?
+        .query_row([username], |r| {
+            Ok(Credentials {
+                id: r.get(0)?,
+                password_hash: r.get(1)?,
+                role: r.get(2)?,
+                scope: r.get(3)?,
+            })
+        })
         .optional()?)
 }
 

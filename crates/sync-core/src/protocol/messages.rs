@@ -162,3 +162,38 @@ pub struct ErrorBody {
     /// What went wrong, for a person.
     pub message: String,
 }
+
+/// `POST /v1/auth/token`: sign in a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    /// Protocol version.
+    pub v: u32,
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// A name for the device, for people (`Maria's phone`).
+    pub device_name: String,
+}
+
+/// The answer to a sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// Protocol version.
+    pub v: u32,
+    /// The bearer token (64 hex digits); the server keeps only its hash.
+    pub token: String,
+    /// The user's id.
+    pub user_id: String,
+    /// The new device's id.
+    pub device_id: String,
+    /// The user's name.
+    #[serde(default)]
+    pub username: String,
+    /// The user's role (`outreach_worker`, `parent`, ...).
+    #[serde(default)]
+    pub role: String,
+    /// What the user may see and write; none (admins) means everything.
+    #[serde(default)]
+    pub scope: Option<crate::record::Scope>,
+}

@@ -493,6 +493,16 @@ impl Store {
             .ok_or_else(|| CoreError::NotFound(id.to_string()))
     }
 
+    /// A setting of this device (the app's signed-in session, for one).
+    pub(crate) fn setting(&self, key: &str) -> Result<Option<String>> {
+        settings::get_text(&self.conn, key)
+    }
+
+    /// Store a setting of this device.
+    pub(crate) fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
+        self.durably(|store| settings::set_text(&store.conn, key, value))
+    }
+
     /// Whether the record exists in this store.
     pub fn contains(&self, id: Uuid) -> Result<bool> {
         records::exists(&self.conn, id)

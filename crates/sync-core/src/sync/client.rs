@@ -130,6 +130,29 @@ impl SyncClient {
         })
     }
 
+    /// Sign a device in with a user's name and password (`POST /v1/auth/token`): the
+    /// answer carries the device's token, the user's role and scope. Make this client
+    /// with an empty token.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        device_name: &str,
+        cancel: &CancellationToken,
+    ) -> Result<crate::protocol::TokenResponse, SyncError> {
+        let request = crate::protocol::TokenRequest {
+            v: PROTOCOL_VERSION,
+            username: username.into(),
+            password: password.into(),
+            device_name: device_name.into(),
+        };
+        let (answer, _) = self
+            .transport
+            .post("/v1/auth/token", &request, cancel)
+            .await?;
+        Ok(answer)
+    }
+
     /// Push the outbox, then pull until caught up.
     pub async fn sync(
         &self,

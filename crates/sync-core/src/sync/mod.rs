@@ -23,7 +23,7 @@ pub use error::SyncError;
 pub use tokio_util::sync::CancellationToken;
 
 /// Which part of a sync is running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum SyncPhase {
     /// Sending this device's changes.
     Push,
@@ -34,7 +34,7 @@ pub enum SyncPhase {
 }
 
 /// How far a sync has come. Totals are estimates that can grow while it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct SyncProgress {
     /// The running phase.
     pub phase: SyncPhase,

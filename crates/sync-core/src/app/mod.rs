@@ -1,0 +1,463 @@
+//! The API the Android and iOS apps call, exported through uniffi (proc-macros): one
+//! [`DeviceStore`] object per store file, plain records for what screens read, one
+//! error type ([`AppError`]), a foreign trait for sync progress and a cancel token.
+//!
+//! Everything here is a thin layer over [`crate::Store`], the forms engine and
+//! [`crate::sync::SyncClient`]: the rules live there.
+
+mod error;
+mod forms_catalog;
+mod progress;
+mod types;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use uuid::Uuid;
+
+pub use error::AppError;
+pub use progress::{CancelToken, ProgressObserver};
+pub use types::*;
+
+use crate::record::{Commit, FieldPath, FormRef, RecordKind, Scope};
+use crate::store::{RecordFilter, Store};
+use crate::sync::{SyncClient, SyncConfig};
+use forms_catalog::Catalog;
+
+/// The settings key of the signed-in session.
+const SESSION: &str = "app_session";
+
+/// What the store keeps of a sign-in (the token stays on the device only).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved {
+    server_url: String,
+    token: String,
+    user_id: String,
+    username: String,
+    device_id: String,
+    role: String,
+    scope: Option<Scope>,
+}
+
+/// A device's store: records, forms, session and sync, for one app.
+#[derive(uniffi::Object)]
+pub struct DeviceStore {
+    store: Arc<Mutex<Store>>,
+    catalog: Catalog,
+}
+
+type AppResult<T> = Result<T, AppError>;
+
+fn parse_id(id: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| AppError::invalid(format!("`{id}` is not a record id")))
+}
+
+fn parse_path(path: &str) -> AppResult<FieldPath> {
+    path.parse()
+        .map_err(|e| AppError::invalid(format!("`{path}` is not a field path: {e}")))
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl DeviceStore {
+    /// Open (or create) the store file at `path`.
+    #[uniffi::constructor]
+    pub fn open(path: String) -> AppResult<Arc<Self>> {
+        let store = Store::open(&path)?;
+        Ok(Arc::new(DeviceStore {
+            store: Arc::new(Mutex::new(store)),
+            catalog: Catalog::seed(),
+        }))
+    }
+
+    /// Sign in at `server_url` (`https://host`): the device gets its own token, kept
+    /// in the store with the user's role and scope.
+    pub async fn sign_in(
+        &self,
+        server_url: String,
+        username: String,
+        password: String,
+        device_name: String,
+    ) -> AppResult<Session> {
+        let client = SyncClient::new(&server_url, "", SyncConfig::default())?;
+        let answer = client
+            .sign_in(
+                &username,
+                &password,
+                &device_name,
+                &tokio_util::sync::CancellationToken::new(),
+            )
+            .await?;
+        let saved = Saved {
+            server_url,
+            token: answer.token,
+            user_id: answer.user_id,
+            username: if answer.username.is_empty() {
+                username
+            } else {
+                answer.username
+            },
+            device_id: answer.device_id,
+            role: answer.role,
+            scope: answer.scope,
+        };
+        self.save(&saved)?;
+        Ok(session_of(saved))
+    }
+
+    /// The signed-in user, if any.
+    pub fn session(&self) -> AppResult<Option<Session>> {
+        Ok(self.saved()?.map(session_of))
+    }
+
+    /// Point the signed-in device at another address of its server (the partnership
+    /// moved it, or a phone reaches it by another name). The token stays.
+    pub fn set_server_url(&self, server_url: String) -> AppResult<()> {
+        let mut saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
+        saved.server_url = server_url;
+        self.save(&saved)
+    }
+
+    /// The forms the signed-in user fills in, titled in `lang`.
+    pub fn forms(&self, lang: String) -> AppResult<Vec<FormInfo>> {
+        let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
+        Ok(self.catalog.for_role(&saved.role, &lang))
+    }
+
+    /// Start a response to `form_id` (optionally about a household). Returns it with
+    /// the state of every question in `lang`.
+    pub fn start_response(
+        &self,
+        form_id: String,
+        household_id: Option<String>,
+        lang: String,
+    ) -> AppResult<ResponseView> {
+        let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
+        let form = self.catalog.get(&form_id)?;
+        let kind = forms_catalog::kind_of(&form_id);
+        let scope = writable_scope(&saved)?;
+        let mut fields = form.defaults();
+        if let Some(household) = household_id {
+            parse_id(&household)?;
+            fields.set("_household", household);
+        }
+        let commit = Commit::new(&saved.user_id, "Started");
+        let id = self.lock().create(
+            kind,
+            scope,
+            Some(FormRef {
+                id: form_id.clone(),
+                version: form.form().version,
+            }),
+            &fields,
+            &commit,
+        )?;
+        self.response(id.to_string(), lang)
+    }
+
+    /// A response with the state of every question in `lang`.
+    pub fn response(&self, id: String, lang: String) -> AppResult<ResponseView> {
+        let id = parse_id(&id)?;
+        let (meta, fields) = {
+            let mut store = self.lock();
+            (store.meta(id)?, store.fields(id)?)
+        };
+        let form_ref = meta
+            .form
+            .ok_or_else(|| AppError::invalid(format!("record {id} is not a response")))?;
+        let form = self.catalog.get(&form_ref.id)?;
+        let validation = form.validate(&fields, &lang, today());
+        Ok(ResponseView {
+            id: id.to_string(),
+            form_id: form_ref.id,
+            form_version: form_ref.version,
+            finalized: fields.value("_status") == Some(&forms::Value::from("final")),
+            questions: question_states(&validation, &form, &lang),
+            error_count: validation.issues.len() as u32,
+        })
+    }
+
+    /// Set (or, with `None`, clear) the answer at `path` (`child[2]/age_years`), saved
+    /// at once. Returns the response's new state: an answer that breaks a constraint is
+    /// kept, and its question carries the message in `lang`.
+    pub fn set_answer(
+        &self,
+        response_id: String,
+        path: String,
+        value: Option<AnswerValue>,
+        lang: String,
+    ) -> AppResult<ResponseView> {
+        let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
+        let id = parse_id(&response_id)?;
+        let field = parse_path(&path)?;
+        let commit = Commit::new(&saved.user_id, format!("Answered {path}"));
+        self.lock().update(id, &commit, |edit| match value {
+            Some(v) => edit.set(&field, v.into_value()),
+            None => edit.remove(&field),
+        })?;
+        self.response(response_id, lang)
+    }
+
+    /// Add an instance to the repeat `name` (a child of the household survey); returns
+    /// its 1-based position.
+    pub fn add_repeat(&self, response_id: String, name: String) -> AppResult<u32> {
+        let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
+        let id = parse_id(&response_id)?;
+        let meta = self.lock().meta(id)?;
+        let form_id = meta.form.map(|f| f.id).unwrap_or_default();
+        let instance = self.catalog.get(&form_id)?.new_instance(&name);
+        let commit = Commit::new(&saved.user_id, format!("Added a {name}"));
+        let mut index = 0;
+        self.lock().update(id, &commit, |edit| {
+            index = edit.add_repeat(&name, &instance)?;
+            Ok(())
+        })?;
+        // Paths number instances from 1, like ODK.
+        Ok(index as u32 + 1)
+    }
+
+    /// Finalize a response: when it has no problems, store its cleaned answers and mark
+    /// it final. Returns its state either way; `error_count` says whether it worked.
+    pub fn finalize_response(&self, response_id: String, lang: String) -> AppResult<ResponseView> {
+        let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
+        let id = parse_id(&response_id)?;
+        let meta = self.lock().meta(id)?;
+        let form_id = meta.form.map(|f| f.id).unwrap_or_default();
+        let form = self.catalog.get(&form_id)?;
+        let commit = Commit::new(&saved.user_id, "Finalized");
+        self.lock()
+            .finalize_response(id, &form, &lang, today(), &commit)?;
+        self.response(response_id, lang)
+    }
+
+    /// Responses to `form_id` (every form when `None`) on this device.
+    pub fn responses(&self, form_id: Option<String>) -> AppResult<Vec<ResponseSummary>> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.lock().list(&RecordFilter {
+                form_id: form_id.clone(),
+                after,
+                limit: 500,
+                ..RecordFilter::default()
+            })?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.meta.id);
+            out.extend(page.into_iter().filter_map(|r| {
+                let form = r.meta.form?;
+                let text = |k: &str| match r.fields.value(k) {
+                    Some(forms::Value::Text(t)) => Some(t.clone()),
+                    _ => None,
+                };
+                Some(ResponseSummary {
+                    id: r.meta.id.to_string(),
+                    form_id: form.id,
+                    finalized: text("_status").as_deref() == Some("final"),
+                    household_id: text("_household"),
+                    updated_at: r.updated_at,
+                    has_conflicts: r.has_conflicts,
+                })
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Enroll a household; returns its id.
+    pub fn create_household(&self, name: String, address: String) -> AppResult<String> {
+        let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
+        let mut fields = forms::Answers::new();
+        fields.set("name", name).set("address", address);
+        let id = self.lock().create(
+            RecordKind::Household,
+            writable_scope(&saved)?,
+            None,
+            &fields,
+            &Commit::new(&saved.user_id, "Enrolled"),
+        )?;
+        Ok(id.to_string())
+    }
+
+    /// Add a member to a household; returns the person's id.
+    pub fn add_member(
+        &self,
+        household_id: String,
+        name: String,
+        relationship: String,
+        birth_date: Option<String>,
+    ) -> AppResult<String> {
+        let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
+        let household = parse_id(&household_id)?;
+        let scope = self.lock().meta(household)?.scope;
+        let mut fields = forms::Answers::new();
+        fields
+            .set("household", household_id)
+            .set("name", name)
+            .set("relationship", relationship);
+        if let Some(date) = birth_date {
+            fields.set("birth_date", date);
+        }
+        let id = self.lock().create(
+            RecordKind::Person,
+            scope,
+            None,
+            &fields,
+            &Commit::new(&saved.user_id, "Added a member"),
+        )?;
+        Ok(id.to_string())
+    }
+
+    /// Every household on this device, with its members.
+    pub fn households(&self) -> AppResult<Vec<Household>> {
+        let store = self.lock();
+        let all = |kind| -> AppResult<Vec<crate::store::RecordSummary>> {
+            let mut out = Vec::new();
+            let mut after = None;
+            loop {
+                let page = store.list(&RecordFilter {
+                    kind: Some(kind),
+                    after,
+                    limit: 500,
+                    ..RecordFilter::default()
+                })?;
+                let Some(last) = page.last() else { break };
+                after = Some(last.meta.id);
+                out.extend(page);
+            }
+            Ok(out)
+        };
+        let text = |a: &forms::Answers, k: &str| match a.value(k) {
+            Some(forms::Value::Text(t)) => t.clone(),
+            Some(other) => other.as_text(),
+            None => String::new(),
+        };
+        let mut members: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+        for p in all(RecordKind::Person)? {
+            members
+                .entry(text(&p.fields, "household"))
+                .or_default()
+                .push(Member {
+                    id: p.meta.id.to_string(),
+                    name: text(&p.fields, "name"),
+                    relationship: text(&p.fields, "relationship"),
+                    birth_date: Some(text(&p.fields, "birth_date")).filter(|d| !d.is_empty()),
+                });
+        }
+        Ok(all(RecordKind::Household)?
+            .into_iter()
+            .map(|h| {
+                let id = h.meta.id.to_string();
+                Household {
+                    members: members.remove(&id).unwrap_or_default(),
+                    id,
+                    name: text(&h.fields, "name"),
+                    address: text(&h.fields, "address"),
+                    has_conflicts: h.has_conflicts,
+                }
+            })
+            .collect())
+    }
+
+    /// A record's history, oldest first.
+    pub fn history(&self, record_id: String) -> AppResult<Vec<HistoryItem>> {
+        let id = parse_id(&record_id)?;
+        let history = self.lock().history(id)?;
+        Ok(history.into_iter().map(HistoryItem::from).collect())
+    }
+
+    /// The fields of a record holding concurrent values.
+    pub fn conflicts(&self, record_id: String) -> AppResult<Vec<ConflictView>> {
+        let id = parse_id(&record_id)?;
+        let conflicts = self.lock().conflicts(id)?;
+        Ok(conflicts.into_iter().map(ConflictView::from).collect())
+    }
+
+    /// Resolve the conflict on `path` by choosing `chosen`, with a note.
+    pub fn resolve_conflict(
+        &self,
+        record_id: String,
+        path: String,
+        chosen: AnswerValue,
+        note: String,
+    ) -> AppResult<()> {
+        let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
+        let id = parse_id(&record_id)?;
+        let field = parse_path(&path)?;
+        let commit = Commit::new(&saved.user_id, format!("Resolved {path}"));
+        self.lock()
+            .resolve(id, &field, chosen.into_value(), &commit, &note)?;
+        Ok(())
+    }
+
+    /// How many changes wait to be sent.
+    pub fn pending_changes(&self) -> AppResult<u64> {
+        Ok(self.lock().outbox_len()?.max(0) as u64)
+    }
+
+    /// Send what waits, then receive what is new. `observer` hears progress after
+    /// every batch and page (an exception it throws is logged, not fatal); `cancel`
+    /// stops the sync between steps, losing nothing.
+    pub async fn sync(
+        &self,
+        observer: Arc<dyn ProgressObserver>,
+        cancel: Arc<CancelToken>,
+    ) -> AppResult<SyncSummary> {
+        let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
+        let client = SyncClient::new(&saved.server_url, &saved.token, SyncConfig::default())?;
+        let report = client
+            .sync(&self.store, &progress::Relay(observer), &cancel.token())
+            .await?;
+        Ok(SyncSummary {
+            pushed: report.pushed,
+            rejected: report.rejected,
+            pulled: report.pulled,
+            bytes: report.bytes,
+        })
+    }
+}
+
+impl DeviceStore {
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock leaves the store as SQLite left it: usable.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn save(&self, saved: &Saved) -> AppResult<()> {
+        let json = serde_json::to_string(saved).map_err(|e| AppError::Storage {
+            message: format!("the session could not be saved: {e}"),
+        })?;
+        Ok(self.lock().set_setting(SESSION, &json)?)
+    }
+
+    fn saved(&self) -> AppResult<Option<Saved>> {
+        let Some(json) = self.lock().setting(SESSION)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| AppError::Storage {
+                message: format!("the saved session is unreadable: {e}"),
+            })
+    }
+}
+
+fn session_of(saved: Saved) -> Session {
+    Session {
+        server_url: saved.server_url,
+        user_id: saved.user_id,
+        username: saved.username,
+        device_id: saved.device_id,
+        role: saved.role,
+        scope: saved.scope.map(ScopeView::from),
+    }
+}
+
+/// Where new records of this user go: their scope (administrators have none and must
+/// use the staff tools).
+fn writable_scope(saved: &Saved) -> AppResult<Scope> {
+    saved.scope.clone().ok_or_else(|| {
+        AppError::invalid("this user has no scope to record in (administrators use the staff site)")
+    })
+}

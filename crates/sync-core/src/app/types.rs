@@ -1,0 +1,339 @@
+//! The records and enums screens read: plain data, generated as Kotlin data classes
+//! and Swift structs.
+
+use forms::validate::Validation;
+use forms::Value;
+
+use crate::record::{Conflict, HistoryEntry, Scope};
+
+/// One answer's value.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum AnswerValue {
+    /// Yes or no.
+    Bool {
+        /// The value.
+        value: bool,
+    },
+    /// A whole number.
+    Int {
+        /// The value.
+        value: i64,
+    },
+    /// A decimal number.
+    Decimal {
+        /// The value.
+        value: f64,
+    },
+    /// Text, a date (`2026-11-22`), a choice name, or several choice names separated
+    /// by spaces (select multiple).
+    Text {
+        /// The value.
+        value: String,
+    },
+}
+
+impl AnswerValue {
+    /// The app's value of a forms value; `None` for no answer.
+    pub(crate) fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Null => None,
+            Value::Bool(b) => Some(AnswerValue::Bool { value: *b }),
+            Value::Int(i) => Some(AnswerValue::Int { value: *i }),
+            Value::Decimal(d) => Some(AnswerValue::Decimal { value: *d }),
+            Value::Text(t) => Some(AnswerValue::Text { value: t.clone() }),
+        }
+    }
+
+    /// The forms value.
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            AnswerValue::Bool { value } => Value::Bool(value),
+            AnswerValue::Int { value } => Value::Int(value),
+            AnswerValue::Decimal { value } => Value::Decimal(value),
+            AnswerValue::Text { value } => Value::Text(value),
+        }
+    }
+}
+
+/// Where a record belongs (see the core's `Scope`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ScopeView {
+    /// The partnership.
+    pub partnership: String,
+    /// The organization, if narrower.
+    pub organization: Option<String>,
+    /// The neighborhood, if narrower.
+    pub neighborhood: Option<String>,
+    /// The family, if narrower.
+    pub family: Option<String>,
+    /// The program, if narrower.
+    pub program: Option<String>,
+}
+
+impl From<Scope> for ScopeView {
+    fn from(s: Scope) -> Self {
+        ScopeView {
+            partnership: s.partnership,
+            organization: s.organization,
+            neighborhood: s.neighborhood,
+            family: s.family,
+            program: s.program,
+        }
+    }
+}
+
+/// The user signed in on this device.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Session {
+    /// The server's base URL.
+    pub server_url: String,
+    /// The user's id.
+    pub user_id: String,
+    /// The user's name.
+    pub username: String,
+    /// This device's id at the server.
+    pub device_id: String,
+    /// The user's role (`outreach_worker`, `parent`, `partner_staff`, ...).
+    pub role: String,
+    /// Where the user's records belong; none for administrators.
+    pub scope: Option<ScopeView>,
+}
+
+/// A form the user can fill in.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FormInfo {
+    /// Form id (`household_survey`).
+    pub id: String,
+    /// Version.
+    pub version: u32,
+    /// Title in the requested language.
+    pub title: String,
+}
+
+/// One choice of a select question.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ChoiceView {
+    /// The stored name.
+    pub name: String,
+    /// The label in the requested language.
+    pub label: String,
+}
+
+/// What a screen needs to show one item of a form.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct QuestionState {
+    /// Where (`child[2]/age_years`); answers are set by this path.
+    pub path: String,
+    /// The item name.
+    pub name: String,
+    /// `question`, `group`, `repeat` or `instance` (one instance of a repeat).
+    pub kind: String,
+    /// The question type (`integer`, `select_one`, ...); empty for groups.
+    pub question_type: String,
+    /// The label in the requested language.
+    pub label: String,
+    /// Whether it is shown.
+    pub relevant: bool,
+    /// Whether an answer is required.
+    pub required: bool,
+    /// Whether it is shown but not editable.
+    pub read_only: bool,
+    /// The current answer (for a repeat: how many instances).
+    pub value: Option<AnswerValue>,
+    /// What is wrong with the answer, in the requested language.
+    pub error: Option<String>,
+    /// The choices of a select question, labelled in the requested language.
+    pub choices: Vec<ChoiceView>,
+}
+
+/// A response (survey, check-in, case note) as a screen shows it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ResponseView {
+    /// The record id.
+    pub id: String,
+    /// The form answered.
+    pub form_id: String,
+    /// Its version.
+    pub form_version: u32,
+    /// Whether it was finalized.
+    pub finalized: bool,
+    /// Every item in document order, with its state.
+    pub questions: Vec<QuestionState>,
+    /// How many problems stand in the way of finalizing.
+    pub error_count: u32,
+}
+
+/// A response, check-in or case note in a list.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ResponseSummary {
+    /// The record id.
+    pub id: String,
+    /// The form answered.
+    pub form_id: String,
+    /// Whether it was finalized.
+    pub finalized: bool,
+    /// The household it is about, if any.
+    pub household_id: Option<String>,
+    /// Last written on this device, unix seconds.
+    pub updated_at: i64,
+    /// Whether a field holds concurrent values.
+    pub has_conflicts: bool,
+}
+
+/// A member of a household.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Member {
+    /// The person's record id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Relationship to the household (`child`, `parent`, `grandparent`, ...).
+    pub relationship: String,
+    /// Date of birth (`2019-04-02`), if known.
+    pub birth_date: Option<String>,
+}
+
+/// A household and its members.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Household {
+    /// The record id.
+    pub id: String,
+    /// The household's name (`Rivera family`).
+    pub name: String,
+    /// Street address.
+    pub address: String,
+    /// Members, oldest record first.
+    pub members: Vec<Member>,
+    /// Whether a field holds concurrent values.
+    pub has_conflicts: bool,
+}
+
+/// One change in a record's history.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HistoryItem {
+    /// Who.
+    pub author: String,
+    /// When, unix seconds.
+    pub time: i64,
+    /// Why (`Enrolled`, `Answered age_years`).
+    pub message: String,
+    /// Fields touched.
+    pub fields: Vec<String>,
+}
+
+impl From<HistoryEntry> for HistoryItem {
+    fn from(h: HistoryEntry) -> Self {
+        HistoryItem {
+            author: h.author,
+            time: h.time,
+            message: h.message,
+            fields: h.fields,
+        }
+    }
+}
+
+/// One of the concurrent values of a field.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ConflictValueView {
+    /// The value (none: removed).
+    pub value: Option<AnswerValue>,
+    /// Who wrote it.
+    pub author: String,
+    /// When, unix seconds.
+    pub time: i64,
+    /// Whether it is the one shown until someone resolves the conflict.
+    pub shown: bool,
+}
+
+/// A field holding concurrent values (two people changed it offline).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ConflictView {
+    /// The field's path.
+    pub path: String,
+    /// Every concurrent value.
+    pub values: Vec<ConflictValueView>,
+}
+
+impl From<Conflict> for ConflictView {
+    fn from(c: Conflict) -> Self {
+        ConflictView {
+            path: c.path,
+            values: c
+                .values
+                .into_iter()
+                .map(|v| ConflictValueView {
+                    value: AnswerValue::from_value(&v.value),
+                    author: v.author,
+                    time: v.time,
+                    shown: v.shown,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncSummary {
+    /// Changes the server accepted (or had already).
+    pub pushed: u64,
+    /// Changes the server refused (kept aside on the device, see the quarantine).
+    pub rejected: u64,
+    /// Changes received.
+    pub pulled: u64,
+    /// Bytes moved, both directions.
+    pub bytes: u64,
+}
+
+/// The per-question states of a validation, for a screen.
+pub(crate) fn question_states(
+    validation: &Validation,
+    form: &forms::CompiledForm,
+    lang: &str,
+) -> Vec<QuestionState> {
+    validation
+        .states
+        .iter()
+        .map(|s| {
+            let question = form.question(&s.name);
+            let is_instance = s.path.ends_with(']');
+            let kind = if is_instance {
+                "instance".to_string()
+            } else {
+                format!("{:?}", s.kind).to_lowercase()
+            };
+            let list = question.and_then(|q| q.qtype.list().map(str::to_string));
+            let choices = list
+                .as_deref()
+                .and_then(|l| form.choices(l).map(|cs| (l, cs)))
+                .map(|(l, cs)| {
+                    cs.iter()
+                        .map(|c| ChoiceView {
+                            name: c.name.clone(),
+                            label: form
+                                .choice_label(l, &c.name, lang)
+                                .unwrap_or(&c.name)
+                                .to_string(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            QuestionState {
+                path: s.path.clone(),
+                name: s.name.clone(),
+                kind,
+                question_type: question
+                    .filter(|_| !is_instance)
+                    .map(|q| q.qtype.name().to_string())
+                    .unwrap_or_default(),
+                label: s.label.clone(),
+                relevant: s.relevant,
+                required: s.required,
+                read_only: s.read_only,
+                value: AnswerValue::from_value(&s.value),
+                error: s.issue.as_ref().map(|i| i.message.clone()),
+                choices,
+            }
+        })
+        .collect()
+}
