@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds libsync_core.so (release) for arm64-v8a, armeabi-v7a and x86_64 into
+# Builds libsync_ffi.so (release) for arm64-v8a, armeabi-v7a and x86_64 into
 # mobile/android/src/main/jniLibs. Can be called from any directory.
 set -euo pipefail
 
@@ -35,5 +35,5 @@ fi
 
 cd "$root"
 cargo ndk --platform 24 -t arm64-v8a -t armeabi-v7a -t x86_64 -o "$out" \
-    build --release -p sync-core --lib
+    build --release -p sync-ffi --lib
 echo "Native libraries written to $out"

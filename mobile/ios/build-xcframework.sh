@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds libsync_core.a (release) for iOS devices and simulators and packs it with the
+# Builds libsync_ffi.a (release) for iOS devices and simulators and packs it with the
 # generated C header and module map into mobile/ios/SyncCoreFFI.xcframework.
 # macOS only; can be called from any directory.
 set -euo pipefail
@@ -40,7 +40,7 @@ fi
 cd "$root"
 # The crate's manifest declares lib + cdylib; the staticlib is asked for here.
 for t in "${targets[@]}"; do
-    cargo rustc --release -p sync-core --lib --target "$t" --crate-type staticlib
+    cargo rustc --release -p sync-ffi --lib --target "$t" --crate-type staticlib
 done
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
@@ -52,13 +52,13 @@ cp "$ios"/Headers/* "$work/headers/"
 mv "$work/headers/sync_coreFFI.modulemap" "$work/headers/module.modulemap"
 
 lipo -create \
-    "$target_dir/aarch64-apple-ios-sim/release/libsync_core.a" \
-    "$target_dir/x86_64-apple-ios/release/libsync_core.a" \
-    -output "$work/ios-simulator/libsync_core.a"
+    "$target_dir/aarch64-apple-ios-sim/release/libsync_ffi.a" \
+    "$target_dir/x86_64-apple-ios/release/libsync_ffi.a" \
+    -output "$work/ios-simulator/libsync_ffi.a"
 
 rm -rf "$ios/SyncCoreFFI.xcframework"
 xcodebuild -create-xcframework \
-    -library "$target_dir/aarch64-apple-ios/release/libsync_core.a" -headers "$work/headers" \
-    -library "$work/ios-simulator/libsync_core.a" -headers "$work/headers" \
+    -library "$target_dir/aarch64-apple-ios/release/libsync_ffi.a" -headers "$work/headers" \
+    -library "$work/ios-simulator/libsync_ffi.a" -headers "$work/headers" \
     -output "$ios/SyncCoreFFI.xcframework"
 echo "Wrote $ios/SyncCoreFFI.xcframework"

@@ -1,6 +1,6 @@
 //! The Kotlin bindings on a real JVM against a real server process: compiles the
 //! generated bindings with `mobile/android/src/test/kotlin/**` using kotlinc, then runs
-//! the scenarios (`Scenarios.kt`) with JNA loading `libsync_core.so`.
+//! the scenarios (`Scenarios.kt`) with JNA loading `libsync_ffi.so`.
 //!
 //! Needs kotlinc (npm package `kotlin-compiler`, found in `$KOTLIN_HOME` or
 //! `.tools/node_modules/kotlin-compiler`) and JNA (`/usr/share/java/jna.jar`, Debian's
@@ -44,22 +44,22 @@ fn jna_jar() -> PathBuf {
     jar
 }
 
-/// Build `libsync_core.so` (debug) and return the folder holding it.
+/// Build `libsync_ffi.so` (debug), the apps' native library, and return its folder.
 fn native_library() -> PathBuf {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--package", "sync-core", "--lib"])
+        .args(["build", "--package", "sync-ffi", "--lib"])
         .current_dir(root())
         .status()
         .expect("run cargo build");
     assert!(
         status.success(),
-        "building sync-core's shared library failed"
+        "building the native library (sync-ffi) failed"
     );
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
         .join("debug");
-    assert!(dir.join("libsync_core.so").exists());
+    assert!(dir.join("libsync_ffi.so").exists());
     dir
 }
 

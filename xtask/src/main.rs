@@ -1,7 +1,7 @@
 //! Project tasks, run as `cargo xtask TASK` (an alias in `.cargo/config.toml`).
 //!
-//! - `cargo xtask bindings`: build `sync-core` as a shared library and regenerate its
-//!   Kotlin and Swift bindings into `mobile/`.
+//! - `cargo xtask bindings`: build the apps' shared library (`sync-ffi`) and regenerate
+//!   sync-core's Kotlin and Swift bindings into `mobile/`.
 //! - `cargo xtask bindings --check`: the same into a temporary folder; fails, naming
 //!   the files, when the committed bindings differ (the workspace tests run this).
 
@@ -50,24 +50,24 @@ fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// Build `sync-core`'s shared library (debug) and return its path.
+/// Build the apps' shared library (`crates/sync-ffi`, debug) and return its path.
 pub fn build_library(root: &Path) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--package", "sync-core", "--lib"])
+        .args(["build", "--package", "sync-ffi", "--lib"])
         .current_dir(root)
         .status()
         .context("running cargo build")?;
     if !status.success() {
-        bail!("cargo build --package sync-core failed");
+        bail!("cargo build --package sync-ffi failed");
     }
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root.join("target"));
     let name = if cfg!(target_os = "macos") {
-        "libsync_core.dylib"
+        "libsync_ffi.dylib"
     } else {
-        "libsync_core.so"
+        "libsync_ffi.so"
     };
     let library = target.join("debug").join(name);
     if !library.exists() {

@@ -10,6 +10,9 @@ mod forms_catalog;
 mod progress;
 mod types;
 
+#[cfg(test)]
+mod tests;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -13,21 +13,34 @@ use crate::record::RecordDoc;
 
 /// A record built from its changes, ready to insert.
 pub(crate) struct Built {
-    pub doc: RecordDoc,
+    /// Its metadata.
+    pub meta: crate::record::RecordMeta,
+    /// The document, when the caller wants to keep it (cached).
+    pub doc: Option<RecordDoc>,
     /// Its row, prepared.
     pub row: NewRow,
     /// How many changes it was built from.
     pub count: usize,
 }
 
-/// Build every record of `items`, keeping their order.
-pub(crate) fn build_new(items: Vec<(Uuid, Vec<Change>)>, actor: &ActorId) -> Result<Vec<Built>> {
-    crate::parallel::map(items, |item| build_one(item, actor))
-        .into_iter()
-        .collect()
+/// Build every record of `items`, keeping their order. Only the last `keep` documents
+/// are returned (for the cache); the others are dropped on the worker threads, where
+/// freeing them costs nothing to the page's transaction.
+pub(crate) fn build_new(
+    items: Vec<(Uuid, Vec<Change>)>,
+    actor: &ActorId,
+    keep: usize,
+) -> Result<Vec<Built>> {
+    let first_kept = items.len().saturating_sub(keep);
+    let numbered: Vec<(usize, (Uuid, Vec<Change>))> = items.into_iter().enumerate().collect();
+    crate::parallel::map(numbered, |(n, item)| {
+        build_one(item, actor, n >= first_kept)
+    })
+    .into_iter()
+    .collect()
 }
 
-fn build_one((id, changes): (Uuid, Vec<Change>), actor: &ActorId) -> Result<Built> {
+fn build_one((id, changes): (Uuid, Vec<Change>), actor: &ActorId, keep: bool) -> Result<Built> {
     let count = changes.len();
     let raw = changes
         .iter()
@@ -41,5 +54,10 @@ fn build_one((id, changes): (Uuid, Vec<Change>), actor: &ActorId) -> Result<Buil
         });
     }
     let row = prepare(&mut doc, raw, count);
-    Ok(Built { doc, row, count })
+    Ok(Built {
+        meta: doc.meta().clone(),
+        doc: keep.then_some(doc),
+        row,
+        count,
+    })
 }

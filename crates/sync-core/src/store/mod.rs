@@ -441,12 +441,11 @@ impl Store {
                 new.push((id, changes));
             }
         }
-        for built in build::build_new(new, &self.actor)? {
-            let doc = built.doc;
-            records::insert(&tx, doc.meta(), built.row, now)?;
+        for built in build::build_new(new, &self.actor, self.options.cache_capacity)? {
+            records::insert(&tx, &built.meta, built.row, now)?;
             report.created += 1;
             report.new_changes += built.count;
-            touched.push(doc);
+            touched.extend(built.doc);
         }
         for (id, changes) in known {
             let mut doc = match self.cache.pop(&id) {

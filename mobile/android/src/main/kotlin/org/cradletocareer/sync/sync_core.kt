@@ -399,7 +399,7 @@ private fun findLibraryName(componentName: String): String {
     if (libOverride != null) {
         return libOverride
     }
-    return "sync_core"
+    return "sync_ffi"
 }
 
 // Define FFI callback types
