@@ -114,7 +114,7 @@ pub(super) fn decode(items: Vec<PushedChange>) -> Incoming {
     let mut first_seen: HashMap<ChangeHash, usize> = HashMap::new();
     let mut duplicates: Vec<(usize, usize)> = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        let change = match Change::from_bytes(item.change.0) {
+        let change = match sync_core::record::parse_change(item.change.0) {
             Ok(c) => c,
             Err(e) => {
                 results[i] = Some(rejected("", format!("undecodable change: {e}")));

@@ -201,7 +201,16 @@ impl RecordDoc {
             if ReadDoc::get_change_by_hash(&self.doc, &change.hash()).is_some() {
                 continue;
             }
-            for op in change.decode().operations {
+            let decoded = super::contain::contain(|| change.decode()).ok_or_else(|| {
+                CoreError::Malformed {
+                    id: self.meta.id.to_string(),
+                    reason: format!(
+                        "change {} is internally inconsistent (it names an actor it does not list)",
+                        change.hash()
+                    ),
+                }
+            })?;
+            for op in decoded.operations {
                 let field = match (&op.obj, &op.key) {
                     (ObjectId::Root, Key::Map(k)) => Some(k.to_string()),
                     (ObjectId::Root, _) => Some("root".to_string()),
@@ -399,9 +408,9 @@ impl RecordEdit<'_> {
 fn guarded(
     apply: impl FnOnce() -> std::result::Result<(), automerge::AutomergeError>,
 ) -> Result<()> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(apply)) {
-        Ok(result) => Ok(result?),
-        Err(_) => Err(CoreError::Malformed {
+    match super::contain::contain(apply) {
+        Some(result) => Ok(result?),
+        None => Err(CoreError::Malformed {
             id: "?".into(),
             reason: "a change is internally inconsistent and could not be applied".into(),
         }),

@@ -13,6 +13,7 @@
 
 mod commit;
 mod conflicts;
+mod contain;
 mod doc;
 mod history;
 mod kind;
@@ -20,6 +21,7 @@ mod meta;
 mod path;
 mod response;
 mod scalar;
+mod wire;
 
 pub use commit::{Commit, CommitInfo};
 pub use conflicts::{Conflict, ConflictValue};
@@ -29,6 +31,7 @@ pub use kind::{RecordKind, UnknownKind};
 pub use meta::{FormRef, RecordMeta, Scope};
 pub use path::FieldPath;
 pub use response::STATUS_FIELD;
+pub use wire::parse_change;
 
 #[cfg(test)]
 mod tests;

@@ -347,7 +347,7 @@ fn group_by_record(
     let mut order: Vec<Uuid> = Vec::new();
     let mut groups: HashMap<Uuid, Vec<Change>> = HashMap::new();
     for item in changes {
-        let change = Change::from_bytes(item.change.0).map_err(|e| {
+        let change = crate::record::parse_change(item.change.0).map_err(|e| {
             SyncError::Protocol(format!("undecodable change for {}: {e}", item.record))
         })?;
         groups
