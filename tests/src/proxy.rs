@@ -1,5 +1,6 @@
-//! A TCP proxy for tests: counts the bytes that cross it and can cut a connection in
-//! the middle of a response, the way a phone loses its signal.
+//! A TCP proxy for tests: counts the bytes that cross it, can cut a connection in the
+//! middle of a response, the way a phone loses its signal, and can inject random
+//! faults (cuts at random byte offsets in either direction, delays) from a seed.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,58 @@ pub struct ProxyState {
     pub cut_response_after: AtomicU64,
     /// How many connections were cut.
     pub cuts: AtomicU64,
+    /// Random faults: the chance, per thousand, that a chunk crossing the proxy (either
+    /// way) cuts its connection at a random offset inside the chunk. 0: none.
+    pub cut_per_mille: AtomicU64,
+    /// Random faults: each chunk waits up to this many milliseconds first. 0: none.
+    pub max_delay_ms: AtomicU64,
+    /// The random generator's state (xorshift); set it for a reproducible run.
+    pub seed: AtomicU64,
+    /// How many random faults were injected (cuts and delays).
+    pub faults: AtomicU64,
+}
+
+/// What happens to one chunk crossing the proxy.
+enum Fault {
+    /// Forward it, after waiting this long.
+    Pass(u64),
+    /// Forward this many of its bytes, then cut the connection.
+    Cut(usize),
+}
+
+impl ProxyState {
+    fn random(&self) -> u64 {
+        let step = |mut x: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let before = self
+            .seed
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |x| Some(step(x.max(1))))
+            .unwrap_or(1);
+        step(before.max(1))
+    }
+
+    /// Decide the fate of a chunk of `len` bytes.
+    fn fault(&self, len: usize) -> Fault {
+        let rate = self.cut_per_mille.load(Ordering::SeqCst);
+        if rate > 0 && self.random() % 1000 < rate {
+            self.faults.fetch_add(1, Ordering::SeqCst);
+            self.cuts.fetch_add(1, Ordering::SeqCst);
+            return Fault::Cut((self.random() % (len as u64 + 1)) as usize);
+        }
+        let max_delay = self.max_delay_ms.load(Ordering::SeqCst);
+        if max_delay > 0 {
+            let wait = self.random() % (max_delay + 1);
+            if wait > 0 {
+                self.faults.fetch_add(1, Ordering::SeqCst);
+            }
+            return Fault::Pass(wait);
+        }
+        Fault::Pass(0)
+    }
 }
 
 /// A running proxy in front of `target`.
@@ -67,6 +120,24 @@ impl Proxy {
         self.state.down.store(0, Ordering::SeqCst);
     }
 
+    /// Inject random faults from now on: cut `cut_per_mille` of the chunks at a random
+    /// offset and delay each chunk up to `max_delay_ms`, from `seed`.
+    pub fn inject_faults(&self, cut_per_mille: u64, max_delay_ms: u64, seed: u64) {
+        self.state.seed.store(seed.max(1), Ordering::SeqCst);
+        self.state
+            .max_delay_ms
+            .store(max_delay_ms, Ordering::SeqCst);
+        self.state
+            .cut_per_mille
+            .store(cut_per_mille, Ordering::SeqCst);
+    }
+
+    /// Stop injecting random faults.
+    pub fn stop_faults(&self) {
+        self.state.cut_per_mille.store(0, Ordering::SeqCst);
+        self.state.max_delay_ms.store(0, Ordering::SeqCst);
+    }
+
     /// Cut the next response after `bytes` bytes have reached the client.
     pub fn cut_next_response_after(&self, bytes: u64) {
         self.state.cut_response_after.store(bytes, Ordering::SeqCst);
@@ -92,6 +163,17 @@ async fn relay(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
+            match up_state.fault(n) {
+                Fault::Cut(keep) => {
+                    let _ = server_write.write_all(&buf[..keep]).await;
+                    up_state.up.fetch_add(keep as u64, Ordering::SeqCst);
+                    return;
+                }
+                Fault::Pass(wait) if wait > 0 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await
+                }
+                Fault::Pass(_) => {}
+            }
             up_state.up.fetch_add(n as u64, Ordering::SeqCst);
             if server_write.write_all(&buf[..n]).await.is_err() {
                 break;
@@ -118,6 +200,17 @@ async fn relay(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) {
                 state.down.fetch_add(keep as u64, Ordering::SeqCst);
                 state.cuts.fetch_add(1, Ordering::SeqCst);
                 return;
+            }
+            match state.fault(n) {
+                Fault::Cut(keep) => {
+                    let _ = client_write.write_all(&buf[..keep]).await;
+                    state.down.fetch_add(keep as u64, Ordering::SeqCst);
+                    return;
+                }
+                Fault::Pass(wait) if wait > 0 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await
+                }
+                Fault::Pass(_) => {}
             }
             state.down.fetch_add(n as u64, Ordering::SeqCst);
             if client_write.write_all(&buf[..n]).await.is_err() {
