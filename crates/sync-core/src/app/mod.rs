@@ -23,7 +23,7 @@ pub use progress::{CancelToken, ProgressObserver};
 pub use types::*;
 
 use crate::record::{Commit, FieldPath, FormRef, RecordKind, Scope};
-use crate::store::{RecordFilter, Store};
+use crate::store::{RecordFilter, RecordSummary, Store};
 use crate::sync::{SyncClient, SyncConfig};
 use forms_catalog::Catalog;
 
@@ -177,7 +177,7 @@ impl DeviceStore {
             id: id.to_string(),
             form_id: form_ref.id,
             form_version: form_ref.version,
-            finalized: fields.value("_status") == Some(&forms::Value::from("final")),
+            finalized: is_final(&fields),
             questions: question_states(&validation, &form, &lang),
             error_count: validation.issues.len() as u32,
         })
@@ -238,34 +238,28 @@ impl DeviceStore {
 
     /// Responses to `form_id` (every form when `None`) on this device.
     pub fn responses(&self, form_id: Option<String>) -> AppResult<Vec<ResponseSummary>> {
-        let mut out = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.lock().list(&RecordFilter {
-                form_id: form_id.clone(),
-                after,
-                limit: 500,
+        let all = list_all(
+            &self.lock(),
+            RecordFilter {
+                form_id,
                 ..RecordFilter::default()
-            })?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.meta.id);
-            out.extend(page.into_iter().filter_map(|r| {
+            },
+        )?;
+        Ok(all
+            .into_iter()
+            .filter_map(|r| {
                 let form = r.meta.form?;
-                let text = |k: &str| match r.fields.value(k) {
-                    Some(forms::Value::Text(t)) => Some(t.clone()),
-                    _ => None,
-                };
                 Some(ResponseSummary {
                     id: r.meta.id.to_string(),
                     form_id: form.id,
-                    finalized: text("_status").as_deref() == Some("final"),
-                    household_id: text("_household"),
+                    finalized: is_final(&r.fields),
+                    household_id: Some(field_text(&r.fields, "_household"))
+                        .filter(|h| !h.is_empty()),
                     updated_at: r.updated_at,
                     has_conflicts: r.has_conflicts,
                 })
-            }));
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// Enroll a household; returns its id.
@@ -315,27 +309,16 @@ impl DeviceStore {
     /// Every household on this device, with its members.
     pub fn households(&self) -> AppResult<Vec<Household>> {
         let store = self.lock();
-        let all = |kind| -> AppResult<Vec<crate::store::RecordSummary>> {
-            let mut out = Vec::new();
-            let mut after = None;
-            loop {
-                let page = store.list(&RecordFilter {
+        let all = |kind| {
+            list_all(
+                &store,
+                RecordFilter {
                     kind: Some(kind),
-                    after,
-                    limit: 500,
                     ..RecordFilter::default()
-                })?;
-                let Some(last) = page.last() else { break };
-                after = Some(last.meta.id);
-                out.extend(page);
-            }
-            Ok(out)
+                },
+            )
         };
-        let text = |a: &forms::Answers, k: &str| match a.value(k) {
-            Some(forms::Value::Text(t)) => t.clone(),
-            Some(other) => other.as_text(),
-            None => String::new(),
-        };
+        let text = field_text;
         let mut members: BTreeMap<String, Vec<Member>> = BTreeMap::new();
         for p in all(RecordKind::Person)? {
             members
@@ -444,6 +427,32 @@ impl DeviceStore {
                 message: format!("the saved session is unreadable: {e}"),
             })
     }
+}
+
+/// Every record `filter` selects, read page by page.
+fn list_all(store: &Store, mut filter: RecordFilter) -> AppResult<Vec<RecordSummary>> {
+    filter.limit = 500;
+    let mut out = Vec::new();
+    loop {
+        let page = store.list(&filter)?;
+        let Some(last) = page.last() else { break };
+        filter.after = Some(last.meta.id);
+        out.extend(page);
+    }
+    Ok(out)
+}
+
+/// A field's value as text (empty when unanswered).
+fn field_text(fields: &forms::Answers, name: &str) -> String {
+    fields
+        .value(name)
+        .map(forms::Value::as_text)
+        .unwrap_or_default()
+}
+
+/// Whether a response was finalized (see [`crate::record::STATUS_FIELD`]).
+fn is_final(fields: &forms::Answers) -> bool {
+    field_text(fields, crate::record::STATUS_FIELD) == "final"
 }
 
 fn session_of(saved: Saved) -> Session {
