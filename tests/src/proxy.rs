@@ -1,6 +1,9 @@
 //! A TCP proxy for tests: counts the bytes that cross it, can cut a connection in the
 //! middle of a response, the way a phone loses its signal, and can inject random
-//! faults (cuts at random byte offsets in either direction, delays) from a seed.
+//! faults from a seed: cuts at random byte offsets in either direction (a request or a
+//! response truncated), delays, and replays (everything a client sent on a connection
+//! sent again on a new one, as a retrying middlebox or a duplicated packet train would;
+//! the server's answers to a replay are read and thrown away).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,9 +31,17 @@ pub struct ProxyState {
     pub max_delay_ms: AtomicU64,
     /// The random generator's state (xorshift); set it for a reproducible run.
     pub seed: AtomicU64,
-    /// How many random faults were injected (cuts and delays).
+    /// Random faults: the chance, per thousand, that a closed connection's requests are
+    /// sent to the server again on a new connection. 0: none.
+    pub replay_per_mille: AtomicU64,
+    /// How many connections were replayed.
+    pub replays: AtomicU64,
+    /// How many random faults were injected (cuts, delays and replays).
     pub faults: AtomicU64,
 }
+
+/// A connection's requests are kept for a replay up to this many bytes.
+const REPLAY_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// What happens to one chunk crossing the proxy.
 enum Fault {
@@ -73,6 +84,17 @@ impl ProxyState {
         }
         Fault::Pass(0)
     }
+
+    /// Whether to replay a connection that just closed.
+    fn replay(&self) -> bool {
+        let rate = self.replay_per_mille.load(Ordering::SeqCst);
+        if rate > 0 && self.random() % 1000 < rate {
+            self.faults.fetch_add(1, Ordering::SeqCst);
+            self.replays.fetch_add(1, Ordering::SeqCst);
+            return true;
+        }
+        false
+    }
 }
 
 /// A running proxy in front of `target`.
@@ -96,7 +118,10 @@ impl Proxy {
                 let state = shared.clone();
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(target).await {
-                        relay(client, server, state).await;
+                        let sent = relay(client, server, state.clone()).await;
+                        if !sent.is_empty() && state.replay() {
+                            replay(target, sent).await;
+                        }
                     }
                 });
             }
@@ -132,8 +157,14 @@ impl Proxy {
             .store(cut_per_mille, Ordering::SeqCst);
     }
 
+    /// Also replay `per_mille` of the connections once they close (see the module).
+    pub fn inject_replays(&self, per_mille: u64) {
+        self.state.replay_per_mille.store(per_mille, Ordering::SeqCst);
+    }
+
     /// Stop injecting random faults.
     pub fn stop_faults(&self) {
+        self.state.replay_per_mille.store(0, Ordering::SeqCst);
         self.state.cut_per_mille.store(0, Ordering::SeqCst);
         self.state.max_delay_ms.store(0, Ordering::SeqCst);
     }
@@ -150,7 +181,31 @@ impl Drop for Proxy {
     }
 }
 
-async fn relay(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) {
+/// Send `sent` (a closed connection's bytes from its client) to the server again on a
+/// new connection, and read the answers to the end without passing them on.
+async fn replay(target: SocketAddr, sent: Vec<u8>) {
+    let Ok(mut server) = TcpStream::connect(target).await else {
+        return;
+    };
+    if server.write_all(&sent).await.is_err() {
+        return;
+    }
+    let _ = server.shutdown().await;
+    let mut sink = vec![0u8; 64 * 1024];
+    let deadline = std::time::Duration::from_secs(30);
+    let _ = tokio::time::timeout(deadline, async {
+        while let Ok(n) = server.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// Relay one connection both ways until either side closes. Returns what the client
+/// sent (kept only while replays are on, up to `REPLAY_MAX_BYTES`).
+async fn relay(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) -> Vec<u8> {
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
     let (mut client_read, mut client_write) = client.into_split();
@@ -158,16 +213,22 @@ async fn relay(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) {
     let up_state = state.clone();
     let up = async move {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut sent = Vec::new();
         loop {
             let n = match client_read.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
+            if up_state.replay_per_mille.load(Ordering::SeqCst) > 0
+                && sent.len() + n <= REPLAY_MAX_BYTES
+            {
+                sent.extend_from_slice(&buf[..n]);
+            }
             match up_state.fault(n) {
                 Fault::Cut(keep) => {
                     let _ = server_write.write_all(&buf[..keep]).await;
                     up_state.up.fetch_add(keep as u64, Ordering::SeqCst);
-                    return;
+                    return sent;
                 }
                 Fault::Pass(wait) if wait > 0 => {
                     tokio::time::sleep(std::time::Duration::from_millis(wait)).await
@@ -180,6 +241,7 @@ async fn relay(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) {
             }
         }
         let _ = server_write.shutdown().await;
+        sent
     };
     let down = async move {
         let mut buf = vec![0u8; 64 * 1024];
@@ -219,5 +281,5 @@ async fn relay(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) {
         }
         let _ = client_write.shutdown().await;
     };
-    tokio::join!(up, down);
+    tokio::join!(up, down).0
 }

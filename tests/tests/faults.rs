@@ -1,5 +1,6 @@
 //! Syncs through a proxy that injects random faults: connections cut at random byte
-//! offsets in both directions and random delays. Devices keep syncing until they get
+//! offsets in both directions, random delays, and connections whose requests are sent
+//! to the server a second time. Devices keep syncing until they get
 //! through; at the end every device and the server hold the same records, nothing is
 //! lost and nothing is doubled. `FAULT_SEED` replays a run.
 
@@ -40,8 +41,10 @@ async fn devices_syncing_through_random_faults_lose_nothing_and_double_nothing()
 
     // 10 % of the chunks crossing the proxy cut their connection; every chunk waits up
     // to 5 ms. Each device syncs until one sync gets through whole, twice over (the
-    // second round brings every device the others' responses).
+    // second round brings every device the others' responses). 30 % of the connections
+    // have their requests sent to the server again once they close.
     proxy.inject_faults(100, 5, seed);
+    proxy.inject_replays(300);
     let mut failed_syncs = 0;
     for _round in 0..2 {
         for phone in &phones {
@@ -56,10 +59,12 @@ async fn devices_syncing_through_random_faults_lose_nothing_and_double_nothing()
     proxy.stop_faults();
     let faults = proxy.state.faults.load(Ordering::SeqCst);
     let cuts = proxy.state.cuts.load(Ordering::SeqCst);
+    let replays = proxy.state.replays.load(Ordering::SeqCst);
     println!(
-        "seed {seed:#x}: {faults} faults injected ({cuts} cuts), {failed_syncs} syncs failed and were retried"
+        "seed {seed:#x}: {faults} faults injected ({cuts} cuts, {replays} replayed connections), {failed_syncs} syncs failed and were retried"
     );
     assert!(cuts > 0, "the run injected no cut");
+    assert!(replays > 0, "the run replayed no connection");
 
     // Nothing lost, nothing doubled: one change and one record per response.
     let total = (DEVICES * RESPONSES) as usize;

@@ -2,7 +2,9 @@
 //! within a bounded number of cases (`FUZZ_CASES`, default 256 per target; see
 //! `docs/reliability.md` for a long run). Inputs are arbitrary bytes and mutations
 //! (byte flips, insertions, truncations) of valid inputs: the seed instruments in
-//! `crates/forms/instruments/` and bodies built from real records.
+//! `crates/forms/instruments/`, bodies built from real records, and the corpus kept in
+//! `tests/fuzz/corpus/` (push bodies, XLSForm expressions; add an input there when a
+//! run finds one worth keeping).
 //!
 //! The bar for every target: no panic, and a clear error rather than a partial effect.
 
@@ -117,6 +119,62 @@ fn valid_push_json() -> Vec<u8> {
     .unwrap()
 }
 
+/// The corpus directory kept in the repository.
+fn corpus_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus")
+}
+
+/// Every push body of the corpus (`tests/fuzz/corpus/push/*.json`), sorted by name.
+fn corpus_push_bodies() -> &'static Vec<Vec<u8>> {
+    static BODIES: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    BODIES.get_or_init(|| {
+        let mut paths: Vec<_> = std::fs::read_dir(corpus_dir().join("push"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        paths.sort();
+        paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    })
+}
+
+/// Every expression of the corpus (`tests/fuzz/corpus/expressions.txt`).
+fn corpus_expressions() -> &'static Vec<String> {
+    static EXPRESSIONS: OnceLock<Vec<String>> = OnceLock::new();
+    EXPRESSIONS.get_or_init(|| {
+        std::fs::read_to_string(corpus_dir().join("expressions.txt"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+/// Writes the corpus's generated push bodies (a real response's changes; the same with
+/// an altered checksum, the second bug the fuzzing found). Run by hand when the change
+/// format moves: `cargo test -p scenarios --test fuzz write_push_corpus -- --ignored`.
+#[test]
+#[ignore = "writes files into the repository's corpus"]
+fn write_push_corpus() {
+    let dir = corpus_dir().join("push");
+    std::fs::write(dir.join("valid_response.json"), valid_push_json()).unwrap();
+    let (id, changes) = response_changes(11);
+    let mut bytes = changes[0].raw_bytes().to_vec();
+    bytes[5] ^= 0xff;
+    let altered = PushRequest {
+        v: PROTOCOL_VERSION,
+        changes: vec![PushedChange {
+            record: id,
+            change: Bytes(bytes),
+        }],
+    };
+    std::fs::write(
+        dir.join("bad_checksum.json"),
+        serde_json::to_vec(&altered).unwrap(),
+    )
+    .unwrap();
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -229,5 +287,49 @@ proptest! {
                 let _ = compiled.validate(&Answers::new(), "en", today);
             }
         }
+    }
+
+    /// A corpus push body, mutated, plain or gzip: it decodes or fails with a clear
+    /// error; what decodes goes through the real push, which answers every item and
+    /// grows the log by exactly the accepted changes.
+    #[test]
+    fn mutated_corpus_push_bodies_are_handled_cleanly(
+        which in any::<prop::sample::Index>(),
+        edits in prop::collection::vec(edit(), 0..8),
+        cut in prop::option::of(any::<usize>()),
+        gzipped in any::<bool>(),
+    ) {
+        let bodies = corpus_push_bodies();
+        let body = mutate(which.get(bodies).clone(), &edits, cut);
+        let decoded = if gzipped {
+            decode_body::<PushRequest>(&gzip(&body), Some("gzip"))
+        } else {
+            decode_body::<PushRequest>(&body, None)
+        };
+        if let Ok(request) = decoded {
+            let (_, storage) = storage();
+            let before = storage.change_count().unwrap();
+            let results = storage.push(&caller(), request.changes.clone()).unwrap();
+            prop_assert_eq!(results.len(), request.changes.len());
+            let accepted = results.iter().filter(|r| r.status == PushStatus::Accepted).count() as i64;
+            prop_assert_eq!(storage.change_count().unwrap(), before + accepted);
+        }
+    }
+
+    /// A corpus expression, mutated: parsing and compiling return a value or a
+    /// positioned error whose message can be shown, never a panic.
+    #[test]
+    fn mutated_corpus_expressions_parse_or_fail_cleanly(
+        which in any::<prop::sample::Index>(),
+        edits in prop::collection::vec(edit(), 0..6),
+        cut in prop::option::of(any::<usize>()),
+    ) {
+        let source = which.get(corpus_expressions()).as_bytes().to_vec();
+        let text = String::from_utf8_lossy(&mutate(source, &edits, cut)).into_owned();
+        match forms::expr::parse(&text) {
+            Ok(_) => {}
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+        let _ = forms::expr::compile(&text, &|name| name.len() % 2 == 0);
     }
 }

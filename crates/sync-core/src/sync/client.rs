@@ -340,20 +340,27 @@ impl SyncClient {
     }
 }
 
-/// Decode a page's changes and group them by record, keeping feed order.
+/// Decode a page's changes and group them by record, keeping feed order. Parsing a
+/// change (its checksum, its hash, its columns) is CPU work per change, so a page's
+/// changes are parsed on every core, while the next page is still on the wire.
 fn group_by_record(
     changes: Vec<crate::protocol::PulledChange>,
 ) -> Result<Vec<(Uuid, Vec<Change>)>, SyncError> {
+    let parsed = crate::parallel::map(changes, |item| {
+        crate::record::parse_change(item.change.0)
+            .map(|change| (item.record, change))
+            .map_err(|e| {
+                SyncError::Protocol(format!("undecodable change for {}: {e}", item.record))
+            })
+    });
     let mut order: Vec<Uuid> = Vec::new();
     let mut groups: HashMap<Uuid, Vec<Change>> = HashMap::new();
-    for item in changes {
-        let change = crate::record::parse_change(item.change.0).map_err(|e| {
-            SyncError::Protocol(format!("undecodable change for {}: {e}", item.record))
-        })?;
+    for item in parsed {
+        let (record, change) = item?;
         groups
-            .entry(item.record)
+            .entry(record)
             .or_insert_with(|| {
-                order.push(item.record);
+                order.push(record);
                 Vec::new()
             })
             .push(change);
