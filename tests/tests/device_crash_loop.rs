@@ -60,7 +60,7 @@ fn device_child() {
         return;
     }
     let config = sync_core::sync::SyncConfig {
-        push_batch: 50,
+        push_batch: 20,
         pull_limit: 50,
         ..test_config()
     };
@@ -73,7 +73,7 @@ fn device_child() {
 }
 
 /// Run the child until it exits, or kill it once it reports `kill_at` progress lines
-/// of `phase` (then wait a random moment up to 30 ms, so the kill lands inside a
+/// of `phase` (then wait a random moment up to 15 ms, so the kill lands inside a
 /// request or a page's transaction as often as between them). Returns whether it was
 /// killed, and the last progress line it printed.
 fn run_child(
@@ -165,7 +165,7 @@ async fn phone_killed_mid_push_and_mid_pull_loses_nothing_and_doubles_nothing() 
         let mut phase = "push";
         loop {
             let at = rng.below(3) + if phase == "push" { 2 } else { 1 };
-            let wait = rng.below(30);
+            let wait = rng.below(15);
             let (killed, last) = run_child(&phone, &url, &token, Some((phase, at, wait)), false);
             if !killed {
                 break;

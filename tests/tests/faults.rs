@@ -41,10 +41,10 @@ async fn devices_syncing_through_random_faults_lose_nothing_and_double_nothing()
 
     // 10 % of the chunks crossing the proxy cut their connection; every chunk waits up
     // to 5 ms. Each device syncs until one sync gets through whole, twice over (the
-    // second round brings every device the others' responses). 30 % of the connections
-    // have their requests sent to the server again once they close.
+    // second round brings every device the others' responses). All of the connections
+    // have their requests sent to the server again once they close: every one.
     proxy.inject_faults(100, 5, seed);
-    proxy.inject_replays(300);
+    proxy.inject_replays(1000);
     let mut failed_syncs = 0;
     for _round in 0..2 {
         for phone in &phones {
