@@ -9,10 +9,12 @@
 //! Figures go to `docs/benchmarks.md`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use scenarios::device::{create_responses, device, test_config};
+use scenarios::fleet::{self, FleetShape};
+use scenarios::proxy::Proxy;
 use scenarios::server::{user_with_token, TestServer};
 use serde_json::json;
 use sync_core::sync::{CancellationToken, NoProgress, SyncClient, SyncObserver, SyncProgress};
@@ -72,8 +74,21 @@ impl SyncObserver for Dots {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+/// A sync with nothing new, through a counting proxy: its bytes at the socket.
+async fn reconnect_bytes(
+    store: &Mutex<Store>,
+    proxy: &Proxy,
+    token: &str,
+    config: &sync_core::sync::SyncConfig,
+) -> u64 {
+    proxy.reset_counts();
+    let client = SyncClient::new(proxy.url(), token, config.clone()).unwrap();
+    let report = client
+        .sync(store, &NoProgress, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!((report.pushed, report.pulled), (0, 0), "nothing new");
+    proxy.bytes()
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -112,6 +127,9 @@ async fn main() {
     config.push_batch = 1_000;
     let mut rates = Vec::new();
     let mut wire = 0;
+    // Bytes at the socket of a sync with nothing new, by records on the server.
+    let proxy = Proxy::start(server.addr).await;
+    let mut reconnects: Vec<(u64, u64)> = Vec::new();
     for round in 0..ROUNDS {
         let one = device(dir.path(), &format!("one-{round}"));
         let first = round as u64 * count;
@@ -129,6 +147,7 @@ async fn main() {
         if round == 0 {
             // Later rounds also pull the earlier rounds' responses.
             wire = report.bytes;
+            reconnects.push((count, reconnect_bytes(&one, &proxy, &token, &config).await));
         }
     }
     eprintln!(
@@ -146,86 +165,35 @@ async fn main() {
 
     // 2. 200 devices with 50 responses each sync at once: teams of 10 outreach workers,
     // one team per neighborhood; each device sends its 50 and receives its team's 450.
-    let devices_n = n(200.0);
-    let teams = devices_n.div_ceil(10);
-    eprintln!("2. {devices_n} devices in {teams} neighborhoods, 50 responses each, sync at once");
-    let mut devices: Vec<(Arc<Mutex<Store>>, String)> = Vec::new();
-    for team in 0..teams {
-        let hood = format!("n{team}");
-        let user = format!("team{team}");
-        scenarios::server::create_user(
-            &url,
-            &user,
-            "outreach_worker",
-            json!({"partnership": "p1", "neighborhood": hood}),
-        )
-        .await;
-        let team_scope = Scope::partnership("p1").with_neighborhood(hood);
-        for d in (team * 10)..((team + 1) * 10).min(devices_n) {
-            let store = device(dir.path(), &format!("fleet-{d}"));
-            create_responses(&store, 10_000 + d * 50..10_000 + (d + 1) * 50, &team_scope);
-            let token = scenarios::server::device_token(&url, &user, &format!("phone {d}")).await;
-            devices.push((Arc::new(store), token));
-        }
+    let shape = FleetShape {
+        devices: n(200.0),
+        per_device: 50,
+        team_size: 10,
+        first_seed: 10_000,
+    };
+    let devices_n = shape.devices;
+    eprintln!(
+        "2. {devices_n} devices in {} neighborhoods, 50 responses each, sync at once",
+        devices_n.div_ceil(10)
+    );
+    let phones = fleet::prepare(&url, dir.path(), &shape, &|_| {}).await;
+    let fleet = tokio::task::block_in_place(|| fleet::sync_all(&url, &phones, &config, &|_| {}));
+    if let Some(e) = &fleet.first_error {
+        eprintln!("    device error: {e}");
     }
-    let start = Instant::now();
-    let mut threads = Vec::new();
-    for (store, token) in devices {
-        let url = url.clone();
-        let config = config.clone();
-        // One thread per device, as each phone is its own machine.
-        threads.push(std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let t = Instant::now();
-                let client = SyncClient::new(url, token, config).unwrap();
-                let report = client
-                    .sync(&store, &NoProgress, &CancellationToken::new())
-                    .await;
-                (t.elapsed(), report)
-            })
-        }));
-    }
-    let mut times = Vec::new();
-    let mut bytes = 0;
-    let mut errors = 0;
-    for t in threads {
-        let (took, report) = t.join().unwrap();
-        times.push(took);
-        match report {
-            Ok(r) => {
-                bytes += r.bytes;
-                if r.rejected > 0 {
-                    errors += 1;
-                    eprintln!("    device had {} changes rejected", r.rejected);
-                }
-            }
-            Err(e) => {
-                errors += 1;
-                if errors == 1 {
-                    eprintln!("    device error: {e}");
-                }
-            }
-        }
-    }
-    let wall = start.elapsed();
     eprintln!(
         "    server peak memory so far: {} MiB",
         server.peak_memory_kib().unwrap_or(0) / 1024
     );
-    times.sort();
     let responses = devices_n * 50;
     rows.push(format!(
         "| {devices_n} devices × 50 responses at once (teams of 10 share a neighborhood) | {:.2} s | {:.0} responses/s | p50 {:.2} s, p99 {:.2} s per device sync (push 50, pull the team's 450); {} errors; {:.0} bytes on the wire per response |",
-        wall.as_secs_f64(),
-        responses as f64 / wall.as_secs_f64(),
-        percentile(&times, 0.5).as_secs_f64(),
-        percentile(&times, 0.99).as_secs_f64(),
-        errors,
-        bytes as f64 / responses as f64
+        fleet.wall.as_secs_f64(),
+        responses as f64 / fleet.wall.as_secs_f64(),
+        fleet.percentile(0.5).as_secs_f64(),
+        fleet.percentile(0.99).as_secs_f64(),
+        fleet.errors,
+        fleet.bytes as f64 / responses as f64
     ));
 
     // 3. Fresh devices pull 10,000 and 100,000 records.
@@ -254,6 +222,10 @@ async fn main() {
         let took = start.elapsed();
         let held = fresh.lock().unwrap().count().unwrap() as u64;
         assert_eq!(held, total, "the fresh device holds every record");
+        reconnects.push((
+            total,
+            reconnect_bytes(&fresh, &proxy, &token, &config).await,
+        ));
         rows.push(format!(
             "| fresh device pulls {total} records | {:.2} s | {:.0} records/s | {:.0} bytes/record |",
             took.as_secs_f64(),
@@ -272,5 +244,8 @@ async fn main() {
         println!("{row}");
     }
     println!("\nserver peak resident memory (VmHWM): {} MiB", peak / 1024);
+    for (records, bytes) in reconnects {
+        println!("reconnect with nothing new, {records} records on the server: {bytes} bytes at the socket, both ways");
+    }
     assert!(!server.log_has_panic(), "the server panicked");
 }

@@ -2,6 +2,7 @@
 //! helpers shared by several scenarios.
 
 pub mod device;
+pub mod fleet;
 pub mod proxy;
 pub mod server;
 

@@ -159,7 +159,9 @@ impl Proxy {
 
     /// Also replay `per_mille` of the connections once they close (see the module).
     pub fn inject_replays(&self, per_mille: u64) {
-        self.state.replay_per_mille.store(per_mille, Ordering::SeqCst);
+        self.state
+            .replay_per_mille
+            .store(per_mille, Ordering::SeqCst);
     }
 
     /// Stop injecting random faults.

@@ -23,17 +23,28 @@ pub struct TestServer {
 
 /// The server binary, built by this package from the server crate's own code. Cargo
 /// builds it next to the test or bench binaries (`target/<profile>/server-e2e`) before
-/// running them; `SERVER_BIN` overrides the path.
+/// running them, and beside this package's own binaries with `cargo build -p scenarios
+/// --bins`; `SERVER_BIN` overrides the path.
 pub fn server_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("SERVER_BIN") {
         return PathBuf::from(path);
     }
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("tests run from target/<profile>/deps");
-    profile_dir.join(format!("server-e2e{}", std::env::consts::EXE_SUFFIX))
+    let exe = std::env::current_exe().expect("the running binary's path");
+    let name = format!("server-e2e{}", std::env::consts::EXE_SUFFIX);
+    // Tests and benches run from target/<profile>/deps, binaries from target/<profile>.
+    let here = exe.parent().expect("a binary lives in a directory");
+    let candidates = [Some(here), here.parent()];
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .map(|dir| dir.join(&name))
+        .find(|path| path.exists());
+    found.unwrap_or_else(|| {
+        panic!(
+            "{name} not found next to {}: build it with `cargo build -p scenarios --bins` (add --release for release binaries)",
+            exe.display()
+        )
+    })
 }
 
 impl TestServer {

@@ -174,7 +174,10 @@ async fn phone_killed_mid_push_and_mid_pull_loses_nothing_and_doubles_nothing() 
                 phase = "pull";
             }
             kills.push(format!("{phase}: {last} +{wait}ms"));
-            assert!(kills.len() < 300, "the sync makes no progress between kills");
+            assert!(
+                kills.len() < 300,
+                "the sync makes no progress between kills"
+            );
         }
         // And once more, undisturbed, to the end.
         let (killed, last) = run_child(&phone, &url, &token, None, false);
@@ -194,17 +197,28 @@ async fn phone_killed_mid_push_and_mid_pull_loses_nothing_and_doubles_nothing() 
     let held = all_records(&store);
     let ids: HashSet<_> = held.iter().map(|r| r.meta.id).collect();
     assert_eq!(ids.len(), held.len());
-    assert_eq!(held.len() as u64, OWN + OTHERS, "the phone holds every record");
+    assert_eq!(
+        held.len() as u64,
+        OWN + OTHERS,
+        "the phone holds every record"
+    );
     let mut seeds = HashSet::new();
     for record in &held {
         let Some(Value::Int(seed)) = record.fields.value("_seed").cloned() else {
             panic!("record {} is not whole", record.meta.id);
         };
         assert_eq!(record.fields, household_survey_answers(seed as u64));
-        assert_eq!(store.lock().unwrap().history(record.meta.id).unwrap().len(), 1);
+        assert_eq!(
+            store.lock().unwrap().history(record.meta.id).unwrap().len(),
+            1
+        );
         seeds.insert(seed);
     }
-    assert_eq!(seeds.len() as u64, OWN + OTHERS, "no response is there twice");
+    assert_eq!(
+        seeds.len() as u64,
+        OWN + OTHERS,
+        "no response is there twice"
+    );
 
     // The server holds each response once.
     let db = rusqlite::Connection::open_with_flags(

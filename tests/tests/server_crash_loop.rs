@@ -178,8 +178,7 @@ async fn server_killed_fifty_times_during_fleet_sync_loses_no_acknowledged_chang
             let mut checked = 0usize;
             for _ in 0..kills {
                 std::thread::sleep(Duration::from_millis(100 + rng.below(400)));
-                let acknowledged: Vec<Uuid> =
-                    phones.iter().flat_map(Phone::acknowledged).collect();
+                let acknowledged: Vec<Uuid> = phones.iter().flat_map(Phone::acknowledged).collect();
                 if in_flight.load(Ordering::SeqCst) > 0 {
                     busy_at_kill += 1;
                 }
@@ -224,12 +223,11 @@ async fn server_killed_fifty_times_during_fleet_sync_loses_no_acknowledged_chang
         .collect();
     let total = created.len();
     let logged = server_log_records(&server);
+    assert_eq!(logged.len(), total, "the server's log holds every response");
     assert_eq!(
-        logged.len(),
-        total,
-        "the server's log holds every response"
+        logged, created,
+        "the server holds exactly what was recorded"
     );
-    assert_eq!(logged, created, "the server holds exactly what was recorded");
     let db = rusqlite::Connection::open_with_flags(
         server.data_dir.join("server.db"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,

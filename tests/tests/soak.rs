@@ -186,12 +186,18 @@ async fn fleet_sync_with_faults_soaks_without_growth_or_loss() {
         baseline.1
     );
     let max_fds = samples.iter().map(|s| s.2).max().unwrap_or(0);
-    assert!(max_fds < baseline.1 + 64, "descriptors climbed to {max_fds}");
+    assert!(
+        max_fds < baseline.1 + 64,
+        "descriptors climbed to {max_fds}"
+    );
     // Memory: the peak of the last third against the peak of the middle third.
     if secs >= 300 && samples.len() >= 9 {
         let third = samples.len() / 3;
         let peak = |s: &[(u64, u64, usize)]| s.iter().map(|x| x.1).max().unwrap_or(0);
-        let (middle, last) = (peak(&samples[third..2 * third]), peak(&samples[2 * third..]));
+        let (middle, last) = (
+            peak(&samples[third..2 * third]),
+            peak(&samples[2 * third..]),
+        );
         assert!(
             last <= middle + middle / 4 + 16 * 1024,
             "server memory grew: {middle} KiB in the middle third, {last} KiB in the last"
