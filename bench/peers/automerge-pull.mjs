@@ -24,11 +24,13 @@ const docs = await readDocs(required(args, "docs"), expect)
 const expected = new Map(docs.map((d) => [d.id, shape(d.answers)]))
 if (ids.length !== expect) throw new Error(`ids file has ${ids.length} ids, expected ${expect}`)
 
-const repo = new Repo({ network: [] })
-const wanted = new Set()
-const t0 = performance.now()
 // Request exactly the listed documents from the server (the only peer).
-repo.sharePolicy = async (_peerId, documentId) => documentId === undefined || wanted.has(documentId)
+const wanted = new Set()
+const repo = new Repo({
+  network: [],
+  sharePolicy: async (_peerId, documentId) => documentId === undefined || wanted.has(documentId),
+})
+const t0 = performance.now()
 repo.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(url))
 
 let ok = 0
