@@ -247,12 +247,14 @@ async function runPhase(label, cmd, argv, { server, timeoutMs }) {
   try {
     result = line ? JSON.parse(line) : undefined
   } catch {}
-  const lastErr = errTail.filter((l) => !/\d+ s( elapsed)?$/.test(l)).slice(-1)[0] ?? ""
+  const quiet = errTail.filter((l) => !/\d+ s( elapsed)?$/.test(l))
+  const lastErr = [...quiet].reverse().find((l) => /error|panic|fatal/i.test(l)) ?? quiet.slice(-1)[0] ?? ""
   let failure
   if (timedOut) failure = `did not finish in ${Math.round(timeoutMs / 1000)} s`
   else if (serverDied && !(code === 0 && result)) {
     const e = server.exit
-    failure = `server crashed (code ${e?.code}, signal ${e?.signal}): ${server.tail.slice(-1)[0] ?? ""}`.slice(0, 200)
+    const why = [...server.tail].reverse().find((l) => /error|panic|fatal|killed|out of memory/i.test(l)) ?? server.tail.slice(-1)[0] ?? ""
+    failure = `server crashed (exit ${e?.code ?? e?.signal}): ${why.trim()}`.slice(0, 200)
   } else if (error) failure = `crashed: ${error.message}`
   else if (code !== 0 || !result) failure = `crashed (exit ${code ?? signal}): ${lastErr}`.slice(0, 200)
   if (failure) {
@@ -438,7 +440,7 @@ function table(rows) {
     }
     lines.push(
       `| ${[
-        r.system,
+        r.system === "automerge-repo" && amFlavor !== "repo-2" ? `automerge-repo (${amFlavor})` : r.system,
         r.docs.toLocaleString("en-US"),
         r.error ? `error: ${r.error}` : cell(r.phases.push),
         cell(r.phases.pull),
@@ -521,7 +523,7 @@ async function main() {
   for (const r of rows) {
     if (r.system === "ours" && r.phases.reconnect) {
       const p = r.phases.reconnect
-      progress(`ours ${r.docs}: reconnect with nothing new: ${p.ok ? fmtS(p.ms) + " s" : p.failure}, ${fmtBytes(p.bytesUp)} up, ${fmtBytes(p.bytesDown)} down`)
+      progress(`ours ${r.docs}: reconnect with nothing new: ${p.ok ? p.ms.toFixed(1) + " ms" : p.failure}, ${fmtBytes(p.bytesUp)} up, ${fmtBytes(p.bytesDown)} down`)
     }
   }
   const resultsDir = path.join(here, "results")

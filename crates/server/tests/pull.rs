@@ -179,3 +179,65 @@ async fn unknown_cursors_are_409_and_a_restored_database_gets_a_new_epoch() {
     assert_eq!(again.changes.len(), 1);
     assert_eq!(again.cursor, format!("{new}:1"));
 }
+
+#[tokio::test]
+async fn a_device_is_not_sent_its_own_changes_and_its_cursor_moves_past_them() {
+    let s = TestServer::new().await;
+    let worker = s.user("w", "outreach_worker", Some(east())).await;
+    let batch: Vec<_> = (0..5).map(|_| household(east())).collect();
+    let refs: Vec<(Uuid, &automerge::Change)> =
+        batch.iter().map(|(doc, c)| (doc.id(), c)).collect();
+    s.push_ok(&worker, &refs).await;
+    let pull = |actor: Option<String>, cursor: Option<String>| sync_core::protocol::PullRequest {
+        v: 1,
+        cursor,
+        limit: 100,
+        max_bytes: 1 << 20,
+        actor,
+    };
+    // The second and the last change are "this device's own".
+    let own = |i: usize| Some(batch[i].1.actor_id().to_hex_string());
+    let page: PullResponse = s
+        .post("/v1/sync/pull", Some(&worker), &pull(own(1), None))
+        .await
+        .message();
+    let got: Vec<Uuid> = page.changes.iter().map(|c| c.record).collect();
+    let others: Vec<Uuid> = [0, 2, 3, 4].iter().map(|&i| batch[i].0.id()).collect();
+    assert_eq!(got, others);
+    let page: PullResponse = s
+        .post("/v1/sync/pull", Some(&worker), &pull(own(4), None))
+        .await
+        .message();
+    assert_eq!(page.changes.len(), 4);
+    assert!(
+        !page.more,
+        "the cursor moved past the device's own last change"
+    );
+    let next: PullResponse = s
+        .post(
+            "/v1/sync/pull",
+            Some(&worker),
+            &pull(own(4), Some(page.cursor.clone())),
+        )
+        .await
+        .message();
+    assert!(next.changes.is_empty() && next.cursor == page.cursor);
+    // Without an actor, everything.
+    let page: PullResponse = s
+        .post("/v1/sync/pull", Some(&worker), &pull(None, None))
+        .await
+        .message();
+    assert_eq!(page.changes.len(), 5);
+    // A malformed actor is a clear 400.
+    for bad in ["", "abc", "zz", &"ab".repeat(65)] {
+        let r = s
+            .post(
+                "/v1/sync/pull",
+                Some(&worker),
+                &pull(Some(bad.to_string()), None),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(r.error().error, "bad_message");
+    }
+}

@@ -48,10 +48,34 @@ pub async fn pull(
     Msg(req): Msg<PullRequest>,
 ) -> Result<Gz<PullResponse>, ApiError> {
     let storage = state.storage.clone();
-    let page =
-        blocking(move || storage.pull(&caller, req.cursor.as_deref(), req.limit, req.max_bytes))
-            .await?;
+    let actor = match req.actor.as_deref() {
+        None => None,
+        Some(hex) => Some(parse_actor(hex).ok_or_else(|| {
+            ApiError::bad_message("`actor` must be an Automerge actor id in hex (1-64 bytes)")
+        })?),
+    };
+    let page = blocking(move || {
+        storage.pull(
+            &caller,
+            req.cursor.as_deref(),
+            req.limit,
+            req.max_bytes,
+            actor.as_deref(),
+        )
+    })
+    .await?;
     Ok(Gz(page))
+}
+
+/// An actor id from its hex text: an even number of hex digits, 1 to 64 bytes.
+fn parse_actor(hex: &str) -> Option<Vec<u8>> {
+    if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 128 {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// The server's heads of the records asked about.

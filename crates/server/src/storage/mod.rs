@@ -389,13 +389,15 @@ impl Storage {
         })
     }
 
-    /// One page of the feed after `cursor` for `caller`.
+    /// One page of the feed after `cursor` for `caller`, leaving out the changes made
+    /// by `exclude_actor` (the calling device's own; the cursor still moves past them).
     pub fn pull(
         &self,
         caller: &Caller,
         cursor: Option<&str>,
         limit: u32,
         max_bytes: u64,
+        exclude_actor: Option<&[u8]>,
     ) -> Result<PullResponse, StorageError> {
         let epoch = self.epoch().to_string();
         let after = match cursor {
@@ -422,28 +424,36 @@ impl Storage {
             while last < max_seq && !full && last - after < MAX_SCAN {
                 let upto = (last + 20_000).min(max_seq);
                 let want = limit - changes.len() as i64;
-                sqlite::feed(&tx, caller.scope.as_ref(), last, upto, want, |row| {
-                    let size = row.bytes.len() as u64;
-                    if !changes.is_empty() && bytes + size > max_bytes {
-                        full = true;
-                        return false;
-                    }
-                    let Ok(record) = Uuid::parse_str(&row.record_id) else {
-                        bad = Some(row.record_id);
-                        return false;
-                    };
-                    bytes += size;
-                    last = row.seq;
-                    changes.push(PulledChange {
-                        record,
-                        change: sync_core::protocol::Bytes(row.bytes),
-                    });
-                    if changes.len() as i64 >= limit {
-                        full = true;
-                        return false;
-                    }
-                    true
-                })?;
+                sqlite::feed(
+                    &tx,
+                    caller.scope.as_ref(),
+                    exclude_actor,
+                    last,
+                    upto,
+                    want,
+                    |row| {
+                        let size = row.bytes.len() as u64;
+                        if !changes.is_empty() && bytes + size > max_bytes {
+                            full = true;
+                            return false;
+                        }
+                        let Ok(record) = Uuid::parse_str(&row.record_id) else {
+                            bad = Some(row.record_id);
+                            return false;
+                        };
+                        bytes += size;
+                        last = row.seq;
+                        changes.push(PulledChange {
+                            record,
+                            change: sync_core::protocol::Bytes(row.bytes),
+                        });
+                        if changes.len() as i64 >= limit {
+                            full = true;
+                            return false;
+                        }
+                        true
+                    },
+                )?;
                 if let Some(id) = bad {
                     return Err(StorageError::Corrupt(format!(
                         "record id `{id}` in the log"

@@ -514,9 +514,12 @@ fn take_record(
         let hash = change.hash();
         last_seq = sqlite::append_change(
             tx,
-            &hash.0,
-            &id,
-            change.raw_bytes(),
+            sqlite::LoggedChange {
+                hash: &hash.0,
+                record_id: &id,
+                bytes: change.raw_bytes(),
+                actor: change.actor_id().to_bytes(),
+            },
             &caller.user_id,
             &caller.device_id,
             now,

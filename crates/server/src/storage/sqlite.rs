@@ -7,7 +7,7 @@ use sync_core::Scope;
 use super::StorageError;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE settings (
@@ -71,6 +71,10 @@ CREATE TABLE records (
 CREATE INDEX records_by_scope ON records (partnership, organization, neighborhood, family);
 ";
 
+/// Version 2: each logged change's Automerge actor, so that a device's pull can leave
+/// out its own changes (NULL for changes logged before: they are always sent).
+const SCHEMA_V2: &str = "ALTER TABLE changes ADD COLUMN actor BLOB;";
+
 /// Set the connection up: WAL, full durability, foreign keys, a busy timeout.
 pub fn configure(conn: &Connection) -> Result<(), StorageError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -94,14 +98,20 @@ pub fn migrate(conn: &mut Connection, new_epoch: &str) -> Result<bool, StorageEr
         return Ok(false);
     }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    tx.execute_batch(SCHEMA_V1)?;
-    tx.execute(
-        "INSERT INTO settings (key, value) VALUES ('epoch', ?1)",
-        [new_epoch],
-    )?;
+    let new = version == 0;
+    if new {
+        tx.execute_batch(SCHEMA_V1)?;
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('epoch', ?1)",
+            [new_epoch],
+        )?;
+    }
+    if version < 2 {
+        tx.execute_batch(SCHEMA_V2)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
-    Ok(true)
+    Ok(new)
 }
 
 /// The feed epoch.
@@ -291,21 +301,39 @@ pub fn change_record(conn: &Connection, hash: &[u8]) -> Result<Option<String>, S
         .optional()?)
 }
 
+/// A change to append to the log.
+pub struct LoggedChange<'a> {
+    /// Its hash.
+    pub hash: &'a [u8],
+    /// Its record.
+    pub record_id: &'a str,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+    /// Its Automerge actor.
+    pub actor: &'a [u8],
+}
+
 /// Append a change to the log; its sequence number.
 pub fn append_change(
     conn: &Connection,
-    hash: &[u8],
-    record_id: &str,
-    bytes: &[u8],
+    change: LoggedChange<'_>,
     user_id: &str,
     device_id: &str,
     now: i64,
 ) -> Result<i64, StorageError> {
     conn.prepare_cached(
-        "INSERT INTO changes (hash, record_id, bytes, user_id, device_id, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO changes (hash, record_id, bytes, user_id, device_id, received_at, actor)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![hash, record_id, bytes, user_id, device_id, now])?;
+    .execute(params![
+        change.hash,
+        change.record_id,
+        change.bytes,
+        user_id,
+        device_id,
+        now,
+        change.actor
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -552,6 +580,7 @@ pub struct FeedRow {
 pub fn feed(
     conn: &Connection,
     scope: Option<&Scope>,
+    exclude_actor: Option<&[u8]>,
     after: i64,
     upto: i64,
     limit: i64,
@@ -565,6 +594,7 @@ pub fn feed(
            AND (?5 IS NULL OR r.neighborhood = ?5)
            AND (?6 IS NULL OR r.family = ?6)
            AND (?7 IS NULL OR r.program = ?7)
+           AND (?9 IS NULL OR c.actor IS NULL OR c.actor != ?9)
          ORDER BY c.seq LIMIT ?8",
     )?;
     let (p, o, n, f, g) = match scope {
@@ -577,7 +607,7 @@ pub fn feed(
             s.program.as_deref(),
         ),
     };
-    let mut rows = stmt.query(params![after, upto, p, o, n, f, g, limit])?;
+    let mut rows = stmt.query(params![after, upto, p, o, n, f, g, limit, exclude_actor])?;
     while let Some(row) = rows.next()? {
         let item = FeedRow {
             seq: row.get(0)?,

@@ -195,6 +195,7 @@ impl TestServer {
             cursor: cursor.map(str::to_string),
             limit,
             max_bytes,
+            actor: None,
         };
         self.post("/v1/sync/pull", Some(token), &msg).await
     }

@@ -125,6 +125,7 @@ mod tests {
             cursor: Some("e1:5".into()),
             limit: 10,
             max_bytes: 1000,
+            actor: None,
         }
     }
 

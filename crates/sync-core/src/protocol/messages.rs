@@ -88,6 +88,10 @@ pub struct PullRequest {
     pub limit: u32,
     /// Most change bytes wanted in this page (at least one item is always sent).
     pub max_bytes: u64,
+    /// The device's own Automerge actor (hex): changes made by it are left out of the
+    /// page, since the device has them already. The cursor still moves past them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
 }
 
 /// One page of the change feed.

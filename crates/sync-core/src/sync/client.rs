@@ -239,7 +239,9 @@ impl SyncClient {
         let mut done = 0u64;
         let start_bytes = run.report.bytes;
         let cursor = run.store().cursor()?;
-        let mut next = Some(self.fetch_page(cursor, run.cancel));
+        // The server leaves out this device's own changes: it has them.
+        let actor = run.store().actor().to_hex_string();
+        let mut next = Some(self.fetch_page(cursor, &actor, run.cancel));
         while let Some(fetching) = next.take() {
             run.check_cancel()?;
             let (page, bytes) = fetching
@@ -249,7 +251,7 @@ impl SyncClient {
             // Ask for the next page now, so the network and the server work while this
             // page is applied. Pages are still applied one after the other, in order.
             if page.more {
-                next = Some(self.fetch_page(Some(page.cursor.clone()), run.cancel));
+                next = Some(self.fetch_page(Some(page.cursor.clone()), &actor, run.cancel));
             }
             let items = (page.changes.len() + page.tombstones.len()) as u64;
             let grouped = group_by_record(page.changes)?;
@@ -273,6 +275,7 @@ impl SyncClient {
     fn fetch_page(
         &self,
         cursor: Option<String>,
+        actor: &str,
         cancel: &CancellationToken,
     ) -> tokio::task::JoinHandle<Result<(PullResponse, u64), SyncError>> {
         let transport = self.transport.clone();
@@ -282,6 +285,7 @@ impl SyncClient {
             cursor,
             limit: self.config.pull_limit,
             max_bytes: self.config.pull_max_bytes,
+            actor: Some(actor.to_string()),
         };
         tokio::spawn(async move { transport.post("/v1/sync/pull", &request, &cancel).await })
     }
