@@ -14,7 +14,7 @@
 import fs from "node:fs"
 import { Repo } from "@automerge/automerge-repo"
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
-import { parseArgs, required, readDocs, report, shape, log } from "./lib/common.mjs"
+import { parseArgs, required, readDocs, report, timedStart, shape, log } from "./lib/common.mjs"
 
 const args = parseArgs()
 const url = required(args, "url")
@@ -30,6 +30,7 @@ const repo = new Repo({
   network: [],
   sharePolicy: async (_peerId, documentId) => documentId === undefined || wanted.has(documentId),
 })
+timedStart()
 const t0 = performance.now()
 repo.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(url))
 

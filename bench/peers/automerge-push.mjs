@@ -23,7 +23,7 @@
 import fs from "node:fs"
 import { Repo } from "@automerge/automerge-repo"
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
-import { parseArgs, required, readDocs, report, log } from "./lib/common.mjs"
+import { parseArgs, required, readDocs, report, timedStart, log } from "./lib/common.mjs"
 
 const args = parseArgs()
 const url = required(args, "url")
@@ -39,6 +39,7 @@ log(`automerge push: ${handles.length} documents created offline`)
 
 const sameHeads = (a, b) => !!a && !!b && a.length === b.length && a.every((h) => b.includes(h))
 
+timedStart()
 const t0 = performance.now()
 let remaining = handles.length
 const done = new Promise((resolve) => {

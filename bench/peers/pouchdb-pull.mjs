@@ -7,7 +7,7 @@
 // against docs.jsonl (the id, and the number of answers, repeat rows and answers in them).
 
 import PouchDB from "./lib/pouch.mjs"
-import { parseArgs, required, readDocs, report, shape, log } from "./lib/common.mjs"
+import { parseArgs, required, readDocs, report, timedStart, shape, log } from "./lib/common.mjs"
 
 const args = parseArgs()
 const remoteUrl = required(args, "remote")
@@ -17,6 +17,7 @@ const expected = new Map(docs.map((d) => [d.id, shape(d.answers)]))
 
 const local = new PouchDB(`pull-${process.pid}`, { adapter: "memory" })
 const remote = new PouchDB(remoteUrl, { adapter: "http", skip_setup: true })
+timedStart()
 const t0 = performance.now()
 const interval = setInterval(() => {
   log(`pouchdb pull: ${((performance.now() - t0) / 1000).toFixed(0)} s`)

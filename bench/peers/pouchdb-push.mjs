@@ -10,7 +10,7 @@
 // this process runs, not through the proxy.
 
 import PouchDB from "./lib/pouch.mjs"
-import { parseArgs, required, readDocs, report, log } from "./lib/common.mjs"
+import { parseArgs, required, readDocs, report, timedStart, log } from "./lib/common.mjs"
 
 const args = parseArgs()
 const remoteUrl = required(args, "remote")
@@ -24,6 +24,7 @@ if (failed.length) throw new Error(`bulkDocs failed for ${failed.length} documen
 log(`pouchdb push: ${docs.length} documents written locally`)
 
 const remote = new PouchDB(remoteUrl, { adapter: "http", skip_setup: true })
+timedStart()
 const t0 = performance.now()
 const interval = setInterval(() => {
   log(`pouchdb push: ${((performance.now() - t0) / 1000).toFixed(0)} s`)

@@ -207,7 +207,18 @@ async function runPhase(label, cmd, argv, { server, timeoutMs }) {
   }
   let stdout = ""
   const errTail = []
-  child.stdout.on("data", (b) => (stdout += b.toString()))
+  let timedFrom = null
+  child.stdout.on("data", (b) => {
+    stdout += b.toString()
+    // Our node clients announce the end of their untimed setup; the phase timeout then
+    // counts from there (setup had its own budget of the same length).
+    if (timedFrom === null && stdout.includes('{"event":"timed-start"}')) {
+      timedFrom = performance.now()
+      progress(`${label}: setup done in ${((timedFrom - start) / 1000).toFixed(1)} s; timed section started`)
+      clearTimeout(timer)
+      timer = setTimeout(onTimeout, timeoutMs)
+    }
+  })
   child.stderr.on("data", (b) => {
     for (const line of b.toString().split("\n")) {
       if (!line.trim()) continue
@@ -219,10 +230,11 @@ async function runPhase(label, cmd, argv, { server, timeoutMs }) {
   const ticker = setInterval(() => progress(`${label}: ${((performance.now() - start) / 1000).toFixed(0)} s elapsed`), 30_000)
   let timedOut = false
   let serverDied = false
-  const timer = setTimeout(() => {
+  const onTimeout = () => {
     timedOut = true
     child.kill("SIGKILL")
-  }, timeoutMs)
+  }
+  let timer = setTimeout(onTimeout, timeoutMs)
   let finished = false
   const onServerExit = () => {
     if (finished) return
@@ -250,19 +262,20 @@ async function runPhase(label, cmd, argv, { server, timeoutMs }) {
   const quiet = errTail.filter((l) => !/\d+ s( elapsed)?$/.test(l))
   const lastErr = [...quiet].reverse().find((l) => /error|panic|fatal/i.test(l)) ?? quiet.slice(-1)[0] ?? ""
   let failure
-  if (timedOut) failure = `did not finish in ${Math.round(timeoutMs / 1000)} s`
+  if (timedOut) failure = timedFrom === null ? `setup did not finish in ${Math.round(timeoutMs / 1000)} s` : `did not finish in ${Math.round(timeoutMs / 1000)} s`
   else if (serverDied && !(code === 0 && result)) {
     const e = server.exit
     const why = [...server.tail].reverse().find((l) => /error|panic|fatal|killed|out of memory/i.test(l)) ?? server.tail.slice(-1)[0] ?? ""
-    failure = `server crashed (exit ${e?.code ?? e?.signal}): ${why.trim()}`.slice(0, 200)
+    const when = timedFrom === null ? "during setup" : `${((performance.now() - timedFrom) / 1000).toFixed(0)} s into the timed section`
+    failure = `server crashed ${when} (exit ${e?.code ?? e?.signal}): ${why.trim()}`.slice(0, 200)
   } else if (error) failure = `crashed: ${error.message}`
   else if (code !== 0 || !result) failure = `crashed (exit ${code ?? signal}): ${lastErr}`.slice(0, 200)
   if (failure) {
     progress(`${label}: FAILED after ${(wallMs / 1000).toFixed(1)} s: ${failure}`)
-    return { ok: false, failure, wallMs }
+    return { ok: false, failure, wallMs, setupMs: timedFrom === null ? undefined : timedFrom - start, timedMsBeforeFailure: timedFrom === null ? undefined : performance.now() - timedFrom }
   }
   progress(`${label}: done, ${(result.ms / 1000).toFixed(2)} s`)
-  return { ok: true, ms: result.ms, wallMs, result }
+  return { ok: true, ms: result.ms, wallMs, setupMs: timedFrom === null ? undefined : timedFrom - start, result }
 }
 
 // ---------------------------------------------------------------- systems

@@ -66,6 +66,11 @@ export function shape(answers) {
   return `${top}/${rows}/${nested}`
 }
 
+/** Tells run.mjs that the untimed setup is over: its phase timeout counts from here. */
+export function timedStart() {
+  process.stdout.write(JSON.stringify({ event: "timed-start" }) + "\n")
+}
+
 /** One JSON result line on stdout, in the same shape as `peer-client`'s. */
 export function report(obj) {
   const ru = process.resourceUsage()
