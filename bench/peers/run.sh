@@ -4,5 +4,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 cargo build --release -p scenarios --bins
-npm ci --prefix bench/peers --no-audit --no-fund
+# `npm ci` refuses this lock file: npm 11 leaves the optional per-platform packages of
+# cbor-extract out of it and then reports them missing. `npm install` installs from
+# the same lock file (versions pinned in package.json) without that check.
+npm install --prefix bench/peers --no-audit --no-fund
 exec node bench/peers/run.mjs "$@"
