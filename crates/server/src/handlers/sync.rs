@@ -69,7 +69,7 @@ pub async fn pull(
 
 /// An actor id from its hex text: an even number of hex digits, 1 to 64 bytes.
 fn parse_actor(hex: &str) -> Option<Vec<u8>> {
-    if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 128 {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) || hex.len() > 128 {
         return None;
     }
     (0..hex.len())

@@ -516,6 +516,25 @@ impl Storage {
     pub fn record_count(&self) -> Result<i64, StorageError> {
         self.read(|c| sqlite::record_count(c))
     }
+
+    /// The children of every finalized household-survey response within `scope` (all
+    /// of them for `None`), each with its household's answers and neighborhood: what
+    /// the survey indicators are computed from. Drafts do not count.
+    pub fn survey_children(
+        &self,
+        scope: Option<&Scope>,
+    ) -> Result<Vec<indicators::ChildRow>, StorageError> {
+        self.read(|c| {
+            let mut rows = Vec::new();
+            sqlite::final_responses(c, "household_survey", scope, |id, fields, hood| {
+                let answers: forms::Answers = serde_json::from_str(&fields)
+                    .map_err(|e| StorageError::Corrupt(format!("fields of record {id}: {e}")))?;
+                rows.extend(indicators::children(&answers, hood.as_deref()));
+                Ok(())
+            })?;
+            Ok(rows)
+        })
+    }
 }
 
 fn create_user(

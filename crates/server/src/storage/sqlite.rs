@@ -574,9 +574,60 @@ pub struct FeedRow {
     pub bytes: Vec<u8>,
 }
 
+/// Visit the finalized responses to a form within `scope` (id, fields JSON,
+/// neighborhood), in id order.
+pub fn final_responses(
+    conn: &Connection,
+    form_id: &str,
+    scope: Option<&Scope>,
+    mut visit: impl FnMut(String, String, Option<String>) -> Result<(), StorageError>,
+) -> Result<(), StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, fields, neighborhood FROM records
+         WHERE kind = 'response' AND form_id = ?1
+           AND json_extract(fields, '$._status') = 'final'
+           AND (?2 IS NULL OR partnership = ?2)
+           AND (?3 IS NULL OR organization = ?3)
+           AND (?4 IS NULL OR neighborhood = ?4)
+           AND (?5 IS NULL OR family = ?5)
+           AND (?6 IS NULL OR program = ?6)
+         ORDER BY id",
+    )?;
+    let (p, o, n, f, g) = scope_params(scope);
+    let mut rows = stmt.query(params![form_id, p, o, n, f, g])?;
+    while let Some(row) = rows.next()? {
+        visit(row.get(0)?, row.get(1)?, row.get(2)?)?;
+    }
+    Ok(())
+}
+
+/// A scope as the five optional columns it filters on.
+#[allow(clippy::type_complexity)]
+fn scope_params(
+    scope: Option<&Scope>,
+) -> (
+    Option<&str>,
+    Option<&str>,
+    Option<&str>,
+    Option<&str>,
+    Option<&str>,
+) {
+    match scope {
+        None => (None, None, None, None, None),
+        Some(s) => (
+            Some(s.partnership.as_str()),
+            s.organization.as_deref(),
+            s.neighborhood.as_deref(),
+            s.family.as_deref(),
+            s.program.as_deref(),
+        ),
+    }
+}
+
 /// Log rows with `after < seq <= upto` whose record lies within `scope` (every record
 /// for `None`), in order, at most `limit`. `visit` gets each row and returns whether to
 /// go on.
+/// Changes made by `exclude_actor` are left out.
 pub fn feed(
     conn: &Connection,
     scope: Option<&Scope>,
@@ -597,16 +648,7 @@ pub fn feed(
            AND (?9 IS NULL OR c.actor IS NULL OR c.actor != ?9)
          ORDER BY c.seq LIMIT ?8",
     )?;
-    let (p, o, n, f, g) = match scope {
-        None => (None, None, None, None, None),
-        Some(s) => (
-            Some(s.partnership.as_str()),
-            s.organization.as_deref(),
-            s.neighborhood.as_deref(),
-            s.family.as_deref(),
-            s.program.as_deref(),
-        ),
-    };
+    let (p, o, n, f, g) = scope_params(scope);
     let mut rows = stmt.query(params![after, upto, p, o, n, f, g, limit, exclude_actor])?;
     while let Some(row) = rows.next()? {
         let item = FeedRow {

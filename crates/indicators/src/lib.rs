@@ -1,0 +1,24 @@
+//! The indicators a partnership reports (`../shared/domain/indicators.md`), computed
+//! from household-survey responses: what share of the children in an indicator's
+//! universe meet its condition, overall and disaggregated (race and ethnicity,
+//! home language, neighborhood, age band), with small cells suppressed so that no
+//! hidden cell can be recomputed from the others and the total.
+//!
+//! - [`child`]: one row per child of a response, with the household's answers;
+//! - [`definition`]: indicators as data (a universe and a numerator, each a
+//!   [`Condition`]), and the six the household survey feeds (G1, G3, G12-G15);
+//! - [`dimension`]: the disaggregations and their categories;
+//! - [`table`]: estimates and disaggregated tables, with suppression.
+//!
+//! Values are unweighted shares with their n beside them; weighting to census counts
+//! is a later step.
+
+pub mod child;
+pub mod definition;
+pub mod dimension;
+pub mod table;
+
+pub use child::{children, ChildRow};
+pub use definition::{survey_indicators, Condition, Indicator};
+pub use dimension::Dimension;
+pub use table::{estimate, overall, table, Cell, Estimate, Hidden, Shown, Table};
