@@ -55,6 +55,7 @@ pub fn router(storage: Storage) -> Router {
         .route("/v1/sync/push", post(handlers::sync::push))
         .route("/v1/sync/pull", post(handlers::sync::pull))
         .route("/v1/sync/repair", post(handlers::sync::repair))
+        .merge(crate::web::routes())
         .fallback(not_found)
         // Bodies are read by `extract::read_limited`, which answers 413 in JSON.
         .layer(DefaultBodyLimit::disable())

@@ -25,6 +25,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod storage;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;

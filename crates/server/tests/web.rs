@@ -1,0 +1,206 @@
+//! The staff pages through the real router and a real SQLite file: sign-in with a
+//! session cookie and CSRF, the dashboard's values from synced responses, an
+//! indicator's suppressed cells, sign-out, and who may not use the pages.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::*;
+use forms::{Answers, Value};
+use http_body_util::BodyExt;
+use sync_core::RecordKind;
+use tower::ServiceExt;
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn send(s: &TestServer, req: Request<Body>) -> Page {
+    let resp = s.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    Page {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+async fn get(s: &TestServer, path: &str, cookie: Option<&str>) -> Page {
+    let mut req = Request::get(path);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    send(s, req.body(Body::empty()).unwrap()).await
+}
+
+async fn post_form(s: &TestServer, path: &str, cookie: &str, form: &str) -> Page {
+    let req = Request::post(path)
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_string()))
+        .unwrap();
+    send(s, req).await
+}
+
+/// `name=value` of a Set-Cookie header of the page.
+fn set_cookie(page: &Page, name: &str) -> Option<(String, String)> {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            let pair = v.split(';').next().unwrap().to_string();
+            (pair, v)
+        })
+}
+
+fn hidden_csrf(body: &str) -> String {
+    let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
+    body[at..at + body[at..].find('"').unwrap()].to_string()
+}
+
+/// Sign in through the form; the session cookie (`c2c_session=...`).
+async fn sign_in(s: &TestServer, user: &str, password: &str) -> Page {
+    let form = get(s, "/sign-in", None).await;
+    let (login, _) = set_cookie(&form, "c2c_login").unwrap();
+    let csrf = hidden_csrf(&form.body);
+    post_form(
+        s,
+        "/sign-in",
+        &login,
+        &format!("username={user}&password={password}&csrf={csrf}"),
+    )
+    .await
+}
+
+fn child(grade: &str, age: i64, read: &str) -> Answers {
+    let mut k = Answers::new();
+    k.set("age_years", age)
+        .set("hispanic", "no")
+        .set("race", "black")
+        .set("grade", grade)
+        .set("read_times", read);
+    k
+}
+
+#[tokio::test]
+async fn staff_sign_in_see_indicators_from_synced_responses_and_sign_out() {
+    let s = TestServer::new().await;
+    let worker = s.user("ana", "outreach_worker", Some(east())).await;
+    s.user(
+        "bo",
+        "backbone_staff",
+        Some(sync_core::Scope::partnership("p1")),
+    )
+    .await;
+    // 12 finalized responses, each with a child in grade 3: 9 read to three or more
+    // times a week, 3 not: G13 = 75.0 %, n = 12. One draft more, which must not count.
+    let mut items = Vec::new();
+    for i in 0..13 {
+        let mut a = Answers::new();
+        a.set("consent", "yes")
+            .set("has_child", "yes")
+            .set("home_language", if i < 11 { "en" } else { "es" })
+            .set("home_internet", "no")
+            .set_repeat(
+                "child",
+                vec![child("3", 8, if i < 9 { "daily" } else { "never" })],
+            );
+        if i < 12 {
+            a.set("_status", Value::from("final"));
+        }
+        items.push(record(
+            RecordKind::Response,
+            east(),
+            Some("household_survey"),
+            &a,
+        ));
+    }
+    let refs: Vec<_> = items.iter().map(|(d, c)| (d.id(), c)).collect();
+    s.push_ok(&worker, &refs).await;
+
+    // Pages need a session.
+    let page = get(&s, "/dashboard", None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.headers["location"], "/sign-in");
+
+    // The sign-in form refuses a post without its double-submit token.
+    let page = post_form(
+        &s,
+        "/sign-in",
+        "",
+        "username=bo&password=password-123&csrf=x",
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = sign_in(&s, "bo", "wrong").await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(page.body.contains("Wrong user name or password"));
+
+    let page = sign_in(&s, "bo", "password-123").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let (session, attributes) = set_cookie(&page, "c2c_session").unwrap();
+    assert!(attributes.contains("HttpOnly") && attributes.contains("SameSite=Strict"));
+
+    let page = get(&s, "/dashboard", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("75.0%") && page.body.contains("9 of 12"),
+        "{}",
+        page.body
+    );
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    assert!(page.headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+
+    // By home language, Spanish has 1 child: hidden, and English (11) with it, since
+    // the total would give the Spanish cell away.
+    let page = get(&s, "/indicators/G13", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let language = &page.body[page.body.find("<h2>Home language").unwrap()..];
+    let language = &language[..language.find("</table>").unwrap()];
+    assert!(
+        language.contains("English</td><td class=\"hidden\""),
+        "{language}"
+    );
+    assert!(
+        language.contains("Spanish</td><td class=\"hidden\""),
+        "{language}"
+    );
+    assert!(language.contains("9 of 12"), "the total stays: {language}");
+    assert!(page.body.contains("<svg"));
+    assert_eq!(
+        get(&s, "/indicators/G99", Some(&session)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Sign-out needs the page's CSRF token; afterwards the cookie is dead.
+    let csrf = hidden_csrf(&get(&s, "/dashboard", Some(&session)).await.body);
+    let page = post_form(&s, "/sign-out", &session, "csrf=forged").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = post_form(&s, "/sign-out", &session, &format!("csrf={csrf}")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let page = get(&s, "/dashboard", Some(&session)).await;
+    assert_eq!(
+        page.status,
+        StatusCode::SEE_OTHER,
+        "a signed-out session is refused"
+    );
+}
+
+#[tokio::test]
+async fn outreach_workers_and_parents_use_the_app_not_the_pages() {
+    let s = TestServer::new().await;
+    s.user("ana", "outreach_worker", Some(east())).await;
+    let page = sign_in(&s, "ana", "password-123").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(set_cookie(&page, "c2c_session").is_none());
+}
