@@ -22,6 +22,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod handlers;
 pub mod storage;

@@ -204,3 +204,90 @@ async fn outreach_workers_and_parents_use_the_app_not_the_pages() {
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(set_cookie(&page, "c2c_session").is_none());
 }
+
+#[tokio::test]
+async fn a_csv_export_holds_the_synced_responses_within_the_callers_scope() {
+    let s = TestServer::new().await;
+    let east_worker = s.user("ana", "outreach_worker", Some(east())).await;
+    let west_worker = s.user("cy", "outreach_worker", Some(west())).await;
+    s.user("pat", "partner_staff", Some(east())).await;
+    let mut pushed = Vec::new();
+    for (scope, token, devices) in [
+        (east(), &east_worker, "computer tablet"),
+        (east(), &east_worker, "smartphone"),
+        (west(), &west_worker, "tablet"),
+    ] {
+        let mut a = Answers::new();
+        a.set("consent", "yes")
+            .set("has_child", "yes")
+            .set("home_language", "es")
+            .set("home_internet", "yes")
+            .set("home_devices", devices)
+            .set_repeat(
+                "child",
+                vec![child("3", 8, "daily"), child("prek", 4, "never")],
+            );
+        let (doc, change) = record(RecordKind::Response, scope, Some("household_survey"), &a);
+        s.push_ok(token, &[(doc.id(), &change)]).await;
+        pushed.push((doc.id(), devices));
+    }
+    let page = sign_in(&s, "pat", "password-123").await;
+    let (session, _) = set_cookie(&page, "c2c_session").unwrap();
+
+    let csv = get(&s, "/exports/household_survey", Some(&session)).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let lines: Vec<&str> = csv.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name} in {header:?}"))
+    };
+    // Only the two east responses (the partner's scope), in id order.
+    let mut east_ids: Vec<_> = pushed[..2].to_vec();
+    east_ids.sort_by_key(|(id, _)| id.to_string());
+    assert_eq!(lines.len(), 3, "{}", csv.body);
+    for (line, (id, devices)) in lines[1..].iter().zip(&east_ids) {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[col("_id")], id.to_string());
+        assert_eq!(cells[col("_neighborhood")], "east");
+        assert_eq!(cells[col("home_devices")], *devices);
+        let has = |choice: &str| devices.split(' ').any(|d| d == choice);
+        for choice in ["computer", "tablet", "smartphone", "none"] {
+            let want = if has(choice) { "1" } else { "0" };
+            assert_eq!(
+                cells[col(&format!("home_devices/{choice}"))],
+                want,
+                "{choice}"
+            );
+        }
+    }
+
+    // The repeat file: one row per child, joined by _parent_id.
+    let kids = get(&s, "/exports/household_survey/child", Some(&session)).await;
+    let lines: Vec<&str> = kids.body.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("_parent_id,_index,age_years,"));
+    assert_eq!(lines.len(), 1 + 4);
+    assert!(lines[1].starts_with(&format!("{},1,8,", east_ids[0].0)));
+    assert!(lines[2].starts_with(&format!("{},2,4,", east_ids[0].0)));
+    assert_eq!(
+        get(&s, "/exports/household_survey/nope", Some(&session))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&s, "/exports/no_form", Some(&session)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Without a session: to the sign-in page.
+    assert_eq!(
+        get(&s, "/exports/household_survey", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+}

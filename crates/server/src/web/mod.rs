@@ -1,6 +1,6 @@
 //! The staff web pages: sign-in with a session cookie, CSRF protection on every form,
-//! the indicator dashboard and an indicator's disaggregated tables. Server-rendered,
-//! no JavaScript.
+//! the indicator dashboard, an indicator's disaggregated tables, and CSV exports of a
+//! form's responses. Server-rendered, no JavaScript.
 //!
 //! A web session is a device of the signed-in user (named "web session"), so it is
 //! authenticated, listed and revoked like any other: the cookie holds the device's
@@ -9,6 +9,7 @@
 //! form, before any session, uses a double-submit cookie.
 
 mod chart;
+mod downloads;
 mod html;
 mod pages;
 
@@ -40,6 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/sign-out", axum::routing::post(pages::sign_out))
         .route("/dashboard", get(pages::dashboard))
         .route("/indicators/{id}", get(pages::indicator))
+        .route("/exports/{form}", get(downloads::responses))
+        .route("/exports/{form}/{repeat}", get(downloads::repeat))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(middleware::from_fn(security_headers))
 }

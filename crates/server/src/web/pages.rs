@@ -218,7 +218,12 @@ pub async fn dashboard(State(state): State<AppState>, staff: Staff) -> Response 
             id = indicator.id,
         ));
     }
-    body.push_str("</tbody></table>");
+    body.push_str(
+        "</tbody></table><h2>Exports</h2><p>Household survey responses as CSV, within \
+         what you may see: <a href=\"/exports/household_survey\">responses</a>, \
+         <a href=\"/exports/household_survey/child\">children</a> (joined by \
+         <code>_parent_id</code>).</p>",
+    );
     let user = (staff.caller.username.as_str(), staff.csrf.as_str());
     Html(page("Indicators", Some(user), &body)).into_response()
 }
