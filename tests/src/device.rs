@@ -60,22 +60,28 @@ pub fn all_records(store: &Mutex<Store>) -> Vec<RecordSummary> {
 }
 
 /// Record household-survey responses offline, one per seed (see
-/// [`household_survey_answers`]), in `scope`.
-pub fn create_responses(store: &Mutex<Store>, seeds: std::ops::Range<u64>, scope: &Scope) {
+/// [`household_survey_answers`]), in `scope`; their ids.
+pub fn create_responses(
+    store: &Mutex<Store>,
+    seeds: std::ops::Range<u64>,
+    scope: &Scope,
+) -> Vec<uuid::Uuid> {
     let mut store = store.lock().unwrap();
     let form = Some(FormRef {
         id: "household_survey".into(),
         version: 1,
     });
-    for seed in seeds {
-        store
-            .create(
-                RecordKind::Response,
-                scope.clone(),
-                form.clone(),
-                &household_survey_answers(seed),
-                &Commit::new("w1", "Survey"),
-            )
-            .unwrap();
-    }
+    seeds
+        .map(|seed| {
+            store
+                .create(
+                    RecordKind::Response,
+                    scope.clone(),
+                    form.clone(),
+                    &household_survey_answers(seed),
+                    &Commit::new("w1", "Survey"),
+                )
+                .unwrap()
+        })
+        .collect()
 }

@@ -141,6 +141,22 @@ impl TestServer {
             .ok()
     }
 
+    /// A read-only look into the server's database.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.data_dir.join("server.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
+    }
+
+    /// How many rows a table of the server's database holds.
+    pub fn count(&self, table: &str) -> i64 {
+        self.db()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
     /// Whether the server's log shows a panic.
     pub fn log_has_panic(&self) -> bool {
         std::fs::read_to_string(&self.log)

@@ -81,17 +81,8 @@ async fn devices_syncing_through_random_faults_lose_nothing_and_double_nothing()
         assert_eq!(phone.lock().unwrap().outbox_len().unwrap(), 0);
         assert_eq!(all_records(phone).len(), total);
     }
-    let db = rusqlite::Connection::open_with_flags(
-        server.data_dir.join("server.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let count = |table: &str| -> i64 {
-        db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
-    };
     assert_eq!(
-        (count("changes"), count("records")),
+        (server.count("changes"), server.count("records")),
         (total as i64, total as i64),
         "nothing doubled in the server's log"
     );

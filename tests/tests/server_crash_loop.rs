@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use scenarios::device::{all_records, device, sync};
+use scenarios::device::{all_records, create_responses, device, sync};
 use scenarios::server::{device_token, user_with_token, TestServer};
-use scenarios::{household_survey_answers, Seeded};
+use scenarios::Seeded;
 use serde_json::json;
-use sync_core::{Commit, FormRef, RecordKind, Scope, Store};
+use sync_core::{Scope, Store};
 use uuid::Uuid;
 
 const DEVICES: u64 = 8;
@@ -36,25 +36,8 @@ struct Phone {
 
 impl Phone {
     fn record(&self, seeds: std::ops::Range<u64>, scope: &Scope) {
-        let form = Some(FormRef {
-            id: "household_survey".into(),
-            version: 1,
-        });
-        for seed in seeds {
-            let id = self
-                .store
-                .lock()
-                .unwrap()
-                .create(
-                    RecordKind::Response,
-                    scope.clone(),
-                    form.clone(),
-                    &household_survey_answers(seed),
-                    &Commit::new("w1", "Survey"),
-                )
-                .unwrap();
-            self.created.lock().unwrap().push(id);
-        }
+        let ids = create_responses(&self.store, seeds, scope);
+        self.created.lock().unwrap().extend(ids);
     }
 
     /// The records this phone created whose change the server has acknowledged (they
@@ -79,11 +62,7 @@ impl Phone {
 }
 
 fn server_log_records(server: &TestServer) -> HashSet<Uuid> {
-    let db = rusqlite::Connection::open_with_flags(
-        server.data_dir.join("server.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
+    let db = server.db();
     let mut statement = db.prepare("SELECT record_id FROM changes").unwrap();
     let ids = statement
         .query_map([], |row| row.get::<_, String>(0))
@@ -228,17 +207,8 @@ async fn server_killed_fifty_times_during_fleet_sync_loses_no_acknowledged_chang
         logged, created,
         "the server holds exactly what was recorded"
     );
-    let db = rusqlite::Connection::open_with_flags(
-        server.data_dir.join("server.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let count = |table: &str| -> i64 {
-        db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
-    };
     assert_eq!(
-        (count("changes"), count("records")),
+        (server.count("changes"), server.count("records")),
         (total as i64, total as i64),
         "nothing doubled"
     );

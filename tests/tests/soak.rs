@@ -180,17 +180,8 @@ async fn fleet_sync_with_faults_soaks_without_growth_or_loss() {
         let held: HashSet<_> = all_records(phone).into_iter().map(|r| r.meta.id).collect();
         assert_eq!(held, first, "every phone holds the same records");
     }
-    let db = rusqlite::Connection::open_with_flags(
-        server.data_dir.join("server.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let count = |table: &str| -> i64 {
-        db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
-    };
     assert_eq!(
-        (count("changes"), count("records")),
+        (server.count("changes"), server.count("records")),
         (total as i64, total as i64),
         "nothing lost, nothing doubled"
     );

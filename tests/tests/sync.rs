@@ -25,24 +25,8 @@ fn household(name: &str) -> Answers {
     a
 }
 
-/// Read-only look into the server's database.
-fn server_db(server: &TestServer) -> rusqlite::Connection {
-    rusqlite::Connection::open_with_flags(
-        server.data_dir.join("server.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap()
-}
-
-/// How many rows a table of the server's database holds.
-fn server_count(server: &TestServer, table: &str) -> i64 {
-    server_db(server)
-        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .unwrap()
-}
-
 fn server_change_hashes(server: &TestServer) -> BTreeSet<Vec<u8>> {
-    let db = server_db(server);
+    let db = server.db();
     let mut stmt = db.prepare("SELECT hash FROM changes").unwrap();
     let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap();
     rows.map(Result::unwrap).collect()
@@ -134,7 +118,7 @@ async fn three_devices_edit_one_household_offline_and_converge_with_the_conflict
         );
     }
     // The server's record holds the same state and shows the conflict.
-    let db = server_db(&server);
+    let db = server.db();
     let (has_conflicts, fields_json): (bool, String) = db
         .query_row(
             "SELECT has_conflicts, fields FROM records WHERE id = ?1",
@@ -165,8 +149,8 @@ async fn a_push_whose_answer_is_cut_is_retried_and_nothing_is_lost_or_doubled() 
     );
     assert_eq!(report.pushed, 300);
     assert_eq!(phone.lock().unwrap().outbox_len().unwrap(), 0);
-    let logged = server_count(&server, "changes");
-    let records = server_count(&server, "records");
+    let logged = server.count("changes");
+    let records = server.count("records");
     assert_eq!(
         (logged, records),
         (300, 300),
@@ -392,7 +376,7 @@ async fn bad_bodies_get_clear_errors_and_write_nothing() {
         .await
         .unwrap();
     assert_eq!(no_token.status().as_u16(), 401);
-    let logged = server_count(&server, "changes");
+    let logged = server.count("changes");
     assert_eq!(logged, 0, "nothing written");
     // And it goes on serving.
     let health = http
@@ -469,7 +453,7 @@ async fn after_a_restore_from_backup_devices_repair_and_nothing_is_lost() {
     }
     TestServer::command(&data, &["restore-epoch"]);
     server.restart();
-    let before = server_count(&server, "records");
+    let before = server.count("records");
     assert_eq!(before, 50, "the restored server lost the last 30 records");
 
     let report = sync(&phone, &server.url(), &token).await.unwrap();
@@ -479,7 +463,7 @@ async fn after_a_restore_from_backup_devices_repair_and_nothing_is_lost() {
     );
     let report = sync(&witness, &server.url(), &token).await.unwrap();
     assert!(report.repaired);
-    let after = server_count(&server, "records");
+    let after = server.count("records");
     assert_eq!(after, 80, "the devices gave back what the server lost");
     let newcomer = device(dir.path(), "newcomer");
     sync(&newcomer, &server.url(), &token).await.unwrap();
@@ -544,6 +528,6 @@ async fn offline_and_cancelled_syncs_end_in_clear_errors_and_a_later_sync_delive
     // A later sync delivers everything, nothing twice.
     let report = sync(&phone, &server.url(), &token).await.unwrap();
     assert_eq!(report.pushed, 300);
-    let logged = server_count(&server, "changes");
+    let logged = server.count("changes");
     assert_eq!(logged, 400);
 }

@@ -27,6 +27,18 @@ impl ChildRow {
         self.get(name)?.trim().parse().ok()
     }
 
+    /// A row from (question, answer) pairs, for tests.
+    #[cfg(test)]
+    pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> ChildRow {
+        ChildRow {
+            fields: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            neighborhood: None,
+        }
+    }
+
     /// The choices of a `select_multiple` answer (none when unanswered).
     pub fn choices(&self, name: &str) -> impl Iterator<Item = &str> {
         self.get(name).unwrap_or("").split_whitespace()

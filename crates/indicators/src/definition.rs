@@ -131,13 +131,7 @@ mod tests {
     use super::*;
 
     fn row(pairs: &[(&str, &str)]) -> ChildRow {
-        ChildRow {
-            fields: pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            neighborhood: None,
-        }
+        ChildRow::from_pairs(pairs)
     }
 
     #[test]

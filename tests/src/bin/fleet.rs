@@ -135,11 +135,7 @@ async fn main() -> Result<()> {
             _ => None,
         })
         .collect();
-    let db = rusqlite::Connection::open_with_flags(
-        server.data_dir.join("server.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )?;
-    let changes: i64 = db.query_row("SELECT count(*) FROM changes", [], |r| r.get(0))?;
+    let changes = server.count("changes");
     let peak = server.peak_memory_kib().unwrap_or(0);
 
     println!("| figure | value |\n|---|---|");

@@ -8,6 +8,7 @@
 //! alongside the writer).
 
 mod push;
+mod reports;
 pub mod sqlite;
 
 use std::collections::HashMap;
@@ -515,65 +516,6 @@ impl Storage {
     /// How many records there are.
     pub fn record_count(&self) -> Result<i64, StorageError> {
         self.read(|c| sqlite::record_count(c))
-    }
-
-    /// One page of a form's responses within `scope`, after the id `after` (`""` for
-    /// the start), at most `limit`, for an export: each with its answers.
-    pub fn export_page(
-        &self,
-        form_id: &str,
-        scope: Option<&Scope>,
-        after: &str,
-        limit: i64,
-    ) -> Result<Vec<(crate::export::ResponseMeta, forms::Answers)>, StorageError> {
-        let rows = self.read(|c| sqlite::export_page(c, form_id, scope, after, limit))?;
-        rows.into_iter()
-            .map(
-                |(id, form_version, created_by, created_at, neighborhood, fields)| {
-                    let answers = serde_json::from_str(&fields).map_err(|e| {
-                        StorageError::Corrupt(format!("fields of record {id}: {e}"))
-                    })?;
-                    let meta = crate::export::ResponseMeta {
-                        id,
-                        form_version,
-                        created_by,
-                        created_at,
-                        neighborhood,
-                    };
-                    Ok((meta, answers))
-                },
-            )
-            .collect()
-    }
-
-    /// The newest version of a form, if the server has it.
-    pub fn latest_form(&self, id: &str) -> Result<Option<Arc<CompiledForm>>, StorageError> {
-        let newest = self
-            .form_ids()?
-            .into_iter()
-            .filter(|(f, _)| f == id)
-            .map(|(_, v)| v)
-            .max();
-        Ok(newest.and_then(|v| self.form(id, v)))
-    }
-
-    /// The children of every finalized household-survey response within `scope` (all
-    /// of them for `None`), each with its household's answers and neighborhood: what
-    /// the survey indicators are computed from. Drafts do not count.
-    pub fn survey_children(
-        &self,
-        scope: Option<&Scope>,
-    ) -> Result<Vec<indicators::ChildRow>, StorageError> {
-        self.read(|c| {
-            let mut rows = Vec::new();
-            sqlite::final_responses(c, "household_survey", scope, |id, fields, hood| {
-                let answers: forms::Answers = serde_json::from_str(&fields)
-                    .map_err(|e| StorageError::Corrupt(format!("fields of record {id}: {e}")))?;
-                rows.extend(indicators::children(&answers, hood.as_deref()));
-                Ok(())
-            })?;
-            Ok(rows)
-        })
     }
 }
 

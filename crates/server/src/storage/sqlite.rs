@@ -574,73 +574,9 @@ pub struct FeedRow {
     pub bytes: Vec<u8>,
 }
 
-/// Visit the finalized responses to a form within `scope` (id, fields JSON,
-/// neighborhood), in id order.
-pub fn final_responses(
-    conn: &Connection,
-    form_id: &str,
-    scope: Option<&Scope>,
-    mut visit: impl FnMut(String, String, Option<String>) -> Result<(), StorageError>,
-) -> Result<(), StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, fields, neighborhood FROM records
-         WHERE kind = 'response' AND form_id = ?1
-           AND json_extract(fields, '$._status') = 'final'
-           AND (?2 IS NULL OR partnership = ?2)
-           AND (?3 IS NULL OR organization = ?3)
-           AND (?4 IS NULL OR neighborhood = ?4)
-           AND (?5 IS NULL OR family = ?5)
-           AND (?6 IS NULL OR program = ?6)
-         ORDER BY id",
-    )?;
-    let (p, o, n, f, g) = scope_params(scope);
-    let mut rows = stmt.query(params![form_id, p, o, n, f, g])?;
-    while let Some(row) = rows.next()? {
-        visit(row.get(0)?, row.get(1)?, row.get(2)?)?;
-    }
-    Ok(())
-}
-
-/// One page of a form's responses within `scope` for an export: after `after` in id
-/// order, at most `limit`: (id, form version, created by, created at, neighborhood,
-/// fields JSON).
-#[allow(clippy::type_complexity)]
-pub fn export_page(
-    conn: &Connection,
-    form_id: &str,
-    scope: Option<&Scope>,
-    after: &str,
-    limit: i64,
-) -> Result<Vec<(String, Option<i64>, String, i64, Option<String>, String)>, StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, form_version, created_by, created_at, neighborhood, fields FROM records
-         WHERE kind = 'response' AND form_id = ?1 AND id > ?2
-           AND (?3 IS NULL OR partnership = ?3)
-           AND (?4 IS NULL OR organization = ?4)
-           AND (?5 IS NULL OR neighborhood = ?5)
-           AND (?6 IS NULL OR family = ?6)
-           AND (?7 IS NULL OR program = ?7)
-         ORDER BY id LIMIT ?8",
-    )?;
-    let (p, o, n, f, g) = scope_params(scope);
-    let rows = stmt
-        .query_map(params![form_id, after, p, o, n, f, g, limit], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
-
 /// A scope as the five optional columns it filters on.
 #[allow(clippy::type_complexity)]
-fn scope_params(
+pub(super) fn scope_params(
     scope: Option<&Scope>,
 ) -> (
     Option<&str>,
