@@ -8,17 +8,26 @@
 //! - [`definition`]: indicators as data (a universe and a numerator, each a
 //!   [`Condition`]), and the six the household survey feeds (G1, G3, G12-G15);
 //! - [`dimension`]: the disaggregations and their categories;
-//! - [`table`]: estimates and disaggregated tables, with suppression.
+//! - [`table`]: estimates and disaggregated tables, with suppression;
+//! - [`facts`]: each child digested once (universe and numerator bits, categories),
+//!   for a server that keeps every stored response's children in memory;
+//! - [`aggregate`]: the administrative indicators, from uploaded CSV rows.
 //!
 //! Values are unweighted shares with their n beside them; weighting to census counts
 //! is a later step.
 
+pub mod aggregate;
 pub mod child;
 pub mod definition;
 pub mod dimension;
+pub mod facts;
 pub mod table;
 
 pub use child::{children, ChildRow};
 pub use definition::{survey_indicators, Condition, Indicator};
 pub use dimension::Dimension;
-pub use table::{estimate, overall, table, Cell, Estimate, Hidden, Shown, Table};
+pub use aggregate::{parse_csv, AdminIndicator, AggregateRow, CsvError, ADMIN_INDICATORS};
+pub use facts::{facts_estimate, facts_overall, facts_table, survey_index, ChildFacts, Digester};
+pub use table::{
+    estimate, overall, shown, suppress, table, tabulate, Cell, Estimate, Hidden, Shown, Table,
+};

@@ -88,12 +88,7 @@ pub fn estimate(indicator: &Indicator, rows: &[ChildRow]) -> Estimate {
 
 /// The indicator over these children, hidden when its n is below `min_cell`.
 pub fn overall(indicator: &Indicator, rows: &[ChildRow], min_cell: u64) -> Shown {
-    let e = estimate(indicator, rows);
-    if e.denominator < min_cell {
-        Shown::Hidden(Hidden::Small)
-    } else {
-        Shown::Value(e)
-    }
+    shown(estimate(indicator, rows), min_cell)
 }
 
 /// The indicator split by `dimension`, suppressed with `min_cell` (the smallest n
@@ -104,18 +99,48 @@ pub fn table(
     dimension: Dimension,
     min_cell: u64,
 ) -> Table {
+    let members = rows
+        .iter()
+        .filter(|r| indicator.universe.holds(r))
+        .map(|r| (indicator.numerator.holds(r), dimension.category(r)));
+    let (total, cells) = tabulate(members, min_cell);
+    Table {
+        dimension,
+        total,
+        cells,
+    }
+}
+
+/// Count the universe's members, each given as (meets the indicator, its category),
+/// into suppressed cells and a total.
+pub fn tabulate<S: AsRef<str>>(
+    members: impl IntoIterator<Item = (bool, S)>,
+    min_cell: u64,
+) -> (Shown, Vec<Cell>) {
     let mut by_category: BTreeMap<String, Estimate> = BTreeMap::new();
     let mut total = Estimate::default();
-    for row in rows.iter().filter(|r| indicator.universe.holds(r)) {
-        let meets = indicator.numerator.holds(row);
-        for e in [
-            by_category.entry(dimension.category(row)).or_default(),
-            &mut total,
-        ] {
+    for (meets, category) in members {
+        let category = category.as_ref();
+        let cell = match by_category.get_mut(category) {
+            Some(cell) => cell,
+            None => by_category.entry(category.to_string()).or_default(),
+        };
+        for e in [cell, &mut total] {
             e.denominator += 1;
             e.numerator += u64::from(meets);
         }
     }
+    suppress(by_category, total, min_cell)
+}
+
+/// Suppress a table given as counts by category and their total: cells under
+/// `min_cell` hidden, then, while exactly one cell is hidden beside a shown total,
+/// the smallest other cell too. A total under `min_cell` hides everything.
+pub fn suppress(
+    by_category: BTreeMap<String, Estimate>,
+    total: Estimate,
+    min_cell: u64,
+) -> (Shown, Vec<Cell>) {
     let mut cells: Vec<(String, Estimate, Option<Hidden>)> = by_category
         .into_iter()
         .map(|(category, e)| {
@@ -143,15 +168,21 @@ pub fn table(
         }
         Shown::Value(total)
     };
-    Table {
-        dimension,
-        total: total_shown,
-        cells: cells
-            .into_iter()
-            .map(|(category, e, hidden)| Cell {
-                category,
-                shown: hidden.map_or(Shown::Value(e), Shown::Hidden),
-            })
-            .collect(),
+    let cells = cells
+        .into_iter()
+        .map(|(category, e, hidden)| Cell {
+            category,
+            shown: hidden.map_or(Shown::Value(e), Shown::Hidden),
+        })
+        .collect();
+    (total_shown, cells)
+}
+
+/// An estimate as a page may show it: hidden when its n is under `min_cell`.
+pub fn shown(e: Estimate, min_cell: u64) -> Shown {
+    if e.denominator < min_cell {
+        Shown::Hidden(Hidden::Small)
+    } else {
+        Shown::Value(e)
     }
 }
