@@ -47,6 +47,7 @@ pub fn router(storage: Storage) -> Router {
     Router::new()
         .route("/healthz", get(handlers::health::healthz))
         .route("/v1/auth/token", post(handlers::auth::token))
+        .route("/v1/auth/enroll", post(handlers::auth::enroll))
         .route("/v1/admin/users", post(handlers::admin::create_user))
         .route(
             "/v1/admin/devices/revoke",

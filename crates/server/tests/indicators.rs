@@ -1,20 +1,20 @@
-//! The survey indicators' input, read from the server's materialized records:
-//! finalized household-survey responses only, within a scope, one row per child.
+//! The survey indicators' input, read from the server's materialized records and kept
+//! in memory: finalized household-survey responses only, within a scope, one digest per
+//! child, refreshed as pushes land.
 
 mod common;
 
 use common::*;
 use forms::{Answers, Value};
-use indicators::{estimate, survey_indicators};
-use sync_core::{RecordKind, Scope};
-use uuid::Uuid;
+use indicators::{facts_estimate, facts_table, survey_index, Dimension};
+use sync_core::{Commit, RecordDoc, RecordKind, Scope};
 
 /// A household-survey response with one child per grade given, finalized or a draft.
 fn response(
     scope: Scope,
     grades: &[(&str, i64, &str)],
     finalized: bool,
-) -> (Uuid, automerge::Change) {
+) -> (RecordDoc, automerge::Change) {
     let kids = grades
         .iter()
         .map(|(grade, age, read)| {
@@ -37,53 +37,64 @@ fn response(
     if finalized {
         a.set("_status", Value::from("final"));
     }
-    let (doc, change) = record(RecordKind::Response, scope, Some("household_survey"), &a);
-    (doc.id(), change)
+    record(RecordKind::Response, scope, Some("household_survey"), &a)
+}
+
+fn children(s: &TestServer, scope: Option<&Scope>) -> usize {
+    let facts = s.storage.survey_facts(scope).unwrap();
+    facts.responses.iter().map(|(_, c)| c.len()).sum()
 }
 
 #[tokio::test]
-async fn survey_children_are_the_finalized_responses_in_scope() {
+async fn survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes() {
     let s = TestServer::new().await;
     let east_worker = s.user("e", "outreach_worker", Some(east())).await;
     let west_worker = s.user("w", "outreach_worker", Some(west())).await;
-    let east_items = [
+    let mut east_items = [
         response(east(), &[("3", 8, "daily"), ("5", 10, "never")], true),
         response(east(), &[("k", 5, "three_plus")], true),
         response(east(), &[("2", 7, "daily")], false), // a draft: not counted
     ];
     let west_items = [response(west(), &[("8", 13, "once_twice")], true)];
-    let refs: Vec<_> = east_items.iter().map(|(id, c)| (*id, c)).collect();
+    let refs: Vec<_> = east_items.iter().map(|(d, c)| (d.id(), c)).collect();
     let pushed = s.push_ok(&east_worker, &refs).await;
     assert_eq!(
         statuses(&pushed),
         vec![sync_core::protocol::PushStatus::Accepted; 3]
     );
-    let refs: Vec<_> = west_items.iter().map(|(id, c)| (*id, c)).collect();
+    let refs: Vec<_> = west_items.iter().map(|(d, c)| (d.id(), c)).collect();
     s.push_ok(&west_worker, &refs).await;
 
-    let east_rows = s.storage.survey_children(Some(&east())).unwrap();
-    assert_eq!(
-        east_rows.len(),
-        3,
-        "two finalized east households, three children"
-    );
-    assert!(east_rows
-        .iter()
-        .all(|r| r.neighborhood.as_deref() == Some("east")));
-    let g13 = survey_indicators()
-        .into_iter()
-        .find(|i| i.id == "G13")
-        .unwrap();
-    let e = estimate(&g13, &east_rows);
+    let g13 = survey_index("G13").unwrap();
+    let east_facts = s.storage.survey_facts(Some(&east())).unwrap();
+    let years = east_facts.years();
+    assert_eq!(years.len(), 1, "the test's records are all made at one time");
+    let year = years[0];
+    assert_eq!(children(&s, Some(&east())), 3, "two finalized east households, three children");
+    let e = facts_estimate(g13, east_facts.children_in(year));
     assert_eq!((e.numerator, e.denominator), (2, 3));
+    let by_hood = facts_table(g13, east_facts.children_in(year), Dimension::Neighborhood, 1);
+    let hoods: Vec<&str> = by_hood.cells.iter().map(|c| c.category.as_str()).collect();
+    assert_eq!(hoods, ["east"]);
 
-    let all = s.storage.survey_children(None).unwrap();
-    assert_eq!(all.len(), 4);
-    let e = estimate(&g13, &all);
+    assert_eq!(children(&s, None), 4);
+    assert_eq!(children(&s, Some(&Scope::partnership("p1"))), 4);
+    let all = s.storage.survey_facts(None).unwrap();
+    let e = facts_estimate(g13, all.children_in(year));
     assert_eq!((e.numerator, e.denominator), (2, 4));
-    let partnership = s
-        .storage
-        .survey_children(Some(&Scope::partnership("p1")))
+
+    // The cache follows the log: finalizing the draft adds its child, and a new
+    // response adds its own, without a restart.
+    let (draft, _) = &mut east_items[2];
+    let finalized = draft
+        .edit(&Commit::new("e", "finalize"), |e| e.set_field("_status", "final"))
+        .unwrap()
         .unwrap();
-    assert_eq!(partnership.len(), 4);
+    s.push_ok(&east_worker, &[(draft.id(), &finalized)]).await;
+    assert_eq!(children(&s, Some(&east())), 4, "the finalized draft counts now");
+    let (doc, change) = response(east(), &[("4", 9, "daily"), ("6", 11, "daily")], true);
+    s.push_ok(&east_worker, &[(doc.id(), &change)]).await;
+    assert_eq!(children(&s, Some(&east())), 6);
+    let e = facts_estimate(g13, s.storage.survey_facts(None).unwrap().children_in(year));
+    assert_eq!((e.numerator, e.denominator), (5, 7));
 }

@@ -4,80 +4,11 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
+use common::pages::*;
 use common::*;
 use forms::{Answers, Value};
-use http_body_util::BodyExt;
 use sync_core::RecordKind;
-use tower::ServiceExt;
-
-struct Page {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-async fn send(s: &TestServer, req: Request<Body>) -> Page {
-    let resp = s.app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes();
-    Page {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
-async fn get(s: &TestServer, path: &str, cookie: Option<&str>) -> Page {
-    let mut req = Request::get(path);
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    send(s, req.body(Body::empty()).unwrap()).await
-}
-
-async fn post_form(s: &TestServer, path: &str, cookie: &str, form: &str) -> Page {
-    let req = Request::post(path)
-        .header("cookie", cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from(form.to_string()))
-        .unwrap();
-    send(s, req).await
-}
-
-/// `name=value` of a Set-Cookie header of the page.
-fn set_cookie(page: &Page, name: &str) -> Option<(String, String)> {
-    page.headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| {
-            let pair = v.split(';').next().unwrap().to_string();
-            (pair, v)
-        })
-}
-
-fn hidden_csrf(body: &str) -> String {
-    let at = body.find("name=\"csrf\" value=\"").unwrap() + 19;
-    body[at..at + body[at..].find('"').unwrap()].to_string()
-}
-
-/// Sign in through the form; the session cookie (`c2c_session=...`).
-async fn sign_in(s: &TestServer, user: &str, password: &str) -> Page {
-    let form = get(s, "/sign-in", None).await;
-    let (login, _) = set_cookie(&form, "c2c_login").unwrap();
-    let csrf = hidden_csrf(&form.body);
-    post_form(
-        s,
-        "/sign-in",
-        &login,
-        &format!("username={user}&password={password}&csrf={csrf}"),
-    )
-    .await
-}
 
 fn child(grade: &str, age: i64, read: &str) -> Answers {
     let mut k = Answers::new();
@@ -168,11 +99,11 @@ async fn staff_sign_in_see_indicators_from_synced_responses_and_sign_out() {
     let language = &page.body[page.body.find("<h2>Home language").unwrap()..];
     let language = &language[..language.find("</table>").unwrap()];
     assert!(
-        language.contains("English</td><td class=\"hidden\""),
+        language.contains("English</td><td class=\"value hidden\""),
         "{language}"
     );
     assert!(
-        language.contains("Spanish</td><td class=\"hidden\""),
+        language.contains("Spanish</td><td class=\"value hidden\""),
         "{language}"
     );
     assert!(language.contains("9 of 12"), "the total stays: {language}");

@@ -7,9 +7,15 @@
 //! transaction; reads use a small pool of other connections (WAL lets them run
 //! alongside the writer).
 
+mod accounts;
+mod browse;
 mod push;
 mod reports;
+mod review;
+pub mod schema;
 pub mod sqlite;
+mod survey_cache;
+mod targets;
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -27,7 +33,11 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::auth::{self, Caller, Role};
+pub use accounts::{normalize_code, DeviceSummary, Enrollment, UserSummary, ENROLLMENT_TTL};
+pub use browse::{ChangeOrigin, ListCursor, ListedRecord, RecordFilter, RecordList, SEARCH_SCAN};
 pub use sqlite::RecordRow;
+pub use survey_cache::{SurveyFacts, SURVEY_FORM};
+pub use targets::{Targets, DEFAULT_MIN_CELL};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "server.db";
@@ -124,6 +134,7 @@ struct Inner {
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
     forms: HashMap<(String, u32), Arc<CompiledForm>>,
+    survey: Mutex<survey_cache::SurveyCache>,
 }
 
 pub(crate) struct Writer {
@@ -148,8 +159,8 @@ impl Storage {
         std::fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path)?;
-        sqlite::configure(&conn)?;
-        sqlite::migrate(&mut conn, &auth::new_epoch())?;
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn, &auth::new_epoch())?;
         let time = now();
         for form in forms::instruments::seed_forms() {
             sqlite::insert_form(&conn, &form.id, form.version, &form.to_json(), time)?;
@@ -181,6 +192,7 @@ impl Storage {
                 }),
                 readers: Mutex::new(Vec::new()),
                 forms: compiled,
+                survey: Mutex::new(survey_cache::SurveyCache::default()),
             }),
         })
     }
@@ -197,8 +209,8 @@ impl Storage {
             )));
         }
         let mut conn = Connection::open(&path)?;
-        sqlite::configure(&conn)?;
-        sqlite::migrate(&mut conn, &auth::new_epoch())?;
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn, &auth::new_epoch())?;
         let epoch = auth::new_epoch();
         sqlite::set_epoch(&conn, &epoch)?;
         Ok(epoch)
@@ -233,7 +245,7 @@ impl Storage {
             Some(c) => c,
             None => {
                 let c = Connection::open(&self.inner.path)?;
-                sqlite::configure(&c)?;
+                schema::configure(&c)?;
                 c
             }
         };

@@ -1,5 +1,4 @@
-//! Reads for the staff pages: the survey indicators' input and CSV exports. Each is a
-//! scan of the materialized records within a scope; none touches the change log.
+//! Reads for CSV exports: pages of a form's materialized responses within a scope.
 
 use std::sync::Arc;
 
@@ -50,52 +49,6 @@ impl Storage {
             .max();
         Ok(newest.and_then(|v| self.form(id, v)))
     }
-
-    /// The children of every finalized household-survey response within `scope` (all
-    /// of them for `None`), each with its household's answers and neighborhood: what
-    /// the survey indicators are computed from. Drafts do not count.
-    pub fn survey_children(
-        &self,
-        scope: Option<&Scope>,
-    ) -> Result<Vec<indicators::ChildRow>, StorageError> {
-        self.read(|c| {
-            let mut rows = Vec::new();
-            final_responses(c, "household_survey", scope, |id, fields, hood| {
-                let answers: forms::Answers = serde_json::from_str(&fields)
-                    .map_err(|e| StorageError::Corrupt(format!("fields of record {id}: {e}")))?;
-                rows.extend(indicators::children(&answers, hood.as_deref()));
-                Ok(())
-            })?;
-            Ok(rows)
-        })
-    }
-}
-
-/// Visit the finalized responses to a form within `scope` (id, fields JSON,
-/// neighborhood), in id order.
-fn final_responses(
-    conn: &Connection,
-    form_id: &str,
-    scope: Option<&Scope>,
-    mut visit: impl FnMut(String, String, Option<String>) -> Result<(), StorageError>,
-) -> Result<(), StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, fields, neighborhood FROM records
-         WHERE kind = 'response' AND form_id = ?1
-           AND json_extract(fields, '$._status') = 'final'
-           AND (?2 IS NULL OR partnership = ?2)
-           AND (?3 IS NULL OR organization = ?3)
-           AND (?4 IS NULL OR neighborhood = ?4)
-           AND (?5 IS NULL OR family = ?5)
-           AND (?6 IS NULL OR program = ?6)
-         ORDER BY id",
-    )?;
-    let (p, o, n, f, g) = scope_params(scope);
-    let mut rows = stmt.query(params![form_id, p, o, n, f, g])?;
-    while let Some(row) = rows.next()? {
-        visit(row.get(0)?, row.get(1)?, row.get(2)?)?;
-    }
-    Ok(())
 }
 
 /// One page of a form's responses within `scope` for an export: after `after` in id

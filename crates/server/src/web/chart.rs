@@ -1,7 +1,7 @@
 //! Server-side SVG charts: a horizontal bar per category, hidden cells drawn as an
 //! empty row with the reason, so a chart never shows what the table suppresses.
 
-use indicators::{Shown, Table};
+use indicators::{Cell, Shown};
 
 use super::html::escape;
 
@@ -9,16 +9,16 @@ const ROW: u32 = 26;
 const LABEL: u32 = 230;
 const BAR: u32 = 320;
 
-/// A bar chart of a table's shown cells (percentages, 0 to 100).
-pub fn bars(table: &Table) -> String {
-    let height = ROW * table.cells.len().max(1) as u32 + 8;
+/// A bar chart of a table's shown cells (percentages, 0 to 100), labelled `title`.
+pub fn bars(title: &str, cells: &[Cell]) -> String {
+    let height = ROW * cells.len().max(1) as u32 + 8;
     let width = LABEL + BAR + 90;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"{width}\" height=\"{height}\" \
          viewBox=\"0 0 {width} {height}\" aria-label=\"{}\">",
-        escape(table.dimension.title())
+        escape(title)
     );
-    for (i, cell) in table.cells.iter().enumerate() {
+    for (i, cell) in cells.iter().enumerate() {
         let y = ROW * i as u32 + 4;
         svg.push_str(&format!(
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"13\">{}</text>",

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::pages::error_page;
+use super::session::error_page;
 use super::Staff;
 use crate::app::AppState;
 use crate::auth::Role;

@@ -22,15 +22,16 @@ header{background:#1d3557;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;al
 header a{color:#fff}header form{margin-left:auto}main{padding:1rem;max-width:70rem}\
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\
 td.num{text-align:right}.hidden{color:#666;font-style:italic}.error{color:#a4161a}\
-label{display:block;margin:.5rem 0}";
+label{display:block;margin:.5rem 0}nav a{margin-right:.8rem}fieldset{margin:.5rem 0}";
 
 /// A whole page: `title`, the signed-in user's name (and the sign-out form's CSRF
 /// token) when there is one, and `body` (already HTML).
 pub fn page(title: &str, user: Option<(&str, &str)>, body: &str) -> String {
     let header = match user {
         Some((name, csrf)) => format!(
-            "<header><strong>Cradle to career</strong><a href=\"/dashboard\">Indicators</a>\
-             <span>{}</span><form method=\"post\" action=\"/sign-out\">\
+            "<header><strong>Cradle to career</strong><nav><a href=\"/dashboard\">Indicators</a> \
+             <a href=\"/records\">Records</a> <a href=\"/users\">Users</a> \
+             <a href=\"/devices\">Devices</a></nav><span>{}</span><form method=\"post\" action=\"/sign-out\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <button type=\"submit\">Sign out</button></form></header>",
             escape(name),

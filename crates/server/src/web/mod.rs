@@ -1,6 +1,15 @@
 //! The staff web pages: sign-in with a session cookie, CSRF protection on every form,
-//! the indicator dashboard, an indicator's disaggregated tables, and CSV exports of a
-//! form's responses. Server-rendered, no JavaScript.
+//! the indicator dashboard with baselines and targets, an indicator's disaggregated
+//! tables, administrative indicators from uploaded CSV, the records with their history
+//! and conflicts, CSV exports, and users and devices with enrollment codes.
+//! Server-rendered, no JavaScript.
+//!
+//! - [`session`]: sign-in and sign-out, cookies, the error page;
+//! - [`dashboard`]: the overview and an indicator's page;
+//! - [`targets`]: baselines and targets, the CSV upload, the smallest cell shown;
+//! - [`records`]: the record list, a record's page, resolving a conflict;
+//! - [`accounts`]: users, devices, enrollment codes (with a QR code), revocation;
+//! - [`downloads`]: CSV exports; [`chart`]: SVG bars; [`html`]: escaping, the frame.
 //!
 //! A web session is a device of the signed-in user (named "web session"), so it is
 //! authenticated, listed and revoked like any other: the cookie holds the device's
@@ -8,17 +17,21 @@
 //! derived from the session's token (a hash no other site can compute); the sign-in
 //! form, before any session, uses a double-submit cookie.
 
+mod accounts;
 mod chart;
+mod dashboard;
 mod downloads;
 mod html;
-mod pages;
+mod records;
+mod session;
+mod targets;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
 use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use sha2::{Digest, Sha256};
 
@@ -30,17 +43,31 @@ use crate::storage::TokenCheck;
 pub const SESSION_COOKIE: &str = "c2c_session";
 /// The sign-in form's double-submit cookie.
 pub const LOGIN_COOKIE: &str = "c2c_login";
-/// The most a page's form body may hold.
-const FORM_LIMIT: usize = 16 * 1024;
+/// The most a page's form body may hold (an uploaded CSV file of aggregate rows is the
+/// largest).
+const FORM_LIMIT: usize = 4 * 1024 * 1024;
 
 /// The staff pages, to merge into the application's router.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/dashboard") }))
-        .route("/sign-in", get(pages::sign_in_page).post(pages::sign_in))
-        .route("/sign-out", axum::routing::post(pages::sign_out))
-        .route("/dashboard", get(pages::dashboard))
-        .route("/indicators/{id}", get(pages::indicator))
+        .route("/sign-in", get(session::sign_in_page).post(session::sign_in))
+        .route("/sign-out", post(session::sign_out))
+        .route("/dashboard", get(dashboard::dashboard))
+        .route("/indicators/{id}", get(dashboard::indicator))
+        .route(
+            "/indicators/{id}/targets",
+            get(targets::targets_page).post(targets::save_targets),
+        )
+        .route("/indicators/upload", post(targets::upload))
+        .route("/settings/min-cell", post(targets::save_min_cell))
+        .route("/records", get(records::list))
+        .route("/records/{id}", get(records::record))
+        .route("/records/{id}/resolve", post(records::resolve))
+        .route("/users", get(accounts::users))
+        .route("/users/{id}/enroll", post(accounts::enroll))
+        .route("/devices", get(accounts::devices))
+        .route("/devices/{id}/revoke", post(accounts::revoke))
         .route("/exports/{form}", get(downloads::responses))
         .route("/exports/{form}/{repeat}", get(downloads::repeat))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
@@ -78,7 +105,7 @@ impl FromRequestParts<AppState> for Staff {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let to_sign_in = || Redirect::to("/sign-in").into_response();
-        let Some(token) = pages::cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty())
+        let Some(token) = session::cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty())
         else {
             return Err(to_sign_in());
         };
@@ -94,10 +121,75 @@ impl FromRequestParts<AppState> for Staff {
                 token,
             }),
             Ok(Ok(_)) => Err(to_sign_in()),
-            _ => Err(pages::error_page(
+            _ => Err(session::error_page(
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,
                 "The server could not check your session. Try again in a moment.",
             )),
+        }
+    }
+}
+
+impl Staff {
+    /// Go on only for these roles; others get a page that says why.
+    pub fn require(&self, roles: &[Role]) -> Result<(), Response> {
+        if roles.contains(&self.caller.role) {
+            Ok(())
+        } else {
+            Err(session::error_page(
+                axum::http::StatusCode::FORBIDDEN,
+                "Your role does not allow this page.",
+            ))
+        }
+    }
+
+    /// Go on only when a posted form carries this session's CSRF token.
+    pub fn check_csrf(&self, token: &str) -> Result<(), Response> {
+        if token == self.csrf {
+            Ok(())
+        } else {
+            Err(session::error_page(
+                axum::http::StatusCode::FORBIDDEN,
+                "This form did not come from this site, or your session changed. Open the page again.",
+            ))
+        }
+    }
+
+    /// A whole page for this staff member: the header with their name and the
+    /// sign-out form, then `body`.
+    pub fn page(&self, title: &str, body: &str) -> Response {
+        let user = (self.caller.username.as_str(), self.csrf.as_str());
+        axum::response::Html(html::page(title, Some(user), body)).into_response()
+    }
+}
+
+/// Roles that may read records (reports-only sees aggregates only).
+pub const RECORD_ROLES: &[Role] = &[Role::Admin, Role::BackboneStaff, Role::PartnerStaff];
+/// Roles that manage the partnership's settings, targets, users and devices.
+pub const BACKBONE_ROLES: &[Role] = &[Role::Admin, Role::BackboneStaff];
+
+/// Run blocking storage work for a page; a failure becomes an error page.
+pub async fn storage_call<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, crate::storage::StorageError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(crate::storage::StorageError::Invalid(message))) => Err(session::error_page(
+            axum::http::StatusCode::BAD_REQUEST,
+            &message,
+        )),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "a page's storage call failed");
+            Err(session::error_page(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "The server could not do this just now; try again in a moment.",
+            ))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a page's storage task failed");
+            Err(session::error_page(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "The server could not do this just now; try again in a moment.",
+            ))
         }
     }
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod pages;
+
 use automerge::Change;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -1,21 +1,17 @@
-//! The page handlers: thin, as the storage and the indicators crate do the work.
+//! Signing in and out, and the helpers every page shares (cookies, the error page).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use indicators::{overall, survey_indicators, table, Dimension, Hidden, Shown};
 use serde::Deserialize;
 
 use super::html::{escape, page};
-use super::{chart, csrf_for, may_use_web, Staff, LOGIN_COOKIE, SESSION_COOKIE};
+use super::{csrf_for, may_use_web, Staff, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::app::AppState;
 use crate::auth;
 use crate::handlers::blocking;
-
-/// Cells with fewer children than this are hidden (the common state rule).
-pub const MIN_CELL: u64 = 10;
 
 /// A page with a status and a message, for errors.
 pub fn error_page(status: StatusCode, message: &str) -> Response {
@@ -135,8 +131,9 @@ pub async fn sign_in(
 /// A form that carries only its CSRF token.
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    /// The form's CSRF token.
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 /// `POST /sign-out`: end the session (its device is revoked).
@@ -168,104 +165,3 @@ pub async fn sign_out(
     )
 }
 
-fn show(shown: Shown) -> String {
-    match shown {
-        Shown::Value(e) => match e.percent() {
-            Some(p) => format!(
-                "<td class=\"num\">{p:.1}%</td><td class=\"num\">{} of {}</td>",
-                e.numerator, e.denominator
-            ),
-            None => "<td class=\"hidden\" colspan=\"2\">no data</td>".into(),
-        },
-        Shown::Hidden(Hidden::Small) => {
-            format!("<td class=\"hidden\" colspan=\"2\">suppressed (fewer than {MIN_CELL})</td>")
-        }
-        Shown::Hidden(Hidden::Complementary) => {
-            "<td class=\"hidden\" colspan=\"2\">suppressed (would reveal a small cell)</td>".into()
-        }
-    }
-}
-
-async fn children(state: &AppState, staff: &Staff) -> Result<Vec<indicators::ChildRow>, Response> {
-    let storage = state.storage.clone();
-    let scope = staff.caller.scope.clone();
-    blocking(move || storage.survey_children(scope.as_ref()))
-        .await
-        .map_err(|_| {
-            error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The responses could not be read; try again.",
-            )
-        })
-}
-
-/// `GET /dashboard`: every survey indicator with its value and n.
-pub async fn dashboard(State(state): State<AppState>, staff: Staff) -> Response {
-    let rows = match children(&state, &staff).await {
-        Ok(rows) => rows,
-        Err(page) => return page,
-    };
-    let mut body = String::from(
-        "<h1>Indicators</h1><p>From finalized household-survey responses you may see; \
-         unweighted, n beside each value.</p><table><thead><tr><th>Indicator</th>\
-         <th>What it measures</th><th>Value</th><th>n</th></tr></thead><tbody>",
-    );
-    for indicator in survey_indicators() {
-        body.push_str(&format!(
-            "<tr><td><a href=\"/indicators/{id}\">{id}</a></td><td>{}</td>{}</tr>",
-            escape(indicator.title),
-            show(overall(&indicator, &rows, MIN_CELL)),
-            id = indicator.id,
-        ));
-    }
-    body.push_str(
-        "</tbody></table><h2>Exports</h2><p>Household survey responses as CSV, within \
-         what you may see: <a href=\"/exports/household_survey\">responses</a>, \
-         <a href=\"/exports/household_survey/child\">children</a> (joined by \
-         <code>_parent_id</code>).</p>",
-    );
-    let user = (staff.caller.username.as_str(), staff.csrf.as_str());
-    Html(page("Indicators", Some(user), &body)).into_response()
-}
-
-/// `GET /indicators/{id}`: the indicator by every dimension, as tables and charts.
-pub async fn indicator(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(id): Path<String>,
-) -> Response {
-    let Some(indicator) = survey_indicators().into_iter().find(|i| i.id == id) else {
-        return error_page(StatusCode::NOT_FOUND, "No such indicator.");
-    };
-    let rows = match children(&state, &staff).await {
-        Ok(rows) => rows,
-        Err(page) => return page,
-    };
-    let mut body = format!(
-        "<h1>{} <small>{}</small></h1><table><tbody><tr><th>All</th>{}</tr></tbody></table>",
-        indicator.id,
-        escape(indicator.title),
-        show(overall(&indicator, &rows, MIN_CELL))
-    );
-    for dimension in Dimension::ALL {
-        let t = table(&indicator, &rows, dimension, MIN_CELL);
-        body.push_str(&format!(
-            "<h2>{}</h2><table><thead><tr><th>Group</th><th>Value</th><th>n</th></tr></thead><tbody>",
-            escape(dimension.title())
-        ));
-        for cell in &t.cells {
-            body.push_str(&format!(
-                "<tr><td>{}</td>{}</tr>",
-                escape(&cell.category),
-                show(cell.shown)
-            ));
-        }
-        body.push_str(&format!(
-            "<tr><th>Total</th>{}</tr></tbody></table>{}",
-            show(t.total),
-            chart::bars(&t)
-        ));
-    }
-    let user = (staff.caller.username.as_str(), staff.csrf.as_str());
-    Html(page(indicator.id, Some(user), &body)).into_response()
-}

@@ -1,0 +1,186 @@
+//! The survey indicators' input, kept in memory: every finalized household-survey
+//! response's children, digested ([`indicators::ChildFacts`]), with the response's
+//! scope and year. A page then counts bits over a hundred thousand responses in
+//! milliseconds instead of parsing every response's answers again.
+//!
+//! The cache knows the change log's last sequence number it has seen. Before each
+//! use it asks for the log's newest one (the primary key's end: cheap); when they
+//! differ it re-reads only the records the new changes touched. The first use reads
+//! every household-survey response once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use indicators::{ChildFacts, Digester};
+use rusqlite::{params, Connection};
+use sync_core::Scope;
+
+use super::{lock, sqlite, Storage, StorageError};
+
+/// The form the survey indicators read.
+pub const SURVEY_FORM: &str = "household_survey";
+
+/// Past this many touched records a refresh reads everything again.
+const FULL_READ_OVER: usize = 20_000;
+
+/// One finalized response: where, when, and its children digested.
+#[derive(Debug, Clone)]
+struct Cached {
+    scope: Scope,
+    year: i32,
+    children: Arc<[ChildFacts]>,
+}
+
+/// The cache (behind the storage's mutex).
+#[derive(Debug, Default)]
+pub(super) struct SurveyCache {
+    /// The last log sequence number folded in; `None` before the first read.
+    seq: Option<i64>,
+    responses: HashMap<String, Cached>,
+    digester: Digester,
+}
+
+/// The children of the finalized responses a caller may see, by response.
+#[derive(Debug, Clone, Default)]
+pub struct SurveyFacts {
+    /// (the response's year, its children), one per response.
+    pub responses: Vec<(i32, Arc<[ChildFacts]>)>,
+}
+
+impl SurveyFacts {
+    /// The years that have responses, oldest first.
+    pub fn years(&self) -> Vec<i32> {
+        let mut years: Vec<i32> = self.responses.iter().map(|(y, _)| *y).collect();
+        years.sort_unstable();
+        years.dedup();
+        years
+    }
+
+    /// The children of one year's responses.
+    pub fn children_in(&self, year: i32) -> impl Iterator<Item = &ChildFacts> + Clone {
+        self.responses
+            .iter()
+            .filter(move |(y, _)| *y == year)
+            .flat_map(|(_, children)| children.iter())
+    }
+}
+
+impl Storage {
+    /// The digested children of every finalized household-survey response within
+    /// `scope` (all for `None`), with each response's year.
+    pub fn survey_facts(&self, scope: Option<&Scope>) -> Result<SurveyFacts, StorageError> {
+        let mut cache = lock(&self.inner.survey);
+        self.read(|c| refresh(c, &mut cache))?;
+        let responses = cache
+            .responses
+            .values()
+            .filter(|r| scope.is_none_or(|s| s.contains(&r.scope)))
+            .map(|r| (r.year, r.children.clone()))
+            .collect();
+        Ok(SurveyFacts { responses })
+    }
+
+    /// Forget the cache: the next use reads every response again (after records were
+    /// removed from the database other than through a push).
+    pub fn forget_survey_cache(&self) {
+        *lock(&self.inner.survey) = SurveyCache::default();
+    }
+}
+
+fn refresh(conn: &Connection, cache: &mut SurveyCache) -> Result<(), StorageError> {
+    let newest = sqlite::max_seq(conn)?;
+    match cache.seq {
+        Some(seen) if seen == newest => return Ok(()),
+        Some(seen) if seen < newest => {
+            let touched = touched_since(conn, seen)?;
+            if touched.len() <= FULL_READ_OVER {
+                for id in touched {
+                    match read_one(conn, &id, &mut cache.digester)? {
+                        Some(cached) => cache.responses.insert(id, cached),
+                        None => cache.responses.remove(&id),
+                    };
+                }
+                cache.seq = Some(newest);
+                return Ok(());
+            }
+        }
+        _ => {}
+    }
+    cache.responses.clear();
+    read_all(conn, cache)?;
+    cache.seq = Some(newest);
+    Ok(())
+}
+
+fn touched_since(conn: &Connection, seq: i64) -> Result<Vec<String>, StorageError> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT record_id FROM changes WHERE seq > ?1")?;
+    let ids = stmt
+        .query_map([seq], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
+const COLUMNS: &str = "id, fields, created_at, partnership, organization, neighborhood, family, program";
+
+fn from_row(
+    row: &rusqlite::Row<'_>,
+    digester: &mut Digester,
+) -> Result<(String, Cached), StorageError> {
+    let id: String = row.get(0)?;
+    let fields: String = row.get(1)?;
+    let created_at: i64 = row.get(2)?;
+    let scope = Scope {
+        partnership: row.get(3)?,
+        organization: row.get(4)?,
+        neighborhood: row.get(5)?,
+        family: row.get(6)?,
+        program: row.get(7)?,
+    };
+    let answers: forms::Answers = serde_json::from_str(&fields)
+        .map_err(|e| StorageError::Corrupt(format!("fields of record {id}: {e}")))?;
+    let children: Vec<ChildFacts> = indicators::children(&answers, scope.neighborhood.as_deref())
+        .iter()
+        .map(|child| digester.digest(child))
+        .collect();
+    let year = chrono::DateTime::from_timestamp(created_at, 0)
+        .map_or(1970, |t| chrono::Datelike::year(&t));
+    Ok((
+        id,
+        Cached {
+            scope,
+            year,
+            children: children.into(),
+        },
+    ))
+}
+
+fn read_one(
+    conn: &Connection,
+    id: &str,
+    digester: &mut Digester,
+) -> Result<Option<Cached>, StorageError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM records WHERE id = ?1 AND kind = 'response' AND form_id = ?2
+           AND json_extract(fields, '$._status') = 'final'"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![id, SURVEY_FORM])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(from_row(row, digester)?.1)),
+        None => Ok(None),
+    }
+}
+
+fn read_all(conn: &Connection, cache: &mut SurveyCache) -> Result<(), StorageError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM records WHERE kind = 'response' AND form_id = ?1
+           AND json_extract(fields, '$._status') = 'final'"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([SURVEY_FORM])?;
+    while let Some(row) = rows.next()? {
+        let (id, cached) = from_row(row, &mut cache.digester)?;
+        cache.responses.insert(id, cached);
+    }
+    Ok(())
+}
