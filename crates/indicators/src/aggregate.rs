@@ -105,16 +105,10 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<AggregateRow>, Vec<CsvError>> {
     let mut errors = Vec::new();
     match reader.headers() {
         Ok(headers) => {
-            let missing: Vec<&str> = [
-                "indicator",
-                "year",
-                "group",
-                "numerator",
-                "denominator",
-            ]
-            .into_iter()
-            .filter(|c| !headers.iter().any(|h| h == *c))
-            .collect();
+            let missing: Vec<&str> = ["indicator", "year", "group", "numerator", "denominator"]
+                .into_iter()
+                .filter(|c| !headers.iter().any(|h| h == *c))
+                .collect();
             if !missing.is_empty() {
                 return Err(vec![CsvError {
                     line: 1,
@@ -162,7 +156,9 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<AggregateRow>, Vec<CsvError>> {
                     errors.push(CsvError {
                         line,
                         column: None,
-                        message: format!("repeats the indicator, year, group and category of line {first}"),
+                        message: format!(
+                            "repeats the indicator, year, group and category of line {first}"
+                        ),
                     });
                 } else {
                     rows.push(row);
@@ -329,11 +325,17 @@ mod tests {
         assert_eq!(tables.len(), 1);
         let (group, _, cells) = &tables[0];
         assert_eq!(group, "race_ethnicity");
-        let shown: Vec<_> = cells.iter().map(|c| (c.category.as_str(), c.shown)).collect();
+        let shown: Vec<_> = cells
+            .iter()
+            .map(|c| (c.category.as_str(), c.shown))
+            .collect();
         assert_eq!(shown[0], ("Asian", Shown::Hidden(Hidden::Small)));
         assert_eq!(
             shown[1],
-            ("Black or African American", Shown::Hidden(Hidden::Complementary))
+            (
+                "Black or African American",
+                Shown::Hidden(Hidden::Complementary)
+            )
         );
         assert!(shown[2].1.value().is_some());
     }
@@ -351,18 +353,33 @@ mod tests {
             G6,2026,all,,1,2\n";
         let errors = parse_csv(file).unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        assert!(text[0].starts_with("line 2, column indicator: `G9`"), "{text:?}");
+        assert!(
+            text[0].starts_with("line 2, column indicator: `G9`"),
+            "{text:?}"
+        );
         assert!(text[1].starts_with("line 3, column year"), "{text:?}");
-        assert!(text[2].starts_with("line 4, column numerator: 5 is more"), "{text:?}");
+        assert!(
+            text[2].starts_with("line 4, column numerator: 5 is more"),
+            "{text:?}"
+        );
         assert!(text[3].starts_with("line 5, column category"), "{text:?}");
         assert!(text[4].starts_with("line 6, column numerator"), "{text:?}");
-        assert!(text[5].contains("line 7") && text[5].contains("fields"), "{text:?}");
-        assert!(text[6].contains("line 9") && text[6].contains("line 8"), "{text:?}");
+        assert!(
+            text[5].contains("line 7") && text[5].contains("fields"),
+            "{text:?}"
+        );
+        assert!(
+            text[6].contains("line 9") && text[6].contains("line 8"),
+            "{text:?}"
+        );
         assert_eq!(errors.len(), 7);
         let missing = parse_csv(b"indicator,year\nG4,2026\n").unwrap_err();
         assert!(missing[0].message.contains("group"), "{missing:?}");
         assert!(parse_csv(b"\xff\xfe,\n").is_err());
-        assert_eq!(parse_csv(b"indicator,year,group,numerator,denominator\n"), Ok(vec![]));
+        assert_eq!(
+            parse_csv(b"indicator,year,group,numerator,denominator\n"),
+            Ok(vec![])
+        );
     }
 
     proptest::proptest! {

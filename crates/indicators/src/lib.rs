@@ -23,10 +23,10 @@ pub mod dimension;
 pub mod facts;
 pub mod table;
 
+pub use aggregate::{parse_csv, AdminIndicator, AggregateRow, CsvError, ADMIN_INDICATORS};
 pub use child::{children, ChildRow};
 pub use definition::{survey_indicators, Condition, Indicator};
 pub use dimension::Dimension;
-pub use aggregate::{parse_csv, AdminIndicator, AggregateRow, CsvError, ADMIN_INDICATORS};
 pub use facts::{facts_estimate, facts_overall, facts_table, survey_index, ChildFacts, Digester};
 pub use table::{
     estimate, overall, shown, suppress, table, tabulate, Cell, Estimate, Hidden, Shown, Table,

@@ -68,12 +68,25 @@ async fn survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes() {
     let g13 = survey_index("G13").unwrap();
     let east_facts = s.storage.survey_facts(Some(&east())).unwrap();
     let years = east_facts.years();
-    assert_eq!(years.len(), 1, "the test's records are all made at one time");
+    assert_eq!(
+        years.len(),
+        1,
+        "the test's records are all made at one time"
+    );
     let year = years[0];
-    assert_eq!(children(&s, Some(&east())), 3, "two finalized east households, three children");
+    assert_eq!(
+        children(&s, Some(&east())),
+        3,
+        "two finalized east households, three children"
+    );
     let e = facts_estimate(g13, east_facts.children_in(year));
     assert_eq!((e.numerator, e.denominator), (2, 3));
-    let by_hood = facts_table(g13, east_facts.children_in(year), Dimension::Neighborhood, 1);
+    let by_hood = facts_table(
+        g13,
+        east_facts.children_in(year),
+        Dimension::Neighborhood,
+        1,
+    );
     let hoods: Vec<&str> = by_hood.cells.iter().map(|c| c.category.as_str()).collect();
     assert_eq!(hoods, ["east"]);
 
@@ -87,11 +100,17 @@ async fn survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes() {
     // response adds its own, without a restart.
     let (draft, _) = &mut east_items[2];
     let finalized = draft
-        .edit(&Commit::new("e", "finalize"), |e| e.set_field("_status", "final"))
+        .edit(&Commit::new("e", "finalize"), |e| {
+            e.set_field("_status", "final")
+        })
         .unwrap()
         .unwrap();
     s.push_ok(&east_worker, &[(draft.id(), &finalized)]).await;
-    assert_eq!(children(&s, Some(&east())), 4, "the finalized draft counts now");
+    assert_eq!(
+        children(&s, Some(&east())),
+        4,
+        "the finalized draft counts now"
+    );
     let (doc, change) = response(east(), &[("4", 9, "daily"), ("6", 11, "daily")], true);
     s.push_ok(&east_worker, &[(doc.id(), &change)]).await;
     assert_eq!(children(&s, Some(&east())), 6);

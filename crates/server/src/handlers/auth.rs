@@ -5,10 +5,10 @@ use axum::extract::State;
 
 use super::blocking;
 use crate::api::{EnrollRequest, TokenRequest, TokenResponse};
-use crate::storage::Session;
 use crate::app::{AppState, RequestLog};
 use crate::error::ApiError;
 use crate::extract::{Gz, Msg};
+use crate::storage::Session;
 use axum::Extension;
 use sync_core::protocol::PROTOCOL_VERSION;
 

@@ -179,7 +179,14 @@ impl Storage {
                 })
                 .transpose()?;
             if let Some((user_id, ..)) = &user {
-                sqlite::insert_device(&tx, &device_id, user_id, &name, &auth::token_hash(&token), time)?;
+                sqlite::insert_device(
+                    &tx,
+                    &device_id,
+                    user_id,
+                    &name,
+                    &auth::token_hash(&token),
+                    time,
+                )?;
             }
             tx.commit()?;
             Ok(user)

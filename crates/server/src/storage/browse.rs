@@ -147,7 +147,11 @@ fn list(
         arg(&mut sql, " AND +neighborhood = ?", hood.clone().into());
     }
     if let Some(s) = scope {
-        arg(&mut sql, " AND +partnership = ?", s.partnership.clone().into());
+        arg(
+            &mut sql,
+            " AND +partnership = ?",
+            s.partnership.clone().into(),
+        );
         for (column, value) in [
             ("organization", &s.organization),
             ("neighborhood", &s.neighborhood),
@@ -175,7 +179,11 @@ fn list(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_lowercase);
-    let scan = if needle.is_some() { SEARCH_SCAN } else { limit + 1 };
+    let scan = if needle.is_some() {
+        SEARCH_SCAN
+    } else {
+        limit + 1
+    };
     sql.push_str(&format!(" LIMIT {scan}"));
 
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -198,7 +206,9 @@ fn list(
         if records.len() == limit {
             // One more than a page: there is a next page, from the last one shown.
             return Ok(RecordList {
-                next: records.last().map(|r: &ListedRecord| (r.updated_at, r.id.clone())),
+                next: records
+                    .last()
+                    .map(|r: &ListedRecord| (r.updated_at, r.id.clone())),
                 records,
             });
         }
@@ -214,7 +224,9 @@ fn list(
         last = Some((updated_at, id));
     }
     // A search that read its whole allowance may have more beyond it.
-    let next = (needle.is_some() && examined == scan).then_some(last).flatten();
+    let next = (needle.is_some() && examined == scan)
+        .then_some(last)
+        .flatten();
     Ok(RecordList { records, next })
 }
 

@@ -151,4 +151,3 @@ pub fn migrate(conn: &mut Connection, new_epoch: &str) -> Result<bool, StorageEr
     tx.commit()?;
     Ok(new)
 }
-

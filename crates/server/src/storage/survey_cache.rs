@@ -120,7 +120,8 @@ fn touched_since(conn: &Connection, seq: i64) -> Result<Vec<String>, StorageErro
     Ok(ids)
 }
 
-const COLUMNS: &str = "id, fields, created_at, partnership, organization, neighborhood, family, program";
+const COLUMNS: &str =
+    "id, fields, created_at, partnership, organization, neighborhood, family, program";
 
 fn from_row(
     row: &rusqlite::Row<'_>,

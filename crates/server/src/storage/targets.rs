@@ -28,10 +28,7 @@ pub struct Targets {
 impl Targets {
     /// The target for `year`, or else the next one set after it.
     pub fn for_year(&self, year: i32) -> Option<(i32, f64)> {
-        self.by_year
-            .range(year..)
-            .next()
-            .map(|(y, v)| (*y, *v))
+        self.by_year.range(year..).next().map(|(y, v)| (*y, *v))
     }
 }
 
@@ -139,7 +136,10 @@ impl Storage {
         rows: &[AggregateRow],
         by: &str,
     ) -> Result<usize, StorageError> {
-        let mut pairs: Vec<(&str, i32)> = rows.iter().map(|r| (r.indicator.as_str(), r.year)).collect();
+        let mut pairs: Vec<(&str, i32)> = rows
+            .iter()
+            .map(|r| (r.indicator.as_str(), r.year))
+            .collect();
         pairs.sort_unstable();
         pairs.dedup();
         let time = now();
@@ -178,7 +178,11 @@ impl Storage {
 
     /// The smallest n the pages show.
     pub fn min_cell(&self) -> Result<u64, StorageError> {
-        self.read(|c| Ok(setting(c, "min_cell")?.and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MIN_CELL)))
+        self.read(|c| {
+            Ok(setting(c, "min_cell")?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(DEFAULT_MIN_CELL))
+        })
     }
 
     /// Set the smallest n the pages show (1 to 100).

@@ -23,8 +23,10 @@ use crate::auth::Role;
 use crate::storage::{UserSummary, ENROLLMENT_TTL};
 
 fn when(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+    chrono::DateTime::from_timestamp(t, 0).map_or_else(
+        || t.to_string(),
+        |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
 }
 
 /// Whether `staff` manages a user with this scope.
@@ -183,7 +185,10 @@ pub async fn devices(State(state): State<AppState>, staff: Staff) -> Response {
          wipe its store.</p><table id=\"devices\"><thead><tr><th>Device</th><th>User</th>\
          <th>Enrolled</th><th>Status</th><th></th></tr></thead><tbody>",
     );
-    for d in devices.iter().filter(|d| managed.contains_key(d.user_id.as_str())) {
+    for d in devices
+        .iter()
+        .filter(|d| managed.contains_key(d.user_id.as_str()))
+    {
         let (status, action) = match d.revoked_at {
             Some(t) => (format!("revoked {}", when(t)), String::new()),
             None => (

@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use indicators::aggregate::{aggregate_overall, aggregate_tables};
 use indicators::{
-    facts_estimate, facts_table, shown, survey_indicators, AggregateRow, Cell, Dimension,
-    Estimate, Hidden, Shown, ADMIN_INDICATORS,
+    facts_estimate, facts_table, shown, survey_indicators, AggregateRow, Cell, Dimension, Estimate,
+    Hidden, Shown, ADMIN_INDICATORS,
 };
 use serde::Deserialize;
 
@@ -39,9 +39,11 @@ pub fn value_cells(shown: Shown, min_cell: u64) -> String {
             "<td class=\"value hidden\">suppressed (fewer than {min_cell})</td>\
              <td class=\"n hidden\">fewer than {min_cell}</td>"
         ),
-        Shown::Hidden(Hidden::Complementary) => "<td class=\"value hidden\">suppressed (would reveal a small cell)</td>\
+        Shown::Hidden(Hidden::Complementary) => {
+            "<td class=\"value hidden\">suppressed (would reveal a small cell)</td>\
              <td class=\"n hidden\">hidden</td>"
-            .into(),
+                .into()
+        }
     }
 }
 

@@ -42,8 +42,10 @@ pub struct ListQuery {
 }
 
 fn when(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+    chrono::DateTime::from_timestamp(t, 0).map_or_else(
+        || t.to_string(),
+        |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
 }
 
 fn nonempty(text: &str) -> Option<String> {
@@ -212,7 +214,12 @@ struct Review {
     names: HashMap<String, String>,
 }
 
-fn conflicts_html(id: &str, conflicts: &[Conflict], names: &HashMap<String, String>, csrf: &str) -> String {
+fn conflicts_html(
+    id: &str,
+    conflicts: &[Conflict],
+    names: &HashMap<String, String>,
+    csrf: &str,
+) -> String {
     if conflicts.is_empty() {
         return "<section id=\"conflicts\"><h2>Conflicts</h2><p id=\"no-conflicts\">No field holds \
                 conflicting values.</p></section>"
@@ -254,8 +261,11 @@ fn conflicts_html(id: &str, conflicts: &[Conflict], names: &HashMap<String, Stri
 }
 
 fn history_html(review: &Review) -> String {
-    let origins: HashMap<&str, &ChangeOrigin> =
-        review.origins.iter().map(|o| (o.hash.as_str(), o)).collect();
+    let origins: HashMap<&str, &ChangeOrigin> = review
+        .origins
+        .iter()
+        .map(|o| (o.hash.as_str(), o))
+        .collect();
     let mut html = String::from(
         "<section id=\"history\"><h2>History</h2><table><thead><tr><th>When</th><th>Who</th>\
          <th>What</th><th>Fields</th><th>Received from</th></tr></thead><tbody>",
@@ -324,8 +334,14 @@ pub async fn record(
     let created_by = review.names.get(&row.created_by).unwrap_or(&row.created_by);
     let scope = [
         Some(format!("partnership {}", row.scope.partnership)),
-        row.scope.organization.as_ref().map(|v| format!("organization {v}")),
-        row.scope.neighborhood.as_ref().map(|v| format!("neighborhood {v}")),
+        row.scope
+            .organization
+            .as_ref()
+            .map(|v| format!("organization {v}")),
+        row.scope
+            .neighborhood
+            .as_ref()
+            .map(|v| format!("neighborhood {v}")),
         row.scope.family.as_ref().map(|v| format!("family {v}")),
         row.scope.program.as_ref().map(|v| format!("program {v}")),
     ]
@@ -350,7 +366,12 @@ pub async fn record(
         escape(created_by),
         when(row.updated_at)
     );
-    body.push_str(&conflicts_html(&row.id, &review.conflicts, &review.names, &staff.csrf));
+    body.push_str(&conflicts_html(
+        &row.id,
+        &review.conflicts,
+        &review.names,
+        &staff.csrf,
+    ));
     body.push_str("<h2>Fields</h2><table id=\"fields\"><tbody>");
     for (path, value) in &fields {
         body.push_str(&format!(
@@ -361,7 +382,10 @@ pub async fn record(
     }
     body.push_str("</tbody></table>");
     body.push_str(&history_html(&review));
-    staff.page(&format!("{} {}", row.kind, row.id.get(..8).unwrap_or("")), &body)
+    staff.page(
+        &format!("{} {}", row.kind, row.id.get(..8).unwrap_or("")),
+        &body,
+    )
 }
 
 /// The resolve form.
@@ -427,7 +451,8 @@ mod tests {
         let mut kid = Answers::new();
         kid.set("age_years", 4i64);
         let mut a = Answers::new();
-        a.set("consent", "yes").set_repeat("child", vec![Answers::new(), kid]);
+        a.set("consent", "yes")
+            .set_repeat("child", vec![Answers::new(), kid]);
         let mut out = Vec::new();
         flatten(&a, "", &mut out);
         assert_eq!(

@@ -164,4 +164,3 @@ pub async fn sign_out(
         format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
     )
 }
-

@@ -25,7 +25,12 @@ fn title_of(id: &str) -> Option<&'static str> {
         .into_iter()
         .find(|i| i.id == id)
         .map(|i| i.title)
-        .or_else(|| ADMIN_INDICATORS.iter().find(|a| a.id == id).map(|a| a.title))
+        .or_else(|| {
+            ADMIN_INDICATORS
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| a.title)
+        })
 }
 
 fn form_html(id: &str, targets: &Targets, csrf: &str, error: Option<&str>) -> String {
@@ -242,8 +247,14 @@ pub async fn save_min_cell(
     {
         return page;
     }
-    let Some(n) = form.get("min_cell").and_then(|v| v.trim().parse::<u64>().ok()) else {
-        return error_page(StatusCode::BAD_REQUEST, "The smallest cell is a whole number.");
+    let Some(n) = form
+        .get("min_cell")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The smallest cell is a whole number.",
+        );
     };
     let storage = state.storage.clone();
     match storage_call(move || storage.set_min_cell(n)).await {
@@ -275,9 +286,16 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(t.baseline, Some((2024, 41.5)));
-        assert_eq!(t.by_year.into_iter().collect::<Vec<_>>(), [(2026, 50.0), (2028, 60.0)]);
+        assert_eq!(
+            t.by_year.into_iter().collect::<Vec<_>>(),
+            [(2026, 50.0), (2028, 60.0)]
+        );
         assert!(parse_targets(&form(&[("baseline_year", "2024")])).is_err());
-        assert!(parse_targets(&form(&[("target_year_0", "2026"), ("target_value_0", "101")])).is_err());
+        assert!(parse_targets(&form(&[
+            ("target_year_0", "2026"),
+            ("target_value_0", "101")
+        ]))
+        .is_err());
         assert!(parse_targets(&form(&[
             ("target_year_0", "2026"),
             ("target_value_0", "1"),

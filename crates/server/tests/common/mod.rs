@@ -236,6 +236,17 @@ pub fn record(
     form: Option<&str>,
     answers: &Answers,
 ) -> (RecordDoc, Change) {
+    record_at(kind, scope, form, answers, 1_700_000_000)
+}
+
+/// [`record`], created at `created_at` (unix seconds).
+pub fn record_at(
+    kind: RecordKind,
+    scope: Scope,
+    form: Option<&str>,
+    answers: &Answers,
+    created_at: i64,
+) -> (RecordDoc, Change) {
     let meta = RecordMeta {
         kind,
         id: Uuid::new_v4(),
@@ -245,9 +256,10 @@ pub fn record(
             version: 1,
         }),
         created_by: "worker-1".into(),
-        created_at: 1_700_000_000,
+        created_at,
     };
-    let mut doc = RecordDoc::create(meta, answers, &commit("create"), None).unwrap();
+    let create = Commit::new("worker-1", "create").at(created_at);
+    let mut doc = RecordDoc::create(meta, answers, &create, None).unwrap();
     let mut changes = doc.changes_since(&[]);
     assert_eq!(changes.len(), 1);
     let change = changes.remove(0);

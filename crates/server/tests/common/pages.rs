@@ -82,11 +82,29 @@ pub async fn session(s: &TestServer, user: &str, password: &str) -> String {
     set_cookie(&page, "c2c_session").unwrap().0
 }
 
-/// The text between `start` and the next `end` after it, or fail.
+/// The text from `start` to the first `end` after it, both included, or fail.
 pub fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
     let at = body
         .find(start)
         .unwrap_or_else(|| panic!("no `{start}` in {body}"));
     let rest = &body[at..];
-    &rest[..rest.find(end).map_or(rest.len(), |e| e + end.len())]
+    let stop = rest[start.len()..]
+        .find(end)
+        .map_or(rest.len(), |e| start.len() + e + end.len());
+    &rest[..stop]
+}
+
+/// Post a file (and the CSRF token) as `multipart/form-data`, as a browser does.
+pub async fn post_file(s: &TestServer, path: &str, cookie: &str, csrf: &str, file: &str) -> Page {
+    let body = format!(
+        "--XBOUNDARYX\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --XBOUNDARYX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{file}\r\n--XBOUNDARYX--\r\n"
+    );
+    let req = Request::post(path)
+        .header("cookie", cookie)
+        .header("content-type", "multipart/form-data; boundary=XBOUNDARYX")
+        .body(Body::from(body))
+        .unwrap();
+    send(s, req).await
 }
