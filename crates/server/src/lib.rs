@@ -119,6 +119,20 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
+        // Read every survey response into the indicators' cache now, so that the first
+        // dashboard after a start is as fast as the rest.
+        let warm = self.storage.clone();
+        tokio::task::spawn_blocking(move || {
+            let start = std::time::Instant::now();
+            match warm.survey_facts(None) {
+                Ok(facts) => tracing::info!(
+                    responses = facts.responses.len(),
+                    ms = start.elapsed().as_millis() as u64,
+                    "indicator cache ready"
+                ),
+                Err(e) => tracing::warn!(error = %e, "indicator cache not warmed"),
+            }
+        });
         let app = router(self.storage);
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
