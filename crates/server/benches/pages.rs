@@ -71,7 +71,7 @@ fn meta(kind: RecordKind, i: usize, form: Option<&str>) -> RecordMeta {
         }),
         created_by: "bench".into(),
         // Two survey rounds: 2024 and 2026.
-        created_at: if i % 2 == 0 {
+        created_at: if i.is_multiple_of(2) {
             1_710_000_000
         } else {
             1_770_000_000

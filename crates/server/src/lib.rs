@@ -141,25 +141,32 @@ impl Server {
     }
 }
 
-/// Completes on ctrl-c or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on ctrl-c or SIGTERM. The handlers are installed when this is called
+/// (inside the runtime), not when the future is first polled, so a signal that comes
+/// right after the server says it is listening still stops it cleanly.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let mut streams = {
+        use tokio::signal::unix::{signal, SignalKind};
+        [SignalKind::terminate(), SignalKind::interrupt()]
+            .into_iter()
+            .filter_map(|kind| signal(kind).ok())
+            .collect::<Vec<_>>()
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async move {
+        #[cfg(unix)]
+        {
+            let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
+            if waits.len() == 0 {
+                let _ = tokio::signal::ctrl_c().await;
+            } else {
+                futures_util::future::select_all(waits).await;
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

@@ -359,11 +359,26 @@ impl Storage {
 
     /// Who a bearer token belongs to.
     pub fn authenticate(&self, token: &str) -> Result<TokenCheck, StorageError> {
+        self.check_token(token, None)
+    }
+
+    /// Who a web session's token belongs to: as [`Storage::authenticate`], but a
+    /// session older than `max_age` seconds is revoked and refused, whatever the
+    /// browser kept of its cookie.
+    pub fn authenticate_web(&self, token: &str, max_age: i64) -> Result<TokenCheck, StorageError> {
+        self.check_token(token, Some(max_age))
+    }
+
+    fn check_token(&self, token: &str, max_age: Option<i64>) -> Result<TokenCheck, StorageError> {
         let row = self.read(|c| sqlite::token(c, &auth::token_hash(token)))?;
         let Some(row) = row else {
             return Ok(TokenCheck::Unknown);
         };
         if row.revoked {
+            return Ok(TokenCheck::Revoked);
+        }
+        if max_age.is_some_and(|age| now() - row.created_at > age) {
+            self.revoke_device(&row.device_id)?;
             return Ok(TokenCheck::Revoked);
         }
         let role = row

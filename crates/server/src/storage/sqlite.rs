@@ -165,13 +165,16 @@ pub struct TokenRow {
     pub role: String,
     /// Scope JSON.
     pub scope: Option<String>,
+    /// When the device was enrolled (or the web session opened), unix seconds.
+    pub created_at: i64,
 }
 
 /// The device and user of a token hash.
 pub fn token(conn: &Connection, hash: &[u8]) -> Result<Option<TokenRow>, StorageError> {
     Ok(conn
         .prepare_cached(
-            "SELECT d.id, d.revoked_at IS NOT NULL, u.id, u.username, u.role, u.scope
+            "SELECT d.id, d.revoked_at IS NOT NULL, u.id, u.username, u.role, u.scope,
+                 d.created_at
              FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
         )?
         .query_row([hash], |r| {
@@ -182,6 +185,7 @@ pub fn token(conn: &Connection, hash: &[u8]) -> Result<Option<TokenRow>, Storage
                 username: r.get(3)?,
                 role: r.get(4)?,
                 scope: r.get(5)?,
+                created_at: r.get(6)?,
             })
         })
         .optional()?)

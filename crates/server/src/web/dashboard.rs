@@ -132,7 +132,8 @@ impl Series {
                 }
             }
             (Some(_), Some(_)) => "suppressed".into(),
-            _ => "no earlier period".into(),
+            (Some(_), None) => "no earlier period".into(),
+            (None, _) => "—".into(),
         };
         format!(
             "<td class=\"year\">{year}</td>{value}<td class=\"baseline\">{baseline}</td>\

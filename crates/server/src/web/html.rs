@@ -21,7 +21,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1
 header{background:#1d3557;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center}\
 header a{color:#fff}header form{margin-left:auto}main{padding:1rem;max-width:70rem}\
 table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\
-td.num{text-align:right}.hidden{color:#666;font-style:italic}.error{color:#a4161a}\
+td.num{text-align:right;white-space:nowrap}.hidden{color:#666;font-style:italic}.error{color:#a4161a}\
 label{display:block;margin:.5rem 0}nav a{margin-right:.8rem}fieldset{margin:.5rem 0}";
 
 /// A whole page: `title`, the signed-in user's name (and the sign-out form's CSRF

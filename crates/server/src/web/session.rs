@@ -8,7 +8,7 @@ use axum::Form;
 use serde::Deserialize;
 
 use super::html::{escape, page};
-use super::{csrf_for, may_use_web, Staff, LOGIN_COOKIE, SESSION_COOKIE};
+use super::{csrf_for, may_use_web, Staff, LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECS};
 use crate::app::AppState;
 use crate::auth;
 use crate::handlers::blocking;
@@ -118,7 +118,7 @@ pub async fn sign_in(
     let response = with_cookie(
         Redirect::to("/dashboard").into_response(),
         format!(
-            "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200",
+            "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECS}",
             session.token
         ),
     );
