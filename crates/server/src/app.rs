@@ -12,6 +12,7 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::handlers;
+use crate::limits::Attempts;
 use crate::storage::Storage;
 
 /// What every handler shares.
@@ -19,6 +20,8 @@ use crate::storage::Storage;
 pub struct AppState {
     /// The storage.
     pub storage: Storage,
+    /// Failed sign-ins and enrollment codes, for rate limits.
+    pub attempts: Arc<Attempts>,
 }
 
 /// Filled by authentication so that the request log can say who called.
@@ -61,7 +64,10 @@ pub fn router(storage: Storage) -> Router {
         // Bodies are read by `extract::read_limited`, which answers 413 in JSON.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(log_request))
-        .with_state(AppState { storage })
+        .with_state(AppState {
+            storage,
+            attempts: Arc::new(Attempts::default()),
+        })
 }
 
 async fn not_found() -> ApiError {

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
-use sync_core::Scope;
+use sync_core::{RecordKind, Scope};
 
 /// What a user does, which decides the endpoints they may call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,6 +52,23 @@ impl Role {
     /// Whether the role may read and write records through the sync feed.
     pub fn may_sync(self) -> bool {
         self != Role::ReportsOnly
+    }
+
+    /// Whether the role may create or change records of `kind` (within its scope):
+    /// outreach workers enroll households and people and run surveys, parents send
+    /// check-ins, partner staff also write case notes, and only admins and backbone
+    /// staff publish forms.
+    pub fn may_write(self, kind: RecordKind) -> bool {
+        use RecordKind::{CaseNote, Checkin, Household, Person, Response};
+        match self {
+            Role::Admin | Role::BackboneStaff => true,
+            Role::PartnerStaff => {
+                matches!(kind, Household | Person | Response | Checkin | CaseNote)
+            }
+            Role::OutreachWorker => matches!(kind, Household | Person | Response),
+            Role::Parent => kind == Checkin,
+            Role::ReportsOnly => false,
+        }
     }
 }
 
@@ -187,5 +204,38 @@ mod tests {
             ..caller
         };
         assert!(admin.may_see(&Scope::partnership("p2")));
+        // A confidential program's records: only its own staff see them.
+        let program = Scope::partnership("p1")
+            .with_organization("o1")
+            .with_program("counseling");
+        let org_staff = Caller {
+            role: Role::PartnerStaff,
+            scope: Some(Scope::partnership("p1").with_organization("o1")),
+            ..admin.clone()
+        };
+        assert!(!org_staff.may_see(&program));
+        assert!(org_staff.may_see(&Scope::partnership("p1").with_organization("o1")));
+        let program_staff = Caller {
+            scope: Some(program.clone()),
+            ..org_staff
+        };
+        assert!(program_staff.may_see(&program));
+        assert!(admin.may_see(&program));
+    }
+
+    #[test]
+    fn roles_write_the_kinds_their_work_needs() {
+        use RecordKind::*;
+        assert!(Role::OutreachWorker.may_write(Response));
+        assert!(!Role::OutreachWorker.may_write(CaseNote));
+        assert!(Role::Parent.may_write(Checkin));
+        assert!(!Role::Parent.may_write(CaseNote));
+        assert!(!Role::Parent.may_write(Household));
+        assert!(Role::PartnerStaff.may_write(CaseNote));
+        assert!(!Role::PartnerStaff.may_write(Form));
+        assert!(Role::BackboneStaff.may_write(Form));
+        assert!(RecordKind::ALL
+            .iter()
+            .all(|k| !Role::ReportsOnly.may_write(*k)));
     }
 }

@@ -28,6 +28,18 @@ impl ApiError {
         }
     }
 
+    /// 429 `too_many_attempts`: a key failed too often; `wait` seconds remain.
+    pub fn too_many_attempts(wait: u64) -> Self {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "too many failed attempts; try again in {} minutes",
+                wait.div_ceil(60)
+            ),
+        )
+    }
+
     /// 400 `bad_message`.
     pub fn bad_message(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_message", message)

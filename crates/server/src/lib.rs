@@ -25,6 +25,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod handlers;
+pub mod limits;
 pub mod storage;
 pub mod web;
 
@@ -134,9 +135,13 @@ impl Server {
             }
         });
         let app = router(self.storage);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        // Handlers see the client's address (rate limits on enrollment codes).
+        axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         Ok(())
     }
 }

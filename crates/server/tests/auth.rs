@@ -315,3 +315,42 @@ impl ReplaceV for Vec<u8> {
         format!("{{\"v\":{v},{}", &text[7..]).into_bytes()
     }
 }
+
+#[tokio::test]
+async fn guessing_passwords_or_enrollment_codes_is_rate_limited() {
+    let s = TestServer::new().await;
+    s.user("ana", "outreach_worker", Some(east())).await;
+    s.user("bo", "outreach_worker", Some(east())).await;
+    for _ in 0..server::limits::MAX_FAILURES {
+        let e = s.sign_in("ana", "not-her-password").await.unwrap_err();
+        assert_eq!(e.error, "unauthorized");
+    }
+    // Locked: even the right password waits, and the page says so.
+    let e = s.sign_in("ANA", "password-123").await.unwrap_err();
+    assert_eq!(e.error, "too_many_attempts", "{}", e.message);
+    assert!(e.message.contains("15 minutes"), "{}", e.message);
+    let page = common::pages::sign_in(&s, "ana", "password-123").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    // Other users are not affected, and a success clears a user's count.
+    assert!(s.sign_in("bo", "password-123").await.is_ok());
+    for _ in 0..server::limits::MAX_FAILURES - 1 {
+        let _ = s.sign_in("bo", "wrong-password").await;
+    }
+    assert!(s.sign_in("bo", "password-123").await.is_ok());
+    assert!(s.sign_in("bo", "wrong-password").await.is_err());
+    assert!(s.sign_in("bo", "password-123").await.is_ok());
+
+    // Enrollment codes: ten wrong codes from one client, then refused.
+    let enroll = server::api::EnrollRequest {
+        v: sync_core::protocol::PROTOCOL_VERSION,
+        code: "AAAAA-AAAAA".into(),
+        device_name: "guesser".into(),
+    };
+    for _ in 0..server::limits::MAX_FAILURES {
+        let r = s.post("/v1/auth/enroll", None, &enroll).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = s.post("/v1/auth/enroll", None, &enroll).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.error().error, "too_many_attempts");
+}

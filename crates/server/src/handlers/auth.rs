@@ -1,13 +1,16 @@
 //! `POST /v1/auth/token` and `POST /v1/auth/enroll`: sign in a device with a
 //! password, or enroll it with a one-time code.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 
 use super::blocking;
 use crate::api::{EnrollRequest, TokenRequest, TokenResponse};
 use crate::app::{AppState, RequestLog};
 use crate::error::ApiError;
 use crate::extract::{Gz, Msg};
+use crate::limits;
 use crate::storage::Session;
 use axum::Extension;
 use sync_core::protocol::PROTOCOL_VERSION;
@@ -18,10 +21,19 @@ pub async fn token(
     log: Option<Extension<RequestLog>>,
     Msg(req): Msg<TokenRequest>,
 ) -> Result<Gz<TokenResponse>, ApiError> {
+    let key = limits::user_key(&req.username);
+    state
+        .attempts
+        .check(&key)
+        .map_err(ApiError::too_many_attempts)?;
     let storage = state.storage.clone();
     let session =
         blocking(move || storage.sign_in(&req.username, &req.password, &req.device_name)).await?;
-    let session = session.ok_or_else(|| ApiError::unauthorized("wrong user name or password"))?;
+    let Some(session) = session else {
+        state.attempts.fail(&key);
+        return Err(ApiError::unauthorized("wrong user name or password"));
+    };
+    state.attempts.succeed(&key);
     Ok(answer(session, log))
 }
 
@@ -29,15 +41,29 @@ pub async fn token(
 pub async fn enroll(
     State(state): State<AppState>,
     log: Option<Extension<RequestLog>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Msg(req): Msg<EnrollRequest>,
 ) -> Result<Gz<TokenResponse>, ApiError> {
+    // Codes are guessed per address, not per code: one key per client.
+    let key = format!(
+        "enroll:{}",
+        peer.map_or_else(
+            || "unknown".to_string(),
+            |Extension(ConnectInfo(a))| a.ip().to_string()
+        )
+    );
+    state
+        .attempts
+        .check(&key)
+        .map_err(ApiError::too_many_attempts)?;
     let storage = state.storage.clone();
     let session = blocking(move || storage.enroll(&req.code, &req.device_name)).await?;
-    let session = session.ok_or_else(|| {
-        ApiError::unauthorized(
+    let Some(session) = session else {
+        state.attempts.fail(&key);
+        return Err(ApiError::unauthorized(
             "this enrollment code is unknown, already used or expired; ask for a new one",
-        )
-    })?;
+        ));
+    };
     Ok(answer(session, log))
 }
 

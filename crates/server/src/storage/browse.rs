@@ -156,12 +156,15 @@ fn list(
             ("organization", &s.organization),
             ("neighborhood", &s.neighborhood),
             ("family", &s.family),
-            ("program", &s.program),
         ] {
             if let Some(v) = value {
                 arg(&mut sql, &format!(" AND +{column} = ?"), v.clone().into());
             }
         }
+        // A confidential program's records only for that program's staff (`IS`: a
+        // scope without a program sees only records without one).
+        let program = s.program.clone().map_or(SqlValue::Null, SqlValue::Text);
+        arg(&mut sql, " AND +program IS ?", program);
     }
     if let Some((at, id)) = after {
         args.push((*at).into());

@@ -393,8 +393,26 @@ fn take_record(
 
     // 3. Scope, and the form a response answers.
     let meta = doc.meta().clone();
-    if !caller.may_see(&meta.scope) {
-        reject_all(&all_fresh, results, "the record is outside your scope");
+    let refusal = if !caller.may_see(&meta.scope) {
+        Some("the record is outside your scope".to_string())
+    } else if !caller.role.may_write(meta.kind) {
+        Some(format!(
+            "your role ({}) may not write {} records",
+            caller.role, meta.kind
+        ))
+    } else {
+        None
+    };
+    if let Some(reason) = refusal {
+        tracing::warn!(
+            user = %caller.user_id,
+            device = %caller.device_id,
+            record = %id,
+            kind = %meta.kind,
+            %reason,
+            "push refused"
+        );
+        reject_all(&all_fresh, results, &reason);
         return Ok(existing.then_some(doc));
     }
     let form = match &meta.form {

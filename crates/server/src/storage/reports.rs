@@ -69,7 +69,7 @@ fn export_page(
            AND (?4 IS NULL OR organization = ?4)
            AND (?5 IS NULL OR neighborhood = ?5)
            AND (?6 IS NULL OR family = ?6)
-           AND (?7 IS NULL OR program = ?7)
+           AND (?3 IS NULL OR program IS ?7)
          ORDER BY id LIMIT ?8",
     )?;
     let (p, o, n, f, g) = scope_params(scope);

@@ -515,7 +515,7 @@ pub fn feed(
            AND (?4 IS NULL OR r.organization = ?4)
            AND (?5 IS NULL OR r.neighborhood = ?5)
            AND (?6 IS NULL OR r.family = ?6)
-           AND (?7 IS NULL OR r.program = ?7)
+           AND (?3 IS NULL OR r.program IS ?7)
            AND (?9 IS NULL OR c.actor IS NULL OR c.actor != ?9)
          ORDER BY c.seq LIMIT ?8",
     )?;

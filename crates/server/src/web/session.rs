@@ -90,14 +90,29 @@ pub async fn sign_in(
             "This form has expired or did not come from this site. Open the sign-in page again.",
         );
     }
+    let key = crate::limits::user_key(&form.username);
+    if let Err(wait) = state.attempts.check(&key) {
+        let mut page = sign_in_form(Some(&format!(
+            "Too many failed attempts for this user name. Try again in {} minutes.",
+            wait.div_ceil(60)
+        )));
+        *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        return page;
+    }
     let storage = state.storage.clone();
     let SignIn {
         username, password, ..
     } = form;
     let session = match blocking(move || storage.sign_in(&username, &password, "web session")).await
     {
-        Ok(Some(session)) => session,
-        Ok(None) => return sign_in_form(Some("Wrong user name or password.")),
+        Ok(Some(session)) => {
+            state.attempts.succeed(&key);
+            session
+        }
+        Ok(None) => {
+            state.attempts.fail(&key);
+            return sign_in_form(Some("Wrong user name or password."));
+        }
         Err(_) => {
             return error_page(
                 StatusCode::INTERNAL_SERVER_ERROR,

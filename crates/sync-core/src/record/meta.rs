@@ -62,7 +62,10 @@ impl Scope {
     }
 
     /// Whether a record in `other` falls within this scope: every level this scope
-    /// names must match; levels it leaves open match anything.
+    /// names must match; levels it leaves open match anything, except the program. A
+    /// record of a (confidential) program falls only within scopes that name that
+    /// program: staff of an organization do not see its confidential programs' records
+    /// unless they are that program's staff.
     pub fn contains(&self, other: &Scope) -> bool {
         fn level(mine: &Option<String>, theirs: &Option<String>) -> bool {
             mine.is_none() || mine == theirs
@@ -71,7 +74,7 @@ impl Scope {
             && level(&self.organization, &other.organization)
             && level(&self.neighborhood, &other.neighborhood)
             && level(&self.family, &other.family)
-            && level(&self.program, &other.program)
+            && self.program == other.program
     }
 }
 

@@ -1,0 +1,257 @@
+//! The authorization matrix: every role, against the sync feed and every staff page
+//! and export, with records in and out of its scope. Each cell asserts allowed or
+//! denied, and a denied record reads exactly like a missing one.
+//!
+//! Records: a survey response in p1/east, a household in p1/west, a parent's check-in
+//! in p1/east/family rivera, a case note of the confidential program "counseling" of
+//! the organization "library", and a household of another partnership (p2).
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use common::pages::*;
+use common::*;
+use forms::{Answers, Value};
+use sync_core::{RecordKind, Scope};
+use uuid::Uuid;
+
+fn library() -> Scope {
+    Scope::partnership("p1").with_organization("library")
+}
+
+fn counseling() -> Scope {
+    library().with_program("counseling")
+}
+
+fn rivera() -> Scope {
+    east().with_family("rivera")
+}
+
+struct Records {
+    east: Uuid,
+    west: Uuid,
+    family: Uuid,
+    program: Uuid,
+    other_partnership: Uuid,
+}
+
+async fn seed(s: &TestServer) -> Records {
+    let mut a = Answers::new();
+    a.set("consent", "yes")
+        .set("has_child", "no")
+        .set("interview_language", "en")
+        .set("_status", Value::from("final"));
+    let items = [
+        record(RecordKind::Response, east(), Some("household_survey"), &a),
+        household(west()),
+        record(
+            RecordKind::Checkin,
+            rivera(),
+            Some("literacy_checkin"),
+            &Answers::new(),
+        ),
+        record(
+            RecordKind::CaseNote,
+            counseling(),
+            Some("case_note"),
+            &Answers::new(),
+        ),
+        household(Scope::partnership("p2")),
+    ];
+    let refs: Vec<_> = items.iter().map(|(d, c)| (d.id(), c)).collect();
+    let r = s.push_ok(&s.admin, &refs).await;
+    assert!(statuses(&r)
+        .iter()
+        .all(|st| *st == sync_core::protocol::PushStatus::Accepted));
+    Records {
+        east: items[0].0.id(),
+        west: items[1].0.id(),
+        family: items[2].0.id(),
+        program: items[3].0.id(),
+        other_partnership: items[4].0.id(),
+    }
+}
+
+#[tokio::test]
+async fn every_role_sees_and_does_what_its_scope_and_role_allow() {
+    let s = TestServer::new().await;
+    let rec = seed(&s).await;
+    let all = [
+        rec.east,
+        rec.west,
+        rec.family,
+        rec.program,
+        rec.other_partnership,
+    ];
+
+    // (user, role, scope, records its feed holds)
+    let p1 = Scope::partnership("p1");
+    let matrix: Vec<(&str, &str, Option<Scope>, Vec<Uuid>)> = vec![
+        (
+            "backbone",
+            "backbone_staff",
+            Some(p1.clone()),
+            vec![rec.east, rec.west, rec.family],
+        ),
+        ("partner", "partner_staff", Some(library()), vec![]),
+        (
+            "counselor",
+            "partner_staff",
+            Some(counseling()),
+            vec![rec.program],
+        ),
+        (
+            "worker",
+            "outreach_worker",
+            Some(east()),
+            vec![rec.east, rec.family],
+        ),
+        ("parent", "parent", Some(rivera()), vec![rec.family]),
+        ("funder", "reports_only", Some(p1.clone()), vec![]),
+        (
+            "elsewhere",
+            "backbone_staff",
+            Some(Scope::partnership("p2")),
+            vec![rec.other_partnership],
+        ),
+    ];
+
+    // The sync feed.
+    let (pages, _) = pull_all(&s, &s.admin, 500, 10_000_000).await;
+    let admin_sees: BTreeSet<Uuid> = pages
+        .iter()
+        .flat_map(|p| p.changes.iter().map(|c| c.record))
+        .collect();
+    assert_eq!(admin_sees, all.into_iter().collect());
+    for (name, role, scope, expected) in &matrix {
+        let token = s.user(name, role, scope.clone()).await;
+        if *role == "reports_only" {
+            let r = s.pull(&token, None, 100, 1_000_000).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{name} pulls");
+            continue;
+        }
+        let (pages, _) = pull_all(&s, &token, 500, 10_000_000).await;
+        let seen: BTreeSet<Uuid> = pages
+            .iter()
+            .flat_map(|p| p.changes.iter().map(|c| c.record))
+            .collect();
+        assert_eq!(seen, expected.iter().copied().collect(), "{name}'s feed");
+    }
+
+    // The pages. Phone roles cannot open a session at all.
+    for name in ["worker", "parent"] {
+        let page = sign_in(&s, name, "password-123").await;
+        assert_eq!(
+            page.status,
+            StatusCode::FORBIDDEN,
+            "{name} signs in on the web"
+        );
+    }
+    let missing = Uuid::new_v4();
+    let mut staff: Vec<(&str, &str, Vec<Uuid>)> = matrix
+        .iter()
+        .filter(|(_, role, ..)| *role != "outreach_worker" && *role != "parent")
+        .map(|(name, role, _, seen)| (*name, *role, seen.clone()))
+        .collect();
+    staff.push(("admin", "admin", all.to_vec()));
+    for (name, role, visible) in &staff {
+        let password = if *name == "admin" {
+            ADMIN_PASSWORD
+        } else {
+            "password-123"
+        };
+        let cookie = session(&s, name, password).await;
+        let status = |path: String| {
+            let cookie = cookie.clone();
+            let s = &s;
+            async move { get(s, &path, Some(&cookie)).await }
+        };
+        // Aggregates: every staff role.
+        assert_eq!(
+            status("/dashboard".into()).await.status,
+            StatusCode::OK,
+            "{name}"
+        );
+        assert_eq!(
+            status("/indicators/G13".into()).await.status,
+            StatusCode::OK,
+            "{name}"
+        );
+
+        // Records and exports: not for reports-only.
+        let reads_records = *role != "reports_only";
+        let list = status("/records".into()).await;
+        let export = status("/exports/household_survey".into()).await;
+        if reads_records {
+            assert_eq!(list.status, StatusCode::OK, "{name}");
+            assert_eq!(export.status, StatusCode::OK, "{name}");
+        } else {
+            assert_eq!(list.status, StatusCode::FORBIDDEN, "{name}");
+            assert_eq!(export.status, StatusCode::FORBIDDEN, "{name}");
+        }
+        let missing_page = status(format!("/records/{missing}")).await;
+        for id in all {
+            let page = status(format!("/records/{id}")).await;
+            let allowed = reads_records && visible.contains(&id);
+            if allowed {
+                assert_eq!(page.status, StatusCode::OK, "{name} opens {id}");
+                assert!(
+                    list.body.contains(&id.to_string()),
+                    "{name}'s list shows {id}"
+                );
+            } else {
+                assert_ne!(page.status, StatusCode::OK, "{name} opens {id}");
+                assert!(
+                    !list.body.contains(&id.to_string()),
+                    "{name}'s list hides {id}"
+                );
+                if reads_records {
+                    assert_eq!(
+                        page.status, missing_page.status,
+                        "{name}: {id} reads as missing"
+                    );
+                    assert_eq!(
+                        page.body, missing_page.body,
+                        "{name}: {id} reads as missing"
+                    );
+                }
+            }
+            assert_eq!(
+                export.body.contains(&id.to_string()),
+                allowed && id == rec.east,
+                "{name}'s export and {id}"
+            );
+        }
+
+        // Settings, targets, users and devices: admins and backbone staff.
+        let manages = matches!(*role, "admin" | "backbone_staff");
+        let csrf = hidden_csrf(&status("/dashboard".into()).await.body);
+        for page in [
+            status("/users".into()).await,
+            status("/devices".into()).await,
+            status("/indicators/G13/targets".into()).await,
+        ] {
+            let expected = if manages {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            assert_eq!(page.status, expected, "{name}: {}", page.body.len());
+        }
+        let saved = post_form(
+            &s,
+            "/settings/min-cell",
+            &cookie,
+            &format!("csrf={csrf}&min_cell=10"),
+        )
+        .await;
+        let expected = if manages {
+            StatusCode::SEE_OTHER
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(saved.status, expected, "{name} sets the smallest cell");
+    }
+}
