@@ -62,3 +62,25 @@ pub struct RevokeDeviceResponse {
     /// Whether the device was active until now (false: unknown or already revoked).
     pub revoked: bool,
 }
+
+/// `POST /v1/admin/purge`: withdraw consent: remove a household or a person and every
+/// record about them, with their history, from the server and (by tombstones) from
+/// every device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeRequest {
+    /// Protocol version.
+    pub v: u32,
+    /// The household or person.
+    pub subject: uuid::Uuid,
+    /// Why (kept in the audit log; 1 to 500 characters).
+    pub reason: String,
+}
+
+/// The answer to a purge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeResponse {
+    /// Protocol version.
+    pub v: u32,
+    /// Every record removed, the subject first.
+    pub records: Vec<String>,
+}

@@ -56,6 +56,7 @@ pub fn router(storage: Storage) -> Router {
             "/v1/admin/devices/revoke",
             post(handlers::admin::revoke_device),
         )
+        .route("/v1/admin/purge", post(handlers::admin::purge))
         .route("/v1/sync/push", post(handlers::sync::push))
         .route("/v1/sync/pull", post(handlers::sync::pull))
         .route("/v1/sync/repair", post(handlers::sync::repair))

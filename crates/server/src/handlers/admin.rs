@@ -1,10 +1,11 @@
-//! `/v1/admin/*`: users and devices (admins only).
+//! `/v1/admin/*`: users, devices and purges (admins only).
 
 use axum::extract::State;
 
 use super::blocking;
 use crate::api::{
-    CreateUserRequest, CreateUserResponse, RevokeDeviceRequest, RevokeDeviceResponse,
+    CreateUserRequest, CreateUserResponse, PurgeRequest, PurgeResponse, RevokeDeviceRequest,
+    RevokeDeviceResponse,
 };
 use crate::app::AppState;
 use crate::auth::Role;
@@ -44,5 +45,26 @@ pub async fn revoke_device(
     Ok(Gz(RevokeDeviceResponse {
         v: PROTOCOL_VERSION,
         revoked,
+    }))
+}
+
+/// `POST /v1/admin/purge`: purge a household or person (consent withdrawn).
+pub async fn purge(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Msg(req): Msg<PurgeRequest>,
+) -> Result<Gz<PurgeResponse>, ApiError> {
+    let storage = state.storage.clone();
+    let report = blocking(move || storage.purge(&admin, req.subject, &req.reason)).await?;
+    let report = report.ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            "no household or person with this id",
+        )
+    })?;
+    Ok(Gz(PurgeResponse {
+        v: PROTOCOL_VERSION,
+        records: report.records,
     }))
 }

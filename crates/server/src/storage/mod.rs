@@ -9,6 +9,7 @@
 
 mod accounts;
 mod browse;
+mod purge;
 mod push;
 mod reports;
 mod review;
@@ -35,6 +36,7 @@ use uuid::Uuid;
 use crate::auth::{self, Caller, Role};
 pub use accounts::{normalize_code, DeviceSummary, Enrollment, UserSummary, ENROLLMENT_TTL};
 pub use browse::{ChangeOrigin, ListCursor, ListedRecord, RecordFilter, RecordList, SEARCH_SCAN};
+pub use purge::PurgeReport;
 pub use sqlite::RecordRow;
 pub use survey_cache::{SurveyFacts, SURVEY_FORM};
 pub use targets::{Targets, DEFAULT_MIN_CELL};
@@ -491,10 +493,19 @@ impl Storage {
                     last = upto;
                 }
             }
+            let tombstones = purge::tombstones(&tx, caller.scope.as_ref(), after, last)?
+                .into_iter()
+                .filter_map(|(record, reason)| {
+                    Some(sync_core::protocol::Tombstone {
+                        record: Uuid::parse_str(&record).ok()?,
+                        reason,
+                    })
+                })
+                .collect();
             Ok(PullResponse {
                 v: PROTOCOL_VERSION,
                 changes,
-                tombstones: Vec::new(),
+                tombstones,
                 cursor: format!("{epoch}:{last}"),
                 more: last < max_seq,
                 remaining: (max_seq - last).max(0) as u64,

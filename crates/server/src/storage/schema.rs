@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StorageError;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE settings (
@@ -110,12 +110,41 @@ CREATE INDEX records_by_kind ON records (kind, updated_at, id);
 CREATE INDEX records_with_conflicts ON records (updated_at, id) WHERE has_conflicts = 1;
 ";
 
+/// Version 4, consent withdrawal: a purged record leaves a tombstone in the feed (its
+/// `seq` drawn from the change log's own sequence, so feed order holds) and an audit
+/// row that names it without any of its data.
+const SCHEMA_V4: &str = "
+CREATE TABLE tombstones (
+    seq          INTEGER PRIMARY KEY,
+    record_id    TEXT NOT NULL,
+    partnership  TEXT NOT NULL,
+    organization TEXT,
+    neighborhood TEXT,
+    family       TEXT,
+    program      TEXT,
+    reason       TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+CREATE TABLE purges (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject_id TEXT NOT NULL,
+    record_id  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    purged_by  TEXT NOT NULL,
+    purged_at  INTEGER NOT NULL,
+    reason     TEXT NOT NULL
+);
+";
+
 /// Set the connection up: WAL, full durability, foreign keys, a busy timeout.
 pub fn configure(conn: &Connection) -> Result<(), StorageError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Deleted content is overwritten, not left in free pages: a purge must leave no
+    // trace of the answers in the file.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
@@ -146,6 +175,9 @@ pub fn migrate(conn: &mut Connection, new_epoch: &str) -> Result<bool, StorageEr
     }
     if version < 3 {
         tx.execute_batch(SCHEMA_V3)?;
+    }
+    if version < 4 {
+        tx.execute_batch(SCHEMA_V4)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;

@@ -448,7 +448,11 @@ pub fn record_heads(
 /// The last sequence number in the log (0 when empty).
 pub fn max_seq(conn: &Connection) -> Result<i64, StorageError> {
     Ok(conn
-        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM changes")?
+        // The sequence's high-water mark, not MAX(seq): tombstones draw from it too, and
+        // a purge may delete the newest changes without moving cursors back.
+        .prepare_cached(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)",
+        )?
         .query_row([], |r| r.get(0))?)
 }
 

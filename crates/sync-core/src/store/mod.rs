@@ -132,6 +132,9 @@ impl Store {
             Durability::Balanced | Durability::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", sync)?;
+        // Deleted content is overwritten: a record removed by a tombstone (consent
+        // withdrawn) leaves no trace of its answers in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
         let actor = settings::device_actor(&conn)?;
@@ -479,6 +482,11 @@ impl Store {
         tx.commit()?;
         for doc in touched {
             self.cache.put(doc.id(), doc);
+        }
+        if report.removed > 0 {
+            // The log still holds the removed records' old pages: fold it in and cut it.
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         }
         Ok(report)
     }
