@@ -469,3 +469,69 @@ async fn a_web_session_ends_on_the_server_after_twelve_hours() {
         .unwrap();
     assert!(revoked.is_some(), "the expired session is revoked");
 }
+
+#[tokio::test]
+async fn backbone_staff_purge_a_household_from_its_page() {
+    let s = TestServer::new().await;
+    let worker = s.user("ana", "outreach_worker", Some(east())).await;
+    s.user("bo", "backbone_staff", Some(east())).await;
+    s.user("pat", "partner_staff", Some(east())).await;
+    let (home, created) = household(east());
+    let mut p = Answers::new();
+    p.set("household", home.id().to_string()).set("name", "Ana");
+    let (member, member_created) = record(RecordKind::Person, east(), None, &p);
+    s.push_ok(
+        &worker,
+        &[(home.id(), &created), (member.id(), &member_created)],
+    )
+    .await;
+    let url = format!("/records/{}", home.id());
+
+    let pat = session(&s, "pat", "password-123").await;
+    let page = get(&s, &url, Some(&pat)).await;
+    assert!(
+        !page.body.contains("id=\"purge\""),
+        "partner staff get no purge form"
+    );
+    let csrf = hidden_csrf(&page.body);
+    let refused = post_form(
+        &s,
+        &format!("{url}/purge"),
+        &pat,
+        &format!("csrf={csrf}&reason=x"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let bo = session(&s, "bo", "password-123").await;
+    let page = get(&s, &url, Some(&bo)).await;
+    assert!(page.body.contains("id=\"purge\""));
+    let csrf = hidden_csrf(&page.body);
+    let empty = post_form(
+        &s,
+        &format!("{url}/purge"),
+        &bo,
+        &format!("csrf={csrf}&reason="),
+    )
+    .await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+    let done = post_form(
+        &s,
+        &format!("{url}/purge"),
+        &bo,
+        &format!("csrf={csrf}&reason=consent+withdrawn"),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("2 records"), "{}", done.body);
+    assert_eq!(get(&s, &url, Some(&bo)).await.status, StatusCode::NOT_FOUND);
+    assert!(s.storage.record(member.id()).unwrap().is_none());
+    // The worker's phone is told to delete both.
+    let (pages, _) = pull_all(&s, &worker, 500, 10_000_000).await;
+    let gone: Vec<_> = pages
+        .iter()
+        .flat_map(|p| p.tombstones.iter().map(|t| t.record))
+        .collect();
+    assert_eq!(gone.len(), 2);
+    assert!(gone.contains(&home.id()) && gone.contains(&member.id()));
+}

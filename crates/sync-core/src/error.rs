@@ -48,6 +48,10 @@ pub enum CoreError {
         /// The form and version given.
         given: String,
     },
+    /// The store is encrypted and the key given is wrong, or none was given (or the
+    /// file is not a store at all).
+    #[error("the device store cannot be opened with this key: the key is wrong, or the store is encrypted and no key was given")]
+    WrongKey,
     /// The store file was written by a newer version of the app.
     #[error("the store has schema version {found}, newer than this app understands ({supported}); update the app")]
     SchemaTooNew {

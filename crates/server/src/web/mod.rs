@@ -74,6 +74,7 @@ pub fn routes() -> Router<AppState> {
         .route("/records", get(records::list))
         .route("/records/{id}", get(records::record))
         .route("/records/{id}/resolve", post(records::resolve))
+        .route("/records/{id}/purge", post(records::purge))
         .route("/users", get(accounts::users))
         .route("/users/{id}/enroll", post(accounts::enroll))
         .route("/devices", get(accounts::devices))

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::html::escape;
 use super::session::error_page;
-use super::{storage_call, Staff, RECORD_ROLES};
+use super::{storage_call, Staff, BACKBONE_ROLES, RECORD_ROLES};
 use crate::app::AppState;
 use crate::storage::{ChangeOrigin, ListCursor, RecordFilter, RecordRow};
 
@@ -382,6 +382,27 @@ pub async fn record(
     }
     body.push_str("</tbody></table>");
     body.push_str(&history_html(&review));
+    let purgeable = matches!(row.kind.as_str(), "household" | "person");
+    if purgeable && staff.require(BACKBONE_ROLES).is_ok() {
+        body.push_str(&format!(
+            "<section id=\"purge\"><h2>Withdraw consent</h2><p>Deletes this {kind}, {what}and \
+             every record about them, with their history, from the server and from every \
+             phone at its next sync. Only an audit entry (who, which records, when, why) \
+             remains. This cannot be undone.</p>\
+             <form method=\"post\" action=\"/records/{id}/purge\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <label>Why <input name=\"reason\" required maxlength=\"500\"></label>\
+             <button type=\"submit\">Delete everything about this {kind}</button></form></section>",
+            kind = escape(&row.kind),
+            what = if row.kind == "household" {
+                "its members "
+            } else {
+                ""
+            },
+            id = escape(&row.id),
+            csrf = staff.csrf,
+        ));
+    }
     staff.page(
         &format!("{} {}", row.kind, row.id.get(..8).unwrap_or("")),
         &body,
@@ -438,6 +459,57 @@ pub async fn resolve(
             ),
         ),
         Ok(None) => error_page(StatusCode::NOT_FOUND, "No such record."),
+        Err(page) => page,
+    }
+}
+
+/// The purge form.
+#[derive(Deserialize)]
+pub struct PurgeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /records/{id}/purge`: consent withdrawn.
+pub async fn purge(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<PurgeForm>,
+) -> Response {
+    if let Err(page) = staff
+        .require(BACKBONE_ROLES)
+        .and_then(|()| staff.check_csrf(&form.csrf))
+    {
+        return page;
+    }
+    let Ok(uuid) = id.parse::<Uuid>() else {
+        return error_page(StatusCode::NOT_FOUND, "No such record.");
+    };
+    let storage = state.storage.clone();
+    let caller = staff.caller.clone();
+    let reason = form.reason.clone();
+    match storage_call(move || storage.purge(&caller, uuid, &reason)).await {
+        Ok(Some(report)) => {
+            let items: String = report
+                .records
+                .iter()
+                .map(|r| format!("<li><code>{}</code></li>", escape(r)))
+                .collect();
+            staff.page(
+                "Purged",
+                &format!(
+                    "<h1>Deleted</h1><p id=\"purged\">{} records and {} changes were deleted; \
+                     phones delete their copies at their next sync.</p><ul>{items}</ul>\
+                     <p><a href=\"/records\">Back to the records</a></p>",
+                    report.records.len(),
+                    report.changes
+                ),
+            )
+        }
+        Ok(None) => error_page(StatusCode::NOT_FOUND, "No such household or person."),
         Err(page) => page,
     }
 }

@@ -54,6 +54,12 @@ pub enum AppError {
         /// What to show.
         message: String,
     },
+    /// The store is encrypted and the key is wrong or missing.
+    #[error("{message}")]
+    WrongKey {
+        /// What to show.
+        message: String,
+    },
     /// The device store failed (disk full, corrupt file, ...).
     #[error("{message}")]
     Storage {
@@ -81,6 +87,7 @@ impl From<CoreError> for AppError {
         let message = e.to_string();
         match e {
             CoreError::NotFound(_) => AppError::NotFound { message },
+            CoreError::WrongKey => AppError::WrongKey { message },
             CoreError::BadPath { .. } | CoreError::WrongForm { .. } => {
                 AppError::Invalid { message }
             }

@@ -60,20 +60,37 @@ fn parse_path(path: &str) -> AppResult<FieldPath> {
         .map_err(|e| AppError::invalid(format!("`{path}` is not a field path: {e}")))
 }
 
+impl DeviceStore {
+    fn from_store(store: Store) -> AppResult<Arc<Self>> {
+        Ok(Arc::new(DeviceStore {
+            store: Arc::new(Mutex::new(store)),
+            catalog: Catalog::seed(),
+        }))
+    }
+}
+
 fn today() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
 }
 
 #[uniffi::export(async_runtime = "tokio")]
 impl DeviceStore {
-    /// Open (or create) the store file at `path`.
+    /// Open (or create) the store file at `path`, unencrypted.
     #[uniffi::constructor]
     pub fn open(path: String) -> AppResult<Arc<Self>> {
-        let store = Store::open(&path)?;
-        Ok(Arc::new(DeviceStore {
-            store: Arc::new(Mutex::new(store)),
-            catalog: Catalog::seed(),
-        }))
+        Self::from_store(Store::open(&path)?)
+    }
+
+    /// Open (or create) the store file at `path`, encrypted with `key` (SQLCipher).
+    /// Keep the key in the platform's key store (Android Keystore, iOS Keychain), never
+    /// beside the file. A wrong key fails with `AppException.WrongKey`.
+    #[uniffi::constructor]
+    pub fn open_encrypted(path: String, key: String) -> AppResult<Arc<Self>> {
+        let options = crate::StoreOptions {
+            key: Some(key),
+            ..crate::StoreOptions::default()
+        };
+        Self::from_store(Store::open_with(&path, options)?)
     }
 
     /// Sign in at `server_url` (`https://host`): the device gets its own token, kept

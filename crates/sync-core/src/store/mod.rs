@@ -58,6 +58,11 @@ pub struct StoreOptions {
     pub cache_capacity: usize,
     /// Fold a record's saved changes into its snapshot after this many.
     pub compact_after: u32,
+    /// The key that encrypts the file (SQLCipher: AES-256, the key stretched with
+    /// PBKDF2), kept by the app in the platform's key store (Android Keystore, iOS
+    /// Keychain). `None`: a plain file. A store is created encrypted or plain and
+    /// stays so.
+    pub key: Option<String>,
     /// Durability of each write.
     pub durability: Durability,
 }
@@ -68,6 +73,7 @@ impl Default for StoreOptions {
             cache_capacity: 32,
             compact_after: 16,
             durability: Durability::Balanced,
+            key: None,
         }
     }
 }
@@ -117,6 +123,20 @@ impl Store {
     /// Open (or create) the store at `path`.
     pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
         let mut conn = Connection::open(path)?;
+        if let Some(key) = &options.key {
+            // Must come first: every page is read through the key. SQLCipher does not
+            // record its page size in the file, so it is given on every open (the
+            // same 8 KiB as a plain store's, below).
+            conn.pragma_update(None, "key", key)?;
+            conn.pragma_update(None, "cipher_page_size", 8192)?;
+        }
+        // The first read of the file tells whether the key (or its absence) fits.
+        if let Err(e) = conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
+            return Err(match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::NotADatabase) => CoreError::WrongKey,
+                _ => e.into(),
+            });
+        }
         // A record row (~2.6 KB) fits an 8 KiB page whole; with 4 KiB pages it would
         // waste most of one. Only takes effect on a new file.
         conn.pragma_update(None, "page_size", 8192)?;
