@@ -171,6 +171,6 @@ async fn kotlin_scenarios_against_a_real_server() {
         "the Kotlin scenarios failed ({}):\n{stdout}\n{stderr}",
         run.status
     );
-    assert!(stdout.contains("ALL 6 SCENARIOS PASSED"), "{stdout}");
+    assert!(stdout.contains("ALL 7 SCENARIOS PASSED"), "{stdout}");
     assert!(!server.log_has_panic(), "the server panicked");
 }

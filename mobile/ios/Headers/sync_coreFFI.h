@@ -274,6 +274,11 @@ void uniffi_sync_core_fn_free_devicestore(uint64_t handle, RustCallStatus *_Nonn
 uint64_t uniffi_sync_core_fn_constructor_devicestore_open(RustBuffer path, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_CONSTRUCTOR_DEVICESTORE_OPEN_ENCRYPTED
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_CONSTRUCTOR_DEVICESTORE_OPEN_ENCRYPTED
+uint64_t uniffi_sync_core_fn_constructor_devicestore_open_encrypted(RustBuffer path, RustBuffer key, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ADD_MEMBER
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ADD_MEMBER
 RustBuffer uniffi_sync_core_fn_method_devicestore_add_member(uint64_t ptr, RustBuffer household_id, RustBuffer name, RustBuffer relationship, RustBuffer birth_date, RustCallStatus *_Nonnull out_status
@@ -799,6 +804,12 @@ uint16_t uniffi_sync_core_checksum_method_progressobserver_on_progress(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_CONSTRUCTOR_DEVICESTORE_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_CONSTRUCTOR_DEVICESTORE_OPEN
 uint16_t uniffi_sync_core_checksum_constructor_devicestore_open(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_CONSTRUCTOR_DEVICESTORE_OPEN_ENCRYPTED
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_CONSTRUCTOR_DEVICESTORE_OPEN_ENCRYPTED
+uint16_t uniffi_sync_core_checksum_constructor_devicestore_open_encrypted(void
     
 );
 #endif

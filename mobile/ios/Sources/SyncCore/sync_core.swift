@@ -921,13 +921,28 @@ open class DeviceStore: DeviceStoreProtocol, @unchecked Sendable {
 
     
     /**
-     * Open (or create) the store file at `path`.
+     * Open (or create) the store file at `path`, unencrypted.
      */
 public static func `open`(path: String)throws  -> DeviceStore  {
     return try  FfiConverterTypeDeviceStore_lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
         uniffiCallStatus in
     uniffi_sync_core_fn_constructor_devicestore_open(
         FfiConverterString.lower(path),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Open (or create) the store file at `path`, encrypted with `key` (SQLCipher).
+     * Keep the key in the platform's key store (Android Keystore, iOS Keychain), never
+     * beside the file. A wrong key fails with `AppException.WrongKey`.
+     */
+public static func openEncrypted(path: String, key: String)throws  -> DeviceStore  {
+    return try  FfiConverterTypeDeviceStore_lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
+        uniffiCallStatus in
+    uniffi_sync_core_fn_constructor_devicestore_open_encrypted(
+        FfiConverterString.lower(path),
+        FfiConverterString.lower(key),uniffiCallStatus
     )
 })
 }
@@ -2988,6 +3003,11 @@ enum AppError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case NotFound(message: String)
     
     /**
+     * The store is encrypted and the key is wrong or missing.
+     */
+    case WrongKey(message: String)
+    
+    /**
      * The device store failed (disk full, corrupt file, ...).
      */
     case Storage(message: String)
@@ -3058,11 +3078,15 @@ public struct FfiConverterTypeAppError: FfiConverterRustBuffer {
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 9: return .Storage(
+        case 9: return .WrongKey(
             message: try FfiConverterString.read(from: &buf)
         )
         
-        case 10: return .Callback(
+        case 10: return .Storage(
+            message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 11: return .Callback(
             message: try FfiConverterString.read(from: &buf)
         )
         
@@ -3093,10 +3117,12 @@ public struct FfiConverterTypeAppError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(7))
         case .NotFound(_ /* message is ignored*/):
             writeInt(&buf, Int32(8))
-        case .Storage(_ /* message is ignored*/):
+        case .WrongKey(_ /* message is ignored*/):
             writeInt(&buf, Int32(9))
-        case .Callback(_ /* message is ignored*/):
+        case .Storage(_ /* message is ignored*/):
             writeInt(&buf, Int32(10))
+        case .Callback(_ /* message is ignored*/):
+            writeInt(&buf, Int32(11))
 
         
         }
@@ -3675,7 +3701,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sync_core_checksum_method_progressobserver_on_progress() != 4511) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sync_core_checksum_constructor_devicestore_open() != 17936) {
+    if (uniffi_sync_core_checksum_constructor_devicestore_open() != 34946) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sync_core_checksum_constructor_devicestore_open_encrypted() != 31281) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_constructor_canceltoken_new() != 63297) {

@@ -748,6 +748,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sync_core_checksum_constructor_devicestore_open(
     ): Int
+    external fun uniffi_sync_core_checksum_constructor_devicestore_open_encrypted(
+    ): Int
     external fun uniffi_sync_core_checksum_constructor_canceltoken_new(
     ): Int
     external fun ffi_sync_core_uniffi_contract_version(
@@ -776,6 +778,8 @@ internal object UniffiLib {
     external fun uniffi_sync_core_fn_free_devicestore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_sync_core_fn_constructor_devicestore_open(`path`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_sync_core_fn_constructor_devicestore_open_encrypted(`path`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sync_core_fn_method_devicestore_add_member(`ptr`: Long,`householdId`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,`relationship`: RustBuffer.ByValue,`birthDate`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1013,7 +1017,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sync_core_checksum_method_progressobserver_on_progress() and 0xFFFF) != 4511) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sync_core_checksum_constructor_devicestore_open() and 0xFFFF) != 17936) {
+    if ((lib.uniffi_sync_core_checksum_constructor_devicestore_open() and 0xFFFF) != 34946) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sync_core_checksum_constructor_devicestore_open_encrypted() and 0xFFFF) != 31281) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_constructor_canceltoken_new() and 0xFFFF) != 63297) {
@@ -2394,7 +2401,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     companion object {
         
     /**
-     * Open (or create) the store file at `path`.
+     * Open (or create) the store file at `path`, unencrypted.
      */
     @Throws(AppException::class) fun `open`(`path`: kotlin.String): DeviceStore {
             return FfiConverterTypeDeviceStore.lift(
@@ -2403,6 +2410,25 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     
         
         FfiConverterString.lower(`path`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Open (or create) the store file at `path`, encrypted with `key` (SQLCipher).
+     * Keep the key in the platform's key store (Android Keystore, iOS Keychain), never
+     * beside the file. A wrong key fails with `AppException.WrongKey`.
+     */
+    @Throws(AppException::class) fun `openEncrypted`(`path`: kotlin.String, `key`: kotlin.String): DeviceStore {
+            return FfiConverterTypeDeviceStore.lift(
+    uniffiRustCallWithError(AppException) { _status ->
+    UniffiLib.uniffi_sync_core_fn_constructor_devicestore_open_encrypted(
+    
+        
+        FfiConverterString.lower(`path`),
+        FfiConverterString.lower(`key`),_status)
 }
     )
     }
@@ -3949,6 +3975,11 @@ sealed class AppException(message: String): kotlin.Exception(message) {
         class NotFound(message: String) : AppException(message)
         
     /**
+     * The store is encrypted and the key is wrong or missing.
+     */
+        class WrongKey(message: String) : AppException(message)
+        
+    /**
      * The device store failed (disk full, corrupt file, ...).
      */
         class Storage(message: String) : AppException(message)
@@ -3979,8 +4010,9 @@ public object FfiConverterTypeAppError : FfiConverterRustBuffer<AppException> {
             6 -> AppException.Server(FfiConverterString.read(buf))
             7 -> AppException.Invalid(FfiConverterString.read(buf))
             8 -> AppException.NotFound(FfiConverterString.read(buf))
-            9 -> AppException.Storage(FfiConverterString.read(buf))
-            10 -> AppException.Callback(FfiConverterString.read(buf))
+            9 -> AppException.WrongKey(FfiConverterString.read(buf))
+            10 -> AppException.Storage(FfiConverterString.read(buf))
+            11 -> AppException.Callback(FfiConverterString.read(buf))
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
         
@@ -4024,12 +4056,16 @@ public object FfiConverterTypeAppError : FfiConverterRustBuffer<AppException> {
                 buf.putInt(8)
                 Unit
             }
-            is AppException.Storage -> {
+            is AppException.WrongKey -> {
                 buf.putInt(9)
                 Unit
             }
-            is AppException.Callback -> {
+            is AppException.Storage -> {
                 buf.putInt(10)
+                Unit
+            }
+            is AppException.Callback -> {
+                buf.putInt(11)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }

@@ -197,6 +197,29 @@ fun main() {
         store.close()
     }
 
+    scenario("an encrypted store keeps its session behind its key, and a wrong key is AppException.WrongKey") {
+        val path = "$storeDir/encrypted.sqlite"
+        val store = DeviceStore.openEncrypted(path, "a key from the Android Keystore")
+        store.signIn(serverUrl, parent, "$parent-password", "encrypted phone")
+        store.close()
+        val plain = java.io.File(path).readBytes().toString(Charsets.ISO_8859_1)
+        check(!plain.contains(parent)) { "the user name is readable in the file" }
+        try {
+            DeviceStore.openEncrypted(path, "a guess").close()
+            error("a wrong key opened the store")
+        } catch (e: AppException.WrongKey) {
+        }
+        try {
+            DeviceStore.open(path).close()
+            error("no key opened the store")
+        } catch (e: AppException.WrongKey) {
+        }
+        val again = DeviceStore.openEncrypted(path, "a key from the Android Keystore")
+        check(again.session()?.username == parent) { "the session is gone: ${again.session()}" }
+        check(again.syncOnce().pushed.toLong() == 0L)
+        again.close()
+    }
+
     println("ALL ${results.size} SCENARIOS PASSED")
     exitProcess(0)
 }
