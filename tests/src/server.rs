@@ -55,6 +55,13 @@ impl TestServer {
 
     /// Start a server bound to `bind`.
     pub fn start_on(data_dir: &Path, bind: &str) -> TestServer {
+        // `SERVER_LOG_LEVEL=info` shows every request with its duration.
+        let level = std::env::var("SERVER_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
+        Self::start_logging(data_dir, bind, &level)
+    }
+
+    /// Start a server bound to `bind`, logging at `level` (`info` logs every request).
+    pub fn start_logging(data_dir: &Path, bind: &str, level: &str) -> TestServer {
         std::fs::create_dir_all(data_dir).unwrap();
         let log = data_dir.join("server.log");
         let log_file = std::fs::OpenOptions::new()
@@ -65,9 +72,7 @@ impl TestServer {
         let mut child = Command::new(server_binary())
             .args(["serve", "--bind", bind, "--data-dir"])
             .arg(data_dir)
-            .args(["--admin-password", ADMIN_PASSWORD, "--log-level"])
-            // `SERVER_LOG_LEVEL=info` shows every request with its duration.
-            .arg(std::env::var("SERVER_LOG_LEVEL").unwrap_or_else(|_| "warn".into()))
+            .args(["--admin-password", ADMIN_PASSWORD, "--log-level", level])
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))
             .spawn()
@@ -155,6 +160,11 @@ impl TestServer {
         self.db()
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
+    }
+
+    /// The server's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Whether the server's log shows a panic.

@@ -3,7 +3,8 @@
 //! an admin purges the household. Afterwards its answers appear nowhere: not in the
 //! server's database files (raw bytes, write-ahead log included), not in either phone's
 //! store files after they sync, not in the CSV export; and the audit log names who
-//! purged which ids, when and why, without the data.
+//! purged which ids, when and why, without the data. The server logs every request
+//! (level info) and its log holds no token, no password and no answer.
 
 use std::path::Path;
 
@@ -37,7 +38,7 @@ async fn a_purged_household_is_gone_from_the_server_files_the_phones_and_the_exp
     let server_dir = dir.path().join("server");
     let phones = dir.path().join("phones");
     std::fs::create_dir_all(&phones).unwrap();
-    let server = TestServer::start(&server_dir);
+    let server = TestServer::start_logging(&server_dir, "127.0.0.1:0", "info");
     let url = server.url();
     let east = json!({"partnership": "p1", "neighborhood": "east"});
     let worker = user_with_token(&url, "ana", "outreach_worker", east.clone()).await;
@@ -193,6 +194,21 @@ async fn a_purged_household_is_gone_from_the_server_files_the_phones_and_the_exp
         })
         .unwrap();
     assert!(rows.iter().all(|r| r.2 == admin_id));
+
+    // The log (in the server's directory, so already searched for the answers above)
+    // names requests and ids, never a secret.
+    let log = server.log_text();
+    assert!(log.contains("/v1/admin/purge"), "the log is at info level");
+    for secret in [
+        &worker,
+        &staff,
+        &admin,
+        "ana-password",
+        "bo-password",
+        ADMIN_PASSWORD,
+    ] {
+        assert!(!log.contains(secret), "the log holds a secret");
+    }
 
     // A second purge of the same id finds nothing.
     let again = reqwest::Client::new()

@@ -12,7 +12,7 @@ use axum::Router;
 
 use crate::error::ApiError;
 use crate::handlers;
-use crate::limits::Attempts;
+use crate::limits::{Attempts, SyncRate};
 use crate::storage::Storage;
 
 /// What every handler shares.
@@ -22,6 +22,8 @@ pub struct AppState {
     pub storage: Storage,
     /// Failed sign-ins and enrollment codes, for rate limits.
     pub attempts: Arc<Attempts>,
+    /// Sync requests per device, for rate limits.
+    pub sync_rate: Arc<SyncRate>,
 }
 
 /// Filled by authentication so that the request log can say who called.
@@ -68,6 +70,7 @@ pub fn router(storage: Storage) -> Router {
         .with_state(AppState {
             storage,
             attempts: Arc::new(Attempts::default()),
+            sync_rate: Arc::new(SyncRate::default()),
         })
 }
 

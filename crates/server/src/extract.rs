@@ -174,7 +174,7 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// A caller whose role may sync records.
+/// A caller whose role may sync records, within its device's request rate.
 pub struct Syncer(pub Caller);
 
 impl FromRequestParts<AppState> for Syncer {
@@ -190,6 +190,13 @@ impl FromRequestParts<AppState> for Syncer {
                 "a {} does not sync records",
                 caller.role
             )));
+        }
+        if !state.sync_rate.take(&caller.device_id) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many sync requests from this device; back off and retry",
+            ));
         }
         Ok(Syncer(caller))
     }

@@ -354,3 +354,28 @@ async fn guessing_passwords_or_enrollment_codes_is_rate_limited() {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.error().error, "too_many_attempts");
 }
+
+#[tokio::test]
+async fn a_device_hammering_the_sync_endpoints_is_slowed_alone() {
+    let s = TestServer::new().await;
+    let loud = s.user("ana", "outreach_worker", Some(east())).await;
+    let quiet = s.user("bo", "outreach_worker", Some(east())).await;
+    let mut limited = 0;
+    for i in 0..(server::limits::SYNC_BURST as usize + 200) {
+        let r = s.pull(&loud, None, 10, 1_000_000).await;
+        match r.status {
+            StatusCode::OK => {}
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(r.error().error, "rate_limited");
+                assert!(i >= server::limits::SYNC_BURST as usize, "refused at {i}");
+                limited += 1;
+            }
+            other => panic!("{other}"),
+        }
+        if limited > 10 {
+            break;
+        }
+    }
+    assert!(limited > 0, "never slowed down");
+    s.pull_ok(&quiet, None, 10, 1_000_000).await;
+}

@@ -14,6 +14,8 @@ use axum::http::StatusCode;
 use common::pages::*;
 use common::*;
 use forms::{Answers, Value};
+use server::api::{CreateUserRequest, PurgeRequest, RevokeDeviceRequest};
+use sync_core::protocol::{RecordHeads, RepairRequest, RepairResponse, PROTOCOL_VERSION};
 use sync_core::{RecordKind, Scope};
 use uuid::Uuid;
 
@@ -118,7 +120,7 @@ async fn every_role_sees_and_does_what_its_scope_and_role_allow() {
         ),
     ];
 
-    // The sync feed.
+    // The sync feed, repair and the admin endpoints.
     let (pages, _) = pull_all(&s, &s.admin, 500, 10_000_000).await;
     let admin_sees: BTreeSet<Uuid> = pages
         .iter()
@@ -138,7 +140,68 @@ async fn every_role_sees_and_does_what_its_scope_and_role_allow() {
             .flat_map(|p| p.changes.iter().map(|c| c.record))
             .collect();
         assert_eq!(seen, expected.iter().copied().collect(), "{name}'s feed");
+        // Repair answers heads for visible records only; an invisible one reads as
+        // unknown, like a missing one.
+        let ask = RepairRequest {
+            v: PROTOCOL_VERSION,
+            records: all
+                .iter()
+                .chain([&Uuid::new_v4()])
+                .map(|id| RecordHeads {
+                    record: *id,
+                    heads: vec![],
+                })
+                .collect(),
+        };
+        let answer: RepairResponse = s
+            .post("/v1/sync/repair", Some(&token), &ask)
+            .await
+            .message();
+        assert_eq!(answer.records.len(), all.len() + 1);
+        for heads in &answer.records {
+            assert_eq!(
+                !heads.heads.is_empty(),
+                expected.contains(&heads.record),
+                "{name} repairs {}",
+                heads.record
+            );
+        }
     }
+    // Only an admin creates users, revokes devices and purges.
+    for (name, role, scope, _) in &matrix {
+        let token = s.sign_in(name, "password-123").await.unwrap().token;
+        let create = CreateUserRequest {
+            v: PROTOCOL_VERSION,
+            username: format!("{name}-made"),
+            password: "password-123".into(),
+            role: "parent".into(),
+            scope: scope.clone(),
+        };
+        let purge = PurgeRequest {
+            v: PROTOCOL_VERSION,
+            subject: rec.west,
+            reason: "test".into(),
+        };
+        let revoke = RevokeDeviceRequest {
+            v: PROTOCOL_VERSION,
+            device_id: "none".into(),
+        };
+        for status in [
+            s.post("/v1/admin/users", Some(&token), &create)
+                .await
+                .status,
+            s.post("/v1/admin/purge", Some(&token), &purge).await.status,
+            s.post("/v1/admin/devices/revoke", Some(&token), &revoke)
+                .await
+                .status,
+        ] {
+            assert_eq!(status, StatusCode::FORBIDDEN, "{name} ({role})");
+        }
+    }
+    assert!(
+        s.storage.record(rec.west).unwrap().is_some(),
+        "nobody purged it"
+    );
 
     // The pages. Phone roles cannot open a session at all.
     for name in ["worker", "parent"] {
