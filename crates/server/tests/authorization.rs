@@ -5,6 +5,12 @@
 //! Records: a survey response in p1/east, a household in p1/west, a parent's check-in
 //! in p1/east/family rivera, a case note of the confidential program "counseling" of
 //! the organization "library", and a household of another partnership (p2).
+//!
+//! Covered: the sync feed, repair, the admin endpoints (users, revoke, purge), and on
+//! the staff pages the dashboard, an indicator, the record list and each record's page,
+//! the export, users, devices, targets, the smallest cell, and the resolve, purge,
+//! revoke, enroll and upload forms. Push by role is `hostile.rs`; sign-in and
+//! enrollment by code are `auth.rs` and `web_staff.rs`.
 
 mod common;
 
@@ -219,6 +225,14 @@ async fn every_role_sees_and_does_what_its_scope_and_role_allow() {
         .map(|(name, role, _, seen)| (*name, *role, seen.clone()))
         .collect();
     staff.push(("admin", "admin", all.to_vec()));
+    let worker_id = s
+        .storage
+        .users()
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "worker")
+        .unwrap()
+        .id;
     for (name, role, visible) in &staff {
         let password = if *name == "admin" {
             ADMIN_PASSWORD
@@ -316,5 +330,66 @@ async fn every_role_sees_and_does_what_its_scope_and_role_allow() {
             StatusCode::FORBIDDEN
         };
         assert_eq!(saved.status, expected, "{name} sets the smallest cell");
+
+        // The other forms. Each is posted so that, where allowed, it changes nothing
+        // (no conflict to resolve, an empty file, a device or record that is not there)
+        // and the answer says why; where not allowed, 403 before anything is read.
+        let post = |path: String, form: String| {
+            let cookie = cookie.clone();
+            let s = &s;
+            async move { post_form(s, &path, &cookie, &form).await.status }
+        };
+        let choice = "choice=%22x%22&path=consent";
+        for id in all {
+            let resolved = post(
+                format!("/records/{id}/resolve"),
+                format!("csrf={csrf}&{choice}"),
+            )
+            .await;
+            let expected = if !reads_records {
+                StatusCode::FORBIDDEN
+            } else if visible.contains(&id) {
+                StatusCode::BAD_REQUEST // seen, but nothing in conflict
+            } else {
+                StatusCode::NOT_FOUND // out of scope reads as missing
+            };
+            assert_eq!(resolved, expected, "{name} resolves on {id}");
+        }
+        let purge = post(
+            format!("/records/{missing}/purge"),
+            format!("csrf={csrf}&reason=r"),
+        )
+        .await;
+        let revoke = post(
+            "/devices/no-such-device/revoke".into(),
+            format!("csrf={csrf}"),
+        )
+        .await;
+        let enroll = post(format!("/users/{worker_id}/enroll"), format!("csrf={csrf}")).await;
+        let upload = post_file(&s, "/indicators/upload", &cookie, &csrf, "")
+            .await
+            .status;
+        if manages {
+            assert_eq!(purge, StatusCode::NOT_FOUND, "{name} purges");
+            assert_eq!(revoke, StatusCode::NOT_FOUND, "{name} revokes");
+            assert_eq!(upload, StatusCode::BAD_REQUEST, "{name} uploads");
+            // The worker is in p1: not for the backbone staff of p2.
+            let mine = *name != "elsewhere";
+            let expected = if mine {
+                StatusCode::OK
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(enroll, expected, "{name} enrolls the worker's phone");
+        } else {
+            for (what, status) in [
+                ("purge", purge),
+                ("revoke", revoke),
+                ("enroll", enroll),
+                ("upload", upload),
+            ] {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {what}");
+            }
+        }
     }
 }
