@@ -4,20 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sync_core::Scope;
 
-pub use sync_core::protocol::{TokenRequest, TokenResponse};
-
-/// `POST /v1/auth/enroll`: enroll a device with a one-time code instead of a password
-/// (the code staff create on the users page, typed or read from its QR code). The
-/// answer is a [`TokenResponse`], as for a sign-in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EnrollRequest {
-    /// Protocol version.
-    pub v: u32,
-    /// The code (`ABCDE-FGHJK`; dashes, spaces and case do not matter).
-    pub code: String,
-    /// A name for the device, shown on the devices page.
-    pub device_name: String,
-}
+pub use sync_core::protocol::{EnrollRequest, TokenRequest, TokenResponse};
 
 /// `POST /v1/admin/users`: create a user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

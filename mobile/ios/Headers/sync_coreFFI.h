@@ -299,6 +299,16 @@ RustBuffer uniffi_sync_core_fn_method_devicestore_conflicts(uint64_t ptr, RustBu
 RustBuffer uniffi_sync_core_fn_method_devicestore_create_household(uint64_t ptr, RustBuffer name, RustBuffer address, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ENROLL
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ENROLL
+uint64_t uniffi_sync_core_fn_method_devicestore_enroll(uint64_t ptr, RustBuffer server_url, RustBuffer code, RustBuffer device_name
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ENROLL_WITH_LINK
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ENROLL_WITH_LINK
+uint64_t uniffi_sync_core_fn_method_devicestore_enroll_with_link(uint64_t ptr, RustBuffer link, RustBuffer device_name
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_FINALIZE_RESPONSE
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_FINALIZE_RESPONSE
 RustBuffer uniffi_sync_core_fn_method_devicestore_finalize_response(uint64_t ptr, RustBuffer response_id, RustBuffer lang, RustCallStatus *_Nonnull out_status
@@ -696,6 +706,18 @@ uint16_t uniffi_sync_core_checksum_method_devicestore_conflicts(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_CREATE_HOUSEHOLD
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_CREATE_HOUSEHOLD
 uint16_t uniffi_sync_core_checksum_method_devicestore_create_household(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ENROLL
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ENROLL
+uint16_t uniffi_sync_core_checksum_method_devicestore_enroll(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ENROLL_WITH_LINK
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ENROLL_WITH_LINK
+uint16_t uniffi_sync_core_checksum_method_devicestore_enroll_with_link(void
     
 );
 #endif

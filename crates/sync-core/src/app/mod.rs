@@ -67,6 +67,46 @@ impl DeviceStore {
             catalog: Catalog::seed(),
         }))
     }
+
+    /// Keep a sign-in's or an enrollment's answer in the store.
+    fn keep(
+        &self,
+        server_url: String,
+        answer: crate::protocol::TokenResponse,
+        username: String,
+    ) -> AppResult<Session> {
+        let saved = Saved {
+            server_url,
+            token: answer.token,
+            user_id: answer.user_id,
+            username: if answer.username.is_empty() {
+                username
+            } else {
+                answer.username
+            },
+            device_id: answer.device_id,
+            role: answer.role,
+            scope: answer.scope,
+        };
+        self.save(&saved)?;
+        Ok(session_of(saved))
+    }
+}
+
+/// The server address and code of an enrollment QR code's text.
+fn parse_enroll_link(link: &str) -> AppResult<(String, String)> {
+    let bad = || AppError::invalid(format!("`{link}` is not an enrollment code's link"));
+    let query = link.trim().strip_prefix("c2c://enroll?").ok_or_else(bad)?;
+    let mut server = None;
+    let mut code = None;
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("server", v)) if !v.is_empty() => server = Some(v.to_string()),
+            Some(("code", v)) if !v.is_empty() => code = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    Ok((server.ok_or_else(bad)?, code.ok_or_else(bad)?))
 }
 
 fn today() -> chrono::NaiveDate {
@@ -111,21 +151,34 @@ impl DeviceStore {
                 &tokio_util::sync::CancellationToken::new(),
             )
             .await?;
-        let saved = Saved {
-            server_url,
-            token: answer.token,
-            user_id: answer.user_id,
-            username: if answer.username.is_empty() {
-                username
-            } else {
-                answer.username
-            },
-            device_id: answer.device_id,
-            role: answer.role,
-            scope: answer.scope,
-        };
-        self.save(&saved)?;
-        Ok(session_of(saved))
+        self.keep(server_url, answer, username)
+    }
+
+    /// Enroll this device with a one-time code that staff made on the users page
+    /// (typed; dashes, spaces and case do not matter), instead of a password. A code
+    /// works once and for a day; a used or expired one is `AppException.Unauthorized`.
+    pub async fn enroll(
+        &self,
+        server_url: String,
+        code: String,
+        device_name: String,
+    ) -> AppResult<Session> {
+        let client = SyncClient::new(&server_url, "", SyncConfig::default())?;
+        let answer = client
+            .enroll(
+                &code,
+                &device_name,
+                &tokio_util::sync::CancellationToken::new(),
+            )
+            .await?;
+        self.keep(server_url, answer, String::new())
+    }
+
+    /// Enroll with the text of the QR code on the users page
+    /// (`c2c://enroll?server=<url>&code=<code>`).
+    pub async fn enroll_with_link(&self, link: String, device_name: String) -> AppResult<Session> {
+        let (server_url, code) = parse_enroll_link(&link)?;
+        self.enroll(server_url, code, device_name).await
     }
 
     /// The signed-in user, if any.

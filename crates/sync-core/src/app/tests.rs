@@ -167,3 +167,25 @@ fn sync_errors_map_to_their_kinds() {
         AppError::DeviceRevoked { .. }
     ));
 }
+
+#[test]
+fn enrollment_links_give_the_server_and_the_code() {
+    assert_eq!(
+        super::parse_enroll_link("c2c://enroll?server=http://10.0.0.5:8080&code=ABCDE-FGHJK")
+            .unwrap(),
+        (
+            "http://10.0.0.5:8080".to_string(),
+            "ABCDE-FGHJK".to_string()
+        )
+    );
+    for bad in [
+        "https://x/enroll?code=A",
+        "c2c://enroll?server=http://x",
+        "c2c://enroll?code=",
+    ] {
+        assert!(matches!(
+            super::parse_enroll_link(bad),
+            Err(AppError::Invalid { .. })
+        ));
+    }
+}

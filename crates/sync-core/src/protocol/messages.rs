@@ -180,6 +180,19 @@ pub struct TokenRequest {
     pub device_name: String,
 }
 
+/// `POST /v1/auth/enroll`: enroll a device with a one-time code instead of a password
+/// (the code staff create on the users page, typed or read from its QR code). The
+/// answer is a [`TokenResponse`], as for a sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    /// Protocol version.
+    pub v: u32,
+    /// The code (`ABCDE-FGHJK`; dashes, spaces and case do not matter).
+    pub code: String,
+    /// A name for the device, shown on the devices page.
+    pub device_name: String,
+}
+
 /// The answer to a sign-in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {

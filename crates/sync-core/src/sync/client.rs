@@ -153,6 +153,26 @@ impl SyncClient {
         Ok(answer)
     }
 
+    /// Enroll this device with a one-time code (from the staff users page) instead of
+    /// a password.
+    pub async fn enroll(
+        &self,
+        code: &str,
+        device_name: &str,
+        cancel: &CancellationToken,
+    ) -> Result<crate::protocol::TokenResponse, SyncError> {
+        let request = crate::protocol::EnrollRequest {
+            v: PROTOCOL_VERSION,
+            code: code.into(),
+            device_name: device_name.into(),
+        };
+        let (answer, _) = self
+            .transport
+            .post("/v1/auth/enroll", &request, cancel)
+            .await?;
+        Ok(answer)
+    }
+
     /// Push the outbox, then pull until caught up.
     pub async fn sync(
         &self,

@@ -788,6 +788,19 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     func createHousehold(name: String, address: String) throws  -> String
     
     /**
+     * Enroll this device with a one-time code that staff made on the users page
+     * (typed; dashes, spaces and case do not matter), instead of a password. A code
+     * works once and for a day; a used or expired one is `AppException.Unauthorized`.
+     */
+    func enroll(serverUrl: String, code: String, deviceName: String) async throws  -> Session
+    
+    /**
+     * Enroll with the text of the QR code on the users page
+     * (`c2c://enroll?server=<url>&code=<code>`).
+     */
+    func enrollWithLink(link: String, deviceName: String) async throws  -> Session
+    
+    /**
      * Finalize a response: when it has no problems, store its cleaned answers and mark
      * it final. Returns its state either way; `error_count` says whether it worked.
      */
@@ -1005,6 +1018,47 @@ open func createHousehold(name: String, address: String)throws  -> String  {
         FfiConverterString.lower(address),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Enroll this device with a one-time code that staff made on the users page
+     * (typed; dashes, spaces and case do not matter), instead of a password. A code
+     * works once and for a day; a used or expired one is `AppException.Unauthorized`.
+     */
+open func enroll(serverUrl: String, code: String, deviceName: String)async throws  -> Session  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_sync_core_fn_method_devicestore_enroll(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(serverUrl),FfiConverterString.lower(code),FfiConverterString.lower(deviceName)
+                )
+            },
+            pollFunc: ffi_sync_core_rust_future_poll_rust_buffer,
+            completeFunc: ffi_sync_core_rust_future_complete_rust_buffer,
+            freeFunc: ffi_sync_core_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSession_lift,
+            errorHandler: FfiConverterTypeAppError_lift
+        )
+}
+    
+    /**
+     * Enroll with the text of the QR code on the users page
+     * (`c2c://enroll?server=<url>&code=<code>`).
+     */
+open func enrollWithLink(link: String, deviceName: String)async throws  -> Session  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_sync_core_fn_method_devicestore_enroll_with_link(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(link),FfiConverterString.lower(deviceName)
+                )
+            },
+            pollFunc: ffi_sync_core_rust_future_poll_rust_buffer,
+            completeFunc: ffi_sync_core_rust_future_complete_rust_buffer,
+            freeFunc: ffi_sync_core_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSession_lift,
+            errorHandler: FfiConverterTypeAppError_lift
+        )
 }
     
     /**
@@ -3648,6 +3702,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_devicestore_create_household() != 35755) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sync_core_checksum_method_devicestore_enroll() != 38554) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sync_core_checksum_method_devicestore_enroll_with_link() != 33991) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_devicestore_finalize_response() != 34033) {

@@ -712,6 +712,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_create_household(
     ): Int
+    external fun uniffi_sync_core_checksum_method_devicestore_enroll(
+    ): Int
+    external fun uniffi_sync_core_checksum_method_devicestore_enroll_with_link(
+    ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_finalize_response(
     ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_forms(
@@ -789,6 +793,10 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_method_devicestore_create_household(`ptr`: Long,`name`: RustBuffer.ByValue,`address`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_sync_core_fn_method_devicestore_enroll(`ptr`: Long,`serverUrl`: RustBuffer.ByValue,`code`: RustBuffer.ByValue,`deviceName`: RustBuffer.ByValue,
+    ): Long
+    external fun uniffi_sync_core_fn_method_devicestore_enroll_with_link(`ptr`: Long,`link`: RustBuffer.ByValue,`deviceName`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_sync_core_fn_method_devicestore_finalize_response(`ptr`: Long,`responseId`: RustBuffer.ByValue,`lang`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_method_devicestore_forms(`ptr`: Long,`lang`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -964,6 +972,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_create_household() and 0xFFFF) != 35755) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sync_core_checksum_method_devicestore_enroll() and 0xFFFF) != 38554) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sync_core_checksum_method_devicestore_enroll_with_link() and 0xFFFF) != 33991) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_finalize_response() and 0xFFFF) != 34033) {
@@ -1847,6 +1861,19 @@ public interface DeviceStoreInterface {
     fun `createHousehold`(`name`: kotlin.String, `address`: kotlin.String): kotlin.String
     
     /**
+     * Enroll this device with a one-time code that staff made on the users page
+     * (typed; dashes, spaces and case do not matter), instead of a password. A code
+     * works once and for a day; a used or expired one is `AppException.Unauthorized`.
+     */
+    suspend fun `enroll`(`serverUrl`: kotlin.String, `code`: kotlin.String, `deviceName`: kotlin.String): Session
+    
+    /**
+     * Enroll with the text of the QR code on the users page
+     * (`c2c://enroll?server=<url>&code=<code>`).
+     */
+    suspend fun `enrollWithLink`(`link`: kotlin.String, `deviceName`: kotlin.String): Session
+    
+    /**
      * Finalize a response: when it has no problems, store its cleaned answers and mark
      * it final. Returns its state either way; `error_count` says whether it worked.
      */
@@ -2108,6 +2135,62 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     )
     }
     
+
+    
+    /**
+     * Enroll this device with a one-time code that staff made on the users page
+     * (typed; dashes, spaces and case do not matter), instead of a password. A code
+     * works once and for a day; a used or expired one is `AppException.Unauthorized`.
+     */
+    @Throws(AppException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `enroll`(`serverUrl`: kotlin.String, `code`: kotlin.String, `deviceName`: kotlin.String) : Session {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_sync_core_fn_method_devicestore_enroll(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`serverUrl`),
+        FfiConverterString.lower(`code`),
+        FfiConverterString.lower(`deviceName`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_sync_core_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_sync_core_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_sync_core_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeSession.lift(it) },
+        // Error FFI converter
+        AppException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Enroll with the text of the QR code on the users page
+     * (`c2c://enroll?server=<url>&code=<code>`).
+     */
+    @Throws(AppException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `enrollWithLink`(`link`: kotlin.String, `deviceName`: kotlin.String) : Session {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_sync_core_fn_method_devicestore_enroll_with_link(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`link`),
+        FfiConverterString.lower(`deviceName`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_sync_core_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_sync_core_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_sync_core_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeSession.lift(it) },
+        // Error FFI converter
+        AppException.ErrorHandler,
+    )
+    }
 
     
     /**
