@@ -10,6 +10,7 @@ pub mod instruments;
 pub mod model;
 pub mod validate;
 pub mod value;
+pub mod xlsform;
 
 pub use answers::{Answer, Answers};
 pub use model::{
