@@ -1,7 +1,7 @@
 //! XLSForm, from its sheets: the `survey`, `choices` and `settings` sheets as rows of
 //! cell text (the first row names the columns), turned into a [`Form`]. Reading the
-//! `.xlsx` file itself is a thin layer over this (next step of the Forms issue); the
-//! rules live here, where they can be tested row by row.
+//! `.xlsx` file is a thin layer over this; the rules live here, where they can be
+//! tested row by row.
 //!
 //! Columns read on `survey`: `type`, `name`, `label`, `hint`, `required`,
 //! `required_message`, `relevant`, `constraint`, `constraint_message`, `calculation`,
@@ -10,7 +10,8 @@
 //! `begin repeat` (or `begin_group`...) and close with `end group` / `end repeat`.
 //! `choices`: `list_name`, `name`, `label[::language]`. `settings`: `form_id`, `version`,
 //! `form_title`, `default_language`. Every error names its sheet, row (as the
-//! spreadsheet numbers it: the header is row 1) and column.
+//! spreadsheet numbers it) and column. With the `xlsx` feature, [`read_xlsx`] reads the
+//! workbook file (calamine).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,6 +23,9 @@ use crate::Value;
 pub struct Sheet {
     /// The sheet's name (`survey`, `choices`, `settings`).
     pub name: String,
+    /// The spreadsheet's number of the first row (the header): 1 unless rows above
+    /// it are empty.
+    pub first_row: usize,
     /// The rows, header first.
     pub rows: Vec<Vec<String>>,
 }
@@ -177,7 +181,7 @@ pub fn from_sheets(sheets: &[Sheet]) -> Result<Form, Vec<XlsFormError>> {
                     Ok(n) => version = n,
                     Err(_) => errors.push(XlsFormError {
                         sheet: settings.name.clone(),
-                        row: 2,
+                        row: settings.first_row + 1,
                         column: Some(header.heading("version")),
                         message: format!("`{v}` is not a whole number (versions count up: 1, 2, 3 or 2026112201)"),
                     }),
@@ -212,7 +216,7 @@ pub fn from_sheets(sheets: &[Sheet]) -> Result<Form, Vec<XlsFormError>> {
                 }
                 let at = |column: &str, message: String| XlsFormError {
                     sheet: sheet.name.clone(),
-                    row: i + 1,
+                    row: sheet.first_row + i,
                     column: Some(header.heading(column)),
                     message,
                 };
@@ -247,7 +251,7 @@ pub fn from_sheets(sheets: &[Sheet]) -> Result<Form, Vec<XlsFormError>> {
         if !header.plain.contains_key(required) {
             errors.push(XlsFormError {
                 sheet: survey.name.clone(),
-                row: 1,
+                row: survey.first_row,
                 column: None,
                 message: format!("the header has no `{required}` column"),
             });
@@ -256,13 +260,13 @@ pub fn from_sheets(sheets: &[Sheet]) -> Result<Form, Vec<XlsFormError>> {
     if header.texts.contains_key("choice_filter") {
         errors.push(XlsFormError {
             sheet: survey.name.clone(),
-            row: 1,
+            row: survey.first_row,
             column: Some("choice_filter".into()),
             message: "choice_filter (cascading selects) is not supported yet".into(),
         });
     }
     for (i, row) in survey.rows.iter().enumerate().skip(1) {
-        let line = i + 1;
+        let line = survey.first_row + i;
         let kind = header.cell(row, "type");
         let name = header.cell(row, "name");
         if kind.is_empty() && name.is_empty() {
@@ -423,6 +427,45 @@ pub fn from_sheets(sheets: &[Sheet]) -> Result<Form, Vec<XlsFormError>> {
     Ok(form)
 }
 
+/// Read an XLSForm `.xlsx` file (bytes) into a form.
+#[cfg(feature = "xlsx")]
+pub fn read_xlsx(bytes: &[u8]) -> Result<Form, Vec<XlsFormError>> {
+    use calamine::{Reader, Xlsx};
+    let file_error = |message: String| {
+        vec![XlsFormError {
+            sheet: String::new(),
+            row: 0,
+            column: None,
+            message,
+        }]
+    };
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| file_error(format!("not an .xlsx workbook: {e}")))?;
+    let mut sheets = Vec::new();
+    for name in book.sheet_names() {
+        let range = book
+            .worksheet_range(&name)
+            .map_err(|e| file_error(format!("sheet `{name}` cannot be read: {e}")))?;
+        let first_row = range.start().map_or(1, |(row, _)| row as usize + 1);
+        // Columns left of the used range are empty: keep positions as the sheet has them.
+        let skip = range.start().map_or(0, |(_, col)| col as usize);
+        let rows = range
+            .rows()
+            .map(|cells| {
+                std::iter::repeat_n(String::new(), skip)
+                    .chain(cells.iter().map(|c| c.to_string()))
+                    .collect()
+            })
+            .collect();
+        sheets.push(Sheet {
+            name,
+            first_row,
+            rows,
+        });
+    }
+    from_sheets(&sheets)
+}
+
 fn push(open: &mut [Open], top: &mut Vec<Item>, item: Item) {
     match open.last_mut() {
         Some(Open::Group(g, _)) => g.items.push(item),
@@ -438,6 +481,7 @@ mod tests {
     fn sheet(name: &str, rows: &[&[&str]]) -> Sheet {
         Sheet {
             name: name.into(),
+            first_row: 1,
             rows: rows
                 .iter()
                 .map(|r| r.iter().map(|c| c.to_string()).collect())
