@@ -4,6 +4,10 @@
 //!   sync-core's Kotlin and Swift bindings into `mobile/`.
 //! - `cargo xtask bindings --check`: the same into a temporary folder; fails, naming
 //!   the files, when the committed bindings differ (the workspace tests run this).
+//! - `cargo xtask forms`: regenerate the instruments' JSON definitions
+//!   (`crates/forms/instruments/*.json`, what the apps and the server load) from their
+//!   XLSForm workbooks (`*.xlsx`, the source). `crates/forms/tests/xlsform_instruments.rs`
+//!   fails while the two differ.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,8 +42,33 @@ fn main() -> Result<()> {
     {
         ["bindings"] => bindings(false),
         ["bindings", "--check"] => bindings(true),
-        _ => bail!("usage: cargo xtask bindings [--check]"),
+        ["forms"] => forms(),
+        _ => bail!("usage: cargo xtask bindings [--check] | cargo xtask forms"),
     }
+}
+
+/// Write each instrument's JSON from its workbook; the errors, by sheet, row and column,
+/// when a workbook does not read.
+fn forms() -> Result<()> {
+    let dir = root().join("crates/forms/instruments");
+    let mut workbooks: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
+        .collect();
+    workbooks.sort();
+    for path in workbooks {
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let form = forms::xlsform::read_xlsx(&bytes).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("{}:\n{}", path.display(), lines.join("\n"))
+        })?;
+        let json = path.with_extension("json");
+        std::fs::write(&json, form.to_json() + "\n")
+            .with_context(|| format!("writing {}", json.display()))?;
+        println!("wrote {}", json.display());
+    }
+    Ok(())
 }
 
 /// The workspace root (this crate's parent folder).
