@@ -180,6 +180,10 @@ pub struct Choice {
     /// What people see, per language.
     #[serde(default)]
     pub label: Labels,
+    /// Further columns of the XLSForm `choices` sheet (`county` for a list of
+    /// cities), which a question's `choice_filter` compares: `county = ${county}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, String>,
 }
 
 /// An item of a form: a question, a group, or a repeat group.
@@ -243,6 +247,9 @@ pub struct Question {
     pub default: Option<Value>,
     /// Whether the answer is shown but not editable.
     pub read_only: bool,
+    /// For a select: XLSForm expression deciding which choices are offered, evaluated
+    /// per choice, whose columns it names bare (`county = ${county}`), `name` included.
+    pub choice_filter: Option<String>,
 }
 
 impl Question {

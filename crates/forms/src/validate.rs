@@ -120,6 +120,9 @@ pub struct QuestionState {
     pub value: Value,
     /// The first issue with this item, if any.
     pub issue: Option<Issue>,
+    /// For a select with a `choice_filter`: the names of the choices offered as the
+    /// answers stand, in list order. `None`: every choice of its list.
+    pub choices: Option<Vec<String>>,
 }
 
 impl CompiledForm {

@@ -118,6 +118,20 @@ impl Header {
         labels
     }
 
+    /// A choice row's further columns (`county`), which `choice_filter`s compare; the
+    /// sheet's own columns (list name, name, label, media) are not among them.
+    fn choice_columns(&self, row: &[String]) -> BTreeMap<String, String> {
+        const OWN: [&str; 7] = ["list_name", "name", "label", "image", "audio", "video", "media"];
+        self.plain
+            .iter()
+            .filter(|(column, _)| !OWN.contains(&column.as_str()))
+            .filter_map(|(column, i)| {
+                let text = row.get(*i)?.trim();
+                (!text.is_empty()).then(|| (column.clone(), text.to_string()))
+            })
+            .collect()
+    }
+
     fn heading(&self, column: &str) -> String {
         self.plain
             .get(column)
@@ -236,6 +250,7 @@ pub fn from_sheets(sheets: &[Sheet]) -> Result<Form, Vec<XlsFormError>> {
                 entries.push(Choice {
                     name: name.to_string(),
                     label: header.labels(row, "label"),
+                    columns: header.choice_columns(row),
                 });
             }
         }
@@ -256,14 +271,6 @@ pub fn from_sheets(sheets: &[Sheet]) -> Result<Form, Vec<XlsFormError>> {
                 message: format!("the header has no `{required}` column"),
             });
         }
-    }
-    if header.texts.contains_key("choice_filter") {
-        errors.push(XlsFormError {
-            sheet: survey.name.clone(),
-            row: survey.first_row,
-            column: Some("choice_filter".into()),
-            message: "choice_filter (cascading selects) is not supported yet".into(),
-        });
     }
     for (i, row) in survey.rows.iter().enumerate().skip(1) {
         let line = survey.first_row + i;
@@ -373,6 +380,7 @@ pub fn from_sheets(sheets: &[Sheet]) -> Result<Form, Vec<XlsFormError>> {
             calculation: optional(header.cell(row, "calculation")),
             default,
             read_only,
+            choice_filter: optional(header.cell(row, "choice_filter")),
         };
         push(&mut open, &mut top, Item::Question(question));
     }

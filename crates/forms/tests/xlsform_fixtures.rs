@@ -19,13 +19,17 @@ fn outline(items: &[Item], depth: usize, out: &mut Vec<String>) {
         let pad = "  ".repeat(depth);
         match item {
             Item::Question(q) => out.push(format!(
-                "{pad}{} {}{}{}",
+                "{pad}{} {}{}{}{}",
                 q.name,
                 q.qtype,
                 if q.required { " required" } else { "" },
                 q.calculation
                     .as_ref()
                     .map(|c| format!(" = {c}"))
+                    .unwrap_or_default(),
+                q.choice_filter
+                    .as_ref()
+                    .map(|c| format!(" where {c}"))
                     .unwrap_or_default()
             )),
             Item::Group(g) => {
@@ -94,4 +98,44 @@ fn every_edge_case_reads_as_expected() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
+
+/// The cascading select of `choice_filter.xlsx`: the cities offered follow the county
+/// answered, and a city of another county is not a valid answer.
+#[test]
+fn choice_filter_offers_and_checks_the_cities_of_the_county() {
+    let bytes = std::fs::read(fixtures().join("choice_filter.xlsx")).unwrap();
+    let form = read_xlsx(&bytes).unwrap().compile().unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let answers = |county: &str, city: &str| {
+        let mut a = forms::Answers::new();
+        a.set("county", county).set("city", city).set("again", "yes");
+        a
+    };
+    let offered = |v: &forms::Validation, name: &str| {
+        v.states
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.choices.clone())
+    };
+
+    let good = form.validate(&answers("north", "elm"), "en", today);
+    assert!(good.issues.is_empty(), "{:?}", good.issues);
+    assert_eq!(offered(&good, "city"), Some(vec!["ash".into(), "elm".into()]));
+    assert_eq!(offered(&good, "again"), Some(vec!["yes".into()]));
+    assert_eq!(offered(&good, "county"), None);
+
+    let wrong = form.validate(&answers("north", "oak"), "en", today);
+    assert_eq!(wrong.issues.len(), 1, "{:?}", wrong.issues);
+    assert_eq!(wrong.issues[0].path, "city");
+    assert_eq!(wrong.issues[0].kind, forms::IssueKind::NotAChoice);
+
+    let south = form.validate(&answers("south", "oak"), "en", today);
+    assert!(south.issues.is_empty(), "{:?}", south.issues);
+    assert_eq!(offered(&south, "city"), Some(vec!["oak".into()]));
+
+    let mut none = forms::Answers::new();
+    none.set("again", "yes");
+    let unanswered = form.validate(&none, "en", today);
+    assert_eq!(offered(&unanswered, "city"), Some(vec![]));
 }

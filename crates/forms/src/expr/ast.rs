@@ -34,6 +34,9 @@ pub enum NodeKind {
     Ref(String),
     /// `.`: the value being checked.
     Current,
+    /// A bare name in a `choice_filter`: that column of the choice being filtered
+    /// (`county` in `county = ${county}`). Only [`super::compile_filter`] makes these.
+    Column(String),
     /// Unary minus.
     Neg(Box<Node>),
     /// A binary operation.
@@ -139,10 +142,32 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// Every bare column name of a `choice_filter`, with its span, in source order.
+    pub fn columns(&self) -> Vec<(String, Span)> {
+        let mut out = Vec::new();
+        collect_columns(&self.root, &mut out);
+        out
+    }
+}
+
+fn collect_columns(node: &Node, out: &mut Vec<(String, Span)>) {
+    match &node.kind {
+        NodeKind::Column(name) => out.push((name.clone(), node.span)),
+        NodeKind::Neg(inner) => collect_columns(inner, out),
+        NodeKind::Binary { left, right, .. } => {
+            collect_columns(left, out);
+            collect_columns(right, out);
+        }
+        NodeKind::Call { args, .. } => args.iter().for_each(|a| collect_columns(a, out)),
+        _ => {}
+    }
+}
+
 fn collect_refs(node: &Node, out: &mut Vec<(String, Span)>) {
     match &node.kind {
         NodeKind::Ref(name) => out.push((name.clone(), node.span)),
-        NodeKind::Number(_) | NodeKind::Text(_) | NodeKind::Current => {}
+        NodeKind::Number(_) | NodeKind::Text(_) | NodeKind::Current | NodeKind::Column(_) => {}
         NodeKind::Neg(inner) => collect_refs(inner, out),
         NodeKind::Binary { left, right, .. } => {
             collect_refs(left, out);

@@ -25,6 +25,12 @@ pub trait Context {
     fn current(&self) -> Value;
     /// Today's date (injected so results are deterministic).
     fn today(&self) -> NaiveDate;
+    /// The value of column `name` of the choice being filtered (`choice_filter`);
+    /// `None` outside a filter or for a column the choice lacks.
+    fn column(&self, name: &str) -> Option<Value> {
+        let _ = name;
+        None
+    }
 }
 
 /// A question's value(s), as resolved by a [`Context`].
@@ -153,6 +159,13 @@ impl Eval<'_> {
                 None => Err(ExprError::at(
                     node.span,
                     format!("unknown question `${{{name}}}`"),
+                )),
+            },
+            NodeKind::Column(name) => match self.ctx.column(name) {
+                Some(v) => Ok(from_value(&v)),
+                None => Err(ExprError::at(
+                    node.span,
+                    format!("`{name}` is not a column of this choice list"),
                 )),
             },
             NodeKind::Neg(inner) => match self.num(inner)? {

@@ -59,6 +59,39 @@ pub fn parse(src: &str) -> Result<Expr, ExprError> {
     })
 }
 
+/// Parse a `choice_filter`: like [`compile`], but a bare name is a column of the
+/// choice list (`county = ${county}`), which `column(name)` must know.
+pub fn compile_filter(
+    src: &str,
+    known: &dyn Fn(&str) -> bool,
+    column: &dyn Fn(&str) -> bool,
+) -> Result<Expr, ExprError> {
+    let toks = lexer::lex(src).map_err(|e| e.with_source(src))?;
+    let root = parser::Parser::new(toks, src)
+        .with_columns()
+        .parse()
+        .map_err(|e| e.with_source(src))?;
+    let expr = Expr {
+        source: src.to_string(),
+        root,
+    };
+    if let Some((name, span)) = expr.references().into_iter().find(|(n, _)| !known(n)) {
+        return Err(ExprError::new(
+            span,
+            format!("unknown question `${{{name}}}` (no question has that name)"),
+            src,
+        ));
+    }
+    if let Some((name, span)) = expr.columns().into_iter().find(|(n, _)| !column(n)) {
+        return Err(ExprError::new(
+            span,
+            format!("`{name}` is not a column of the choice list (nor `name`)"),
+            src,
+        ));
+    }
+    Ok(expr)
+}
+
 /// Parse, then check every `${name}` reference with `known(name)`: the first unknown name
 /// is an error pointing at its reference.
 pub fn compile(src: &str, known: &dyn Fn(&str) -> bool) -> Result<Expr, ExprError> {

@@ -26,6 +26,8 @@ pub(crate) struct Parser {
     /// The source, for positions quoted in messages.
     src: String,
     nesting: usize,
+    /// Whether bare names are choice columns (a `choice_filter`) rather than mistakes.
+    columns: bool,
 }
 
 impl Parser {
@@ -36,7 +38,14 @@ impl Parser {
             end: src.chars().count(),
             src: src.to_string(),
             nesting: 0,
+            columns: false,
         }
+    }
+
+    /// Read bare names as the columns of the choice being filtered.
+    pub(crate) fn with_columns(mut self) -> Self {
+        self.columns = true;
+        self
     }
 
     /// Parse the whole token list.
@@ -208,6 +217,10 @@ impl Parser {
             {
                 self.call(name, t.span)
             }
+            Tok::Ident(word) if self.columns && !is_keyword(&word) => {
+                self.pos += 1;
+                leaf(NodeKind::Column(word))
+            }
             Tok::Ident(word) => Err(ExprError::at(t.span, bare_word_message(&word))),
             _ => Err(self.expected_value()),
         }
@@ -297,6 +310,11 @@ fn too_deep(span: Span) -> ExprError {
         span,
         "the expression is nested too deeply: split it into calculate questions",
     )
+}
+
+/// Words that are operators or need parentheses, never column names.
+fn is_keyword(word: &str) -> bool {
+    matches!(word, "and" | "or" | "div" | "mod" | "true" | "false")
 }
 
 fn bare_word_message(word: &str) -> String {

@@ -84,6 +84,8 @@ pub(crate) struct Node {
     pub constraint: Option<Expr>,
     pub calculation: Option<Expr>,
     pub repeat_count: Option<Expr>,
+    /// A select's `choice_filter`, with bare names as choice columns.
+    pub choice_filter: Option<Expr>,
     /// The `relevant` expression's text (questions, groups and repeats alike).
     pub relevant_src: Option<String>,
     /// The `repeat_count` expression's text.
@@ -321,12 +323,45 @@ impl Form {
                 }
             }
         }
+        let mut filters = Vec::with_capacity(nodes.len());
+        for node in &nodes {
+            let Some((q, src)) = node.question.as_ref().and_then(|q| {
+                let src = q.choice_filter.as_ref().filter(|s| !s.trim().is_empty())?;
+                Some((q, src))
+            }) else {
+                filters.push(None);
+                continue;
+            };
+            let Some(list) = q.qtype.list() else {
+                errors.push(FormError {
+                    item: node.name.clone(),
+                    column: "choice_filter".into(),
+                    kind: FormErrorKind::Expression,
+                    message: format!("a {} question has no choices to filter", q.qtype),
+                    span: None,
+                });
+                filters.push(None);
+                continue;
+            };
+            let choices = self.choices.get(list).map(Vec::as_slice).unwrap_or(&[]);
+            let column = |name: &str| {
+                name == "name" || choices.iter().any(|c| c.columns.contains_key(name))
+            };
+            match expr::compile_filter(src, &known, &column) {
+                Ok(e) => filters.push(Some(e)),
+                Err(e) => {
+                    errors.push(expr_error(&node.name, "choice_filter", e));
+                    filters.push(None);
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
-        for (node, [relevant, constraint, calculation, repeat_count]) in
-            nodes.iter_mut().zip(compiled)
+        for ((node, [relevant, constraint, calculation, repeat_count]), filter) in
+            nodes.iter_mut().zip(compiled).zip(filters)
         {
+            node.choice_filter = filter;
             node.relevant = relevant;
             node.constraint = constraint;
             node.calculation = calculation;
@@ -409,6 +444,7 @@ fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
         constraint: None,
         calculation: None,
         repeat_count: None,
+        choice_filter: None,
         relevant_src,
         repeat_count_src,
         children: Vec::new(),

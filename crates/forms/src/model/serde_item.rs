@@ -38,6 +38,8 @@ pub(crate) struct RawItem {
     #[serde(default, skip_serializing_if = "is_false")]
     read_only: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    choice_filter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     repeat_count: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     items: Option<Vec<Item>>,
@@ -69,6 +71,7 @@ impl TryFrom<RawItem> for Item {
             reject("calculation", raw.calculation.is_some())?;
             reject("default", raw.default.is_some())?;
             reject("read_only", raw.read_only)?;
+            reject("choice_filter", raw.choice_filter.is_some())?;
             let items = raw.items.unwrap_or_default();
             if kind.contains("group") {
                 reject("repeat_count", raw.repeat_count.is_some())?;
@@ -106,6 +109,7 @@ impl TryFrom<RawItem> for Item {
                 calculation: raw.calculation,
                 default: raw.default,
                 read_only: raw.read_only,
+                choice_filter: raw.choice_filter,
             }))
         }
     }
@@ -126,6 +130,7 @@ impl From<Item> for RawItem {
             calculation: None,
             default: None,
             read_only: false,
+            choice_filter: None,
             repeat_count: None,
             items: None,
         };
@@ -139,6 +144,7 @@ impl From<Item> for RawItem {
                 calculation: q.calculation,
                 default: q.default,
                 read_only: q.read_only,
+                choice_filter: q.choice_filter,
                 ..empty(&q.qtype.to_string(), q.name, q.label, q.relevant)
             },
             Item::Group(g) => RawItem {

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use crate::expr::{Context, Resolved};
-use crate::model::{CompiledForm, NodeKind};
+use crate::model::{Choice, CompiledForm, NodeKind};
 use crate::{Answers, Value};
 
 /// Where evaluation happens: the repeat instances entered, outermost first, as
@@ -85,5 +85,40 @@ impl Context for Ctx<'_> {
 
     fn today(&self) -> NaiveDate {
         self.today
+    }
+}
+
+/// The context of a `choice_filter`: the answers as [`Ctx`] sees them, and the choice
+/// being filtered, whose columns bare names read.
+pub(crate) struct ChoiceCtx<'a> {
+    pub inner: Ctx<'a>,
+    pub choice: &'a Choice,
+}
+
+impl Context for ChoiceCtx<'_> {
+    fn resolve(&self, name: &str) -> Option<Resolved> {
+        self.inner.resolve(name)
+    }
+
+    fn current(&self) -> Value {
+        Value::Text(self.choice.name.clone())
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.inner.today
+    }
+
+    fn column(&self, name: &str) -> Option<Value> {
+        if name == "name" {
+            return Some(Value::Text(self.choice.name.clone()));
+        }
+        // Compiling checked the column exists in the list; a choice without it is blank.
+        Some(
+            self.choice
+                .columns
+                .get(name)
+                .map(|v| Value::Text(v.clone()))
+                .unwrap_or(Value::Null),
+        )
     }
 }

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use super::checks::{self, Bad};
-use super::context::{Ctx, Scope};
+use super::context::{ChoiceCtx, Ctx, Scope};
 use super::messages::{builtin, Msg};
 use super::{Issue, IssueKind, QuestionState, Validation};
 use crate::expr::{Context as _, Resolved};
@@ -107,6 +107,38 @@ impl<'a> Walker<'a> {
                 None => at.0.remove(name),
             };
         }
+    }
+
+    /// The names of the choices of `list` that `filter` offers at `scope`, in list
+    /// order, and the first evaluation error (a choice whose filter fails is not offered).
+    fn offered(
+        &self,
+        filter: &crate::expr::Expr,
+        list: &str,
+        scope: &Scope,
+    ) -> (Vec<String>, Option<String>) {
+        let mut names = Vec::new();
+        let mut error = None;
+        for choice in self.form.form.choices.get(list).into_iter().flatten() {
+            let ctx = ChoiceCtx {
+                inner: Ctx {
+                    form: self.form,
+                    root: &self.root,
+                    scope,
+                    current: Value::Null,
+                    today: self.today,
+                },
+                choice,
+            };
+            match filter.eval(&ctx) {
+                Ok(x) if x.truthy() => names.push(choice.name.clone()),
+                Ok(_) => {}
+                Err(e) => {
+                    error.get_or_insert(e.summary());
+                }
+            }
+        }
+        (names, error)
     }
 
     /// Evaluate an expression of node `id` at `scope` with `.` = `current`.
@@ -243,6 +275,7 @@ impl<'a> Walker<'a> {
                 read_only: false,
                 value: Value::Null,
                 issue: None,
+                choices: None,
             };
             match node.kind {
                 NodeKind::Group => {
@@ -273,6 +306,7 @@ impl<'a> Walker<'a> {
                             read_only: false,
                             value: Value::Int(i as i64 + 1),
                             issue: None,
+                            choices: None,
                         });
                         self.walk(&node.children, scope, true);
                         scope.pop();
@@ -371,6 +405,14 @@ impl<'a> Walker<'a> {
             let issue = w.issue(path, name, kind, message);
             first_issue.get_or_insert(issue);
         };
+        if let (Some(filter), Some(list)) = (&node.choice_filter, q.qtype.list()) {
+            let (offered, error) = self.offered(filter, list, scope);
+            state.choices = Some(offered);
+            if let Some(e) = error {
+                let m = self.msg(Msg::Expression("choice_filter", &e));
+                report(self, IssueKind::Expression, m);
+            }
+        }
         match &q.qtype {
             QuestionType::Note => {
                 // A note holds no answer.
@@ -422,7 +464,11 @@ impl<'a> Walker<'a> {
             return;
         }
         let list = q.qtype.list().and_then(|l| self.form.choice_sets.get(l));
-        let is_choice = |name: &str| list.is_some_and(|set| set.contains(name));
+        let offered = state.choices.clone();
+        let is_choice = |name: &str| match &offered {
+            Some(names) => names.iter().any(|n| n == name),
+            None => list.is_some_and(|set| set.contains(name)),
+        };
         match checks::check(&q.qtype, &value, &is_choice) {
             Err(Bad::Type(m)) => {
                 let m = self.msg(m);

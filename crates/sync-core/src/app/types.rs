@@ -142,7 +142,8 @@ pub struct QuestionState {
     pub value: Option<AnswerValue>,
     /// What is wrong with the answer, in the requested language.
     pub error: Option<String>,
-    /// The choices of a select question, labelled in the requested language.
+    /// The choices of a select question offered as the answers stand (a `choice_filter`
+    /// narrows them: the cities of the county answered), labelled in the requested language.
     pub choices: Vec<ChoiceView>,
 }
 
@@ -308,6 +309,8 @@ pub(crate) fn question_states(
                 .and_then(|l| form.choices(l).map(|cs| (l, cs)))
                 .map(|(l, cs)| {
                     cs.iter()
+                        // A choice_filter offers only some choices, as answers stand.
+                        .filter(|c| s.choices.as_ref().is_none_or(|offered| offered.contains(&c.name)))
                         .map(|c| ChoiceView {
                             name: c.name.clone(),
                             label: form

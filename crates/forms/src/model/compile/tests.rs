@@ -96,6 +96,7 @@ fn form_level_errors() {
     let choice = |name: &str| Choice {
         name: name.into(),
         label: Default::default(),
+        columns: Default::default(),
     };
     f.choices
         .insert("dup".into(), vec![choice("x"), choice("x"), choice("a b")]);
@@ -147,4 +148,37 @@ fn placeholders_are_found() {
 fn compiled_forms_can_be_shared_between_threads() {
     fn shareable<T: Send + Sync>() {}
     shareable::<crate::CompiledForm>();
+}
+
+#[test]
+fn choice_filters_compile_against_their_list_columns() {
+    let mut f = form(json!([
+        {"type": "select_one county", "name": "county"},
+        {"type": "select_one city", "name": "city", "choice_filter": "county = ${county} and name != 'x'"},
+        {"type": "integer", "name": "n", "choice_filter": "1"},
+        {"type": "select_one city", "name": "c2", "choice_filter": "county = ${nope}"},
+        {"type": "select_one city", "name": "c3", "choice_filter": "state = 'a'"}
+    ]));
+    let choice = |name: &str, county: Option<&str>| Choice {
+        name: name.into(),
+        label: Default::default(),
+        columns: county
+            .map(|c| [("county".to_string(), c.to_string())].into())
+            .unwrap_or_default(),
+    };
+    f.choices.insert("county".into(), vec![choice("north", None)]);
+    f.choices
+        .insert("city".into(), vec![choice("ash", Some("north"))]);
+    let errors = f.compile().unwrap_err();
+    let got: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.item.as_str(), e.column.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [("n", "choice_filter"), ("c2", "choice_filter"), ("c3", "choice_filter")],
+        "{errors:?}"
+    );
+    assert!(errors[1].message.contains("${nope}"), "{}", errors[1]);
+    assert!(errors[2].message.contains("`state`"), "{}", errors[2]);
 }
