@@ -22,6 +22,9 @@ pub struct ProxyState {
     /// When non-zero: the connection carrying the next bytes down is cut once this many
     /// more bytes have reached the client (then it resets to zero).
     pub cut_response_after: AtomicU64,
+    /// When non-zero: the connection carrying the next bytes up is cut once this many
+    /// more bytes have reached the server (then it resets to zero).
+    pub cut_request_after: AtomicU64,
     /// How many connections were cut.
     pub cuts: AtomicU64,
     /// Random faults: the chance, per thousand, that a chunk crossing the proxy (either
@@ -171,6 +174,17 @@ impl Proxy {
         self.state.max_delay_ms.store(0, Ordering::SeqCst);
     }
 
+    /// Cut the connection that carries the next bytes up once `bytes` more bytes have
+    /// reached the server (a request cut mid-body, as an upload losing its signal).
+    pub fn cut_next_request_after(&self, bytes: u64) {
+        self.state.cut_request_after.store(bytes, Ordering::SeqCst);
+    }
+
+    /// Bytes from clients to the server so far.
+    pub fn bytes_up(&self) -> u64 {
+        self.state.up.load(Ordering::SeqCst)
+    }
+
     /// Cut the next response after `bytes` bytes have reached the client.
     pub fn cut_next_response_after(&self, bytes: u64) {
         self.state.cut_response_after.store(bytes, Ordering::SeqCst);
@@ -212,6 +226,10 @@ async fn relay(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) -> 
     let _ = server.set_nodelay(true);
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
+    // A request cut (`cut_request_after`) drops the whole connection, the answer too:
+    // the client must see a dropped connection, not an answer to half a body.
+    let request_cut = Arc::new(tokio::sync::Notify::new());
+    let cut_down = request_cut.clone();
     let up_state = state.clone();
     let up = async move {
         let mut buf = vec![0u8; 64 * 1024];
@@ -225,6 +243,20 @@ async fn relay(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) -> 
                 && sent.len() + n <= REPLAY_MAX_BYTES
             {
                 sent.extend_from_slice(&buf[..n]);
+            }
+            let budget = up_state
+                .cut_request_after
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    (left > 0).then(|| left.saturating_sub(n as u64))
+                })
+                .unwrap_or(0);
+            if budget > 0 && budget <= n as u64 {
+                let keep = budget as usize;
+                let _ = server_write.write_all(&buf[..keep]).await;
+                up_state.up.fetch_add(keep as u64, Ordering::SeqCst);
+                up_state.cuts.fetch_add(1, Ordering::SeqCst);
+                request_cut.notify_one();
+                return sent;
             }
             match up_state.fault(n) {
                 Fault::Cut(keep) => {
@@ -248,7 +280,12 @@ async fn relay(client: TcpStream, server: TcpStream, state: Arc<ProxyState>) -> 
     let down = async move {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = match server_read.read(&mut buf).await {
+            let read = tokio::select! {
+                read = server_read.read(&mut buf) => read,
+                // Dropping both halves here closes the client's side at once.
+                () = cut_down.notified() => return,
+            };
+            let n = match read {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };

@@ -121,7 +121,15 @@ impl Header {
     /// A choice row's further columns (`county`), which `choice_filter`s compare; the
     /// sheet's own columns (list name, name, label, media) are not among them.
     fn choice_columns(&self, row: &[String]) -> BTreeMap<String, String> {
-        const OWN: [&str; 7] = ["list_name", "name", "label", "image", "audio", "video", "media"];
+        const OWN: [&str; 7] = [
+            "list_name",
+            "name",
+            "label",
+            "image",
+            "audio",
+            "video",
+            "media",
+        ];
         self.plain
             .iter()
             .filter(|(column, _)| !OWN.contains(&column.as_str()))

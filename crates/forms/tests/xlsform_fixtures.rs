@@ -109,7 +109,9 @@ fn choice_filter_offers_and_checks_the_cities_of_the_county() {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     let answers = |county: &str, city: &str| {
         let mut a = forms::Answers::new();
-        a.set("county", county).set("city", city).set("again", "yes");
+        a.set("county", county)
+            .set("city", city)
+            .set("again", "yes");
         a
     };
     let offered = |v: &forms::Validation, name: &str| {
@@ -121,7 +123,10 @@ fn choice_filter_offers_and_checks_the_cities_of_the_county() {
 
     let good = form.validate(&answers("north", "elm"), "en", today);
     assert!(good.issues.is_empty(), "{:?}", good.issues);
-    assert_eq!(offered(&good, "city"), Some(vec!["ash".into(), "elm".into()]));
+    assert_eq!(
+        offered(&good, "city"),
+        Some(vec!["ash".into(), "elm".into()])
+    );
     assert_eq!(offered(&good, "again"), Some(vec!["yes".into()]));
     assert_eq!(offered(&good, "county"), None);
 

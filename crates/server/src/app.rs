@@ -7,7 +7,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 use crate::error::ApiError;
@@ -24,6 +24,8 @@ pub struct AppState {
     pub attempts: Arc<Attempts>,
     /// Sync requests per device, for rate limits.
     pub sync_rate: Arc<SyncRate>,
+    /// The largest attachment taken, in bytes.
+    pub max_attachment_bytes: u64,
 }
 
 /// Filled by authentication so that the request log can say who called.
@@ -47,8 +49,14 @@ impl RequestLog {
     }
 }
 
-/// The application's router over `storage`.
+/// The application's router over `storage`, with the default limits.
 pub fn router(storage: Storage) -> Router {
+    router_with(storage, sync_core::protocol::DEFAULT_MAX_ATTACHMENT_BYTES)
+}
+
+/// The application's router over `storage`, taking attachments of at most
+/// `max_attachment_bytes`.
+pub fn router_with(storage: Storage, max_attachment_bytes: u64) -> Router {
     Router::new()
         .route("/healthz", get(handlers::health::healthz))
         .route("/v1/auth/token", post(handlers::auth::token))
@@ -62,6 +70,13 @@ pub fn router(storage: Storage) -> Router {
         .route("/v1/sync/push", post(handlers::sync::push))
         .route("/v1/sync/pull", post(handlers::sync::pull))
         .route("/v1/sync/repair", post(handlers::sync::repair))
+        .route("/v1/sync/forms", post(handlers::forms::missing))
+        .route("/v1/admin/forms", post(handlers::forms::publish))
+        .route("/v1/attachments", post(handlers::attachments::begin))
+        .route(
+            "/v1/attachments/{sha256}",
+            put(handlers::attachments::chunk),
+        )
         .merge(crate::web::routes())
         .fallback(not_found)
         // Bodies are read by `extract::read_limited`, which answers 413 in JSON.
@@ -71,6 +86,7 @@ pub fn router(storage: Storage) -> Router {
             storage,
             attempts: Arc::new(Attempts::default()),
             sync_rate: Arc::new(SyncRate::default()),
+            max_attachment_bytes,
         })
 }
 

@@ -56,6 +56,9 @@ pub struct ServeArgs {
     /// (default: a random one, printed once).
     #[arg(long, env = "SERVER_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+    /// The largest attachment (a photo, a signature) a device may upload, in MiB.
+    #[arg(long, env = "SERVER_MAX_ATTACHMENT_MB", default_value_t = 50)]
+    pub max_attachment_mb: u64,
 }
 
 /// Set up tracing: logs go to stderr, so stdout carries only the start-up lines.

@@ -25,14 +25,23 @@ const LINGER_BYTES: u64 = 4 * MAX_BODY_BYTES as u64;
 /// Read a body, refusing it (413) once it passes [`MAX_BODY_BYTES`]. Nothing of an
 /// oversized body is kept.
 pub async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiError> {
-    let too_large =
-        || ApiError::too_large(format!("body too large: more than {MAX_BODY_BYTES} bytes"));
+    read_at_most(headers, body, MAX_BODY_BYTES).await
+}
+
+/// Read a body, refusing it (413) once it passes `limit` bytes (an attachment's chunk
+/// has a limit of its own). Nothing of an oversized body is kept.
+pub async fn read_at_most(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let too_large = || ApiError::too_large(format!("body too large: more than {limit} bytes"));
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let mut body = body;
-    if let Some(len) = declared.filter(|len| *len > MAX_BODY_BYTES as u64) {
+    if let Some(len) = declared.filter(|len| *len > limit as u64) {
         if len <= LINGER_BYTES {
             drain(&mut body, LINGER_BYTES).await;
         }
@@ -43,7 +52,7 @@ pub async fn read_limited(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, Ap
         let frame =
             frame.map_err(|e| ApiError::bad_message(format!("could not read body: {e}")))?;
         if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > MAX_BODY_BYTES {
+            if out.len() + data.len() > limit {
                 drop(out);
                 drain(&mut body, LINGER_BYTES).await;
                 return Err(too_large());

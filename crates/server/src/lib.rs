@@ -33,7 +33,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-pub use app::router;
+pub use app::{router, router_with};
 pub use error::ApiError;
 pub use storage::{Storage, StorageError};
 
@@ -46,6 +46,8 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// Password of the first admin (random when none).
     pub admin_password: Option<String>,
+    /// The largest attachment taken, in bytes.
+    pub max_attachment_bytes: u64,
 }
 
 impl ServeOptions {
@@ -55,6 +57,7 @@ impl ServeOptions {
             bind: bind.into(),
             data_dir: data_dir.into(),
             admin_password: None,
+            max_attachment_bytes: sync_core::protocol::DEFAULT_MAX_ATTACHMENT_BYTES,
         }
     }
 }
@@ -75,6 +78,7 @@ pub struct Server {
     storage: Storage,
     listener: tokio::net::TcpListener,
     first_admin_password: Option<String>,
+    max_attachment_bytes: u64,
 }
 
 impl Server {
@@ -95,6 +99,7 @@ impl Server {
             storage,
             listener,
             first_admin_password,
+            max_attachment_bytes: opts.max_attachment_bytes,
         })
     }
 
@@ -134,7 +139,7 @@ impl Server {
                 Err(e) => tracing::warn!(error = %e, "indicator cache not warmed"),
             }
         });
-        let app = router(self.storage);
+        let app = app::router_with(self.storage, self.max_attachment_bytes);
         // Handlers see the client's address (rate limits on enrollment codes).
         axum::serve(
             self.listener,

@@ -52,6 +52,9 @@ pub enum CoreError {
     /// file is not a store at all).
     #[error("the device store cannot be opened with this key: the key is wrong, or the store is encrypted and no key was given")]
     WrongKey,
+    /// An attachment that cannot be kept (empty, or for a record not in the store).
+    #[error("attachment: {0}")]
+    Attachment(String),
     /// The store file was written by a newer version of the app.
     #[error("the store has schema version {found}, newer than this app understands ({supported}); update the app")]
     SchemaTooNew {

@@ -344,9 +344,8 @@ impl Form {
                 continue;
             };
             let choices = self.choices.get(list).map(Vec::as_slice).unwrap_or(&[]);
-            let column = |name: &str| {
-                name == "name" || choices.iter().any(|c| c.columns.contains_key(name))
-            };
+            let column =
+                |name: &str| name == "name" || choices.iter().any(|c| c.columns.contains_key(name));
             match expr::compile_filter(src, &known, &column) {
                 Ok(e) => filters.push(Some(e)),
                 Err(e) => {

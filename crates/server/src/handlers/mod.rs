@@ -1,7 +1,9 @@
 //! The endpoints, by area.
 
 pub mod admin;
+pub mod attachments;
 pub mod auth;
+pub mod forms;
 pub mod health;
 pub mod sync;
 

@@ -8,7 +8,9 @@
 //! alongside the writer).
 
 mod accounts;
+mod attachments;
 mod browse;
+mod form_versions;
 mod purge;
 mod push;
 mod reports;
@@ -18,12 +20,10 @@ pub mod sqlite;
 mod survey_cache;
 mod targets;
 
-use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use forms::{CompiledForm, Form};
 use lru::LruCache;
 use rusqlite::Connection;
 use sync_core::protocol::{
@@ -35,7 +35,9 @@ use uuid::Uuid;
 
 use crate::auth::{self, Caller, Role};
 pub use accounts::{normalize_code, DeviceSummary, Enrollment, UserSummary, ENROLLMENT_TTL};
+pub use attachments::{AttachmentError, NewAttachment, UploadState};
 pub use browse::{ChangeOrigin, ListCursor, ListedRecord, RecordFilter, RecordList, SEARCH_SCAN};
+pub use form_versions::{FormListing, PublishError, Published, FORMS_PER_ANSWER};
 pub use purge::PurgeReport;
 pub use sqlite::RecordRow;
 pub use survey_cache::{SurveyFacts, SURVEY_FORM};
@@ -135,7 +137,7 @@ struct Inner {
     epoch: String,
     writer: Mutex<Writer>,
     readers: Mutex<Vec<Connection>>,
-    forms: HashMap<(String, u32), Arc<CompiledForm>>,
+    forms: form_versions::FormCache,
     survey: Mutex<survey_cache::SurveyCache>,
 }
 
@@ -156,7 +158,7 @@ fn now() -> i64 {
 
 impl Storage {
     /// Open (creating if needed) the database in `data_dir`: migrate the schema, store
-    /// the seed forms, and load the compiled forms.
+    /// the seed forms (first versions), and load the compiled forms.
     pub fn open(data_dir: &Path) -> Result<Storage, StorageError> {
         std::fs::create_dir_all(data_dir)?;
         let path = data_dir.join(DB_FILE);
@@ -167,22 +169,7 @@ impl Storage {
         for form in forms::instruments::seed_forms() {
             sqlite::insert_form(&conn, &form.id, form.version, &form.to_json(), time)?;
         }
-        let mut compiled = HashMap::new();
-        for (id, version, json) in sqlite::forms(&conn)? {
-            match Form::from_json(&json)
-                .map_err(|e| vec![e.to_string()])
-                .and_then(|f| {
-                    f.compile()
-                        .map_err(|errs| errs.iter().map(|e| e.to_string()).collect())
-                }) {
-                Ok(form) => {
-                    compiled.insert((id, version), Arc::new(form));
-                }
-                Err(errs) => {
-                    tracing::warn!(form = %id, version, errors = ?errs, "stored form does not compile; responses to it are refused")
-                }
-            }
-        }
+        let compiled = form_versions::FormCache::load(&conn)?;
         let epoch = sqlite::epoch(&conn)?;
         Ok(Storage {
             inner: Arc::new(Inner {
@@ -221,11 +208,6 @@ impl Storage {
     /// The feed epoch.
     pub fn epoch(&self) -> &str {
         &self.inner.epoch
-    }
-
-    /// The compiled form with this id and version, if the server has it.
-    pub fn form(&self, id: &str, version: u32) -> Option<Arc<CompiledForm>> {
-        self.inner.forms.get(&(id.to_string(), version)).cloned()
     }
 
     /// Every stored form (id, version).

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StorageError;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE settings (
@@ -136,6 +136,29 @@ CREATE TABLE purges (
 );
 ";
 
+/// Version 5, attachments (a consent signature, a photo) by the SHA-256 of their
+/// bytes, uploaded in chunks: kept in the database rather than in files, so that a
+/// backup of the database holds them and every server node on one database sees them.
+const SCHEMA_V5: &str = "
+CREATE TABLE attachments (
+    sha256       TEXT PRIMARY KEY,
+    size         INTEGER NOT NULL,
+    received     INTEGER NOT NULL DEFAULT 0,
+    complete     INTEGER NOT NULL DEFAULT 0,
+    record_id    TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    uploaded_by  TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    completed_at INTEGER
+);
+CREATE TABLE attachment_chunks (
+    sha256 TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    bytes  BLOB NOT NULL,
+    PRIMARY KEY (sha256, offset)
+);
+";
+
 /// Set the connection up: WAL, full durability, foreign keys, a busy timeout.
 pub fn configure(conn: &Connection) -> Result<(), StorageError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -178,6 +201,9 @@ pub fn migrate(conn: &mut Connection, new_epoch: &str) -> Result<bool, StorageEr
     }
     if version < 4 {
         tx.execute_batch(SCHEMA_V4)?;
+    }
+    if version < 5 {
+        tx.execute_batch(SCHEMA_V5)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;

@@ -22,6 +22,7 @@
 #![allow(clippy::result_large_err)]
 
 mod accounts;
+mod attachments;
 mod chart;
 mod dashboard;
 mod downloads;
@@ -75,6 +76,10 @@ pub fn routes() -> Router<AppState> {
         .route("/records/{id}", get(records::record))
         .route("/records/{id}/resolve", post(records::resolve))
         .route("/records/{id}/purge", post(records::purge))
+        .route(
+            "/records/{id}/attachments/{name}",
+            get(attachments::attachment),
+        )
         .route("/users", get(accounts::users))
         .route("/users/{id}/enroll", post(accounts::enroll))
         .route("/devices", get(accounts::devices))

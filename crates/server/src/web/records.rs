@@ -20,7 +20,7 @@ use super::html::escape;
 use super::session::error_page;
 use super::{storage_call, Staff, BACKBONE_ROLES, RECORD_ROLES};
 use crate::app::AppState;
-use crate::storage::{ChangeOrigin, ListCursor, RecordFilter, RecordRow};
+use crate::storage::{ChangeOrigin, ListCursor, RecordFilter, RecordRow, UploadState};
 
 /// Records on one page of the list.
 const PAGE: usize = 50;
@@ -187,7 +187,7 @@ fn text_of(value: &Value) -> String {
 }
 
 /// Every scalar answer with its path (`child[2]/age_years`, as conflicts name them).
-fn flatten(answers: &Answers, prefix: &str, out: &mut Vec<(String, String)>) {
+pub(super) fn flatten(answers: &Answers, prefix: &str, out: &mut Vec<(String, String)>) {
     for (name, answer) in answers.iter() {
         let path = if prefix.is_empty() {
             name.clone()
@@ -212,6 +212,8 @@ struct Review {
     conflicts: Vec<Conflict>,
     origins: Vec<ChangeOrigin>,
     names: HashMap<String, String>,
+    /// How far each attachment its answers name is uploaded.
+    attachments: HashMap<String, UploadState>,
 }
 
 fn conflicts_html(
@@ -313,7 +315,13 @@ pub async fn record(
         let Some(mut doc) = storage.record_doc(uuid)? else {
             return Ok(None);
         };
+        let named = super::attachments::names_in(&row.fields);
+        let shas: Vec<&str> = named
+            .iter()
+            .filter_map(|n| sync_core::protocol::attachment_sha256(n))
+            .collect();
         Ok(Some(Review {
+            attachments: storage.attachment_states(&shas)?,
             history: doc.history(),
             conflicts: doc.conflicts(),
             origins: storage.change_origins(&row.id)?,
@@ -374,9 +382,10 @@ pub async fn record(
     ));
     body.push_str("<h2>Fields</h2><table id=\"fields\"><tbody>");
     for (path, value) in &fields {
+        let shown = super::attachments::cell(&row.id, value, &review.attachments)
+            .unwrap_or_else(|| escape(value));
         body.push_str(&format!(
-            "<tr data-field=\"{p}\"><th>{p}</th><td class=\"value\">{}</td></tr>",
-            escape(value),
+            "<tr data-field=\"{p}\"><th>{p}</th><td class=\"value\">{shown}</td></tr>",
             p = escape(path)
         ));
     }

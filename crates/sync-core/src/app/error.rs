@@ -88,7 +88,7 @@ impl From<CoreError> for AppError {
         match e {
             CoreError::NotFound(_) => AppError::NotFound { message },
             CoreError::WrongKey => AppError::WrongKey { message },
-            CoreError::BadPath { .. } | CoreError::WrongForm { .. } => {
+            CoreError::BadPath { .. } | CoreError::WrongForm { .. } | CoreError::Attachment(_) => {
                 AppError::Invalid { message }
             }
             _ => AppError::Storage { message },

@@ -5,6 +5,7 @@
 //! Everything here is a thin layer over [`crate::Store`], the forms engine and
 //! [`crate::sync::SyncClient`]: the rules live there.
 
+mod attachments;
 mod error;
 mod forms_catalog;
 mod progress;
@@ -14,7 +15,7 @@ mod types;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use uuid::Uuid;
 
@@ -46,7 +47,8 @@ struct Saved {
 #[derive(uniffi::Object)]
 pub struct DeviceStore {
     store: Arc<Mutex<Store>>,
-    catalog: Catalog,
+    /// The forms this device knows; reloaded when a sync fetched new versions.
+    catalog: RwLock<Catalog>,
 }
 
 type AppResult<T> = Result<T, AppError>;
@@ -62,9 +64,10 @@ fn parse_path(path: &str) -> AppResult<FieldPath> {
 
 impl DeviceStore {
     fn from_store(store: Store) -> AppResult<Arc<Self>> {
+        let catalog = Catalog::load(&store)?;
         Ok(Arc::new(DeviceStore {
             store: Arc::new(Mutex::new(store)),
-            catalog: Catalog::seed(),
+            catalog: RwLock::new(catalog),
         }))
     }
 
@@ -197,7 +200,7 @@ impl DeviceStore {
     /// The forms the signed-in user fills in, titled in `lang`.
     pub fn forms(&self, lang: String) -> AppResult<Vec<FormInfo>> {
         let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
-        Ok(self.catalog.for_role(&saved.role, &lang))
+        Ok(self.catalog().for_role(&saved.role, &lang))
     }
 
     /// Start a response to `form_id` (optionally about a household). Returns it with
@@ -209,7 +212,7 @@ impl DeviceStore {
         lang: String,
     ) -> AppResult<ResponseView> {
         let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
-        let form = self.catalog.get(&form_id)?;
+        let form = self.catalog().newest(&form_id)?;
         let kind = forms_catalog::kind_of(&form_id);
         let scope = writable_scope(&saved)?;
         let mut fields = form.defaults();
@@ -241,7 +244,7 @@ impl DeviceStore {
         let form_ref = meta
             .form
             .ok_or_else(|| AppError::invalid(format!("record {id} is not a response")))?;
-        let form = self.catalog.get(&form_ref.id)?;
+        let form = self.catalog().get(&form_ref.id, form_ref.version)?;
         let validation = form.validate(&fields, &lang, today());
         Ok(ResponseView {
             id: id.to_string(),
@@ -280,8 +283,8 @@ impl DeviceStore {
         let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
         let id = parse_id(&response_id)?;
         let meta = self.lock().meta(id)?;
-        let form_id = meta.form.map(|f| f.id).unwrap_or_default();
-        let instance = self.catalog.get(&form_id)?.new_instance(&name);
+        let form = self.form_of(meta.form)?;
+        let instance = form.new_instance(&name);
         let commit = Commit::new(&saved.user_id, format!("Added a {name}"));
         let mut index = 0;
         self.lock().update(id, &commit, |edit| {
@@ -298,8 +301,8 @@ impl DeviceStore {
         let saved = self.saved()?.ok_or(AppError::NotSignedIn)?;
         let id = parse_id(&response_id)?;
         let meta = self.lock().meta(id)?;
-        let form_id = meta.form.map(|f| f.id).unwrap_or_default();
-        let form = self.catalog.get(&form_id)?;
+        // On the version the response was started on, whatever is newer now.
+        let form = self.form_of(meta.form)?;
         let commit = Commit::new(&saved.user_id, "Finalized");
         self.lock()
             .finalize_response(id, &form, &lang, today(), &commit)?;
@@ -465,16 +468,32 @@ impl DeviceStore {
         let report = client
             .sync(&self.store, &progress::Relay(observer), &cancel.token())
             .await?;
+        if report.forms_received > 0 {
+            let catalog = Catalog::load(&self.lock())?;
+            *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = catalog;
+        }
         Ok(SyncSummary {
             pushed: report.pushed,
             rejected: report.rejected,
             pulled: report.pulled,
             bytes: report.bytes,
+            forms: report.forms_received,
         })
     }
 }
 
 impl DeviceStore {
+    fn catalog(&self) -> RwLockReadGuard<'_, Catalog> {
+        // The catalog is replaced whole, never left half-built: a poisoned lock is fine.
+        self.catalog.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The form (at its version) a response answers.
+    fn form_of(&self, form: Option<FormRef>) -> AppResult<Arc<forms::CompiledForm>> {
+        let form = form.ok_or_else(|| AppError::invalid("this record answers no form"))?;
+        self.catalog().get(&form.id, form.version)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock leaves the store as SQLite left it: usable.
         self.store.lock().unwrap_or_else(|p| p.into_inner())

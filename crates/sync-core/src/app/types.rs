@@ -284,6 +284,9 @@ pub struct SyncSummary {
     pub pulled: u64,
     /// Bytes moved, both directions.
     pub bytes: u64,
+    /// Form versions received (published on the server since the last sync); the
+    /// forms list offers their newest versions from now on.
+    pub forms: u64,
 }
 
 /// The per-question states of a validation, for a screen.
@@ -310,7 +313,11 @@ pub(crate) fn question_states(
                 .map(|(l, cs)| {
                     cs.iter()
                         // A choice_filter offers only some choices, as answers stand.
-                        .filter(|c| s.choices.as_ref().is_none_or(|offered| offered.contains(&c.name)))
+                        .filter(|c| {
+                            s.choices
+                                .as_ref()
+                                .is_none_or(|offered| offered.contains(&c.name))
+                        })
                         .map(|c| ChoiceView {
                             name: c.name.clone(),
                             label: form

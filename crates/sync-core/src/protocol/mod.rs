@@ -4,10 +4,14 @@
 //! protocol version in `v`. Change bytes travel base64-encoded. `docs/protocol.md`
 //! specifies each message, field, limit and error.
 
+mod attachments;
 mod body;
+mod forms;
 mod messages;
 
+pub use attachments::*;
 pub use body::{decode_body, encode_body, ProtocolError};
+pub use forms::*;
 pub use messages::*;
 
 /// The protocol version this code speaks.

@@ -6,7 +6,9 @@
 //! compacted snapshot plus the changes saved since (incremental chunks), folded back
 //! into the snapshot every [`StoreOptions::compact_after`] changes.
 
+mod attachments;
 mod build;
+mod form_versions;
 mod records;
 mod schema;
 mod settings;
@@ -21,6 +23,8 @@ use lru::LruCache;
 use rusqlite::{params, Connection};
 use uuid::Uuid;
 
+pub use attachments::{attachment_name, PendingAttachment};
+pub use form_versions::StoredForm;
 pub use records::{RecordFilter, RecordSummary};
 pub use schema::CURRENT_VERSION;
 pub use sync_state::QuarantinedChange;
@@ -492,6 +496,7 @@ impl Store {
         }
         for id in tombstones {
             records::remove(&tx, *id)?;
+            attachments::remove_for_record(&tx, *id)?;
             touched.retain(|doc| doc.id() != *id);
             self.cache.pop(id);
             report.removed += 1;

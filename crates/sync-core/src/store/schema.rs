@@ -67,6 +67,32 @@ const MIGRATIONS: &[&str] = &[
         quarantined_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     ",
+    // 3: attachments (a consent signature, a photo) by the SHA-256 of their bytes,
+    // kept in the store itself so that an encrypted store encrypts them too; `uploaded`
+    // once the server holds them whole.
+    "
+    CREATE TABLE attachments (
+        sha256     TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        bytes      BLOB NOT NULL,
+        record_id  TEXT NOT NULL,
+        uploaded   INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX attachments_pending ON attachments (created_at) WHERE uploaded = 0;
+    ",
+    // 4: form versions published on the server since the app was built, fetched on
+    // sync; a response keeps the version it was started on, so none is ever removed.
+    "
+    CREATE TABLE forms (
+        id          TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        definition  TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (id, version)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The newest schema version this code knows.

@@ -33,6 +33,9 @@ pub struct SyncConfig {
     pub request_timeout: Duration,
     /// Time limit to connect.
     pub connect_timeout: Duration,
+    /// Bytes per attachment chunk (at most the protocol's 4 MiB): a cut connection
+    /// costs at most one chunk sent again.
+    pub attachment_chunk: usize,
 }
 
 impl Default for SyncConfig {
@@ -45,6 +48,7 @@ impl Default for SyncConfig {
             backoff: Duration::from_millis(250),
             request_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
+            attachment_chunk: 1024 * 1024,
         }
     }
 }
@@ -64,30 +68,45 @@ pub struct SyncReport {
     pub bytes: u64,
     /// Whether the repair path ran.
     pub repaired: bool,
+    /// Attachments the server now holds whole (sent now, or found there).
+    pub attachments_uploaded: u64,
+    /// Attachment bytes sent (chunks only; also counted in `bytes`).
+    pub attachment_bytes: u64,
+    /// Attachments the server refused (too large, out of scope); they stay on the
+    /// device and are tried again at the next sync.
+    pub attachments_refused: u64,
+    /// Form versions fetched (published on the server since the last sync).
+    pub forms_received: u64,
 }
 
 /// A device's connection to the server.
 #[derive(Debug, Clone)]
 pub struct SyncClient {
-    transport: Transport,
-    config: SyncConfig,
+    pub(super) transport: Transport,
+    pub(super) config: SyncConfig,
 }
 
-struct Run<'a> {
+pub(super) struct Run<'a> {
     store: &'a Mutex<Store>,
     observer: &'a dyn SyncObserver,
-    cancel: &'a CancellationToken,
-    report: SyncReport,
+    pub(super) cancel: &'a CancellationToken,
+    pub(super) report: SyncReport,
 }
 
 impl Run<'_> {
-    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+    pub(super) fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         // A panic while holding the lock cannot leave SQLite half-written (every write
         // is a transaction), so a poisoned lock is safe to use.
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn progress(&self, phase: SyncPhase, items_done: u64, items_total: u64, bytes_total: u64) {
+    pub(super) fn progress(
+        &self,
+        phase: SyncPhase,
+        items_done: u64,
+        items_total: u64,
+        bytes_total: u64,
+    ) {
         self.observer.on_progress(SyncProgress {
             phase,
             items_done,
@@ -97,7 +116,7 @@ impl Run<'_> {
         });
     }
 
-    fn check_cancel(&self) -> Result<(), SyncError> {
+    pub(super) fn check_cancel(&self) -> Result<(), SyncError> {
         if self.cancel.is_cancelled() {
             Err(SyncError::Cancelled)
         } else {
@@ -173,7 +192,8 @@ impl SyncClient {
         Ok(answer)
     }
 
-    /// Push the outbox, then pull until caught up.
+    /// Push the outbox, upload pending attachments (record data first: it is small and
+    /// matters most), then pull until caught up.
     pub async fn sync(
         &self,
         store: &Mutex<Store>,
@@ -187,6 +207,7 @@ impl SyncClient {
             report: SyncReport::default(),
         };
         self.push(&mut run).await?;
+        self.upload_attachments(&mut run).await?;
         match self.pull_phase(&mut run, SyncPhase::Pull).await {
             Err(SyncError::Refused {
                 status: 409, code, ..
@@ -195,6 +216,7 @@ impl SyncClient {
             }
             other => other?,
         }
+        self.fetch_forms(&mut run).await?;
         Ok(run.report)
     }
 

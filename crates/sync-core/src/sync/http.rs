@@ -19,6 +19,15 @@ pub(crate) struct Transport {
     pub backoff: Duration,
 }
 
+/// What a request's body is.
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    /// A protocol message, gzip-compressed JSON (POST).
+    Json,
+    /// Raw bytes (PUT), sent as they are.
+    Raw,
+}
+
 /// A failed attempt: retry it, or give up with this error.
 enum Attempt {
     Retry(SyncError),
@@ -34,7 +43,29 @@ impl Transport {
         message: &Req,
         cancel: &CancellationToken,
     ) -> Result<(Resp, u64), SyncError> {
-        let body = encode_body(message);
+        self.send(path, encode_body(message), Body::Json, cancel)
+            .await
+    }
+
+    /// PUT raw bytes (an attachment's chunk, not compressed) to `path` and decode the
+    /// answer, with the same retries as [`Self::post`]. Returns the answer and the
+    /// bytes moved.
+    pub async fn put_bytes<Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        bytes: Vec<u8>,
+        cancel: &CancellationToken,
+    ) -> Result<(Resp, u64), SyncError> {
+        self.send(path, bytes, Body::Raw, cancel).await
+    }
+
+    async fn send<Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        kind: Body,
+        cancel: &CancellationToken,
+    ) -> Result<(Resp, u64), SyncError> {
         let mut last = SyncError::Offline {
             attempts: 0,
             last: "not tried".into(),
@@ -49,7 +80,7 @@ impl Transport {
             }
             let outcome = tokio::select! {
                 _ = cancel.cancelled() => return Err(SyncError::Cancelled),
-                outcome = self.once(path, body.clone()) => outcome,
+                outcome = self.once(path, body.clone(), kind) => outcome,
             };
             match outcome {
                 Ok((bytes, received)) => {
@@ -80,7 +111,7 @@ impl Transport {
         })
     }
 
-    async fn once(&self, path: &str, body: Vec<u8>) -> Result<(Vec<u8>, u64), Attempt> {
+    async fn once(&self, path: &str, body: Vec<u8>, kind: Body) -> Result<(Vec<u8>, u64), Attempt> {
         let url = format!("{}{}", self.base_url.trim_end_matches('/'), path);
         let offline = |e: reqwest::Error| {
             Attempt::Retry(SyncError::Offline {
@@ -88,12 +119,19 @@ impl Transport {
                 last: e.to_string(),
             })
         };
-        let response = self
-            .http
-            .post(url)
+        let request = match kind {
+            Body::Json => self
+                .http
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_ENCODING, "gzip"),
+            Body::Raw => self
+                .http
+                .put(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream"),
+        };
+        let response = request
             .bearer_auth(&self.token)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::CONTENT_ENCODING, "gzip")
             .header(reqwest::header::ACCEPT_ENCODING, "gzip")
             .body(body)
             .send()

@@ -14,8 +14,10 @@
 //! - When the server does not know the cursor (restored from backup), the client runs
 //!   the repair path of `docs/protocol.md`.
 
+mod attachments;
 mod client;
 mod error;
+mod forms;
 mod http;
 
 pub use client::{SyncClient, SyncConfig, SyncReport};
@@ -25,7 +27,8 @@ pub use tokio_util::sync::CancellationToken;
 /// Which part of a sync is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum SyncPhase {
-    /// Sending this device's changes.
+    /// Sending this device's changes, then its attachments (items are then
+    /// attachments, bytes their bytes).
     Push,
     /// Receiving the change feed.
     Pull,

@@ -166,7 +166,8 @@ fn choice_filters_compile_against_their_list_columns() {
             .map(|c| [("county".to_string(), c.to_string())].into())
             .unwrap_or_default(),
     };
-    f.choices.insert("county".into(), vec![choice("north", None)]);
+    f.choices
+        .insert("county".into(), vec![choice("north", None)]);
     f.choices
         .insert("city".into(), vec![choice("ash", Some("north"))]);
     let errors = f.compile().unwrap_err();
@@ -176,7 +177,11 @@ fn choice_filters_compile_against_their_list_columns() {
         .collect();
     assert_eq!(
         got,
-        [("n", "choice_filter"), ("c2", "choice_filter"), ("c3", "choice_filter")],
+        [
+            ("n", "choice_filter"),
+            ("c2", "choice_filter"),
+            ("c3", "choice_filter")
+        ],
         "{errors:?}"
     );
     assert!(errors[1].message.contains("${nope}"), "{}", errors[1]);

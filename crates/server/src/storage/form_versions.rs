@@ -1,0 +1,246 @@
+//! Published forms: the definitions responses are validated against and devices fetch
+//! when they sync.
+//!
+//! A published `(id, version)` never changes and is never removed: a response keeps
+//! the version it was started on for life, so version 1 must still validate it after
+//! version 2 is out. Compiled forms are kept in memory; a version this process has not
+//! seen (published by another server node on the same database) is read and compiled on
+//! first use.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use forms::{CompiledForm, Form};
+use rusqlite::{params, Connection, OptionalExtension};
+use sync_core::protocol::{FormVersion, PublishedForm};
+
+use super::{now, sqlite, Storage, StorageError};
+
+/// Most definitions in one answer to a device (it asks again while `more`).
+pub const FORMS_PER_ANSWER: usize = 20;
+
+/// The compiled forms this process knows, by (id, version).
+#[derive(Default)]
+pub(super) struct FormCache(RwLock<HashMap<(String, u32), Arc<CompiledForm>>>);
+
+impl FormCache {
+    fn get(&self, id: &str, version: u32) -> Option<Arc<CompiledForm>> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(id.to_string(), version))
+            .cloned()
+    }
+
+    fn insert(&self, form: Arc<CompiledForm>) {
+        let key = (form.form().id.clone(), form.form().version);
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, form);
+    }
+
+    /// Compile every stored definition (at open); one that no longer compiles is logged
+    /// and left out, so responses to it are refused rather than misread.
+    pub(super) fn load(conn: &Connection) -> Result<FormCache, StorageError> {
+        let cache = FormCache::default();
+        for (id, version, json) in sqlite::forms(conn)? {
+            match compile(&json) {
+                Ok(form) => cache.insert(Arc::new(form)),
+                Err(errors) => tracing::warn!(
+                    form = %id, version, ?errors,
+                    "stored form does not compile; responses to it are refused"
+                ),
+            }
+        }
+        Ok(cache)
+    }
+}
+
+fn compile(json: &str) -> Result<CompiledForm, Vec<String>> {
+    Form::from_json(json)
+        .map_err(|e| vec![e.to_string()])?
+        .compile()
+        .map_err(|errs| errs.iter().map(ToString::to_string).collect())
+}
+
+/// Why a form could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The definition has errors (each names its item and column).
+    #[error("the form has {} error(s)", .0.len())]
+    Invalid(Vec<String>),
+    /// That version is out already with another definition.
+    #[error("version {version} of `{id}` is already published with a different definition; give this one a higher version")]
+    VersionTaken {
+        /// The form id.
+        id: String,
+        /// The version asked for.
+        version: u32,
+    },
+    /// A newer version is out already.
+    #[error(
+        "`{id}` is at version {latest} already; give this one a higher version than {version}"
+    )]
+    Older {
+        /// The form id.
+        id: String,
+        /// The version asked for.
+        version: u32,
+        /// The newest published version.
+        latest: u32,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// What publishing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// The version is new.
+    New,
+    /// The same definition was published before; nothing changed.
+    Unchanged,
+}
+
+/// One published form version, for the forms page.
+#[derive(Debug, Clone)]
+pub struct FormListing {
+    /// The form id.
+    pub id: String,
+    /// Its version.
+    pub version: u32,
+    /// When it was published (unix seconds).
+    pub published_at: i64,
+    /// Its title in the form's default language.
+    pub title: String,
+}
+
+impl Storage {
+    /// The compiled form with this id and version, if it is published.
+    pub fn form(&self, id: &str, version: u32) -> Option<Arc<CompiledForm>> {
+        if let Some(form) = self.inner.forms.get(id, version) {
+            return Some(form);
+        }
+        // Published by another node since this one started, or never.
+        let json = self
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT definition FROM forms WHERE id = ?1 AND version = ?2",
+                    params![id, version],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?)
+            })
+            .ok()
+            .flatten()?;
+        let form = Arc::new(compile(&json).ok()?);
+        self.inner.forms.insert(form.clone());
+        Some(form)
+    }
+
+    /// Publish a form version: it must compile and be newer than every published
+    /// version of its id. Devices get it on their next sync.
+    pub fn publish_form(&self, form: Form) -> Result<Published, PublishError> {
+        let json = form.to_json();
+        let compiled = form.compile().map_err(|errs| {
+            PublishError::Invalid(errs.iter().map(ToString::to_string).collect())
+        })?;
+        let (id, version) = (compiled.form().id.clone(), compiled.form().version);
+        let published = self.write(|w| {
+            let tx = w.conn.transaction()?;
+            let same: Option<String> = tx
+                .query_row(
+                    "SELECT definition FROM forms WHERE id = ?1 AND version = ?2",
+                    params![id, version],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(existing) = same {
+                let unchanged = Form::from_json(&existing).ok() == Form::from_json(&json).ok();
+                return Ok(if unchanged {
+                    Ok(Published::Unchanged)
+                } else {
+                    Err(PublishError::VersionTaken {
+                        id: id.clone(),
+                        version,
+                    })
+                });
+            }
+            let latest: Option<u32> =
+                tx.query_row("SELECT MAX(version) FROM forms WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })?;
+            if let Some(latest) = latest.filter(|l| *l > version) {
+                return Ok(Err(PublishError::Older {
+                    id: id.clone(),
+                    version,
+                    latest,
+                }));
+            }
+            sqlite::insert_form(&tx, &id, version, &json, now())?;
+            tx.commit()?;
+            Ok(Ok(Published::New))
+        })??;
+        if published == Published::New {
+            tracing::info!(form = %id, version, "form published");
+        }
+        self.inner.forms.insert(Arc::new(compiled));
+        Ok(published)
+    }
+
+    /// Every published version with its publication time, by id, newest version first.
+    pub fn form_listing(&self) -> Result<Vec<FormListing>, StorageError> {
+        let rows: Vec<(String, u32, i64)> = self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT id, version, created_at FROM forms ORDER BY id, version DESC")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, version, published_at)| {
+                let title = self
+                    .form(&id, version)
+                    .and_then(|f| {
+                        let form = f.form();
+                        form.title
+                            .get(&form.default_language, &form.default_language)
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_else(|| id.clone());
+                FormListing {
+                    id,
+                    version,
+                    published_at,
+                    title,
+                }
+            })
+            .collect())
+    }
+
+    /// The definitions a device lacks, given those it `has`: at most
+    /// [`FORMS_PER_ANSWER`], and whether more remain.
+    pub fn forms_missing(
+        &self,
+        has: &[FormVersion],
+    ) -> Result<(Vec<PublishedForm>, bool), StorageError> {
+        let has: std::collections::HashSet<(&str, u32)> =
+            has.iter().map(|f| (f.id.as_str(), f.version)).collect();
+        let all = self.read(|c| sqlite::forms(c))?;
+        let mut missing = all
+            .into_iter()
+            .filter(|(id, version, _)| !has.contains(&(id.as_str(), *version)));
+        let forms: Vec<PublishedForm> = missing
+            .by_ref()
+            .take(FORMS_PER_ANSWER)
+            .map(|(id, version, definition)| PublishedForm {
+                id,
+                version,
+                definition,
+            })
+            .collect();
+        Ok((forms, missing.next().is_some()))
+    }
+}

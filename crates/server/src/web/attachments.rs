@@ -1,0 +1,145 @@
+//! Attachments on a record's page (an image, or a link; "uploading (N of M bytes)"
+//! while a device is still sending it) and `GET /records/{id}/attachments/{name}`,
+//! which serves one to a staff member who may see the record.
+//!
+//! An attachment is served only through a record whose answers name it and that the
+//! staff member may see: attachments are named by the hash of their bytes, so the
+//! name alone must never be enough. A record out of scope answers like a missing one.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::http::header::{self, HeaderValue};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use forms::Answers;
+use sync_core::protocol::attachment_sha256;
+use uuid::Uuid;
+
+use super::html::escape;
+use super::records::flatten;
+use super::session::error_page;
+use super::{storage_call, Staff, RECORD_ROLES};
+use crate::app::AppState;
+use crate::storage::UploadState;
+
+/// Extensions shown inline as an image, and their types.
+const IMAGES: &[(&str, &str)] = &[
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("png", "image/png"),
+    ("webp", "image/webp"),
+    ("gif", "image/gif"),
+];
+
+fn image_type(name: &str) -> Option<&'static str> {
+    let ext = name.rsplit_once('.')?.1;
+    IMAGES.iter().find(|(e, _)| *e == ext).map(|(_, t)| *t)
+}
+
+/// The attachment names (`<sha256>.<ext>`) among a record's answers.
+pub fn names_in(fields: &serde_json::Value) -> Vec<String> {
+    let answers: Answers = serde_json::from_value(fields.clone()).unwrap_or_default();
+    let mut all = Vec::new();
+    flatten(&answers, "", &mut all);
+    let mut names: Vec<String> = all
+        .into_iter()
+        .map(|(_, v)| v)
+        .filter(|v| attachment_sha256(v).is_some())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The cell of a field whose answer names an attachment: the image, a link, or how
+/// far its upload is. `None` when the answer is not an attachment's name.
+pub fn cell(record_id: &str, value: &str, states: &HashMap<String, UploadState>) -> Option<String> {
+    let sha = attachment_sha256(value)?;
+    let href = format!(
+        "/records/{}/attachments/{}",
+        escape(record_id),
+        escape(value)
+    );
+    Some(match states.get(sha) {
+        Some(s) if s.complete => match image_type(value) {
+            Some(_) => format!(
+                "<a class=\"attachment\" href=\"{href}\"><img src=\"{href}\" alt=\"{}\" \
+                 style=\"max-width:20rem;max-height:20rem\"></a>",
+                escape(value)
+            ),
+            None => format!(
+                "<a class=\"attachment\" href=\"{href}\">{}</a> ({} bytes)",
+                escape(value),
+                s.size
+            ),
+        },
+        Some(s) => format!(
+            "<span class=\"attachment-pending\">{} uploading ({} of {} bytes)</span>",
+            escape(value),
+            s.received,
+            s.size
+        ),
+        None => format!(
+            "<span class=\"attachment-pending\">{} not uploaded yet</span>",
+            escape(value)
+        ),
+    })
+}
+
+/// `GET /records/{id}/attachments/{name}`: the attachment's bytes, for a staff member
+/// who may see the record, when the record's answers name it and the server holds it
+/// whole.
+pub async fn attachment(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, name)): Path<(String, String)>,
+) -> Response {
+    if let Err(page) = staff.require(RECORD_ROLES) {
+        return page;
+    }
+    let not_found = || error_page(StatusCode::NOT_FOUND, "No such attachment.");
+    let (Ok(uuid), Some(sha)) = (id.parse::<Uuid>(), attachment_sha256(&name)) else {
+        return not_found();
+    };
+    let sha = sha.to_string();
+    let storage = state.storage.clone();
+    let caller = staff.caller.clone();
+    let wanted = name.clone();
+    let bytes = storage_call(move || {
+        let Some(row) = storage.record(uuid)? else {
+            return Ok(None);
+        };
+        if !caller.may_see(&row.scope) || !names_in(&row.fields).contains(&wanted) {
+            return Ok(None);
+        }
+        storage.attachment_bytes(&sha)
+    })
+    .await;
+    let bytes = match bytes {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return not_found(),
+        Err(page) => return page,
+    };
+    tracing::info!(user = %staff.caller.user_id, record = %uuid, attachment = %name, "attachment served");
+    // The name is hex, a dot and [a-z0-9]: safe inside the quoted filename.
+    let (content_type, disposition) = match image_type(&name) {
+        Some(t) => (t, format!("inline; filename=\"{name}\"")),
+        None => (
+            "application/octet-stream",
+            format!("attachment; filename=\"{name}\""),
+        ),
+    };
+    let mut response = bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
