@@ -31,7 +31,7 @@ pub fn page(title: &str, user: Option<(&str, &str)>, body: &str) -> String {
         Some((name, csrf)) => format!(
             "<header><strong>Cradle to career</strong><nav><a href=\"/dashboard\">Indicators</a> \
              <a href=\"/records\">Records</a> <a href=\"/users\">Users</a> \
-             <a href=\"/devices\">Devices</a></nav><span>{}</span><form method=\"post\" action=\"/sign-out\">\
+             <a href=\"/devices\">Devices</a> <a href=\"/forms\">Forms</a></nav><span>{}</span><form method=\"post\" action=\"/sign-out\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <button type=\"submit\">Sign out</button></form></header>",
             escape(name),

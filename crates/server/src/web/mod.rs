@@ -9,6 +9,7 @@
 //! - [`targets`]: baselines and targets, the CSV upload, the smallest cell shown;
 //! - [`records`]: the record list, a record's page, resolving a conflict;
 //! - [`accounts`]: users, devices, enrollment codes (with a QR code), revocation;
+//! - [`forms`]: the published forms; upload, check, preview and publish a version;
 //! - [`downloads`]: CSV exports; [`chart`]: SVG bars; [`html`]: escaping, the frame.
 //!
 //! A web session is a device of the signed-in user (named "web session"), so it is
@@ -26,10 +27,12 @@ mod attachments;
 mod chart;
 mod dashboard;
 mod downloads;
+mod forms;
 mod html;
 mod records;
 mod session;
 mod targets;
+mod upload;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
 use axum::http::header::{self, HeaderValue};
@@ -84,6 +87,9 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/enroll", post(accounts::enroll))
         .route("/devices", get(accounts::devices))
         .route("/devices/{id}/revoke", post(accounts::revoke))
+        .route("/forms", get(forms::list))
+        .route("/forms/preview", post(forms::preview))
+        .route("/forms/publish", post(forms::publish))
         .route("/exports/{form}", get(downloads::responses))
         .route("/exports/{form}/{repeat}", get(downloads::repeat))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))

@@ -173,29 +173,14 @@ pub async fn save_targets(
 
 /// `POST /indicators/upload`: a CSV file of administrative indicators' aggregate rows.
 /// Any error refuses the whole file, and the page lists them by line and column.
-pub async fn upload(State(state): State<AppState>, staff: Staff, mut form: Multipart) -> Response {
+pub async fn upload(State(state): State<AppState>, staff: Staff, form: Multipart) -> Response {
     if let Err(page) = staff.require(BACKBONE_ROLES) {
         return page;
     }
-    let mut csrf = String::new();
-    let mut file = Vec::new();
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or("").to_string();
-                match field.bytes().await {
-                    Ok(bytes) if name == "csrf" => {
-                        csrf = String::from_utf8_lossy(&bytes).into_owned()
-                    }
-                    Ok(bytes) if name == "file" => file = bytes.to_vec(),
-                    Ok(_) => {}
-                    Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.body_text()),
-                }
-            }
-            Ok(None) => break,
-            Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.body_text()),
-        }
-    }
+    let (csrf, file) = match super::upload::read_upload(form).await {
+        Ok(upload) => (upload.csrf, upload.file),
+        Err(page) => return page,
+    };
     if let Err(page) = staff.check_csrf(&csrf) {
         return page;
     }

@@ -96,11 +96,27 @@ pub fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
 
 /// Post a file (and the CSRF token) as `multipart/form-data`, as a browser does.
 pub async fn post_file(s: &TestServer, path: &str, cookie: &str, csrf: &str, file: &str) -> Page {
-    let body = format!(
+    post_upload(s, path, cookie, csrf, "rows.csv", file.as_bytes()).await
+}
+
+/// Post a named file's bytes (and the CSRF token) as `multipart/form-data`.
+#[allow(dead_code)]
+pub async fn post_upload(
+    s: &TestServer,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+    filename: &str,
+    file: &[u8],
+) -> Page {
+    let mut body = format!(
         "--XBOUNDARYX\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
-         --XBOUNDARYX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rows.csv\"\r\n\
-         Content-Type: text/csv\r\n\r\n{file}\r\n--XBOUNDARYX--\r\n"
-    );
+         --XBOUNDARYX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(b"\r\n--XBOUNDARYX--\r\n");
     let req = Request::post(path)
         .header("cookie", cookie)
         .header("content-type", "multipart/form-data; boundary=XBOUNDARYX")

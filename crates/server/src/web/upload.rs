@@ -1,0 +1,41 @@
+//! Reading a page's file upload (`multipart/form-data`): its CSRF token and its file.
+
+use axum::extract::Multipart;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::session::error_page;
+
+/// What an upload form sent.
+pub struct Upload {
+    /// The form's CSRF token (check it before using the file).
+    pub csrf: String,
+    /// The file's bytes (empty when none was chosen).
+    pub file: Vec<u8>,
+}
+
+/// Read the `csrf` and `file` fields of an upload form; other fields are ignored. A
+/// malformed or oversized body is an error page (the router's body limit applies).
+pub async fn read_upload(mut form: Multipart) -> Result<Upload, Response> {
+    let mut upload = Upload {
+        csrf: String::new(),
+        file: Vec::new(),
+    };
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_string();
+                match field.bytes().await {
+                    Ok(bytes) if name == "csrf" => {
+                        upload.csrf = String::from_utf8_lossy(&bytes).into_owned()
+                    }
+                    Ok(bytes) if name == "file" => upload.file = bytes.to_vec(),
+                    Ok(_) => {}
+                    Err(e) => return Err(error_page(StatusCode::BAD_REQUEST, &e.body_text())),
+                }
+            }
+            Ok(None) => return Ok(upload),
+            Err(e) => return Err(error_page(StatusCode::BAD_REQUEST, &e.body_text())),
+        }
+    }
+}
