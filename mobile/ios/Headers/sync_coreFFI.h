@@ -379,6 +379,21 @@ RustBuffer uniffi_sync_core_fn_method_devicestore_start_response(uint64_t ptr, R
 uint64_t uniffi_sync_core_fn_method_devicestore_sync(uint64_t ptr, uint64_t observer, uint64_t cancel
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ATTACH_BYTES
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ATTACH_BYTES
+RustBuffer uniffi_sync_core_fn_method_devicestore_attach_bytes(uint64_t ptr, RustBuffer response_id, RustBuffer path, RustBuffer file_name, RustBuffer bytes, RustBuffer lang, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ATTACH_FILE
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ATTACH_FILE
+RustBuffer uniffi_sync_core_fn_method_devicestore_attach_file(uint64_t ptr, RustBuffer response_id, RustBuffer path, RustBuffer file_path, RustBuffer lang, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_PENDING_ATTACHMENTS
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_PENDING_ATTACHMENTS
+uint64_t uniffi_sync_core_fn_method_devicestore_pending_attachments(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_CLONE_CANCELTOKEN
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_CLONE_CANCELTOKEN
 uint64_t uniffi_sync_core_fn_clone_canceltoken(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -802,6 +817,24 @@ uint16_t uniffi_sync_core_checksum_method_devicestore_start_response(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_SYNC
 uint16_t uniffi_sync_core_checksum_method_devicestore_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ATTACH_BYTES
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ATTACH_BYTES
+uint16_t uniffi_sync_core_checksum_method_devicestore_attach_bytes(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ATTACH_FILE
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ATTACH_FILE
+uint16_t uniffi_sync_core_checksum_method_devicestore_attach_file(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_PENDING_ATTACHMENTS
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_PENDING_ATTACHMENTS
+uint16_t uniffi_sync_core_checksum_method_devicestore_pending_attachments(void
     
 );
 #endif

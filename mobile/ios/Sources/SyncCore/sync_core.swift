@@ -602,6 +602,24 @@ fileprivate struct FfiConverterString: FfiConverter {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterData: FfiConverterRustBuffer {
+    typealias SwiftType = Data
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
+        let len: Int32 = try readInt(&buf)
+        return Data(try readBytes(&buf, count: Int(len)))
+    }
+
+    public static func write(_ value: Data, into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        writeBytes(&buf, value)
+    }
+}
+
 
 
 
@@ -877,6 +895,26 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * stops the sync between steps, losing nothing.
      */
     func sync(observer: ProgressObserver, cancel: CancelToken) async throws  -> SyncSummary
+    
+    /**
+     * Attach `bytes` (a signature drawn in the app, a photo held in memory) to the
+     * answer at `path`, as [`DeviceStore::attach_file`] does; `file_name` gives the
+     * extension (`signature.png`).
+     */
+    func attachBytes(responseId: String, path: String, fileName: String, bytes: Data, lang: String) throws  -> ResponseView
+    
+    /**
+     * Attach the file at `file_path` to the answer at `path` of a response: the file
+     * is copied into the store (the app may delete its own copy) and the answer set
+     * to its name (`<sha256>.<ext>`). Files over 50 MiB, empty files and unreadable
+     * ones fail with `AppException.Invalid`. Returns the response's new state.
+     */
+    func attachFile(responseId: String, path: String, filePath: String, lang: String) throws  -> ResponseView
+    
+    /**
+     * How many attachments wait to be uploaded.
+     */
+    func pendingAttachments() throws  -> UInt64
     
 }
 /**
@@ -1266,6 +1304,56 @@ open func sync(observer: ProgressObserver, cancel: CancelToken)async throws  -> 
             liftFunc: FfiConverterTypeSyncSummary_lift,
             errorHandler: FfiConverterTypeAppError_lift
         )
+}
+    
+    /**
+     * Attach `bytes` (a signature drawn in the app, a photo held in memory) to the
+     * answer at `path`, as [`DeviceStore::attach_file`] does; `file_name` gives the
+     * extension (`signature.png`).
+     */
+open func attachBytes(responseId: String, path: String, fileName: String, bytes: Data, lang: String)throws  -> ResponseView  {
+    return try  FfiConverterTypeResponseView_lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
+        uniffiCallStatus in
+    uniffi_sync_core_fn_method_devicestore_attach_bytes(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(responseId),
+        FfiConverterString.lower(path),
+        FfiConverterString.lower(fileName),
+        FfiConverterData.lower(bytes),
+        FfiConverterString.lower(lang),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Attach the file at `file_path` to the answer at `path` of a response: the file
+     * is copied into the store (the app may delete its own copy) and the answer set
+     * to its name (`<sha256>.<ext>`). Files over 50 MiB, empty files and unreadable
+     * ones fail with `AppException.Invalid`. Returns the response's new state.
+     */
+open func attachFile(responseId: String, path: String, filePath: String, lang: String)throws  -> ResponseView  {
+    return try  FfiConverterTypeResponseView_lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
+        uniffiCallStatus in
+    uniffi_sync_core_fn_method_devicestore_attach_file(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(responseId),
+        FfiConverterString.lower(path),
+        FfiConverterString.lower(filePath),
+        FfiConverterString.lower(lang),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How many attachments wait to be uploaded.
+     */
+open func pendingAttachments()throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
+        uniffiCallStatus in
+    uniffi_sync_core_fn_method_devicestore_pending_attachments(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
 
@@ -2157,7 +2245,8 @@ public struct QuestionState: Equatable, Hashable {
      */
     public var error: String?
     /**
-     * The choices of a select question, labelled in the requested language.
+     * The choices of a select question offered as the answers stand (a `choice_filter`
+     * narrows them: the cities of the county answered), labelled in the requested language.
      */
     public var choices: [ChoiceView]
 
@@ -2195,7 +2284,8 @@ public struct QuestionState: Equatable, Hashable {
          * What is wrong with the answer, in the requested language.
          */error: String?, 
         /**
-         * The choices of a select question, labelled in the requested language.
+         * The choices of a select question offered as the answers stand (a `choice_filter`
+         * narrows them: the cities of the county answered), labelled in the requested language.
          */choices: [ChoiceView]) {
         self.path = path
         self.name = name
@@ -2818,6 +2908,11 @@ public struct SyncSummary: Equatable, Hashable {
      * Bytes moved, both directions.
      */
     public var bytes: UInt64
+    /**
+     * Form versions received (published on the server since the last sync); the
+     * forms list offers their newest versions from now on.
+     */
+    public var forms: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2833,11 +2928,16 @@ public struct SyncSummary: Equatable, Hashable {
          */pulled: UInt64, 
         /**
          * Bytes moved, both directions.
-         */bytes: UInt64) {
+         */bytes: UInt64, 
+        /**
+         * Form versions received (published on the server since the last sync); the
+         * forms list offers their newest versions from now on.
+         */forms: UInt64) {
         self.pushed = pushed
         self.rejected = rejected
         self.pulled = pulled
         self.bytes = bytes
+        self.forms = forms
     }
 
     
@@ -2859,7 +2959,8 @@ public struct FfiConverterTypeSyncSummary: FfiConverterRustBuffer {
                 pushed: FfiConverterUInt64.read(from: &buf), 
                 rejected: FfiConverterUInt64.read(from: &buf), 
                 pulled: FfiConverterUInt64.read(from: &buf), 
-                bytes: FfiConverterUInt64.read(from: &buf)
+                bytes: FfiConverterUInt64.read(from: &buf), 
+                forms: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -2868,6 +2969,7 @@ public struct FfiConverterTypeSyncSummary: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.rejected, into: &buf)
         FfiConverterUInt64.write(value.pulled, into: &buf)
         FfiConverterUInt64.write(value.bytes, into: &buf)
+        FfiConverterUInt64.write(value.forms, into: &buf)
     }
 }
 
@@ -3206,7 +3308,8 @@ public func FfiConverterTypeAppError_lower(_ value: AppError) -> RustBuffer {
 public enum SyncPhase: Equatable, Hashable {
     
     /**
-     * Sending this device's changes.
+     * Sending this device's changes, then its attachments (items are then
+     * attachments, bytes their bytes).
      */
     case push
     /**
@@ -3750,6 +3853,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_devicestore_sync() != 26815) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sync_core_checksum_method_devicestore_attach_bytes() != 44848) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sync_core_checksum_method_devicestore_attach_file() != 18192) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sync_core_checksum_method_devicestore_pending_attachments() != 47227) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_canceltoken_cancel() != 56048) {

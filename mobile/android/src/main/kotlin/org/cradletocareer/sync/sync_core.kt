@@ -744,6 +744,12 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_sync(
     ): Int
+    external fun uniffi_sync_core_checksum_method_devicestore_attach_bytes(
+    ): Int
+    external fun uniffi_sync_core_checksum_method_devicestore_attach_file(
+    ): Int
+    external fun uniffi_sync_core_checksum_method_devicestore_pending_attachments(
+    ): Int
     external fun uniffi_sync_core_checksum_method_canceltoken_cancel(
     ): Int
     external fun uniffi_sync_core_checksum_method_canceltoken_is_cancelled(
@@ -824,6 +830,12 @@ internal object UniffiLib {
     external fun uniffi_sync_core_fn_method_devicestore_start_response(`ptr`: Long,`formId`: RustBuffer.ByValue,`householdId`: RustBuffer.ByValue,`lang`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_method_devicestore_sync(`ptr`: Long,`observer`: Long,`cancel`: Long,
+    ): Long
+    external fun uniffi_sync_core_fn_method_devicestore_attach_bytes(`ptr`: Long,`responseId`: RustBuffer.ByValue,`path`: RustBuffer.ByValue,`fileName`: RustBuffer.ByValue,`bytes`: RustBuffer.ByValue,`lang`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sync_core_fn_method_devicestore_attach_file(`ptr`: Long,`responseId`: RustBuffer.ByValue,`path`: RustBuffer.ByValue,`filePath`: RustBuffer.ByValue,`lang`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sync_core_fn_method_devicestore_pending_attachments(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sync_core_fn_clone_canceltoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1020,6 +1032,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_sync() and 0xFFFF) != 26815) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sync_core_checksum_method_devicestore_attach_bytes() and 0xFFFF) != 44848) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sync_core_checksum_method_devicestore_attach_file() and 0xFFFF) != 18192) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sync_core_checksum_method_devicestore_pending_attachments() and 0xFFFF) != 47227) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_canceltoken_cancel() and 0xFFFF) != 56048) {
@@ -1437,6 +1458,25 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
         val byteBuf = toUtf8(value)
         buf.putInt(byteBuf.limit())
         buf.put(byteBuf)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
+    override fun read(buf: ByteBuffer): ByteArray {
+        val len = buf.getInt()
+        val byteArr = ByteArray(len)
+        buf.get(byteArr)
+        return byteArr
+    }
+    override fun allocationSize(value: ByteArray): ULong {
+        return 4UL + value.size.toULong()
+    }
+    override fun write(value: ByteArray, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        buf.put(value)
     }
 }
 
@@ -1950,6 +1990,26 @@ public interface DeviceStoreInterface {
      * stops the sync between steps, losing nothing.
      */
     suspend fun `sync`(`observer`: ProgressObserver, `cancel`: CancelToken): SyncSummary
+    
+    /**
+     * Attach `bytes` (a signature drawn in the app, a photo held in memory) to the
+     * answer at `path`, as [`DeviceStore::attach_file`] does; `file_name` gives the
+     * extension (`signature.png`).
+     */
+    fun `attachBytes`(`responseId`: kotlin.String, `path`: kotlin.String, `fileName`: kotlin.String, `bytes`: kotlin.ByteArray, `lang`: kotlin.String): ResponseView
+    
+    /**
+     * Attach the file at `file_path` to the answer at `path` of a response: the file
+     * is copied into the store (the app may delete its own copy) and the answer set
+     * to its name (`<sha256>.<ext>`). Files over 50 MiB, empty files and unreadable
+     * ones fail with `AppException.Invalid`. Returns the response's new state.
+     */
+    fun `attachFile`(`responseId`: kotlin.String, `path`: kotlin.String, `filePath`: kotlin.String, `lang`: kotlin.String): ResponseView
+    
+    /**
+     * How many attachments wait to be uploaded.
+     */
+    fun `pendingAttachments`(): kotlin.ULong
     
     companion object
 }
@@ -2474,6 +2534,71 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         AppException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * Attach `bytes` (a signature drawn in the app, a photo held in memory) to the
+     * answer at `path`, as [`DeviceStore::attach_file`] does; `file_name` gives the
+     * extension (`signature.png`).
+     */
+    @Throws(AppException::class)override fun `attachBytes`(`responseId`: kotlin.String, `path`: kotlin.String, `fileName`: kotlin.String, `bytes`: kotlin.ByteArray, `lang`: kotlin.String): ResponseView {
+            return FfiConverterTypeResponseView.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AppException) { _status ->
+    UniffiLib.uniffi_sync_core_fn_method_devicestore_attach_bytes(
+        it,
+        
+        FfiConverterString.lower(`responseId`),
+        FfiConverterString.lower(`path`),
+        FfiConverterString.lower(`fileName`),
+        FfiConverterByteArray.lower(`bytes`),
+        FfiConverterString.lower(`lang`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Attach the file at `file_path` to the answer at `path` of a response: the file
+     * is copied into the store (the app may delete its own copy) and the answer set
+     * to its name (`<sha256>.<ext>`). Files over 50 MiB, empty files and unreadable
+     * ones fail with `AppException.Invalid`. Returns the response's new state.
+     */
+    @Throws(AppException::class)override fun `attachFile`(`responseId`: kotlin.String, `path`: kotlin.String, `filePath`: kotlin.String, `lang`: kotlin.String): ResponseView {
+            return FfiConverterTypeResponseView.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AppException) { _status ->
+    UniffiLib.uniffi_sync_core_fn_method_devicestore_attach_file(
+        it,
+        
+        FfiConverterString.lower(`responseId`),
+        FfiConverterString.lower(`path`),
+        FfiConverterString.lower(`filePath`),
+        FfiConverterString.lower(`lang`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How many attachments wait to be uploaded.
+     */
+    @Throws(AppException::class)override fun `pendingAttachments`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AppException) { _status ->
+    UniffiLib.uniffi_sync_core_fn_method_devicestore_pending_attachments(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
 
@@ -3343,7 +3468,8 @@ data class QuestionState (
     var `error`: kotlin.String?
     , 
     /**
-     * The choices of a select question, labelled in the requested language.
+     * The choices of a select question offered as the answers stand (a `choice_filter`
+     * narrows them: the cities of the county answered), labelled in the requested language.
      */
     var `choices`: List<ChoiceView>
     
@@ -3810,6 +3936,12 @@ data class SyncSummary (
      * Bytes moved, both directions.
      */
     var `bytes`: kotlin.ULong
+    , 
+    /**
+     * Form versions received (published on the server since the last sync); the
+     * forms list offers their newest versions from now on.
+     */
+    var `forms`: kotlin.ULong
     
 ){
     
@@ -3830,6 +3962,7 @@ public object FfiConverterTypeSyncSummary: FfiConverterRustBuffer<SyncSummary> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
@@ -3837,7 +3970,8 @@ public object FfiConverterTypeSyncSummary: FfiConverterRustBuffer<SyncSummary> {
             FfiConverterULong.allocationSize(value.`pushed`) +
             FfiConverterULong.allocationSize(value.`rejected`) +
             FfiConverterULong.allocationSize(value.`pulled`) +
-            FfiConverterULong.allocationSize(value.`bytes`)
+            FfiConverterULong.allocationSize(value.`bytes`) +
+            FfiConverterULong.allocationSize(value.`forms`)
     )
 
     override fun write(value: SyncSummary, buf: ByteBuffer) {
@@ -3845,6 +3979,7 @@ public object FfiConverterTypeSyncSummary: FfiConverterRustBuffer<SyncSummary> {
             FfiConverterULong.write(value.`rejected`, buf)
             FfiConverterULong.write(value.`pulled`, buf)
             FfiConverterULong.write(value.`bytes`, buf)
+            FfiConverterULong.write(value.`forms`, buf)
     }
 }
 
@@ -4165,7 +4300,8 @@ public object FfiConverterTypeAppError : FfiConverterRustBuffer<AppException> {
 enum class SyncPhase {
     
     /**
-     * Sending this device's changes.
+     * Sending this device's changes, then its attachments (items are then
+     * attachments, bytes their bytes).
      */
     PUSH,
     /**
