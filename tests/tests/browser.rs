@@ -421,7 +421,38 @@ async fn staff_read_indicators_resolve_a_conflict_and_export_in_a_real_browser()
         assert_eq!(row["children_count"], a.repeat("child").len().to_string());
     }
 
-    // 8. Every screenshot is a PNG with something in it.
+    // 8. A form: a workbook with an error is refused with the sheet, row and column;
+    // a good one is previewed in each language and published.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/xlsform");
+    goto(&c, &format!("{base}/forms")).await;
+    let upload = |name: &str| fixtures.join(name).display().to_string();
+    find(&c, "input[type=file]")
+        .await
+        .send_keys(&upload("choice_filter_unknown_column.xlsx"))
+        .await
+        .unwrap();
+    click(&c, "main form[action='/forms/preview'] button[type=submit]").await;
+    let errors = text(&c, "ul#form-errors").await;
+    assert!(
+        errors.contains("survey sheet, row 3, column choice_filter"),
+        "{errors}"
+    );
+    shots.take(&c, "form-errors").await;
+    find(&c, "input[type=file]")
+        .await
+        .send_keys(&upload("bilingual.xlsx"))
+        .await
+        .unwrap();
+    click(&c, "main form[action='/forms/preview'] button[type=submit]").await;
+    let preview = text(&c, "table#preview").await;
+    assert!(preview.contains("¿Consiente?"), "{preview}");
+    shots.take(&c, "form-preview").await;
+    click(&c, "button#publish").await;
+    let published = text(&c, "table#forms").await;
+    assert!(published.contains("2026112201"), "{published}");
+    shots.take(&c, "forms").await;
+
+    // 9. Every screenshot is a PNG with something in it.
     c.close().await.unwrap();
     for path in &shots.taken {
         let png = std::fs::read(path).unwrap();
