@@ -289,6 +289,25 @@ proptest! {
         }
     }
 
+    /// An instrument's XLSForm workbook, mutated (zip directory, compressed parts, cut
+    /// short): reading it gives a form or errors, never a panic or a hang.
+    #[test]
+    fn mutated_workbooks_read_or_fail_cleanly(
+        which in 0usize..3,
+        edits in prop::collection::vec(edit(), 1..6),
+        cut in prop::option::of(any::<usize>()),
+    ) {
+        let names = ["household_survey", "literacy_checkin", "case_note"];
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../crates/forms/instruments")
+            .join(format!("{}.xlsx", names[which]));
+        let bytes = mutate(std::fs::read(path).unwrap(), &edits, cut);
+        match forms::xlsform::read_xlsx(&bytes) {
+            Ok(form) => { let _ = form.compile(); }
+            Err(errors) => prop_assert!(!errors.is_empty()),
+        }
+    }
+
     /// A corpus push body, mutated, plain or gzip: it decodes or fails with a clear
     /// error; what decodes goes through the real push, which answers every item and
     /// grows the log by exactly the accepted changes.

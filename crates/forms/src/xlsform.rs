@@ -446,6 +446,48 @@ pub fn from_sheets(sheets: &[Sheet]) -> Result<Form, Vec<XlsFormError>> {
 /// Read an XLSForm `.xlsx` file (bytes) into a form.
 #[cfg(feature = "xlsx")]
 pub fn read_xlsx(bytes: &[u8]) -> Result<Form, Vec<XlsFormError>> {
+    let file_error = |message: String| {
+        vec![XlsFormError {
+            sheet: String::new(),
+            row: 0,
+            column: None,
+            message,
+        }]
+    };
+    check_unpacked_size(bytes).map_err(file_error)?;
+    // The reader is third-party code on outside bytes: a panic in it is a refused file.
+    std::panic::catch_unwind(|| read_sheets(bytes))
+        .unwrap_or_else(|_| {
+            Err(file_error(
+                "the workbook is damaged and cannot be read".into(),
+            ))
+        })
+        .and_then(|sheets| from_sheets(&sheets))
+}
+
+/// The most a workbook may unpack to: an XLSForm of a long survey unpacks to a few MB;
+/// more is a zip bomb, refused before anything is inflated.
+#[cfg(feature = "xlsx")]
+pub const MAX_UNPACKED_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Refuse a workbook whose parts, as its zip directory declares them, unpack to more
+/// than [`MAX_UNPACKED_BYTES`].
+#[cfg(feature = "xlsx")]
+fn check_unpacked_size(bytes: &[u8]) -> Result<(), String> {
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not an .xlsx workbook: {e}"))?;
+    // Unknown when the parts use data descriptors (Excel's and openpyxl's do not).
+    let declared = archive.decompressed_size().unwrap_or(0);
+    if declared > u128::from(MAX_UNPACKED_BYTES) {
+        return Err(format!(
+            "the workbook unpacks to {declared} bytes; at most {MAX_UNPACKED_BYTES}"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(feature = "xlsx")]
+fn read_sheets(bytes: &[u8]) -> Result<Vec<Sheet>, Vec<XlsFormError>> {
     use calamine::{Reader, Xlsx};
     let file_error = |message: String| {
         vec![XlsFormError {
@@ -479,7 +521,7 @@ pub fn read_xlsx(bytes: &[u8]) -> Result<Form, Vec<XlsFormError>> {
             rows,
         });
     }
-    from_sheets(&sheets)
+    Ok(sheets)
 }
 
 fn push(open: &mut [Open], top: &mut Vec<Item>, item: Item) {
@@ -493,6 +535,35 @@ fn push(open: &mut [Open], top: &mut Vec<Item>, item: Item) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "xlsx")]
+    #[test]
+    fn a_zip_bomb_is_refused_before_it_is_unpacked() {
+        use std::io::Write;
+        let mut bytes = Vec::new();
+        {
+            let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bytes));
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+            let zeros = vec![b'0'; 1024 * 1024];
+            for _ in 0..80 {
+                zip.write_all(&zeros).unwrap();
+            }
+            zip.finish().unwrap();
+        }
+        assert!(bytes.len() < 1024 * 1024, "{} bytes", bytes.len());
+        let errors = read_xlsx(&bytes).unwrap_err();
+        assert!(
+            errors[0].message.contains("unpacks to 83886080 bytes"),
+            "{errors:?}"
+        );
+        let junk = read_xlsx(b"PK\x03\x04 not really a zip").unwrap_err();
+        assert!(
+            junk[0].message.contains("not an .xlsx workbook"),
+            "{junk:?}"
+        );
+    }
 
     fn sheet(name: &str, rows: &[&[&str]]) -> Sheet {
         Sheet {

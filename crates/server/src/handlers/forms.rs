@@ -36,6 +36,15 @@ pub(crate) fn read_form_file(bytes: &[u8]) -> Result<Form, Vec<String>> {
     Form::from_json(text).map_err(|e| vec![format!("the JSON definition: {e}")])
 }
 
+/// [`read_form_file`] off the async threads: a workbook takes a while to unpack.
+pub(crate) async fn read_form_blocking(
+    bytes: Vec<u8>,
+) -> Result<Result<Form, Vec<String>>, ApiError> {
+    tokio::task::spawn_blocking(move || read_form_file(&bytes))
+        .await
+        .map_err(|_| ApiError::internal())
+}
+
 /// `POST /v1/sync/forms`: the published form versions the device lacks.
 pub async fn missing(
     State(state): State<AppState>,
@@ -84,7 +93,7 @@ pub async fn publish(
         ));
     }
     let bytes = read_at_most(&headers, body, MAX_FORM_BYTES).await?;
-    let form = read_form_file(&bytes).map_err(invalid)?;
+    let form = read_form_blocking(bytes).await?.map_err(invalid)?;
     let (id, version) = (form.id.clone(), form.version);
     let storage = state.storage.clone();
     let published = tokio::task::spawn_blocking(move || storage.publish_form(form))

@@ -19,7 +19,7 @@ use super::session::error_page;
 use super::upload::read_upload;
 use super::{storage_call, Staff, BACKBONE_ROLES};
 use crate::app::AppState;
-use crate::handlers::forms::read_form_file;
+use crate::handlers::forms::read_form_blocking;
 use crate::storage::{PublishError, Published};
 
 /// `GET /forms`: the published versions and the upload form.
@@ -85,9 +85,15 @@ pub async fn preview(State(state): State<AppState>, staff: Staff, form: Multipar
     if upload.file.is_empty() {
         return error_page(StatusCode::BAD_REQUEST, "Choose a file to upload.");
     }
-    let form = match read_form_file(&upload.file) {
-        Ok(form) => form,
-        Err(errors) => return refused(&staff, &errors),
+    let form = match read_form_blocking(upload.file).await {
+        Ok(Ok(form)) => form,
+        Ok(Err(errors)) => return refused(&staff, &errors),
+        Err(_) => {
+            return error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The server could not read the file just now; try again in a moment.",
+            )
+        }
     };
     // Tell now, not at publish time, when the version is taken.
     let storage = state.storage.clone();
