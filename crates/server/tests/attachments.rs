@@ -264,3 +264,54 @@ async fn staff_see_the_image_on_the_record_page_and_only_in_scope() {
     // Signed out: to the sign-in page.
     assert_eq!(get(&s, &href, None).await.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn a_purge_deletes_the_records_attachments_unless_another_record_names_them() {
+    let s = TestServer::new().await;
+    let ana = s.user("ana", "outreach_worker", Some(east())).await;
+    let (photo, shared) = (data(2_000), data(1_000));
+    let (h_photo, h_shared) = (sha(&photo), sha(&shared));
+    let id = household_naming(&s, &ana, east(), &format!("{h_photo}.jpg")).await;
+    // The same bytes named by the purged household and by another one.
+    let mut a = Answers::new();
+    a.set("signature", format!("{h_shared}.png").as_str());
+    let (doc, change) = record(RecordKind::Household, east(), None, &a);
+    let edit_change = {
+        let mut doc = s.storage.record_doc(id).unwrap().unwrap();
+        doc.edit(&commit("sign"), |e| {
+            e.set_field("signature", format!("{h_shared}.png"))
+        })
+        .unwrap()
+        .unwrap()
+    };
+    s.push_ok(&ana, &[(doc.id(), &change), (id, &edit_change)])
+        .await;
+    for (h, bytes) in [(&h_photo, &photo), (&h_shared, &shared)] {
+        begin(&s, &ana, h, bytes.len() as u64, id)
+            .await
+            .message::<AttachmentStatus>();
+        let st: AttachmentStatus = put(&s, &ana, h, 0, bytes).await.message();
+        assert!(st.complete);
+    }
+    let r = s
+        .post(
+            "/v1/admin/purge",
+            Some(&s.admin),
+            &serde_json::json!({"v": 1, "subject": id, "reason": "consent withdrawn"}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert!(
+        s.storage.attachment_bytes(&h_photo).unwrap().is_none(),
+        "purged"
+    );
+    assert_eq!(
+        s.storage.attachment_bytes(&h_shared).unwrap().unwrap(),
+        shared
+    );
+}

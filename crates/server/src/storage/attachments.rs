@@ -132,6 +132,66 @@ fn hash_chunks(conn: &Connection, sha256: &str) -> Result<String, rusqlite::Erro
     Ok(hex::encode(&hasher.finalize()[..]))
 }
 
+/// The attachments a record holds on to: those its answers name and those uploaded
+/// for it. Read before a purge deletes it.
+pub(super) fn of_record(
+    conn: &Connection,
+    record_id: &str,
+) -> Result<Vec<String>, rusqlite::Error> {
+    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(text) => {
+                if let Some(sha) = sync_core::protocol::attachment_sha256(text) {
+                    out.push(sha.to_string());
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let fields: Option<String> = conn
+        .query_row(
+            "SELECT fields FROM records WHERE id = ?1",
+            [record_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(value) = fields.and_then(|f| serde_json::from_str(&f).ok()) {
+        walk(&value, &mut out);
+    }
+    let mut stmt = conn.prepare_cached("SELECT sha256 FROM attachments WHERE record_id = ?1")?;
+    for sha in stmt.query_map([record_id], |r| r.get::<_, String>(0))? {
+        out.push(sha?);
+    }
+    Ok(out)
+}
+
+/// After a purge deleted records: delete each of `candidates` (their attachments) that
+/// no remaining record names, so a withdrawn consent's photo leaves the database too.
+/// Returns how many were deleted.
+pub(super) fn purge_unnamed(
+    conn: &Connection,
+    candidates: &[String],
+) -> Result<usize, rusqlite::Error> {
+    let mut deleted = 0;
+    for sha in candidates {
+        let named: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM records WHERE instr(fields, ?1) > 0 LIMIT 1",
+                [sha],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if named.is_none() && state(conn, sha)?.is_some() {
+            discard(conn, sha)?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
 impl Storage {
     /// Run `f` on the writer, as `Storage::write` does, with this module's errors.
     fn write_attachment<T>(

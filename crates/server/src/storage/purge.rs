@@ -63,10 +63,12 @@ impl Storage {
             }
             let ids = about(&tx, &subject.to_string())?;
             let mut changes = 0;
+            let mut attachments = Vec::new();
             for id in &ids {
                 let Some((kind, scope)) = kind_and_scope(&tx, id)? else {
                     continue;
                 };
+                attachments.extend(super::attachments::of_record(&tx, id)?);
                 changes += tx.execute("DELETE FROM changes WHERE record_id = ?1", [id])?;
                 tx.execute("DELETE FROM records WHERE id = ?1", [id])?;
                 let seq = next_seq(&tx)?;
@@ -94,6 +96,8 @@ impl Storage {
                     w.docs.pop(&uuid);
                 }
             }
+            // Their photos and signatures go too, unless another record names them.
+            super::attachments::purge_unnamed(&tx, &attachments)?;
             tx.commit()?;
             truncate_wal(&w.conn);
             Ok(Some(PurgeReport {
