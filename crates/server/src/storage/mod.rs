@@ -11,6 +11,7 @@ mod accounts;
 mod attachments;
 mod browse;
 mod form_versions;
+pub mod pg;
 mod purge;
 mod push;
 mod reports;

@@ -1,0 +1,84 @@
+//! PostgreSQL storage, for deployments with several server nodes on one database (the
+//! Scale-out issue). What is here so far: connecting (with a schema of one's own, for
+//! tests), the schema and its migrations, and the change feed's sequence, which keeps
+//! readers from skipping a change that commits late (see [`feed`]). The sync path and
+//! the staff pages still run on SQLite only; they move onto this module next.
+
+pub mod feed;
+pub mod schema;
+
+use thiserror::Error;
+pub use tokio_postgres::Client;
+use tokio_postgres::{Config, NoTls};
+
+/// A PostgreSQL failure.
+#[derive(Debug, Error)]
+pub enum PgError {
+    /// The database answered with an error, or the connection failed.
+    #[error("PostgreSQL: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    /// The database URL or a schema name is unusable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The database holds a schema newer than this server.
+    #[error("the database's schema is version {found}; this server knows up to {supported}: upgrade the server")]
+    SchemaTooNew {
+        /// The version found.
+        found: i32,
+        /// The newest this code knows.
+        supported: i32,
+    },
+}
+
+/// Whether a schema name is safe to put into SQL unquoted (tests make their own).
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Connect to `url` (`postgres://user@host:5432/db`). With `schema`, the connection
+/// works in that schema (created when missing): each test, or each deployment sharing
+/// a database, keeps its tables apart. The connection's task runs on the current
+/// tokio runtime and ends when the client is dropped.
+pub async fn connect(url: &str, schema: Option<&str>) -> Result<Client, PgError> {
+    let mut config: Config = url
+        .parse()
+        .map_err(|e| PgError::Invalid(format!("`{url}` is not a PostgreSQL URL: {e}")))?;
+    if let Some(schema) = schema {
+        if !plain_name(schema) {
+            return Err(PgError::Invalid(format!(
+                "`{schema}` is not a plain schema name (a-z, 0-9, _)"
+            )));
+        }
+        config.options(format!("-c search_path={schema}"));
+    }
+    let (client, connection) = config.connect(NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "a PostgreSQL connection ended");
+        }
+    });
+    if let Some(schema) = schema {
+        client
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .await?;
+    }
+    Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_schema_names_are_taken() {
+        assert!(plain_name("t_1a2b"));
+        for bad in ["", "T", "1a", "a-b", "a;drop", "a b", &"a".repeat(64)] {
+            assert!(!plain_name(bad), "{bad}");
+        }
+    }
+}

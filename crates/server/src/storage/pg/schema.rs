@@ -1,0 +1,192 @@
+//! The PostgreSQL schema: the same tables as SQLite's (`super::super::schema`), in
+//! PostgreSQL's types, with migrations counted in `schema_migrations`.
+//!
+//! One difference of substance: the change log's sequence is not a `SERIAL` but the
+//! counter row `feed_sequence`, drawn from inside each writing transaction (see
+//! [`super::feed`]), so that sequence order is commit order across every node.
+
+use tokio_postgres::Client;
+
+use super::PgError;
+
+/// Migrations in order; migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: everything SQLite's schema version 5 holds.
+    "
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL,
+        scope         TEXT,
+        created_at    BIGINT NOT NULL
+    );
+    CREATE TABLE devices (
+        id         TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users(id),
+        name       TEXT NOT NULL,
+        token_hash BYTEA NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT
+    );
+    CREATE TABLE forms (
+        id         TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        definition TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (id, version)
+    );
+    -- The feed's high-water mark: the last sequence number handed out. Its row lock,
+    -- held from the draw to the commit, puts every writer's commit in sequence order.
+    CREATE TABLE feed_sequence (
+        one      BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+        last_seq BIGINT NOT NULL
+    );
+    INSERT INTO feed_sequence (one, last_seq) VALUES (TRUE, 0);
+    CREATE TABLE changes (
+        seq         BIGINT PRIMARY KEY,
+        hash        BYTEA NOT NULL UNIQUE,
+        record_id   TEXT NOT NULL,
+        bytes       BYTEA NOT NULL,
+        user_id     TEXT NOT NULL,
+        device_id   TEXT NOT NULL,
+        received_at BIGINT NOT NULL,
+        actor       BYTEA
+    );
+    CREATE INDEX changes_by_record ON changes (record_id, seq);
+    CREATE TABLE records (
+        id            TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        partnership   TEXT NOT NULL,
+        organization  TEXT,
+        neighborhood  TEXT,
+        family        TEXT,
+        program       TEXT,
+        form_id       TEXT,
+        form_version  INTEGER,
+        created_by    TEXT NOT NULL,
+        created_at    BIGINT NOT NULL,
+        updated_at    BIGINT NOT NULL,
+        heads         TEXT NOT NULL,
+        fields        TEXT NOT NULL,
+        has_conflicts BOOLEAN NOT NULL,
+        issues        TEXT NOT NULL,
+        snapshot      BYTEA,
+        snapshot_seq  BIGINT NOT NULL DEFAULT 0,
+        pending       INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX records_by_scope ON records (partnership, organization, neighborhood, family);
+    CREATE INDEX records_by_update ON records (updated_at, id);
+    CREATE INDEX records_by_kind ON records (kind, updated_at, id);
+    CREATE INDEX records_with_conflicts ON records (updated_at, id) WHERE has_conflicts;
+    CREATE TABLE indicator_targets (
+        indicator      TEXT PRIMARY KEY,
+        baseline_year  INTEGER,
+        baseline_value DOUBLE PRECISION,
+        targets        TEXT NOT NULL,
+        updated_by     TEXT NOT NULL,
+        updated_at     BIGINT NOT NULL
+    );
+    CREATE TABLE aggregate_rows (
+        indicator   TEXT NOT NULL,
+        year        INTEGER NOT NULL,
+        grouping    TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        numerator   BIGINT NOT NULL,
+        denominator BIGINT NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        uploaded_at BIGINT NOT NULL,
+        PRIMARY KEY (indicator, year, grouping, category)
+    );
+    CREATE TABLE enrollment_codes (
+        code_hash  BYTEA PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users(id),
+        created_by TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at    BIGINT,
+        device_id  TEXT
+    );
+    CREATE TABLE tombstones (
+        seq          BIGINT PRIMARY KEY,
+        record_id    TEXT NOT NULL,
+        partnership  TEXT NOT NULL,
+        organization TEXT,
+        neighborhood TEXT,
+        family       TEXT,
+        program      TEXT,
+        reason       TEXT NOT NULL,
+        created_at   BIGINT NOT NULL
+    );
+    CREATE TABLE purges (
+        id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        subject_id TEXT NOT NULL,
+        record_id  TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        purged_by  TEXT NOT NULL,
+        purged_at  BIGINT NOT NULL,
+        reason     TEXT NOT NULL
+    );
+    CREATE TABLE attachments (
+        sha256       TEXT PRIMARY KEY,
+        size         BIGINT NOT NULL,
+        received     BIGINT NOT NULL DEFAULT 0,
+        complete     BOOLEAN NOT NULL DEFAULT FALSE,
+        record_id    TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        uploaded_by  TEXT NOT NULL,
+        created_at   BIGINT NOT NULL,
+        completed_at BIGINT
+    );
+    CREATE TABLE attachment_chunks (
+        sha256 TEXT NOT NULL,
+        \"offset\" BIGINT NOT NULL,
+        bytes  BYTEA NOT NULL,
+        PRIMARY KEY (sha256, \"offset\")
+    );
+    ",
+];
+
+/// The newest schema version this code knows.
+pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Bring the schema up to [`SCHEMA_VERSION`], every pending migration in one
+/// transaction; nodes starting at once wait for each other (an advisory lock), so each
+/// migration runs once. Returns the version found before.
+pub async fn migrate(client: &mut Client) -> Result<i32, PgError> {
+    let tx = client.transaction().await?;
+    // Held to the end of the transaction: a second node waits here, then finds the
+    // migrations done.
+    tx.execute("SELECT pg_advisory_xact_lock(7001)", &[])
+        .await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL)")
+        .await?;
+    let found: i32 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .get(0);
+    if found > SCHEMA_VERSION {
+        return Err(PgError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[&(i as i32 + 1)],
+        )
+        .await?;
+        tracing::info!(version = i + 1, "PostgreSQL schema migrated");
+    }
+    tx.commit().await?;
+    Ok(found)
+}
