@@ -478,6 +478,8 @@ impl DeviceStore {
             pulled: report.pulled,
             bytes: report.bytes,
             forms: report.forms_received,
+            attachments_uploaded: report.attachments_uploaded,
+            attachments_refused: report.attachments_refused,
         })
     }
 }

@@ -287,6 +287,11 @@ pub struct SyncSummary {
     /// Form versions received (published on the server since the last sync); the
     /// forms list offers their newest versions from now on.
     pub forms: u64,
+    /// Attachments (photos, signatures) the server now holds whole.
+    pub attachments_uploaded: u64,
+    /// Attachments the server refused (too large, out of scope); they stay on the
+    /// device and are tried again at the next sync.
+    pub attachments_refused: u64,
 }
 
 /// The per-question states of a validation, for a screen.

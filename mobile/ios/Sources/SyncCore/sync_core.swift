@@ -2913,6 +2913,15 @@ public struct SyncSummary: Equatable, Hashable {
      * forms list offers their newest versions from now on.
      */
     public var forms: UInt64
+    /**
+     * Attachments (photos, signatures) the server now holds whole.
+     */
+    public var attachmentsUploaded: UInt64
+    /**
+     * Attachments the server refused (too large, out of scope); they stay on the
+     * device and are tried again at the next sync.
+     */
+    public var attachmentsRefused: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2932,12 +2941,21 @@ public struct SyncSummary: Equatable, Hashable {
         /**
          * Form versions received (published on the server since the last sync); the
          * forms list offers their newest versions from now on.
-         */forms: UInt64) {
+         */forms: UInt64, 
+        /**
+         * Attachments (photos, signatures) the server now holds whole.
+         */attachmentsUploaded: UInt64, 
+        /**
+         * Attachments the server refused (too large, out of scope); they stay on the
+         * device and are tried again at the next sync.
+         */attachmentsRefused: UInt64) {
         self.pushed = pushed
         self.rejected = rejected
         self.pulled = pulled
         self.bytes = bytes
         self.forms = forms
+        self.attachmentsUploaded = attachmentsUploaded
+        self.attachmentsRefused = attachmentsRefused
     }
 
     
@@ -2960,7 +2978,9 @@ public struct FfiConverterTypeSyncSummary: FfiConverterRustBuffer {
                 rejected: FfiConverterUInt64.read(from: &buf), 
                 pulled: FfiConverterUInt64.read(from: &buf), 
                 bytes: FfiConverterUInt64.read(from: &buf), 
-                forms: FfiConverterUInt64.read(from: &buf)
+                forms: FfiConverterUInt64.read(from: &buf), 
+                attachmentsUploaded: FfiConverterUInt64.read(from: &buf), 
+                attachmentsRefused: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -2970,6 +2990,8 @@ public struct FfiConverterTypeSyncSummary: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.pulled, into: &buf)
         FfiConverterUInt64.write(value.bytes, into: &buf)
         FfiConverterUInt64.write(value.forms, into: &buf)
+        FfiConverterUInt64.write(value.attachmentsUploaded, into: &buf)
+        FfiConverterUInt64.write(value.attachmentsRefused, into: &buf)
     }
 }
 

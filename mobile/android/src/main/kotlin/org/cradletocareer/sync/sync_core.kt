@@ -3942,6 +3942,17 @@ data class SyncSummary (
      * forms list offers their newest versions from now on.
      */
     var `forms`: kotlin.ULong
+    , 
+    /**
+     * Attachments (photos, signatures) the server now holds whole.
+     */
+    var `attachmentsUploaded`: kotlin.ULong
+    , 
+    /**
+     * Attachments the server refused (too large, out of scope); they stay on the
+     * device and are tried again at the next sync.
+     */
+    var `attachmentsRefused`: kotlin.ULong
     
 ){
     
@@ -3963,6 +3974,8 @@ public object FfiConverterTypeSyncSummary: FfiConverterRustBuffer<SyncSummary> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
@@ -3971,7 +3984,9 @@ public object FfiConverterTypeSyncSummary: FfiConverterRustBuffer<SyncSummary> {
             FfiConverterULong.allocationSize(value.`rejected`) +
             FfiConverterULong.allocationSize(value.`pulled`) +
             FfiConverterULong.allocationSize(value.`bytes`) +
-            FfiConverterULong.allocationSize(value.`forms`)
+            FfiConverterULong.allocationSize(value.`forms`) +
+            FfiConverterULong.allocationSize(value.`attachmentsUploaded`) +
+            FfiConverterULong.allocationSize(value.`attachmentsRefused`)
     )
 
     override fun write(value: SyncSummary, buf: ByteBuffer) {
@@ -3980,6 +3995,8 @@ public object FfiConverterTypeSyncSummary: FfiConverterRustBuffer<SyncSummary> {
             FfiConverterULong.write(value.`pulled`, buf)
             FfiConverterULong.write(value.`bytes`, buf)
             FfiConverterULong.write(value.`forms`, buf)
+            FfiConverterULong.write(value.`attachmentsUploaded`, buf)
+            FfiConverterULong.write(value.`attachmentsRefused`, buf)
     }
 }
 
