@@ -139,6 +139,12 @@ impl Server {
                 Err(e) => tracing::warn!(error = %e, "indicator cache not warmed"),
             }
         });
+        // Waiting pulls answer at once when shutdown starts, instead of holding it up.
+        let closing = self.storage.clone();
+        let shutdown = async move {
+            shutdown.await;
+            closing.close_feed();
+        };
         let app = app::router_with(self.storage, self.max_attachment_bytes);
         // Handlers see the client's address (rate limits on enrollment codes).
         axum::serve(

@@ -82,6 +82,7 @@ async fn tokens_authenticate_and_revoked_devices_are_refused() {
         limit: 10,
         max_bytes: 1000,
         actor: None,
+        wait_ms: None,
     };
     let r = s.post("/v1/sync/pull", None, &pull).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);

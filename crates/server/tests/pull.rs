@@ -194,6 +194,7 @@ async fn a_device_is_not_sent_its_own_changes_and_its_cursor_moves_past_them() {
         limit: 100,
         max_bytes: 1 << 20,
         actor,
+        wait_ms: None,
     };
     // The second and the last change are "this device's own".
     let own = |i: usize| Some(batch[i].1.actor_id().to_hex_string());
@@ -240,4 +241,106 @@ async fn a_device_is_not_sent_its_own_changes_and_its_cursor_moves_past_them() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(r.error().error, "bad_message");
     }
+}
+
+fn waiting_pull(cursor: &str, wait_ms: u32) -> sync_core::protocol::PullRequest {
+    sync_core::protocol::PullRequest {
+        v: sync_core::protocol::PROTOCOL_VERSION,
+        cursor: Some(cursor.to_string()),
+        limit: 100,
+        max_bytes: 1 << 20,
+        actor: None,
+        wait_ms: Some(wait_ms),
+    }
+}
+
+#[tokio::test]
+async fn a_waiting_pull_answers_when_a_change_commits() {
+    let s = TestServer::new().await;
+    let writer = s.user("w", "outreach_worker", Some(east())).await;
+    let reader = s.user("r", "outreach_worker", Some(east())).await;
+    let caught_up = s.pull_ok(&reader, None, 100, 1 << 20).await.cursor;
+
+    // The pull is sent first and finds nothing; the push lands 300 ms later.
+    let (doc, change) = household(east());
+    let started = std::time::Instant::now();
+    let request = waiting_pull(&caught_up, 20_000);
+    let (reply, ()) = tokio::join!(s.post("/v1/sync/pull", Some(&reader), &request), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        s.push_ok(&writer, &[(doc.id(), &change)]).await;
+    });
+    let page: PullResponse = reply.message();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(page.changes.len(), 1, "the pull waited for the push");
+    assert_eq!(page.changes[0].record, doc.id());
+    assert_ne!(page.cursor, caught_up);
+
+    // Nothing comes: the answer is an empty page after the wait, cursor unchanged.
+    let started = std::time::Instant::now();
+    let empty: PullResponse = s
+        .post(
+            "/v1/sync/pull",
+            Some(&reader),
+            &waiting_pull(&page.cursor, 300),
+        )
+        .await
+        .message();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(290));
+    assert!(empty.changes.is_empty() && !empty.more);
+    assert_eq!(empty.cursor, page.cursor);
+
+    // Something already there: no wait at all.
+    let (doc2, change2) = household(east());
+    s.push_ok(&writer, &[(doc2.id(), &change2)]).await;
+    let at_once: PullResponse = s
+        .post(
+            "/v1/sync/pull",
+            Some(&reader),
+            &waiting_pull(&page.cursor, 20_000),
+        )
+        .await
+        .message();
+    assert_eq!(at_once.changes.len(), 1);
+
+    // A change out of the reader's scope wakes the wait but brings nothing: an empty
+    // page, which the device answers by waiting again.
+    let west_writer = s.user("ww", "outreach_worker", Some(west())).await;
+    let (doc3, change3) = household(west());
+    let request = waiting_pull(&at_once.cursor, 20_000);
+    let (reply, ()) = tokio::join!(s.post("/v1/sync/pull", Some(&reader), &request), async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        s.push_ok(&west_writer, &[(doc3.id(), &change3)]).await;
+    });
+    let page: PullResponse = reply.message();
+    assert!(page.changes.is_empty(), "{:?}", page.changes);
+}
+
+#[tokio::test]
+async fn shutting_down_answers_waiting_pulls_at_once() {
+    let s = TestServer::new().await;
+    let reader = s.user("r", "outreach_worker", Some(east())).await;
+    let cursor = s.pull_ok(&reader, None, 100, 1 << 20).await.cursor;
+    let started = std::time::Instant::now();
+    let request = waiting_pull(&cursor, 25_000);
+    let (reply, ()) = tokio::join!(s.post("/v1/sync/pull", Some(&reader), &request), async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        s.storage.close_feed();
+    });
+    let page: PullResponse = reply.message();
+    assert!(page.changes.is_empty());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the pull was not held to its 25 s wait"
+    );
+    // And later waits do not wait at all while the server closes.
+    let started = std::time::Instant::now();
+    let _: PullResponse = s
+        .post(
+            "/v1/sync/pull",
+            Some(&reader),
+            &waiting_pull(&cursor, 25_000),
+        )
+        .await
+        .message();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }

@@ -1,9 +1,11 @@
 //! `/v1/sync/*`: push, pull, repair.
 
 use axum::extract::State;
+use std::time::Duration;
+
 use sync_core::protocol::{
     PullRequest, PullResponse, PushRequest, PushResponse, PushStatus, RepairRequest,
-    RepairResponse, MAX_PUSH_CHANGES, MAX_REPAIR_RECORDS, PROTOCOL_VERSION,
+    RepairResponse, MAX_PULL_WAIT_MS, MAX_PUSH_CHANGES, MAX_REPAIR_RECORDS, PROTOCOL_VERSION,
 };
 
 use super::blocking;
@@ -41,7 +43,8 @@ pub async fn push(
     }))
 }
 
-/// One page of the feed after the cursor.
+/// One page of the feed after the cursor; with `wait_ms` and nothing new, the answer
+/// waits for the next commit (or the timeout, or the server's shutdown).
 pub async fn pull(
     State(state): State<AppState>,
     Syncer(caller): Syncer,
@@ -54,17 +57,37 @@ pub async fn pull(
             ApiError::bad_message("`actor` must be an Automerge actor id in hex (1-64 bytes)")
         })?),
     };
-    let page = blocking(move || {
-        storage.pull(
-            &caller,
-            req.cursor.as_deref(),
-            req.limit,
-            req.max_bytes,
-            actor.as_deref(),
-        )
-    })
-    .await?;
-    Ok(Gz(page))
+    // Subscribed before the read: a change that commits after it wakes the wait.
+    let mut marks = storage.feed_watch();
+    let wait = req
+        .wait_ms
+        .map(|ms| Duration::from_millis(u64::from(ms.min(MAX_PULL_WAIT_MS))));
+    let read = move || {
+        let (storage, caller, req, actor) =
+            (storage.clone(), caller.clone(), req.clone(), actor.clone());
+        blocking(move || {
+            storage.pull(
+                &caller,
+                req.cursor.as_deref(),
+                req.limit,
+                req.max_bytes,
+                actor.as_deref(),
+            )
+        })
+    };
+    let page = read().await?;
+    let nothing = page.changes.is_empty() && page.tombstones.is_empty() && !page.more;
+    let Some(wait) = wait.filter(|_| nothing) else {
+        return Ok(Gz(page));
+    };
+    if marks.borrow().closing {
+        return Ok(Gz(page));
+    }
+    match tokio::time::timeout(wait, marks.changed()).await {
+        // A commit moved the feed (or the server is closing): read again.
+        Ok(Ok(())) if !marks.borrow().closing => Ok(Gz(read().await?)),
+        _ => Ok(Gz(page)),
+    }
 }
 
 /// An actor id from its hex text: 1 to 64 bytes.

@@ -10,6 +10,7 @@
 mod accounts;
 mod attachments;
 mod browse;
+mod feed_watch;
 mod form_versions;
 pub mod pg;
 mod purge;
@@ -28,7 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use lru::LruCache;
 use rusqlite::Connection;
 use sync_core::protocol::{
-    PullResponse, PulledChange, PushResult, PushedChange, RecordHeads, PROTOCOL_VERSION,
+    PullResponse, PulledChange, PushResult, PushStatus, PushedChange, RecordHeads, PROTOCOL_VERSION,
 };
 use sync_core::{RecordDoc, Scope};
 use thiserror::Error;
@@ -38,6 +39,7 @@ use crate::auth::{self, Caller, Role};
 pub use accounts::{normalize_code, DeviceSummary, Enrollment, UserSummary, ENROLLMENT_TTL};
 pub use attachments::{AttachmentError, NewAttachment, UploadState};
 pub use browse::{ChangeOrigin, ListCursor, ListedRecord, RecordFilter, RecordList, SEARCH_SCAN};
+pub use feed_watch::FeedMark;
 pub use form_versions::{FormListing, PublishError, Published, FORMS_PER_ANSWER};
 pub use purge::PurgeReport;
 pub use sqlite::RecordRow;
@@ -140,6 +142,8 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     forms: form_versions::FormCache,
     survey: Mutex<survey_cache::SurveyCache>,
+    /// The feed's mark, for waiting pulls.
+    feed: tokio::sync::watch::Sender<feed_watch::FeedMark>,
 }
 
 pub(crate) struct Writer {
@@ -172,6 +176,7 @@ impl Storage {
         }
         let compiled = form_versions::FormCache::load(&conn)?;
         let epoch = sqlite::epoch(&conn)?;
+        let high_water = sqlite::max_seq(&conn)?;
         Ok(Storage {
             inner: Arc::new(Inner {
                 path,
@@ -183,6 +188,10 @@ impl Storage {
                 readers: Mutex::new(Vec::new()),
                 forms: compiled,
                 survey: Mutex::new(survey_cache::SurveyCache::default()),
+                feed: tokio::sync::watch::Sender::new(feed_watch::FeedMark {
+                    seq: high_water,
+                    closing: false,
+                }),
             }),
         })
     }
@@ -394,12 +403,16 @@ impl Storage {
         let incoming = push::decode(changes);
         // New records are built under the writer's lock, alongside the write: built
         // ahead of it, every waiting push's documents would be in memory at once.
-        self.write(|w| {
+        let results = self.write(|w| {
             std::thread::scope(|scope| {
                 let mut prebuilt = push::build(scope, self, push::creations(&incoming));
                 push::write(w, self, caller, incoming, &mut prebuilt, now())
             })
-        })
+        })?;
+        if results.iter().any(|r| r.status == PushStatus::Accepted) {
+            self.announce()?;
+        }
+        Ok(results)
     }
 
     /// One page of the feed after `cursor` for `caller`, leaving out the changes made

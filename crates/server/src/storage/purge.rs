@@ -107,6 +107,8 @@ impl Storage {
         })?;
         if report.is_some() {
             self.forget_survey_cache();
+            // The tombstones moved the feed: waiting pulls pass them on.
+            self.announce()?;
             tracing::info!(subject = %subject, by = %caller.user_id, "records purged");
         }
         Ok(report)

@@ -198,6 +198,7 @@ impl TestServer {
             limit,
             max_bytes,
             actor: None,
+            wait_ms: None,
         };
         self.post("/v1/sync/pull", Some(token), &msg).await
     }

@@ -126,6 +126,7 @@ mod tests {
             limit: 10,
             max_bytes: 1000,
             actor: None,
+            wait_ms: None,
         }
     }
 

@@ -92,6 +92,11 @@ pub struct PullRequest {
     /// page, since the device has them already. The cursor still moves past them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// When there is nothing new, wait up to this long (milliseconds, capped at
+    /// [`super::MAX_PULL_WAIT_MS`]) for a change to arrive before answering; the answer
+    /// then comes as soon as one commits, on any server node. None: answer at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_ms: Option<u32>,
 }
 
 /// One page of the change feed.

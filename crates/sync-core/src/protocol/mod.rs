@@ -29,5 +29,9 @@ pub const MAX_PUSH_CHANGES: usize = 2_000;
 /// Most items in one pull page.
 pub const MAX_PULL_LIMIT: u32 = 5_000;
 
+/// The longest a pull waits for news (`wait_ms`): under the 30 s that proxies and
+/// phone networks commonly allow an idle request.
+pub const MAX_PULL_WAIT_MS: u32 = 25_000;
+
 /// Most records in one repair request.
 pub const MAX_REPAIR_RECORDS: usize = 5_000;

@@ -328,6 +328,7 @@ impl SyncClient {
             limit: self.config.pull_limit,
             max_bytes: self.config.pull_max_bytes,
             actor: Some(actor.to_string()),
+            wait_ms: None,
         };
         tokio::spawn(async move { transport.post("/v1/sync/pull", &request, &cancel).await })
     }
