@@ -133,6 +133,34 @@ async fn kotlin_scenarios_against_a_real_server() {
         json!({"partnership": "p1", "neighborhood": "east", "family": "rivera"}),
     )
     .await;
+    // Version 2 of the case note, with a consent signature (an image question), for
+    // the scenario of form versions and attachments.
+    let mut case_note = forms::instruments::seed_forms()
+        .into_iter()
+        .find(|f| f.id == "case_note")
+        .unwrap();
+    case_note.version = 2;
+    case_note
+        .items
+        .push(forms::Item::Question(forms::Question::new(
+            "signature",
+            forms::QuestionType::Image,
+        )));
+    let admin =
+        scenarios::server::token(&url, "admin", scenarios::server::ADMIN_PASSWORD, "console").await;
+    let published = reqwest::Client::new()
+        .post(format!("{url}/v1/admin/forms"))
+        .bearer_auth(&admin)
+        .body(case_note.to_json())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        published.status(),
+        200,
+        "{}",
+        published.text().await.unwrap()
+    );
     // A port nobody listens on: bound, then released.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_url = format!("http://{}", dead.local_addr().unwrap());
@@ -171,6 +199,24 @@ async fn kotlin_scenarios_against_a_real_server() {
         "the Kotlin scenarios failed ({}):\n{stdout}\n{stderr}",
         run.status
     );
-    assert!(stdout.contains("ALL 7 SCENARIOS PASSED"), "{stdout}");
+    assert!(stdout.contains("ALL 8 SCENARIOS PASSED"), "{stdout}");
+    // The signature the phone attached is on the server, whole and exact.
+    let name = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("SIGNATURE "))
+        .expect("the signature's name");
+    let signature: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let expected = sync_core::store::attachment_name(&signature, "signature.png");
+    assert_eq!(name, expected, "the answer names other bytes");
+    let sha = sync_core::protocol::attachment_sha256(&expected).unwrap();
+    let (size, complete): (i64, bool) = server
+        .db()
+        .query_row(
+            "SELECT size, complete FROM attachments WHERE sha256 = ?1",
+            [sha],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((size, complete), (300_000, true));
     assert!(!server.log_has_panic(), "the server panicked");
 }

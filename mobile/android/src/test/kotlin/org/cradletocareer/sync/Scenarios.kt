@@ -220,6 +220,32 @@ fun main() {
         again.close()
     }
 
+    scenario("a new form version arrives on sync, and a consent signature attached to a case note is uploaded") {
+        // The harness published case_note version 2, with an image question `signature`.
+        val store = signedIn("signature", staff)
+        val first = store.syncOnce()
+        check(first.forms >= 1uL) { "no form version fetched: $first" }
+        val caseNote = store.forms("en").first { it.id == "case_note" }
+        check(caseNote.version == 2u) { "case_note is at version ${caseNote.version}" }
+        val note = store.startResponse("case_note", null, "en")
+        check(note.formVersion == 2u) { "a new note started on version ${note.formVersion}" }
+        store.setAnswer(note.id, "participant", text("Rosa M."), "en")
+        store.setAnswer(note.id, "contact_date", text(LocalDate.now().minusDays(1).toString()), "en")
+        val kind = store.response(note.id, "en").question("contact_type").choices.first().name
+        store.setAnswer(note.id, "contact_type", text(kind), "en")
+        val signature = ByteArray(300_000) { (it % 251).toByte() }
+        val view = store.attachBytes(note.id, "signature", "signature.png", signature, "en")
+        val name = view.question("signature").value
+        check(name is AnswerValue.Text && name.value.endsWith(".png")) { "the answer is $name" }
+        check(store.pendingAttachments() == 1uL) { "pending: ${store.pendingAttachments()}" }
+        val done = store.finalizeResponse(note.id, "en")
+        check(done.finalized) { "not finalized: ${done.questions.filter { it.error != null }}" }
+        val summary = store.syncOnce()
+        check(summary.attachmentsUploaded == 1uL) { "uploaded: $summary" }
+        check(store.pendingAttachments() == 0uL)
+        println("SIGNATURE ${name.value}")
+    }
+
     println("ALL ${results.size} SCENARIOS PASSED")
     exitProcess(0)
 }
