@@ -22,6 +22,7 @@ pub fn run() -> anyhow::Result<()> {
                     data_dir: args.data_dir.clone(),
                     admin_password: args.admin_password.clone(),
                     max_attachment_bytes: args.max_attachment_mb.saturating_mul(1024 * 1024),
+                    database_url: args.database_url.clone(),
                 };
                 let srv = Server::bind(&opts)
                     .await

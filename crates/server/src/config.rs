@@ -59,6 +59,11 @@ pub struct ServeArgs {
     /// The largest attachment (a photo, a signature) a device may upload, in MiB.
     #[arg(long, env = "SERVER_MAX_ATTACHMENT_MB", default_value_t = 50)]
     pub max_attachment_mb: u64,
+    /// A PostgreSQL database (`postgres://user@host:5432/db`) instead of the SQLite
+    /// file in the data directory. Only sign-in, users, devices and forms run there so
+    /// far (the Scale-out work); everything else answers 501 on it.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 /// Set up tracing: logs go to stderr, so stdout carries only the start-up lines.

@@ -90,6 +90,11 @@ impl From<StorageError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "already_exists", message)
             }
             StorageError::Invalid(message) => ApiError::bad_message(message),
+            e @ StorageError::NotOnPostgres => ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "not_on_postgres",
+                e.to_string(),
+            ),
             other => {
                 tracing::error!(error = %other, "storage failure");
                 ApiError::internal()

@@ -48,6 +48,9 @@ pub struct ServeOptions {
     pub admin_password: Option<String>,
     /// The largest attachment taken, in bytes.
     pub max_attachment_bytes: u64,
+    /// A PostgreSQL database (`postgres://user@host:5432/db`) instead of the SQLite
+    /// file in `data_dir`. Only part of the server runs there so far.
+    pub database_url: Option<String>,
 }
 
 impl ServeOptions {
@@ -58,6 +61,7 @@ impl ServeOptions {
             data_dir: data_dir.into(),
             admin_password: None,
             max_attachment_bytes: sync_core::protocol::DEFAULT_MAX_ATTACHMENT_BYTES,
+            database_url: None,
         }
     }
 }
@@ -86,9 +90,13 @@ impl Server {
     /// new) and bind the address.
     pub async fn bind(opts: &ServeOptions) -> Result<Server, StartError> {
         let dir = opts.data_dir.clone();
+        let url = opts.database_url.clone();
         let password = opts.admin_password.clone();
         let (storage, first_admin_password) = tokio::task::spawn_blocking(move || {
-            let storage = Storage::open(&dir)?;
+            let storage = match url {
+                Some(url) => Storage::open_postgres(&url, None)?,
+                None => Storage::open(&dir)?,
+            };
             let first = storage.ensure_admin(password.as_deref())?;
             Ok::<_, StorageError>((storage, first))
         })

@@ -15,7 +15,22 @@ use sync_core::protocol::{
 #[tokio::test]
 async fn first_start_creates_the_admin_once_and_the_seed_forms() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = server::Storage::open(dir.path()).unwrap();
+    let path = dir.path().to_path_buf();
+    first_start(move || server::Storage::open(&path).unwrap()).await;
+}
+
+#[tokio::test]
+async fn first_start_on_postgres_creates_the_admin_once_and_the_seed_forms() {
+    let schema = SchemaGuard(fresh_schema());
+    let name = schema.0.clone();
+    first_start(move || server::Storage::open_postgres(&test_database_url(), Some(&name)).unwrap())
+        .await;
+}
+
+/// Open a fresh database, then open it again: one admin, the seed forms, one epoch;
+/// the admin signs in through the router.
+async fn first_start(open: impl Fn() -> server::Storage) {
+    let storage = open();
     let password = storage
         .ensure_admin(None)
         .unwrap()
@@ -35,7 +50,7 @@ async fn first_start_creates_the_admin_once_and_the_seed_forms() {
     let epoch = storage.epoch().to_string();
     drop(storage);
     // Reopened: same admin, same forms, same epoch.
-    let storage = server::Storage::open(dir.path()).unwrap();
+    let storage = open();
     assert_eq!(storage.ensure_admin(Some("other-password")).unwrap(), None);
     assert_eq!(storage.form_ids().unwrap().len(), 3);
     assert_eq!(storage.epoch(), epoch);
@@ -379,4 +394,56 @@ async fn a_device_hammering_the_sync_endpoints_is_slowed_alone() {
     }
     assert!(limited > 0, "never slowed down");
     s.pull_ok(&quiet, None, 10, 1_000_000).await;
+}
+
+on_both_backends!(sign_in_tokens_and_revocation);
+
+/// Sign-in, a token's use, a wrong password, a taken name and revocation: what runs
+/// on both databases today.
+async fn sign_in_tokens_and_revocation(s: TestServer) {
+    let token = s.user("wanda", "outreach_worker", Some(east())).await;
+    let caller = match s.storage.authenticate(&token).unwrap() {
+        server::storage::TokenCheck::Valid(c) => c,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(caller.username, "wanda");
+    assert_eq!(caller.scope, Some(east()));
+    assert!(s.sign_in("wanda", "wrong-password").await.is_err());
+    assert!(s.sign_in("nobody", "password-123").await.is_err());
+    let taken = s
+        .post(
+            "/v1/admin/users",
+            Some(&s.admin),
+            &server::api::CreateUserRequest {
+                v: 1,
+                username: "wanda".into(),
+                password: "password-456".into(),
+                role: "outreach_worker".into(),
+                scope: Some(east()),
+            },
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT);
+
+    // The token works on an endpoint that runs on both: the forms a device lacks.
+    let forms = sync_core::protocol::FormsRequest { v: 1, have: vec![] };
+    let ok = s.post("/v1/sync/forms", Some(&token), &forms).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let revoked = s
+        .post(
+            "/v1/admin/devices/revoke",
+            Some(&s.admin),
+            &server::api::RevokeDeviceRequest {
+                v: 1,
+                device_id: caller.device_id.clone(),
+            },
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    assert!(matches!(
+        s.storage.authenticate(&token).unwrap(),
+        server::storage::TokenCheck::Revoked
+    ));
+    let refused = s.post("/v1/sync/forms", Some(&token), &forms).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 }

@@ -61,9 +61,9 @@ async fn missing(s: &TestServer, token: &str, have: &[(&str, u32)]) -> FormsResp
     .message()
 }
 
-#[tokio::test]
-async fn the_admin_api_publishes_new_versions_only() {
-    let s = TestServer::new().await;
+on_both_backends!(the_admin_api_publishes_new_versions_only);
+
+async fn the_admin_api_publishes_new_versions_only(s: TestServer) {
     let admin = s.admin.clone();
 
     let first = publish(&s, &admin, case_note(2, Some("consent_on_file"))).await;

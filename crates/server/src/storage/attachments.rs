@@ -198,7 +198,7 @@ impl Storage {
         &self,
         f: impl FnOnce(&mut super::Writer) -> Result<T, AttachmentError>,
     ) -> Result<T, AttachmentError> {
-        f(&mut super::lock(&self.inner.writer))
+        f(&mut super::lock(&self.sqlite()?.writer))
     }
 
     /// Begin the upload of an attachment, or look up how far it is. Refused when the

@@ -43,8 +43,13 @@ impl FormCache {
     /// Compile every stored definition (at open); one that no longer compiles is logged
     /// and left out, so responses to it are refused rather than misread.
     pub(super) fn load(conn: &Connection) -> Result<FormCache, StorageError> {
+        Ok(Self::from_rows(sqlite::forms(conn)?))
+    }
+
+    /// Compile these stored definitions (id, version, JSON).
+    pub(super) fn from_rows(rows: Vec<(String, u32, String)>) -> FormCache {
         let cache = FormCache::default();
-        for (id, version, json) in sqlite::forms(conn)? {
+        for (id, version, json) in rows {
             match compile(&json) {
                 Ok(form) => cache.insert(Arc::new(form)),
                 Err(errors) => tracing::warn!(
@@ -53,7 +58,7 @@ impl FormCache {
                 ),
             }
         }
-        Ok(cache)
+        cache
     }
 }
 
@@ -125,16 +130,11 @@ impl Storage {
         }
         // Published by another node since this one started, or never.
         let json = self
-            .read(|c| {
-                Ok(c.query_row(
-                    "SELECT definition FROM forms WHERE id = ?1 AND version = ?2",
-                    params![id, version],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()?)
-            })
-            .ok()
-            .flatten()?;
+            .stored_forms()
+            .ok()?
+            .into_iter()
+            .find(|(i, v, _, _)| i == id && *v == version)
+            .map(|(_, _, json, _)| json)?;
         let form = Arc::new(compile(&json).ok()?);
         self.inner.forms.insert(form.clone());
         Some(form)
@@ -148,6 +148,14 @@ impl Storage {
             PublishError::Invalid(errs.iter().map(ToString::to_string).collect())
         })?;
         let (id, version) = (compiled.form().id.clone(), compiled.form().version);
+        if let Some(pg) = self.pg() {
+            let published = publish_on_postgres(pg, &id, version, &json)?;
+            if published == Published::New {
+                tracing::info!(form = %id, version, "form published");
+            }
+            self.inner.forms.insert(Arc::new(compiled));
+            return Ok(published);
+        }
         let published = self.write(|w| {
             let tx = w.conn.transaction()?;
             let same: Option<String> = tx
@@ -190,16 +198,27 @@ impl Storage {
         Ok(published)
     }
 
+    /// Every stored definition: (id, version, JSON, published at), by id then version.
+    pub(super) fn stored_forms(&self) -> Result<Vec<(String, u32, String, i64)>, StorageError> {
+        if let Some(pg) = self.pg() {
+            return Ok(pg.run(|c| async move { super::pg::accounts::forms(&c).await })?);
+        }
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, version, definition, created_at FROM forms ORDER BY id, version",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
     /// Every published version with its publication time, by id, newest version first.
     pub fn form_listing(&self) -> Result<Vec<FormListing>, StorageError> {
-        let rows: Vec<(String, u32, i64)> = self.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT id, version, created_at FROM forms ORDER BY id, version DESC")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })?;
+        let mut rows = self.stored_forms()?;
+        rows.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         Ok(rows
             .into_iter()
+            .map(|(id, version, _, published_at)| (id, version, published_at))
             .map(|(id, version, published_at)| {
                 let title = self
                     .form(&id, version)
@@ -228,14 +247,14 @@ impl Storage {
     ) -> Result<(Vec<PublishedForm>, bool), StorageError> {
         let has: std::collections::HashSet<(&str, u32)> =
             has.iter().map(|f| (f.id.as_str(), f.version)).collect();
-        let all = self.read(|c| sqlite::forms(c))?;
+        let all = self.stored_forms()?;
         let mut missing = all
             .into_iter()
-            .filter(|(id, version, _)| !has.contains(&(id.as_str(), *version)));
+            .filter(|(id, version, _, _)| !has.contains(&(id.as_str(), *version)));
         let forms: Vec<PublishedForm> = missing
             .by_ref()
             .take(FORMS_PER_ANSWER)
-            .map(|(id, version, definition)| PublishedForm {
+            .map(|(id, version, definition, _)| PublishedForm {
                 id,
                 version,
                 definition,
@@ -243,4 +262,50 @@ impl Storage {
             .collect();
         Ok((forms, missing.next().is_some()))
     }
+}
+
+/// [`Storage::publish_form`]'s checks and insert on PostgreSQL, in one transaction
+/// that locks the form's id (two nodes publishing the same id take turns).
+fn publish_on_postgres(
+    pg: &super::pg::PgPool,
+    id: &str,
+    version: u32,
+    json: &str,
+) -> Result<Published, PublishError> {
+    let (id, json) = (id.to_string(), json.to_string());
+    let outcome = pg.run(move |mut c| async move {
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&id])
+            .await?;
+        let same: Option<String> = tx
+            .query_opt(
+                "SELECT definition FROM forms WHERE id = $1 AND version = $2",
+                &[&id, &(version as i32)],
+            )
+            .await?
+            .map(|r| r.get(0));
+        if let Some(existing) = same {
+            let unchanged = Form::from_json(&existing).ok() == Form::from_json(&json).ok();
+            return Ok(if unchanged {
+                Ok(Published::Unchanged)
+            } else {
+                Err(PublishError::VersionTaken { id, version })
+            });
+        }
+        let latest: Option<i32> = tx
+            .query_one("SELECT MAX(version) FROM forms WHERE id = $1", &[&id])
+            .await?
+            .get(0);
+        if let Some(latest) = latest.map(|l| l as u32).filter(|l| *l > version) {
+            return Ok(Err(PublishError::Older {
+                id,
+                version,
+                latest,
+            }));
+        }
+        super::pg::accounts::insert_form(&tx, &id, version, &json, now()).await?;
+        tx.commit().await?;
+        Ok(Ok(Published::New))
+    });
+    outcome.map_err(StorageError::from)?
 }

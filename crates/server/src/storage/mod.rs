@@ -9,6 +9,7 @@
 
 mod accounts;
 mod attachments;
+mod backend;
 mod browse;
 mod feed_watch;
 mod form_versions;
@@ -23,7 +24,7 @@ mod survey_cache;
 mod targets;
 
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use lru::LruCache;
@@ -90,6 +91,12 @@ pub enum StorageError {
     /// Stored data could not be read back (a bug or a damaged file).
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// PostgreSQL failed.
+    #[error("database: {0}")]
+    Postgres(#[from] pg::PgError),
+    /// This part of the server does not run on PostgreSQL yet (the Scale-out issue).
+    #[error("this part of the server does not run on PostgreSQL yet; use SQLite for it")]
+    NotOnPostgres,
 }
 
 /// The outcome of looking up a bearer token.
@@ -136,10 +143,8 @@ pub struct Storage {
 }
 
 struct Inner {
-    path: PathBuf,
     epoch: String,
-    writer: Mutex<Writer>,
-    readers: Mutex<Vec<Connection>>,
+    db: backend::Db,
     forms: form_versions::FormCache,
     survey: Mutex<survey_cache::SurveyCache>,
     /// The feed's mark, for waiting pulls.
@@ -179,13 +184,17 @@ impl Storage {
         let high_water = sqlite::max_seq(&conn)?;
         Ok(Storage {
             inner: Arc::new(Inner {
-                path,
                 epoch,
-                writer: Mutex::new(Writer {
-                    conn,
-                    docs: LruCache::new(NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN)),
+                db: backend::Db::Sqlite(backend::SqliteDb {
+                    path,
+                    writer: Mutex::new(Writer {
+                        conn,
+                        docs: LruCache::new(
+                            NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN),
+                        ),
+                    }),
+                    readers: Mutex::new(Vec::new()),
                 }),
-                readers: Mutex::new(Vec::new()),
                 forms: compiled,
                 survey: Mutex::new(survey_cache::SurveyCache::default()),
                 feed: tokio::sync::watch::Sender::new(feed_watch::FeedMark {
@@ -222,50 +231,35 @@ impl Storage {
 
     /// Every stored form (id, version).
     pub fn form_ids(&self) -> Result<Vec<(String, u32)>, StorageError> {
-        self.read(|c| {
-            Ok(sqlite::forms(c)?
-                .into_iter()
-                .map(|(id, v, _)| (id, v))
-                .collect())
-        })
-    }
-
-    fn read<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
-    ) -> Result<T, StorageError> {
-        let pooled = lock(&self.inner.readers).pop();
-        let mut conn = match pooled {
-            Some(c) => c,
-            None => {
-                let c = Connection::open(&self.inner.path)?;
-                schema::configure(&c)?;
-                c
-            }
-        };
-        let result = f(&mut conn);
-        let mut pool = lock(&self.inner.readers);
-        if pool.len() < READERS {
-            pool.push(conn);
-        }
-        result
-    }
-
-    fn write<T>(
-        &self,
-        f: impl FnOnce(&mut Writer) -> Result<T, StorageError>,
-    ) -> Result<T, StorageError> {
-        f(&mut lock(&self.inner.writer))
+        Ok(self
+            .stored_forms()?
+            .into_iter()
+            .map(|(id, v, _, _)| (id, v))
+            .collect())
     }
 
     /// Whether the database answers.
     pub fn health(&self) -> Result<(), StorageError> {
+        if let Some(pg) = self.pg() {
+            return Ok(pg.run(|c| async move {
+                c.simple_query("SELECT 1").await?;
+                Ok(())
+            })?);
+        }
         self.read(|c| sqlite::max_seq(c).map(|_| ()))
     }
 
     /// Create the first admin (`admin`) when there is no user yet, with `password` or a
     /// random one. Returns the password when the admin was created now.
     pub fn ensure_admin(&self, password: Option<&str>) -> Result<Option<String>, StorageError> {
+        if let Some(pg) = self.pg() {
+            if pg.run(|c| async move { pg::accounts::user_count(&c).await })? > 0 {
+                return Ok(None);
+            }
+            let password = password.map_or_else(auth::new_password, str::to_string);
+            self.insert_user("admin", &password, Role::Admin, None)?;
+            return Ok(Some(password));
+        }
         self.write(|w| {
             if sqlite::user_count(&w.conn)? > 0 {
                 return Ok(None);
@@ -307,7 +301,40 @@ impl Storage {
             }
             _ => {}
         }
+        if self.pg().is_some() {
+            return self.insert_user(username, password, role, scope);
+        }
         self.write(|w| create_user(&w.conn, username, password, role, scope))
+    }
+
+    /// Insert a user row on PostgreSQL (the checks are the caller's).
+    fn insert_user(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+        scope: Option<&Scope>,
+    ) -> Result<String, StorageError> {
+        let pg = self.pg().ok_or(StorageError::NotOnPostgres)?;
+        let id = Uuid::new_v4().to_string();
+        let hash = auth::hash_password(password).map_err(StorageError::Invalid)?;
+        let scope_json = scope.map(|s| serde_json::to_string(s).unwrap_or_default());
+        let (row_id, username) = (id.clone(), username.to_string());
+        pg.run(move |c| async move {
+            let user = sqlite::NewUser {
+                id: &row_id,
+                username: &username,
+                password_hash: &hash,
+                role: role.as_str(),
+                scope: scope_json.as_deref(),
+            };
+            pg::accounts::insert_user(&c, &user, now()).await
+        })
+        .map_err(|e| match e {
+            pg::PgError::AlreadyExists(m) => StorageError::AlreadyExists(m),
+            e => e.into(),
+        })?;
+        Ok(id)
     }
 
     /// Sign a device in: check the password, enroll a device, hand out its token.
@@ -318,7 +345,13 @@ impl Storage {
         password: &str,
         device_name: &str,
     ) -> Result<Option<Session>, StorageError> {
-        let found = self.read(|c| sqlite::user_credentials(c, username))?;
+        let found = match self.pg() {
+            Some(pg) => {
+                let name = username.to_string();
+                pg.run(move |c| async move { pg::accounts::user_credentials(&c, &name).await })?
+            }
+            None => self.read(|c| sqlite::user_credentials(c, username))?,
+        };
         let Some(user) = found else {
             auth::verify_nothing(password);
             return Ok(None);
@@ -331,16 +364,18 @@ impl Storage {
         let token = auth::new_token();
         let device_id = Uuid::new_v4().to_string();
         let name: String = device_name.chars().take(200).collect();
-        self.write(|w| {
-            sqlite::insert_device(
-                &w.conn,
-                &device_id,
-                &user_id,
-                &name,
-                &auth::token_hash(&token),
-                now(),
-            )
-        })?;
+        let hash = auth::token_hash(&token);
+        match self.pg() {
+            Some(pg) => {
+                let (device, user, hash) = (device_id.clone(), user_id.clone(), hash.to_vec());
+                pg.run(move |c| async move {
+                    pg::accounts::insert_device(&c, &device, &user, &name, &hash, now()).await
+                })?
+            }
+            None => self.write(|w| {
+                sqlite::insert_device(&w.conn, &device_id, &user_id, &name, &hash, now())
+            })?,
+        }
         Ok(Some(Session {
             token,
             user_id,
@@ -364,7 +399,14 @@ impl Storage {
     }
 
     fn check_token(&self, token: &str, max_age: Option<i64>) -> Result<TokenCheck, StorageError> {
-        let row = self.read(|c| sqlite::token(c, &auth::token_hash(token)))?;
+        let hash = auth::token_hash(token);
+        let row = match self.pg() {
+            Some(pg) => {
+                let hash = hash.to_vec();
+                pg.run(move |c| async move { pg::accounts::token(&c, &hash).await })?
+            }
+            None => self.read(|c| sqlite::token(c, &hash))?,
+        };
         let Some(row) = row else {
             return Ok(TokenCheck::Unknown);
         };
@@ -391,6 +433,12 @@ impl Storage {
 
     /// Revoke a device; whether it was active until now.
     pub fn revoke_device(&self, device_id: &str) -> Result<bool, StorageError> {
+        if let Some(pg) = self.pg() {
+            let id = device_id.to_string();
+            return Ok(
+                pg.run(move |c| async move { pg::accounts::revoke_device(&c, &id, now()).await })?
+            );
+        }
         self.write(|w| sqlite::revoke_device(&w.conn, device_id, now()))
     }
 

@@ -30,6 +30,66 @@ pub struct TestServer {
     pub storage: Storage,
     pub app: Router,
     pub admin: String,
+    /// The PostgreSQL schema of a test on PostgreSQL, dropped at the end.
+    pub pg_schema: Option<SchemaGuard>,
+}
+
+/// A test's PostgreSQL schema, dropped when this is.
+pub struct SchemaGuard(pub String);
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        drop_schema(&self.0);
+    }
+}
+
+/// The PostgreSQL the tests use: `TEST_DATABASE_URL`, by default the machine's.
+pub fn test_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A fresh schema name for one test.
+pub fn fresh_schema() -> String {
+    format!("t_{}", &Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// Drop a test's PostgreSQL schema (from a thread of its own: the caller may be on
+/// an async runtime, which cannot block on another).
+pub fn drop_schema(schema: &str) {
+    let statement = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            if let Ok(client) = server::storage::pg::connect(&test_database_url(), None).await {
+                let _ = client.batch_execute(&statement).await;
+            }
+        });
+    })
+    .join();
+}
+
+/// Run each named test, `async fn name(s: TestServer)`, on SQLite and on PostgreSQL:
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name(super::TestServer::new().await).await
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name(super::TestServer::postgres().await).await
+                }
+            }
+        )*
+    };
 }
 
 pub struct Reply {
@@ -69,6 +129,26 @@ impl TestServer {
 
     pub async fn open(dir: tempfile::TempDir) -> TestServer {
         let storage = Storage::open(dir.path()).unwrap();
+        Self::with_storage(dir, storage, None).await
+    }
+
+    /// A server on PostgreSQL (`TEST_DATABASE_URL`), in a schema of its own.
+    pub async fn postgres() -> TestServer {
+        let schema = fresh_schema();
+        let storage = Storage::open_postgres(&test_database_url(), Some(&schema)).unwrap();
+        Self::with_storage(
+            tempfile::tempdir().unwrap(),
+            storage,
+            Some(SchemaGuard(schema)),
+        )
+        .await
+    }
+
+    async fn with_storage(
+        dir: tempfile::TempDir,
+        storage: Storage,
+        pg_schema: Option<SchemaGuard>,
+    ) -> TestServer {
         storage.ensure_admin(Some(ADMIN_PASSWORD)).unwrap();
         let app = server::router(storage.clone());
         let mut s = TestServer {
@@ -76,6 +156,7 @@ impl TestServer {
             storage,
             app,
             admin: String::new(),
+            pg_schema,
         };
         s.admin = s.sign_in("admin", ADMIN_PASSWORD).await.unwrap().token;
         s

@@ -4,9 +4,12 @@
 //! readers from skipping a change that commits late (see [`feed`]). The sync path and
 //! the staff pages still run on SQLite only; they move onto this module next.
 
+pub mod accounts;
 pub mod feed;
+pub mod pool;
 pub mod schema;
 
+pub use pool::{PgPool, Pooled};
 use thiserror::Error;
 pub use tokio_postgres::Client;
 use tokio_postgres::{Config, NoTls};
@@ -20,6 +23,9 @@ pub enum PgError {
     /// The database URL or a schema name is unusable.
     #[error("{0}")]
     Invalid(String),
+    /// A user name is taken.
+    #[error("{0}")]
+    AlreadyExists(String),
     /// The database holds a schema newer than this server.
     #[error("the database's schema is version {found}; this server knows up to {supported}: upgrade the server")]
     SchemaTooNew {

@@ -1,0 +1,120 @@
+//! Which database the storage runs on: a SQLite file (the default: one writer
+//! connection, a few readers) or PostgreSQL (a pool, for several server nodes on one
+//! database). Every method is written for SQLite; those ported to PostgreSQL take
+//! [`Storage::pg`] first, and the rest answer [`StorageError::NotOnPostgres`] there.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use rusqlite::Connection;
+
+use super::pg::PgPool;
+use super::{lock, now, schema, Inner, Storage, StorageError, Writer, READERS};
+
+/// The database behind a [`Storage`].
+pub(super) enum Db {
+    /// A SQLite file.
+    Sqlite(SqliteDb),
+    /// A PostgreSQL database (and schema).
+    Postgres(PgPool),
+}
+
+/// A SQLite file's connections.
+pub(super) struct SqliteDb {
+    pub path: PathBuf,
+    pub writer: Mutex<Writer>,
+    pub readers: Mutex<Vec<Connection>>,
+}
+
+impl Storage {
+    /// The PostgreSQL pool, when the storage runs on PostgreSQL.
+    pub(super) fn pg(&self) -> Option<&PgPool> {
+        match &self.inner.db {
+            Db::Postgres(pool) => Some(pool),
+            Db::Sqlite(_) => None,
+        }
+    }
+
+    /// The SQLite connections; on PostgreSQL, the error saying this part is not
+    /// there yet.
+    pub(super) fn sqlite(&self) -> Result<&SqliteDb, StorageError> {
+        match &self.inner.db {
+            Db::Sqlite(db) => Ok(db),
+            Db::Postgres(_) => Err(StorageError::NotOnPostgres),
+        }
+    }
+
+    /// Run `f` on a reader connection (SQLite).
+    pub(super) fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let db = self.sqlite()?;
+        let pooled = lock(&db.readers).pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&db.path)?;
+                schema::configure(&c)?;
+                c
+            }
+        };
+        let result = f(&mut conn);
+        let mut pool = lock(&db.readers);
+        if pool.len() < READERS {
+            pool.push(conn);
+        }
+        result
+    }
+
+    /// Run `f` on the writer connection (SQLite).
+    pub(super) fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Writer) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        f(&mut lock(&self.sqlite()?.writer))
+    }
+}
+
+impl Storage {
+    /// Open a PostgreSQL database (`postgres://user@host/db`), working in `schema`
+    /// when given: migrate, store the seed forms, load the forms. What runs there so
+    /// far: sign-in and tokens, users, devices, forms; the rest answers
+    /// [`StorageError::NotOnPostgres`].
+    pub fn open_postgres(url: &str, schema: Option<&str>) -> Result<Storage, StorageError> {
+        let pool = PgPool::new(url, schema)?;
+        let fresh = crate::auth::new_epoch();
+        let seeds: Vec<(String, u32, String)> = forms::instruments::seed_forms()
+            .into_iter()
+            .map(|f| (f.id.clone(), f.version, f.to_json()))
+            .collect();
+        let (epoch, rows, high_water) = pool.run(move |mut c| async move {
+            super::pg::schema::migrate(&mut c).await?;
+            let time = now();
+            for (id, version, json) in &seeds {
+                super::pg::accounts::insert_form(&*c, id, *version, json, time).await?;
+            }
+            let epoch = super::pg::accounts::epoch(&c, &fresh).await?;
+            let rows = super::pg::accounts::forms(&c).await?;
+            let high_water = super::pg::feed::high_water(&*c).await?;
+            Ok((epoch, rows, high_water))
+        })?;
+        let forms = super::form_versions::FormCache::from_rows(
+            rows.into_iter()
+                .map(|(id, v, json, _)| (id, v, json))
+                .collect(),
+        );
+        Ok(Storage {
+            inner: std::sync::Arc::new(Inner {
+                epoch,
+                db: Db::Postgres(pool),
+                forms,
+                survey: Mutex::new(Default::default()),
+                feed: tokio::sync::watch::Sender::new(super::FeedMark {
+                    seq: high_water,
+                    closing: false,
+                }),
+            }),
+        })
+    }
+}
