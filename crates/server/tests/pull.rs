@@ -8,9 +8,15 @@ use common::*;
 use sync_core::protocol::{PullResponse, RecordHeads, RepairRequest, RepairResponse};
 use uuid::Uuid;
 
-#[tokio::test]
-async fn pull_pages_by_count_and_by_bytes() {
-    let s = TestServer::new().await;
+on_both_backends!(
+    pull_pages_by_count_and_by_bytes,
+    pull_shows_only_records_in_the_callers_scope,
+    a_device_is_not_sent_its_own_changes_and_its_cursor_moves_past_them,
+    a_waiting_pull_answers_when_a_change_commits,
+    shutting_down_answers_waiting_pulls_at_once,
+);
+
+async fn pull_pages_by_count_and_by_bytes(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
     let mut ids = Vec::new();
     let mut batch = Vec::new();
@@ -57,9 +63,7 @@ async fn pull_pages_by_count_and_by_bytes() {
     assert_eq!(page.changes.len(), 1);
 }
 
-#[tokio::test]
-async fn pull_shows_only_records_in_the_callers_scope() {
-    let s = TestServer::new().await;
+async fn pull_shows_only_records_in_the_callers_scope(s: TestServer) {
     let east_worker = s.user("e", "outreach_worker", Some(east())).await;
     let west_worker = s.user("w", "outreach_worker", Some(west())).await;
     let other_partnership = s
@@ -180,9 +184,7 @@ async fn unknown_cursors_are_409_and_a_restored_database_gets_a_new_epoch() {
     assert_eq!(again.cursor, format!("{new}:1"));
 }
 
-#[tokio::test]
-async fn a_device_is_not_sent_its_own_changes_and_its_cursor_moves_past_them() {
-    let s = TestServer::new().await;
+async fn a_device_is_not_sent_its_own_changes_and_its_cursor_moves_past_them(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
     let batch: Vec<_> = (0..5).map(|_| household(east())).collect();
     let refs: Vec<(Uuid, &automerge::Change)> =
@@ -254,9 +256,7 @@ fn waiting_pull(cursor: &str, wait_ms: u32) -> sync_core::protocol::PullRequest 
     }
 }
 
-#[tokio::test]
-async fn a_waiting_pull_answers_when_a_change_commits() {
-    let s = TestServer::new().await;
+async fn a_waiting_pull_answers_when_a_change_commits(s: TestServer) {
     let writer = s.user("w", "outreach_worker", Some(east())).await;
     let reader = s.user("r", "outreach_worker", Some(east())).await;
     let caught_up = s.pull_ok(&reader, None, 100, 1 << 20).await.cursor;
@@ -315,9 +315,7 @@ async fn a_waiting_pull_answers_when_a_change_commits() {
     assert!(page.changes.is_empty(), "{:?}", page.changes);
 }
 
-#[tokio::test]
-async fn shutting_down_answers_waiting_pulls_at_once() {
-    let s = TestServer::new().await;
+async fn shutting_down_answers_waiting_pulls_at_once(s: TestServer) {
     let reader = s.user("r", "outreach_worker", Some(east())).await;
     let cursor = s.pull_ok(&reader, None, 100, 1 << 20).await.cursor;
     let started = std::time::Instant::now();

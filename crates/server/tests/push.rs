@@ -11,9 +11,15 @@ use forms::Answers;
 use sync_core::protocol::{PushRequest, PushStatus, PushedChange, PROTOCOL_VERSION};
 use sync_core::RecordKind;
 
-#[tokio::test]
-async fn pushing_the_same_batch_twice_stores_it_once() {
-    let s = TestServer::new().await;
+on_both_backends!(
+    pushing_the_same_batch_twice_stores_it_once,
+    a_forged_metadata_change_is_rejected_and_the_rest_lands,
+    undecodable_missing_dependency_and_out_of_scope_changes_are_rejected_alone,
+    a_choice_not_in_the_list_is_rejected_and_the_record_stays_as_it_was,
+    a_draft_missing_required_answers_is_accepted_with_its_issues_recorded,
+);
+
+async fn pushing_the_same_batch_twice_stores_it_once(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
     let (mut doc, create) = household(east());
     let id = doc.id();
@@ -42,9 +48,7 @@ async fn pushing_the_same_batch_twice_stores_it_once() {
     assert_eq!(row.scope, east());
 }
 
-#[tokio::test]
-async fn a_forged_metadata_change_is_rejected_and_the_rest_lands() {
-    let s = TestServer::new().await;
+async fn a_forged_metadata_change_is_rejected_and_the_rest_lands(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
     let (mut b, b_create) = household(east());
     let b_id = b.id();
@@ -107,9 +111,7 @@ async fn a_forged_metadata_change_is_rejected_and_the_rest_lands() {
     assert_eq!(s.changes(), 3);
 }
 
-#[tokio::test]
-async fn undecodable_missing_dependency_and_out_of_scope_changes_are_rejected_alone() {
-    let s = TestServer::new().await;
+async fn undecodable_missing_dependency_and_out_of_scope_changes_are_rejected_alone(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
     let (mut doc, create) = household(east());
     let id = doc.id();
@@ -180,9 +182,7 @@ async fn undecodable_missing_dependency_and_out_of_scope_changes_are_rejected_al
         .contains("missing dependency"));
 }
 
-#[tokio::test]
-async fn a_choice_not_in_the_list_is_rejected_and_the_record_stays_as_it_was() {
-    let s = TestServer::new().await;
+async fn a_choice_not_in_the_list_is_rejected_and_the_record_stays_as_it_was(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
     let (bad, bad_create) = survey(east(), "maybe");
     let r = s.push_ok(&worker, &[(bad.id(), &bad_create)]).await;
@@ -218,9 +218,7 @@ async fn a_choice_not_in_the_list_is_rejected_and_the_record_stays_as_it_was() {
     assert_eq!(statuses(&r), vec![PushStatus::Rejected]);
 }
 
-#[tokio::test]
-async fn a_draft_missing_required_answers_is_accepted_with_its_issues_recorded() {
-    let s = TestServer::new().await;
+async fn a_draft_missing_required_answers_is_accepted_with_its_issues_recorded(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
     let (doc, create) = survey(east(), "yes");
     let r = s.push_ok(&worker, &[(doc.id(), &create)]).await;

@@ -35,6 +35,11 @@ impl Storage {
         }
     }
 
+    /// The PostgreSQL channel this storage's feed commits are announced on.
+    pub(super) fn feed_channel(&self) -> String {
+        super::pg::feed::channel(self.pg().and_then(|p| p.target().1))
+    }
+
     /// The SQLite connections; on PostgreSQL, the error saying this part is not
     /// there yet.
     pub(super) fn sqlite(&self) -> Result<&SqliteDb, StorageError> {

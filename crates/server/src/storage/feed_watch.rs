@@ -30,7 +30,10 @@ impl Storage {
 
     /// Announce the feed's mark after a commit that may have moved it.
     pub(crate) fn announce(&self) -> Result<(), StorageError> {
-        let seq = self.read(|c| sqlite::max_seq(c))?;
+        let seq = match self.pg() {
+            Some(pool) => pool.run(|c| async move { super::pg::feed::high_water(&*c).await })?,
+            None => self.read(|c| sqlite::max_seq(c))?,
+        };
         self.announce_seq(seq);
         Ok(())
     }

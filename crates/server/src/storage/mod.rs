@@ -13,6 +13,8 @@ mod backend;
 mod browse;
 mod feed_watch;
 mod form_versions;
+mod log_tx;
+use log_tx::LogTx;
 pub mod pg;
 mod purge;
 mod push;
@@ -451,12 +453,18 @@ impl Storage {
         let incoming = push::decode(changes);
         // New records are built under the writer's lock, alongside the write: built
         // ahead of it, every waiting push's documents would be in memory at once.
-        let results = self.write(|w| {
-            std::thread::scope(|scope| {
+        let results = match self.pg() {
+            Some(pool) => std::thread::scope(|scope| {
                 let mut prebuilt = push::build(scope, self, push::creations(&incoming));
-                push::write(w, self, caller, incoming, &mut prebuilt, now())
-            })
-        })?;
+                push::write_pg(pool, self, caller, incoming, &mut prebuilt, now())
+            })?,
+            None => self.write(|w| {
+                std::thread::scope(|scope| {
+                    let mut prebuilt = push::build(scope, self, push::creations(&incoming));
+                    push::write(w, self, caller, incoming, &mut prebuilt, now())
+                })
+            })?,
+        };
         if results.iter().any(|r| r.status == PushStatus::Accepted) {
             self.announce()?;
         }
@@ -481,79 +489,37 @@ impl Storage {
         let limit = i64::from(limit.clamp(1, sync_core::protocol::MAX_PULL_LIMIT));
         let max_bytes = max_bytes.max(1);
 
-        self.read(|conn| {
-            // One read transaction: a consistent snapshot of the log.
-            let tx = conn.transaction()?;
-            let max_seq = sqlite::max_seq(&tx)?;
-            if after > max_seq {
-                return Err(StorageError::UnknownCursor(format!(
-                    "cursor {after} is past the end of the feed ({max_seq})"
-                )));
+        let scope = caller.scope.clone();
+        let page =
+            |tx: &dyn LogTx| pull_in(tx, scope.as_ref(), exclude_actor, after, limit, max_bytes);
+        let (changes, tombstones, last, max_seq) = match self.pg() {
+            Some(pool) => {
+                // A snapshot for the whole page: the mark and the rows agree.
+                let mut conn = pool.get()?;
+                let tx = pg::wait(
+                    conn.build_transaction()
+                        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                        .read_only(true)
+                        .start(),
+                )
+                .map_err(pg::PgError::from)?;
+                let out = page(&log_tx::PgLog(&tx))?;
+                pg::wait(tx.commit()).map_err(pg::PgError::from)?;
+                out
             }
-            let mut changes = Vec::new();
-            let mut bytes: u64 = 0;
-            let mut last = after;
-            let mut full = false;
-            let mut bad: Option<String> = None;
-            while last < max_seq && !full && last - after < MAX_SCAN {
-                let upto = (last + 20_000).min(max_seq);
-                let want = limit - changes.len() as i64;
-                sqlite::feed(
-                    &tx,
-                    caller.scope.as_ref(),
-                    exclude_actor,
-                    last,
-                    upto,
-                    want,
-                    |row| {
-                        let size = row.bytes.len() as u64;
-                        if !changes.is_empty() && bytes + size > max_bytes {
-                            full = true;
-                            return false;
-                        }
-                        let Ok(record) = Uuid::parse_str(&row.record_id) else {
-                            bad = Some(row.record_id);
-                            return false;
-                        };
-                        bytes += size;
-                        last = row.seq;
-                        changes.push(PulledChange {
-                            record,
-                            change: sync_core::protocol::Bytes(row.bytes),
-                        });
-                        if changes.len() as i64 >= limit {
-                            full = true;
-                            return false;
-                        }
-                        true
-                    },
-                )?;
-                if let Some(id) = bad {
-                    return Err(StorageError::Corrupt(format!(
-                        "record id `{id}` in the log"
-                    )));
-                }
-                if !full {
-                    last = upto;
-                }
-            }
-            let tombstones = purge::tombstones(&tx, caller.scope.as_ref(), after, last)?
-                .into_iter()
-                .filter_map(|(record, reason)| {
-                    Some(sync_core::protocol::Tombstone {
-                        record: Uuid::parse_str(&record).ok()?,
-                        reason,
-                    })
-                })
-                .collect();
-            Ok(PullResponse {
-                v: PROTOCOL_VERSION,
-                changes,
-                tombstones,
-                cursor: format!("{epoch}:{last}"),
-                more: last < max_seq,
-                remaining: (max_seq - last).max(0) as u64,
-            })
+            None => self.read(|conn| {
+                // One read transaction: a consistent snapshot of the log.
+                let tx = conn.transaction()?;
+                page(&*tx)
+            })?,
+        };
+        Ok(PullResponse {
+            v: PROTOCOL_VERSION,
+            changes,
+            tombstones,
+            cursor: format!("{epoch}:{last}"),
+            more: last < max_seq,
+            remaining: (max_seq - last).max(0) as u64,
         })
     }
 
@@ -563,6 +529,42 @@ impl Storage {
         caller: &Caller,
         records: &[RecordHeads],
     ) -> Result<Vec<RecordHeads>, StorageError> {
+        if let Some(pool) = self.pg() {
+            let (caller, records) = (caller.clone(), records.to_vec());
+            return Ok(pool.run(move |c| async move {
+                let mut out = Vec::with_capacity(records.len());
+                for r in records {
+                    let row = c
+                        .query_opt(
+                            "SELECT heads, partnership, organization, neighborhood, family, program
+                               FROM records WHERE id = $1",
+                            &[&r.record.to_string()],
+                        )
+                        .await?;
+                    let heads = row
+                        .map(|row| {
+                            let scope = Scope {
+                                partnership: row.get(1),
+                                organization: row.get(2),
+                                neighborhood: row.get(3),
+                                family: row.get(4),
+                                program: row.get(5),
+                            };
+                            let heads: Vec<String> =
+                                serde_json::from_str(row.get::<_, &str>(0)).unwrap_or_default();
+                            (heads, scope)
+                        })
+                        .filter(|(_, scope)| caller.may_see(scope))
+                        .map(|(heads, _)| heads)
+                        .unwrap_or_default();
+                    out.push(RecordHeads {
+                        record: r.record,
+                        heads,
+                    });
+                }
+                Ok(out)
+            })?);
+        }
         self.read(|conn| {
             records
                 .iter()
@@ -582,21 +584,76 @@ impl Storage {
 
     /// A record's materialized row.
     pub fn record(&self, id: Uuid) -> Result<Option<RecordRow>, StorageError> {
+        if let Some(pool) = self.pg() {
+            return Ok(pool.run(move |c| async move {
+                let row = c
+                    .query_opt(
+                        "SELECT id, kind, partnership, organization, neighborhood, family,
+                             program, form_id, form_version, created_by, created_at,
+                             updated_at, heads, fields, has_conflicts, issues
+                           FROM records WHERE id = $1",
+                        &[&id.to_string()],
+                    )
+                    .await?;
+                Ok(row.map(|r| {
+                    let form_id: Option<String> = r.get(7);
+                    let form_version: Option<i32> = r.get(8);
+                    RecordRow {
+                        id: r.get(0),
+                        kind: r.get(1),
+                        scope: Scope {
+                            partnership: r.get(2),
+                            organization: r.get(3),
+                            neighborhood: r.get(4),
+                            family: r.get(5),
+                            program: r.get(6),
+                        },
+                        form: form_id.zip(form_version.map(|v| v as u32)),
+                        created_by: r.get(9),
+                        created_at: r.get(10),
+                        updated_at: r.get(11),
+                        heads: serde_json::from_str(r.get::<_, &str>(12)).unwrap_or_default(),
+                        fields: serde_json::from_str(r.get::<_, &str>(13)).unwrap_or_default(),
+                        has_conflicts: r.get(14),
+                        issues: serde_json::from_str(r.get::<_, &str>(15)).unwrap_or_default(),
+                    }
+                }))
+            })?);
+        }
         self.read(|c| sqlite::record(c, &id.to_string()))
     }
 
     /// A record's document as the server holds it (snapshot plus later changes).
     pub fn record_doc(&self, id: Uuid) -> Result<Option<RecordDoc>, StorageError> {
+        if let Some(pool) = self.pg() {
+            let mut conn = pool.get()?;
+            let tx = pg::wait(conn.transaction()).map_err(pg::PgError::from)?;
+            return push::load_doc(&log_tx::PgLog(&tx), &id.to_string());
+        }
         self.read(|c| push::load_doc(c, &id.to_string()))
     }
 
     /// How many changes the log holds.
     pub fn change_count(&self) -> Result<i64, StorageError> {
+        if let Some(pool) = self.pg() {
+            return Ok(pool.run(|c| async move {
+                Ok(c.query_one("SELECT COUNT(*) FROM changes", &[])
+                    .await?
+                    .get(0))
+            })?);
+        }
         self.read(|c| sqlite::change_count(c))
     }
 
     /// How many records there are.
     pub fn record_count(&self) -> Result<i64, StorageError> {
+        if let Some(pool) = self.pg() {
+            return Ok(pool.run(|c| async move {
+                Ok(c.query_one("SELECT COUNT(*) FROM records", &[])
+                    .await?
+                    .get(0))
+            })?);
+        }
         self.read(|c| sqlite::record_count(c))
     }
 }
@@ -641,4 +698,78 @@ fn parse_cursor(text: &str, epoch: &str) -> Result<i64, StorageError> {
         .ok()
         .filter(|s| *s >= 0)
         .ok_or_else(unknown)
+}
+
+/// One page of the feed after `after` for `scope`, inside one transaction: the
+/// changes (at most `limit`, about `max_bytes`), the tombstones among them, the
+/// cursor's new sequence and the feed's high-water mark. A narrow scope reads at most
+/// [`MAX_SCAN`] sequence numbers per page, in windows.
+#[allow(clippy::type_complexity)]
+fn pull_in(
+    tx: &dyn LogTx,
+    scope: Option<&Scope>,
+    exclude_actor: Option<&[u8]>,
+    after: i64,
+    limit: i64,
+    max_bytes: u64,
+) -> Result<
+    (
+        Vec<PulledChange>,
+        Vec<sync_core::protocol::Tombstone>,
+        i64,
+        i64,
+    ),
+    StorageError,
+> {
+    let max_seq = tx.max_seq()?;
+    if after > max_seq {
+        return Err(StorageError::UnknownCursor(format!(
+            "cursor {after} is past the end of the feed ({max_seq})"
+        )));
+    }
+    let mut changes = Vec::new();
+    let mut bytes: u64 = 0;
+    let mut last = after;
+    let mut full = false;
+    while last < max_seq && !full && last - after < MAX_SCAN {
+        let upto = (last + 20_000).min(max_seq);
+        let want = limit - changes.len() as i64;
+        for row in tx.feed(scope, exclude_actor, last, upto, want)? {
+            let size = row.bytes.len() as u64;
+            if !changes.is_empty() && bytes + size > max_bytes {
+                full = true;
+                break;
+            }
+            let Ok(record) = Uuid::parse_str(&row.record_id) else {
+                return Err(StorageError::Corrupt(format!(
+                    "record id `{}` in the log",
+                    row.record_id
+                )));
+            };
+            bytes += size;
+            last = row.seq;
+            changes.push(PulledChange {
+                record,
+                change: sync_core::protocol::Bytes(row.bytes),
+            });
+            if changes.len() as i64 >= limit {
+                full = true;
+                break;
+            }
+        }
+        if !full {
+            last = upto;
+        }
+    }
+    let tombstones = tx
+        .tombstones(scope, after, last)?
+        .into_iter()
+        .filter_map(|(record, reason)| {
+            Some(sync_core::protocol::Tombstone {
+                record: Uuid::parse_str(&record).ok()?,
+                reason,
+            })
+        })
+        .collect();
+    Ok((changes, tombstones, last, max_seq))
 }

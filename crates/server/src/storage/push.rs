@@ -6,11 +6,14 @@ use std::collections::{HashMap, HashSet};
 
 use automerge::{Change, ChangeHash};
 use forms::IssueKind;
-use rusqlite::Connection;
+use std::num::NonZeroUsize;
+
+use lru::LruCache;
 use sync_core::protocol::{PushResult, PushStatus, PushedChange};
 use sync_core::RecordDoc;
 use uuid::Uuid;
 
+use super::log_tx::LogTx;
 use super::sqlite::{self, RowWrite};
 use super::{Storage, StorageError, Writer};
 use crate::auth::Caller;
@@ -43,11 +46,11 @@ fn rejected(hash: &str, reason: impl Into<String>) -> PushResult {
 }
 
 /// Load a record's document: its snapshot, then the log's changes after it.
-pub(crate) fn load_doc(conn: &Connection, id: &str) -> Result<Option<RecordDoc>, StorageError> {
-    let Some(state) = sqlite::doc_state(conn, id)? else {
+pub(crate) fn load_doc(conn: &dyn LogTx, id: &str) -> Result<Option<RecordDoc>, StorageError> {
+    let Some(state) = conn.doc_state(id)? else {
         return Ok(None);
     };
-    let chunks = sqlite::record_changes_after(conn, id, state.snapshot_seq)?;
+    let chunks = conn.record_changes_after(id, state.snapshot_seq)?;
     let (first, rest): (&[u8], &[Vec<u8>]) = match &state.snapshot {
         Some(snapshot) => (snapshot, &chunks),
         None => match chunks.split_first() {
@@ -224,18 +227,64 @@ pub(super) fn write(
     prebuilt: &mut Prebuilds,
     now: i64,
 ) -> Result<Vec<PushResult>, StorageError> {
+    let Writer { conn, docs } = w;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let (results, keep) = write_in(&*tx, docs, storage, caller, incoming, prebuilt, now)?;
+    tx.commit()?;
+    for (record, doc) in keep {
+        docs.put(record, doc);
+    }
+    Ok(results)
+}
+
+/// [`write`] on PostgreSQL. The transaction first locks the feed's sequence row, so
+/// log writers on every node take turns (sequence order is commit order, see
+/// `pg::feed`), and no node's cached document can be stale: each push loads the
+/// documents it touches.
+pub(super) fn write_pg(
+    pool: &super::pg::PgPool,
+    storage: &Storage,
+    caller: &Caller,
+    incoming: Incoming,
+    prebuilt: &mut Prebuilds,
+    now: i64,
+) -> Result<Vec<PushResult>, StorageError> {
+    use super::pg::wait;
+    let mut conn = pool.get()?;
+    let tx = wait(conn.transaction()).map_err(super::pg::PgError::from)?;
+    wait(tx.execute("SELECT last_seq FROM feed_sequence FOR UPDATE", &[]))
+        .map_err(super::pg::PgError::from)?;
+    let mut docs = LruCache::new(NonZeroUsize::MIN);
+    let log = super::log_tx::PgLog(&tx);
+    let (results, _) = write_in(&log, &mut docs, storage, caller, incoming, prebuilt, now)?;
+    let last = log.max_seq()?;
+    wait(super::pg::feed::notify(&tx, &storage.feed_channel(), last))?;
+    wait(tx.commit()).map_err(super::pg::PgError::from)?;
+    Ok(results)
+}
+
+/// The records of a push taken inside `tx`: the results, and the documents to keep
+/// in the cache once `tx` commits.
+#[allow(clippy::type_complexity)]
+fn write_in(
+    tx: &dyn LogTx,
+    docs: &mut LruCache<Uuid, RecordDoc>,
+    storage: &Storage,
+    caller: &Caller,
+    incoming: Incoming,
+    prebuilt: &mut Prebuilds,
+    now: i64,
+) -> Result<(Vec<PushResult>, Vec<(Uuid, RecordDoc)>), StorageError> {
     let Incoming {
         mut results,
         groups,
         duplicates,
     } = incoming;
-    let Writer { conn, docs } = w;
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut keep: Vec<(Uuid, RecordDoc)> = Vec::new();
     for (record, group) in groups {
         let cached = docs.pop(&record);
         let doc = take_record(
-            &tx,
+            tx,
             storage,
             caller,
             record,
@@ -249,11 +298,6 @@ pub(super) fn write(
             keep.push((record, doc));
         }
     }
-    tx.commit()?;
-    for (record, doc) in keep {
-        docs.put(record, doc);
-    }
-
     for (dup, first) in duplicates {
         let mut result = results[first].clone();
         if let Some(r) = &mut result {
@@ -263,17 +307,18 @@ pub(super) fn write(
         }
         results[dup] = result;
     }
-    Ok(results
+    let results = results
         .into_iter()
         .map(|r| r.unwrap_or_else(|| rejected("", "not processed (a bug)")))
-        .collect())
+        .collect();
+    Ok((results, keep))
 }
 
 /// Take one record's changes of a push. Fills `results` for every change of `group`;
 /// returns the record's document to keep in the cache, if it is sound.
 #[allow(clippy::too_many_arguments)]
 fn take_record(
-    tx: &Connection,
+    tx: &dyn LogTx,
     storage: &Storage,
     caller: &Caller,
     record: Uuid,
@@ -290,7 +335,7 @@ fn take_record(
     let mut fresh: Group = Vec::new();
     for (i, change) in group {
         let hash = change.hash();
-        match sqlite::change_record(tx, &hash.0)? {
+        match tx.change_record(&hash.0)? {
             Some(owner) if owner == id => {
                 results[i] = Some(PushResult {
                     hash: hash.to_string(),
@@ -317,7 +362,7 @@ fn take_record(
     };
 
     // 2. The document: cached, loaded, or created by this push.
-    let state = sqlite::doc_state(tx, &id)?;
+    let state = tx.doc_state(&id)?;
     let existing = state.is_some();
     let (mut doc, creation) = if existing {
         let doc = match cached {
@@ -530,8 +575,7 @@ fn take_record(
     let mut last_seq = 0;
     for (i, change) in &landing {
         let hash = change.hash();
-        last_seq = sqlite::append_change(
-            tx,
+        last_seq = tx.append_change(
             sqlite::LoggedChange {
                 hash: &hash.0,
                 record_id: &id,
@@ -565,8 +609,8 @@ fn take_record(
         issues: serde_json::to_string(&issues).unwrap_or_else(|_| "[]".into()),
     };
     match &snapshot {
-        Some(bytes) => sqlite::upsert_record(tx, &row, Some((bytes, last_seq)), 0)?,
-        None => sqlite::upsert_record(tx, &row, None, pending)?,
+        Some(bytes) => tx.upsert_record(&row, Some((bytes, last_seq)), 0)?,
+        None => tx.upsert_record(&row, None, pending)?,
     }
     Ok(Some(doc))
 }

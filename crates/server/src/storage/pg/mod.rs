@@ -9,7 +9,7 @@ pub mod feed;
 pub mod pool;
 pub mod schema;
 
-pub use pool::{PgPool, Pooled};
+pub use pool::{wait, PgPool, Pooled};
 use thiserror::Error;
 pub use tokio_postgres::Client;
 use tokio_postgres::{Config, NoTls};

@@ -115,6 +115,35 @@ impl PgPool {
     }
 }
 
+impl PgPool {
+    /// A connection, for code that waits on its calls with [`wait`] (the push and the
+    /// pull, written once for both databases, are synchronous).
+    pub fn get(&self) -> Result<Pooled, PgError> {
+        self.run(|conn| async move { Ok(conn) })
+    }
+}
+
+/// Wait for a PostgreSQL call on this thread. The client's futures only talk to the
+/// connection's task (on the pool's runtime) through channels, so any thread may
+/// wait on them, without a runtime of its own.
+pub fn wait<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(output) => return output,
+            std::task::Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
 async fn take(shared: Arc<Shared>) -> Result<Pooled, PgError> {
     let reused = shared
         .idle
