@@ -62,6 +62,23 @@ impl TestServer {
 
     /// Start a server bound to `bind`, logging at `level` (`info` logs every request).
     pub fn start_logging(data_dir: &Path, bind: &str, level: &str) -> TestServer {
+        Self::start_with(data_dir, bind, level, &[])
+    }
+
+    /// Start a server on a free port on PostgreSQL (`url`, in `schema`); `data_dir`
+    /// holds its log.
+    pub fn start_postgres(data_dir: &Path, url: &str, schema: &str) -> TestServer {
+        let level = std::env::var("SERVER_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
+        Self::start_with(
+            data_dir,
+            "127.0.0.1:0",
+            &level,
+            &["--database-url", url, "--database-schema", schema],
+        )
+    }
+
+    /// Start a server with `extra` arguments.
+    pub fn start_with(data_dir: &Path, bind: &str, level: &str, extra: &[&str]) -> TestServer {
         std::fs::create_dir_all(data_dir).unwrap();
         let log = data_dir.join("server.log");
         let log_file = std::fs::OpenOptions::new()
@@ -73,6 +90,7 @@ impl TestServer {
             .args(["serve", "--bind", bind, "--data-dir"])
             .arg(data_dir)
             .args(["--admin-password", ADMIN_PASSWORD, "--log-level", level])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))
             .spawn()

@@ -23,6 +23,7 @@ pub fn run() -> anyhow::Result<()> {
                     admin_password: args.admin_password.clone(),
                     max_attachment_bytes: args.max_attachment_mb.saturating_mul(1024 * 1024),
                     database_url: args.database_url.clone(),
+                    database_schema: args.database_schema.clone(),
                 };
                 let srv = Server::bind(&opts)
                     .await

@@ -64,6 +64,10 @@ pub struct ServeArgs {
     /// far (the Scale-out work); everything else answers 501 on it.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// The PostgreSQL schema to keep the tables in (created when missing); the
+    /// database's default schema when none. Deployments sharing a database use one each.
+    #[arg(long, env = "DATABASE_SCHEMA", requires = "database_url")]
+    pub database_schema: Option<String>,
 }
 
 /// Set up tracing: logs go to stderr, so stdout carries only the start-up lines.

@@ -51,6 +51,8 @@ pub struct ServeOptions {
     /// A PostgreSQL database (`postgres://user@host:5432/db`) instead of the SQLite
     /// file in `data_dir`. Only part of the server runs there so far.
     pub database_url: Option<String>,
+    /// The PostgreSQL schema (the database's default when none).
+    pub database_schema: Option<String>,
 }
 
 impl ServeOptions {
@@ -62,6 +64,7 @@ impl ServeOptions {
             admin_password: None,
             max_attachment_bytes: sync_core::protocol::DEFAULT_MAX_ATTACHMENT_BYTES,
             database_url: None,
+            database_schema: None,
         }
     }
 }
@@ -91,10 +94,11 @@ impl Server {
     pub async fn bind(opts: &ServeOptions) -> Result<Server, StartError> {
         let dir = opts.data_dir.clone();
         let url = opts.database_url.clone();
+        let schema = opts.database_schema.clone();
         let password = opts.admin_password.clone();
         let (storage, first_admin_password) = tokio::task::spawn_blocking(move || {
             let storage = match url {
-                Some(url) => Storage::open_postgres(&url, None)?,
+                Some(url) => Storage::open_postgres(&url, schema.as_deref())?,
                 None => Storage::open(&dir)?,
             };
             let first = storage.ensure_admin(password.as_deref())?;
@@ -147,6 +151,10 @@ impl Server {
                 Err(e) => tracing::warn!(error = %e, "indicator cache not warmed"),
             }
         });
+        // On PostgreSQL, other nodes' commits wake this node's waiting pulls.
+        if let Some((url, schema)) = self.storage.postgres_target() {
+            tokio::spawn(relay_other_nodes(self.storage.clone(), url, schema));
+        }
         // Waiting pulls answer at once when shutdown starts, instead of holding it up.
         let closing = self.storage.clone();
         let shutdown = async move {
@@ -162,6 +170,25 @@ impl Server {
         .with_graceful_shutdown(shutdown)
         .await?;
         Ok(())
+    }
+}
+
+/// Listen on the feed's PostgreSQL channel and announce every mark another node's
+/// commit sends, reconnecting (after a pause) when the connection drops.
+async fn relay_other_nodes(storage: Storage, url: String, schema: Option<String>) {
+    loop {
+        match storage::pg::feed::listen(&url, schema.as_deref()).await {
+            Ok(listener) => {
+                let mut marks = listener.marks();
+                while marks.changed().await.is_ok() {
+                    let seq = *marks.borrow_and_update();
+                    storage.announce_seq(seq);
+                }
+                tracing::warn!("the feed listener stopped; reconnecting");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot listen on the feed; retrying"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
 }
 

@@ -35,6 +35,14 @@ impl Storage {
         }
     }
 
+    /// The PostgreSQL URL and schema, when the storage runs on PostgreSQL.
+    pub fn postgres_target(&self) -> Option<(String, Option<String>)> {
+        self.pg().map(|p| {
+            let (url, schema) = p.target();
+            (url.to_string(), schema.map(str::to_string))
+        })
+    }
+
     /// The PostgreSQL channel this storage's feed commits are announced on.
     pub(super) fn feed_channel(&self) -> String {
         super::pg::feed::channel(self.pg().and_then(|p| p.target().1))
