@@ -103,10 +103,11 @@ pub async fn prepare(
     phones
 }
 
-/// Sync every phone at once, each on its own thread with its own runtime. `on_done`
-/// is called with the number of phones finished so far, as each finishes.
+/// Sync every phone at once, each on its own thread with its own runtime; phone `i`
+/// talks to server node `urls[i % urls.len()]`. `on_done` is called with the number
+/// of phones finished so far, as each finishes.
 pub fn sync_all(
-    url: &str,
+    urls: &[String],
     phones: &[Phone],
     config: &SyncConfig,
     on_done: &(dyn Fn(u64) + Sync),
@@ -116,8 +117,10 @@ pub fn sync_all(
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = phones
             .iter()
-            .map(|phone| {
+            .enumerate()
+            .map(|(i, phone)| {
                 let finished = &finished;
+                let url = urls[i % urls.len()].as_str();
                 scope.spawn(move || {
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .enable_all()

@@ -7,6 +7,9 @@
 //!
 //! ```sh
 //! cargo run --release -p scenarios --bin fleet -- --devices 200 --responses 50
+//! # on PostgreSQL, phones spread over two server nodes:
+//! cargo run --release -p scenarios --bin fleet -- \
+//!     --database-url postgres://postgres@127.0.0.1:5432/test --nodes 2
 //! ```
 
 use std::collections::HashSet;
@@ -39,6 +42,13 @@ struct Args {
     /// directory, removed at the end).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
+    /// Run the server on this PostgreSQL database (in a fresh schema, dropped at the
+    /// end) instead of a SQLite file.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Server nodes (on PostgreSQL); phone `i` syncs with node `i % nodes`.
+    #[arg(long, default_value_t = 1, requires = "database_url")]
+    nodes: usize,
 }
 
 /// Prints a pull's progress on one line.
@@ -67,9 +77,20 @@ async fn main() -> Result<()> {
         .clone()
         .unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
-    let server = TestServer::start(&dir.join("server"));
-    let url = server.url();
-    eprintln!("server on {url}, data in {}", dir.display());
+    let schema = format!("fleet_{}", std::process::id());
+    let servers: Vec<TestServer> = match &args.database_url {
+        Some(db) => (0..args.nodes.max(1))
+            .map(|n| TestServer::start_postgres(&dir.join(format!("node{n}")), db, &schema))
+            .collect(),
+        None => vec![TestServer::start(&dir.join("server"))],
+    };
+    let urls: Vec<String> = servers.iter().map(TestServer::url).collect();
+    let url = urls[0].clone();
+    let server = &servers[0];
+    match &args.database_url {
+        Some(_) => eprintln!("{} node(s) on PostgreSQL schema {schema}: {urls:?}", urls.len()),
+        None => eprintln!("server on {url}, data in {}", dir.display()),
+    }
 
     let shape = FleetShape {
         devices: args.devices,
@@ -94,14 +115,18 @@ async fn main() -> Result<()> {
     eprintln!("all {} phones sync at once ...", phones.len());
     let config = test_config();
     let fleet = tokio::task::block_in_place(|| {
-        sync_all(&url, &phones, &config, &|n| {
+        sync_all(&urls, &phones, &config, &|n| {
             if n.is_multiple_of(10) || n == shape.devices {
                 eprint!("\r    {n}/{} phones done   ", shape.devices);
             }
         })
     });
     eprintln!();
-    let fleet_peak = server.peak_memory_kib().unwrap_or(0);
+    let fleet_peak = servers
+        .iter()
+        .map(|s| s.peak_memory_kib().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
 
     eprintln!("a fresh staff device pulls everything ...");
     let token = user_with_token(
@@ -135,13 +160,37 @@ async fn main() -> Result<()> {
             _ => None,
         })
         .collect();
-    let changes = server.count("changes");
-    let peak = server.peak_memory_kib().unwrap_or(0);
+    let changes = match &args.database_url {
+        Some(db) => {
+            let client = server::storage::pg::connect(db, Some(&schema)).await?;
+            let n: i64 = client
+                .query_one("SELECT COUNT(*) FROM changes", &[])
+                .await?
+                .get(0);
+            client
+                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .await?;
+            n
+        }
+        None => server.count("changes"),
+    };
+    let peak = servers
+        .iter()
+        .map(|s| s.peak_memory_kib().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
 
     println!("| figure | value |\n|---|---|");
     println!(
         "| fleet | {} phones × {} responses = {total}, teams of {} |",
         shape.devices, shape.per_device, shape.team_size
+    );
+    println!(
+        "| server | {} |",
+        match &args.database_url {
+            Some(_) => format!("{} node(s) on one PostgreSQL", servers.len()),
+            None => "one node on SQLite".to_string(),
+        }
     );
     println!(
         "| fleet sync wall time | {:.2} s ({:.0} responses/s pushed) |",
@@ -190,7 +239,7 @@ async fn main() -> Result<()> {
     if changes as u64 != total {
         bail!("the server's log holds {changes} changes for {total} responses");
     }
-    if server.log_has_panic() {
+    if servers.iter().any(TestServer::log_has_panic) {
         bail!(
             "the server panicked; see {}",
             server.data_dir.join("server.log").display()

@@ -18,7 +18,7 @@ use tokio_postgres::{Config, NoTls};
 #[derive(Debug, Error)]
 pub enum PgError {
     /// The database answered with an error, or the connection failed.
-    #[error("PostgreSQL: {0}")]
+    #[error("PostgreSQL: {}", describe(.0))]
     Db(#[from] tokio_postgres::Error),
     /// The database URL or a schema name is unusable.
     #[error("{0}")]
@@ -34,6 +34,14 @@ pub enum PgError {
         /// The newest this code knows.
         supported: i32,
     },
+}
+
+/// An error with the database's own message and code, when it sent one.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 /// Whether a schema name is safe to put into SQL unquoted (tests make their own).

@@ -18,10 +18,15 @@ use super::{connect, PgError};
 /// Most idle connections kept.
 const IDLE: usize = 16;
 
+/// Most connections open at once per server node: PostgreSQL allows 100 by default,
+/// shared by every node and tool; a request beyond this waits for a connection.
+pub const MAX_CONNECTIONS: usize = 24;
+
 struct Shared {
     url: String,
     schema: Option<String>,
     idle: Mutex<Vec<Client>>,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// Connections to one database (and schema), with the runtime they run on.
@@ -34,6 +39,7 @@ pub struct PgPool {
 pub struct Pooled {
     client: Option<Client>,
     shared: Arc<Shared>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Deref for Pooled {
@@ -79,6 +85,7 @@ impl PgPool {
                 url: url.to_string(),
                 schema: schema.map(str::to_string),
                 idle: Mutex::new(Vec::new()),
+                permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
             }),
             runtime: Some(runtime),
         })
@@ -145,6 +152,12 @@ pub fn wait<F: Future>(future: F) -> F::Output {
 }
 
 async fn take(shared: Arc<Shared>) -> Result<Pooled, PgError> {
+    let permit = shared
+        .permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| PgError::Invalid("the database pool is closed".into()))?;
     let reused = shared
         .idle
         .lock()
@@ -158,6 +171,7 @@ async fn take(shared: Arc<Shared>) -> Result<Pooled, PgError> {
     Ok(Pooled {
         client: Some(client),
         shared,
+        _permit: permit,
     })
 }
 
