@@ -177,7 +177,9 @@ async fn main() {
         devices_n.div_ceil(10)
     );
     let phones = fleet::prepare(&url, dir.path(), &shape, &|_| {}).await;
-    let fleet = tokio::task::block_in_place(|| fleet::sync_all(std::slice::from_ref(&url), &phones, &config, &|_| {}));
+    let fleet = tokio::task::block_in_place(|| {
+        fleet::sync_all(std::slice::from_ref(&url), &phones, &config, &|_| {})
+    });
     if let Some(e) = &fleet.first_error {
         eprintln!("    device error: {e}");
     }

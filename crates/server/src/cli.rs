@@ -47,7 +47,18 @@ pub fn run() -> anyhow::Result<()> {
                 Ok(())
             })
         }
-        Command::RestoreEpoch { data_dir } => {
+        Command::RestoreEpoch {
+            data_dir,
+            database_url: Some(url),
+            database_schema,
+        } => {
+            let _ = data_dir;
+            let epoch = Storage::new_epoch_postgres(&url, database_schema.as_deref())
+                .context("the PostgreSQL database")?;
+            println!("new feed epoch: {epoch}");
+            Ok(())
+        }
+        Command::RestoreEpoch { data_dir, .. } => {
             let epoch = Storage::new_epoch(&data_dir)
                 .with_context(|| format!("database in {}", data_dir.display()))?;
             println!("new feed epoch: {epoch}");

@@ -25,6 +25,12 @@ pub enum Command {
         /// The data directory holding server.db.
         #[arg(long, env = "SERVER_DATA_DIR", default_value = "./data")]
         data_dir: PathBuf,
+        /// The PostgreSQL database restored, instead of the SQLite file.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// Its schema (the database's default when none).
+        #[arg(long, env = "DATABASE_SCHEMA", requires = "database_url")]
+        database_schema: Option<String>,
     },
 }
 

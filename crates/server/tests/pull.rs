@@ -342,3 +342,38 @@ async fn shutting_down_answers_waiting_pulls_at_once(s: TestServer) {
         .message();
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn a_restored_postgres_database_gets_a_new_epoch() {
+    let schema = SchemaGuard(fresh_schema());
+    let open = || server::Storage::open_postgres(&test_database_url(), Some(&schema.0)).unwrap();
+    let storage = open();
+    storage
+        .create_user(
+            "w",
+            "password-123",
+            server::auth::Role::OutreachWorker,
+            Some(&east()),
+        )
+        .unwrap();
+    let session = storage
+        .sign_in("w", "password-123", "phone")
+        .unwrap()
+        .unwrap();
+    let caller = match storage.authenticate(&session.token).unwrap() {
+        server::storage::TokenCheck::Valid(c) => c,
+        other => panic!("{other:?}"),
+    };
+    let old = storage.epoch().to_string();
+    let cursor = storage.pull(&caller, None, 10, 1000, None).unwrap().cursor;
+    drop(storage);
+    // What `server restore-epoch --database-url ...` does after a restore.
+    let new = server::Storage::new_epoch_postgres(&test_database_url(), Some(&schema.0)).unwrap();
+    assert_ne!(new, old);
+    let storage = open();
+    assert_eq!(storage.epoch(), new);
+    assert!(matches!(
+        storage.pull(&caller, Some(&cursor), 10, 1000, None),
+        Err(server::StorageError::UnknownCursor(_))
+    ));
+}

@@ -88,7 +88,10 @@ async fn main() -> Result<()> {
     let url = urls[0].clone();
     let server = &servers[0];
     match &args.database_url {
-        Some(_) => eprintln!("{} node(s) on PostgreSQL schema {schema}: {urls:?}", urls.len()),
+        Some(_) => eprintln!(
+            "{} node(s) on PostgreSQL schema {schema}: {urls:?}",
+            urls.len()
+        ),
         None => eprintln!("server on {url}, data in {}", dir.display()),
     }
 

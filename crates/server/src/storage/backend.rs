@@ -131,3 +131,24 @@ impl Storage {
         })
     }
 }
+
+impl Storage {
+    /// Give a PostgreSQL database a new feed epoch after restoring it from a backup
+    /// (see [`Storage::new_epoch`]). Run it while every server node is stopped.
+    pub fn new_epoch_postgres(url: &str, schema: Option<&str>) -> Result<String, StorageError> {
+        let pool = PgPool::new(url, schema)?;
+        let epoch = crate::auth::new_epoch();
+        let set = epoch.clone();
+        pool.run(move |mut c| async move {
+            super::pg::schema::migrate(&mut c).await?;
+            c.execute(
+                "INSERT INTO settings (key, value) VALUES ('epoch', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&set],
+            )
+            .await?;
+            Ok(())
+        })?;
+        Ok(epoch)
+    }
+}
