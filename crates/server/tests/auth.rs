@@ -447,3 +447,51 @@ async fn sign_in_tokens_and_revocation(s: TestServer) {
     let refused = s.post("/v1/sync/forms", Some(&token), &forms).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 }
+
+on_both_backends!(enrollment_codes_work_once_and_the_lists_show_users_and_devices);
+
+/// A one-time code enrolls one device, once; the users and devices lists see it.
+async fn enrollment_codes_work_once_and_the_lists_show_users_and_devices(s: TestServer) {
+    s.user("ana", "outreach_worker", Some(east())).await;
+    let ana = s
+        .storage
+        .users()
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "ana")
+        .unwrap();
+    assert_eq!((ana.active_devices, ana.scope.clone()), (1, Some(east())));
+    let code = s.storage.create_enrollment(&ana.id, "admin").unwrap().code;
+    assert!(matches!(
+        s.storage.create_enrollment("no-such-user", "admin"),
+        Err(server::StorageError::Invalid(_))
+    ));
+    let enroll = |code: String| server::api::EnrollRequest {
+        v: 1,
+        code,
+        device_name: "Ana's new phone".into(),
+    };
+    let first = s
+        .post("/v1/auth/enroll", None, &enroll(code.to_lowercase()))
+        .await;
+    let session: sync_core::protocol::TokenResponse = first.message();
+    assert_eq!(session.username, "ana");
+    assert!(matches!(
+        s.storage.authenticate(&session.token).unwrap(),
+        server::storage::TokenCheck::Valid(_)
+    ));
+    let again = s.post("/v1/auth/enroll", None, &enroll(code)).await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED);
+    let devices = s.storage.devices().unwrap();
+    assert!(devices
+        .iter()
+        .any(|d| d.id == session.device_id && d.username == "ana" && d.revoked_at.is_none()));
+    let ana = s
+        .storage
+        .users()
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "ana")
+        .unwrap();
+    assert_eq!(ana.active_devices, 2);
+}

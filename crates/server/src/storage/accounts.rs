@@ -74,7 +74,11 @@ pub fn normalize_code(code: &str) -> String {
 impl Storage {
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<UserSummary>, StorageError> {
-        let rows: Vec<(String, String, String, Option<String>, i64)> = self.read(|c| {
+        let rows: Vec<(String, String, String, Option<String>, i64)> = if let Some(pool) = self.pg()
+        {
+            pool.run(|c| async move { super::pg::accounts::users(&c).await })?
+        } else {
+            self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT u.id, u.username, u.role, u.scope,
                      (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
@@ -84,7 +88,8 @@ impl Storage {
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
-        })?;
+        })?
+        };
         rows.into_iter()
             .map(|(id, username, role, scope, active_devices)| {
                 Ok(UserSummary {
@@ -100,6 +105,9 @@ impl Storage {
 
     /// Every device, newest first.
     pub fn devices(&self) -> Result<Vec<DeviceSummary>, StorageError> {
+        if let Some(pool) = self.pg() {
+            return Ok(pool.run(|c| async move { super::pg::accounts::devices(&c).await })?);
+        }
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT d.id, d.name, u.id, u.username, d.created_at, d.revoked_at
@@ -129,6 +137,24 @@ impl Storage {
             .collect();
         let time = now();
         let expires_at = time + ENROLLMENT_TTL;
+        if let Some(pool) = self.pg() {
+            let (hash, user, by) = (
+                auth::token_hash(&code).to_vec(),
+                user_id.to_string(),
+                by.to_string(),
+            );
+            let known = pool.run(move |c| async move {
+                super::pg::accounts::insert_enrollment(&c, &hash, &user, &by, time, expires_at)
+                    .await
+            })?;
+            if !known {
+                return Err(StorageError::Invalid("no such user".into()));
+            }
+            return Ok(Enrollment {
+                code: format!("{}-{}", &code[..5], &code[5..]),
+                expires_at,
+            });
+        }
         self.write(|w| {
             let known: Option<i64> = w
                 .conn
@@ -159,38 +185,57 @@ impl Storage {
         let device_id = Uuid::new_v4().to_string();
         let name: String = device_name.chars().take(200).collect();
         let time = now();
-        let user = self.write(|w| {
-            let tx = w.conn.transaction()?;
-            let user: Option<(String, String, String, Option<String>)> = tx
-                .query_row(
-                    "UPDATE enrollment_codes SET used_at = ?2, device_id = ?3
+        let user = if let Some(pool) = self.pg() {
+            let (hash, device, token_hash) = (
+                hash.to_vec(),
+                device_id.clone(),
+                auth::token_hash(&token).to_vec(),
+            );
+            pool.run(move |mut c| async move {
+                super::pg::accounts::redeem_enrollment(
+                    &mut c,
+                    &hash,
+                    &device,
+                    &name,
+                    &token_hash,
+                    time,
+                )
+                .await
+            })?
+        } else {
+            self.write(|w| {
+                let tx = w.conn.transaction()?;
+                let user: Option<(String, String, String, Option<String>)> = tx
+                    .query_row(
+                        "UPDATE enrollment_codes SET used_at = ?2, device_id = ?3
                      WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
                      RETURNING user_id",
-                    params![hash, time, device_id],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()?
-                .map(|user_id| {
-                    tx.query_row(
-                        "SELECT id, username, role, scope FROM users WHERE id = ?1",
-                        [&user_id],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                        params![hash, time, device_id],
+                        |r| r.get::<_, String>(0),
                     )
-                })
-                .transpose()?;
-            if let Some((user_id, ..)) = &user {
-                sqlite::insert_device(
-                    &tx,
-                    &device_id,
-                    user_id,
-                    &name,
-                    &auth::token_hash(&token),
-                    time,
-                )?;
-            }
-            tx.commit()?;
-            Ok(user)
-        })?;
+                    .optional()?
+                    .map(|user_id| {
+                        tx.query_row(
+                            "SELECT id, username, role, scope FROM users WHERE id = ?1",
+                            [&user_id],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                        )
+                    })
+                    .transpose()?;
+                if let Some((user_id, ..)) = &user {
+                    sqlite::insert_device(
+                        &tx,
+                        &device_id,
+                        user_id,
+                        &name,
+                        &auth::token_hash(&token),
+                        time,
+                    )?;
+                }
+                tx.commit()?;
+                Ok(user)
+            })?
+        };
         let Some((user_id, username, role, scope)) = user else {
             return Ok(None);
         };
