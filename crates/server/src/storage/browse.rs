@@ -10,8 +10,6 @@
 //! and hands back a cursor to go on from, so a rare word never scans a million rows
 //! in one request.
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::Connection;
 use sync_core::Scope;
 
 use super::{Storage, StorageError};
@@ -85,11 +83,72 @@ impl Storage {
         after: Option<&ListCursor>,
         limit: usize,
     ) -> Result<RecordList, StorageError> {
-        self.read(|c| list(c, scope, filter, after, limit))
+        let query = ListQuery::new(scope, filter, after, limit);
+        let rows = match self.pg() {
+            Some(pool) => {
+                let (sql, args) = query.sql(Dialect::Postgres);
+                pool.run(move |c| async move {
+                    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                        args.iter().map(|a| a as _).collect();
+                    Ok(c.query(&sql, &params)
+                        .await?
+                        .into_iter()
+                        .map(|r| ListRow {
+                            id: r.get(0),
+                            kind: r.get(1),
+                            form_id: r.get(2),
+                            neighborhood: r.get(3),
+                            updated_at: r.get(4),
+                            has_conflicts: r.get(5),
+                            fields: r.get(6),
+                        })
+                        .collect::<Vec<_>>())
+                })?
+            }
+            None => self.read(|c| {
+                let (sql, args) = query.sql(Dialect::Sqlite);
+                let mut stmt = c.prepare_cached(&sql)?;
+                let rows = stmt
+                    .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                        Ok(ListRow {
+                            id: r.get(0)?,
+                            kind: r.get(1)?,
+                            form_id: r.get(2)?,
+                            neighborhood: r.get(3)?,
+                            updated_at: r.get(4)?,
+                            has_conflicts: r.get(5)?,
+                            fields: r.get(6)?,
+                        })
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })?,
+        };
+        Ok(query.page(rows))
     }
 
     /// Who sent each logged change of a record, by hash.
     pub fn change_origins(&self, record_id: &str) -> Result<Vec<ChangeOrigin>, StorageError> {
+        if let Some(pool) = self.pg() {
+            let id = record_id.to_string();
+            return Ok(pool.run(move |c| async move {
+                Ok(c.query(
+                    "SELECT c.hash, u.username, d.name, c.received_at FROM changes c
+                     LEFT JOIN users u ON u.id = c.user_id LEFT JOIN devices d ON d.id = c.device_id
+                     WHERE c.record_id = $1 ORDER BY c.seq",
+                    &[&id],
+                )
+                .await?
+                .into_iter()
+                .map(|r| ChangeOrigin {
+                    hash: hex::encode(r.get::<_, Vec<u8>>(0)),
+                    username: r.get::<_, Option<String>>(1).unwrap_or_default(),
+                    device: r.get::<_, Option<String>>(2).unwrap_or_default(),
+                    received_at: r.get(3),
+                })
+                .collect())
+            })?);
+        }
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT c.hash, u.username, d.name, c.received_at FROM changes c
@@ -112,6 +171,15 @@ impl Storage {
 
     /// User names by user id, for showing who wrote what.
     pub fn usernames(&self) -> Result<std::collections::HashMap<String, String>, StorageError> {
+        if let Some(pool) = self.pg() {
+            return Ok(pool.run(|c| async move {
+                Ok(c.query("SELECT id, username FROM users", &[])
+                    .await?
+                    .into_iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect())
+            })?);
+        }
         self.read(|c| {
             let mut stmt = c.prepare_cached("SELECT id, username FROM users")?;
             let rows = stmt
@@ -122,115 +190,220 @@ impl Storage {
     }
 }
 
-fn list(
-    conn: &Connection,
-    scope: Option<&Scope>,
-    filter: &RecordFilter,
-    after: Option<&ListCursor>,
-    limit: usize,
-) -> Result<RecordList, StorageError> {
-    let mut sql = String::from(
-        "SELECT id, kind, form_id, neighborhood, updated_at, has_conflicts, fields FROM records WHERE 1",
-    );
-    let mut args: Vec<SqlValue> = Vec::new();
-    let mut arg = |sql: &mut String, clause: &str, value: SqlValue| {
-        args.push(value);
-        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-    };
-    if let Some(kind) = &filter.kind {
-        arg(&mut sql, " AND kind = ?", kind.clone().into());
-    }
-    if filter.conflicts {
-        sql.push_str(" AND has_conflicts = 1");
-    }
-    if let Some(hood) = &filter.neighborhood {
-        arg(&mut sql, " AND +neighborhood = ?", hood.clone().into());
-    }
-    if let Some(s) = scope {
-        arg(
-            &mut sql,
-            " AND +partnership = ?",
-            s.partnership.clone().into(),
-        );
-        for (column, value) in [
-            ("organization", &s.organization),
-            ("neighborhood", &s.neighborhood),
-            ("family", &s.family),
-        ] {
-            if let Some(v) = value {
-                arg(&mut sql, &format!(" AND +{column} = ?"), v.clone().into());
-            }
-        }
-        // A confidential program's records only for that program's staff (`IS`: a
-        // scope without a program sees only records without one).
-        let program = s.program.clone().map_or(SqlValue::Null, SqlValue::Text);
-        arg(&mut sql, " AND +program IS ?", program);
-    }
-    if let Some((at, id)) = after {
-        args.push((*at).into());
-        args.push(id.clone().into());
-        sql.push_str(&format!(
-            " AND (updated_at, id) < (?{}, ?{})",
-            args.len() - 1,
-            args.len()
-        ));
-    }
-    sql.push_str(" ORDER BY updated_at DESC, id DESC");
-    let needle = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_lowercase);
-    let scan = if needle.is_some() {
-        SEARCH_SCAN
-    } else {
-        limit + 1
-    };
-    sql.push_str(&format!(" LIMIT {scan}"));
+/// A column value of the record list's query.
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(String),
+    Int(i64),
+    Null,
+}
 
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
-    let mut records = Vec::new();
-    let mut examined = 0;
-    let mut last: Option<ListCursor> = None;
-    while let Some(row) = rows.next()? {
-        examined += 1;
-        let id: String = row.get(0)?;
-        let updated_at: i64 = row.get(4)?;
-        let fields: String = row.get(6)?;
-        if let Some(needle) = &needle {
-            let hit = id.starts_with(needle.as_str()) || fields.to_lowercase().contains(needle);
-            if !hit {
-                last = Some((updated_at, id));
-                continue;
-            }
+impl rusqlite::ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(match self {
+            Arg::Text(t) => rusqlite::types::ToSqlOutput::from(t.as_str()),
+            Arg::Int(i) => rusqlite::types::ToSqlOutput::from(*i),
+            Arg::Null => rusqlite::types::ToSqlOutput::from(rusqlite::types::Null),
+        })
+    }
+}
+
+impl tokio_postgres::types::ToSql for Arg {
+    fn to_sql(
+        &self,
+        ty: &tokio_postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Arg::Text(t) => t.to_sql(ty, out),
+            Arg::Int(i) => i.to_sql(ty, out),
+            Arg::Null => Ok(tokio_postgres::types::IsNull::Yes),
         }
-        if records.len() == limit {
-            // One more than a page: there is a next page, from the last one shown.
-            return Ok(RecordList {
-                next: records
-                    .last()
-                    .map(|r: &ListedRecord| (r.updated_at, r.id.clone())),
-                records,
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <String as tokio_postgres::types::ToSql>::accepts(ty)
+            || <i64 as tokio_postgres::types::ToSql>::accepts(ty)
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// Which SQL the record list's query is written in.
+#[derive(Clone, Copy)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// One row the record list's query returns.
+struct ListRow {
+    id: String,
+    kind: String,
+    form_id: Option<String>,
+    neighborhood: Option<String>,
+    updated_at: i64,
+    has_conflicts: bool,
+    fields: String,
+}
+
+/// A page of the record list: its query, then its rows made into the page.
+struct ListQuery<'a> {
+    scope: Option<&'a Scope>,
+    filter: &'a RecordFilter,
+    after: Option<&'a ListCursor>,
+    limit: usize,
+    needle: Option<String>,
+}
+
+impl<'a> ListQuery<'a> {
+    fn new(
+        scope: Option<&'a Scope>,
+        filter: &'a RecordFilter,
+        after: Option<&'a ListCursor>,
+        limit: usize,
+    ) -> Self {
+        let needle = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_lowercase);
+        ListQuery {
+            scope,
+            filter,
+            after,
+            limit,
+            needle,
+        }
+    }
+
+    /// Rows to read: a page and one more, or a search's allowance.
+    fn scan(&self) -> usize {
+        if self.needle.is_some() {
+            SEARCH_SCAN
+        } else {
+            self.limit + 1
+        }
+    }
+
+    /// The query and its arguments. On SQLite, scope columns are compared as `+column`
+    /// so that it walks the ordered index (see the module docs).
+    fn sql(&self, dialect: Dialect) -> (String, Vec<Arg>) {
+        let (hint, is, yes) = match dialect {
+            Dialect::Sqlite => ("+", "IS", "1"),
+            Dialect::Postgres => ("", "IS NOT DISTINCT FROM", "TRUE"),
+        };
+        let mut sql = String::from(
+            "SELECT id, kind, form_id, neighborhood, updated_at, has_conflicts, fields FROM records WHERE TRUE",
+        );
+        let mut args: Vec<Arg> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, value: Arg| {
+            args.push(value);
+            let n = args.len();
+            let place = match dialect {
+                Dialect::Sqlite => format!("?{n}"),
+                Dialect::Postgres => format!("${n}"),
+            };
+            sql.push_str(&clause.replace('?', &place));
+        };
+        if let Some(kind) = &self.filter.kind {
+            arg(&mut sql, " AND kind = ?", Arg::Text(kind.clone()));
+        }
+        if self.filter.conflicts {
+            sql.push_str(&format!(" AND has_conflicts = {yes}"));
+        }
+        if let Some(hood) = &self.filter.neighborhood {
+            arg(
+                &mut sql,
+                &format!(" AND {hint}neighborhood = ?"),
+                Arg::Text(hood.clone()),
+            );
+        }
+        if let Some(s) = self.scope {
+            arg(
+                &mut sql,
+                &format!(" AND {hint}partnership = ?"),
+                Arg::Text(s.partnership.clone()),
+            );
+            for (column, value) in [
+                ("organization", &s.organization),
+                ("neighborhood", &s.neighborhood),
+                ("family", &s.family),
+            ] {
+                if let Some(v) = value {
+                    arg(
+                        &mut sql,
+                        &format!(" AND {hint}{column} = ?"),
+                        Arg::Text(v.clone()),
+                    );
+                }
+            }
+            // A confidential program's records only for that program's staff (a scope
+            // without a program sees only records without one).
+            let program = s.program.clone().map_or(Arg::Null, Arg::Text);
+            arg(
+                &mut sql,
+                &format!(" AND {hint}program {is} ?::text"),
+                program,
+            );
+        }
+        if let Some((at, id)) = self.after {
+            arg(&mut sql, " AND (updated_at, id) < (?", Arg::Int(*at));
+            arg(&mut sql, ", ?)", Arg::Text(id.clone()));
+        }
+        sql.push_str(&format!(
+            " ORDER BY updated_at DESC, id DESC LIMIT {}",
+            self.scan()
+        ));
+        if matches!(dialect, Dialect::Sqlite) {
+            // SQLite has no `::text` casts; its `IS` takes the bare parameter.
+            sql = sql.replace("::text", "");
+        }
+        (sql, args)
+    }
+
+    /// The page from the rows read.
+    fn page(&self, rows: Vec<ListRow>) -> RecordList {
+        let mut records = Vec::new();
+        let mut examined = 0;
+        let mut last: Option<ListCursor> = None;
+        for row in rows {
+            examined += 1;
+            if let Some(needle) = &self.needle {
+                let hit = row.id.starts_with(needle.as_str())
+                    || row.fields.to_lowercase().contains(needle);
+                if !hit {
+                    last = Some((row.updated_at, row.id));
+                    continue;
+                }
+            }
+            if records.len() == self.limit {
+                // One more than a page: there is a next page, from the last one shown.
+                return RecordList {
+                    next: records
+                        .last()
+                        .map(|r: &ListedRecord| (r.updated_at, r.id.clone())),
+                    records,
+                };
+            }
+            last = Some((row.updated_at, row.id.clone()));
+            records.push(ListedRecord {
+                summary: summary(&row.fields),
+                kind: row.kind,
+                form_id: row.form_id,
+                neighborhood: row.neighborhood,
+                has_conflicts: row.has_conflicts,
+                updated_at: row.updated_at,
+                id: row.id,
             });
         }
-        records.push(ListedRecord {
-            summary: summary(&fields),
-            kind: row.get(1)?,
-            form_id: row.get(2)?,
-            neighborhood: row.get(3)?,
-            has_conflicts: row.get(5)?,
-            updated_at,
-            id: id.clone(),
-        });
-        last = Some((updated_at, id));
+        // A search that read its whole allowance may have more beyond it.
+        let next = (self.needle.is_some() && examined == self.scan())
+            .then_some(last)
+            .flatten();
+        RecordList { records, next }
     }
-    // A search that read its whole allowance may have more beyond it.
-    let next = (needle.is_some() && examined == scan)
-        .then_some(last)
-        .flatten();
-    Ok(RecordList { records, next })
 }
 
 /// A few answers that name a record: its name and address (households, people),
