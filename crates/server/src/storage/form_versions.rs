@@ -129,12 +129,7 @@ impl Storage {
             return Some(form);
         }
         // Published by another node since this one started, or never.
-        let json = self
-            .stored_forms()
-            .ok()?
-            .into_iter()
-            .find(|(i, v, _, _)| i == id && *v == version)
-            .map(|(_, _, json, _)| json)?;
+        let json = self.stored_form(id, version).ok()??;
         let form = Arc::new(compile(&json).ok()?);
         self.inner.forms.insert(form.clone());
         Some(form)
@@ -196,6 +191,29 @@ impl Storage {
         }
         self.inner.forms.insert(Arc::new(compiled));
         Ok(published)
+    }
+
+    /// One stored definition's JSON.
+    fn stored_form(&self, id: &str, version: u32) -> Result<Option<String>, StorageError> {
+        if let Some(pg) = self.pg() {
+            let id = id.to_string();
+            return Ok(pg.run(move |c| async move {
+                Ok(c.query_opt(
+                    "SELECT definition FROM forms WHERE id = $1 AND version = $2",
+                    &[&id, &(version as i32)],
+                )
+                .await?
+                .map(|r| r.get(0)))
+            })?);
+        }
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT definition FROM forms WHERE id = ?1 AND version = ?2",
+                params![id, version],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
     }
 
     /// Every stored definition: (id, version, JSON, published at), by id then version.

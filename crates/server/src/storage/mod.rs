@@ -14,8 +14,8 @@ mod browse;
 mod feed_watch;
 mod form_versions;
 mod log_tx;
-use log_tx::LogTx;
 pub mod pg;
+mod pull;
 mod purge;
 mod push;
 mod reports;
@@ -31,9 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use lru::LruCache;
 use rusqlite::Connection;
-use sync_core::protocol::{
-    PullResponse, PulledChange, PushResult, PushStatus, PushedChange, RecordHeads, PROTOCOL_VERSION,
-};
+use sync_core::protocol::{PushResult, PushStatus, PushedChange, RecordHeads};
 use sync_core::{RecordDoc, Scope};
 use thiserror::Error;
 use uuid::Uuid;
@@ -57,10 +55,6 @@ const DOC_CACHE: usize = 256;
 
 /// How many idle read connections are kept.
 const READERS: usize = 8;
-
-/// Most log sequence numbers one pull scans (past those the page ends, possibly empty,
-/// with a cursor that still advances).
-const MAX_SCAN: i64 = 200_000;
 
 /// What can go wrong in storage.
 #[derive(Debug, Error)]
@@ -471,154 +465,42 @@ impl Storage {
         Ok(results)
     }
 
-    /// One page of the feed after `cursor` for `caller`, leaving out the changes made
-    /// by `exclude_actor` (the calling device's own; the cursor still moves past them).
-    pub fn pull(
-        &self,
-        caller: &Caller,
-        cursor: Option<&str>,
-        limit: u32,
-        max_bytes: u64,
-        exclude_actor: Option<&[u8]>,
-    ) -> Result<PullResponse, StorageError> {
-        let epoch = self.epoch().to_string();
-        let after = match cursor {
-            None => 0,
-            Some(text) => parse_cursor(text, &epoch)?,
-        };
-        let limit = i64::from(limit.clamp(1, sync_core::protocol::MAX_PULL_LIMIT));
-        let max_bytes = max_bytes.max(1);
-
-        let scope = caller.scope.clone();
-        let page =
-            |tx: &dyn LogTx| pull_in(tx, scope.as_ref(), exclude_actor, after, limit, max_bytes);
-        let (changes, tombstones, last, max_seq) = match self.pg() {
-            Some(pool) => {
-                // A snapshot for the whole page: the mark and the rows agree.
-                let mut conn = pool.get()?;
-                let tx = pg::wait(
-                    conn.build_transaction()
-                        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                        .read_only(true)
-                        .start(),
-                )
-                .map_err(pg::PgError::from)?;
-                let out = page(&log_tx::PgLog(&tx))?;
-                pg::wait(tx.commit()).map_err(pg::PgError::from)?;
-                out
-            }
-            None => self.read(|conn| {
-                // One read transaction: a consistent snapshot of the log.
-                let tx = conn.transaction()?;
-                page(&*tx)
-            })?,
-        };
-        Ok(PullResponse {
-            v: PROTOCOL_VERSION,
-            changes,
-            tombstones,
-            cursor: format!("{epoch}:{last}"),
-            more: last < max_seq,
-            remaining: (max_seq - last).max(0) as u64,
-        })
-    }
-
     /// The server's heads of each record, `[]` for records unknown or not visible.
     pub fn repair(
         &self,
         caller: &Caller,
         records: &[RecordHeads],
     ) -> Result<Vec<RecordHeads>, StorageError> {
-        if let Some(pool) = self.pg() {
-            let (caller, records) = (caller.clone(), records.to_vec());
-            return Ok(pool.run(move |c| async move {
-                let mut out = Vec::with_capacity(records.len());
-                for r in records {
-                    let row = c
-                        .query_opt(
-                            "SELECT heads, partnership, organization, neighborhood, family, program
-                               FROM records WHERE id = $1",
-                            &[&r.record.to_string()],
-                        )
-                        .await?;
-                    let heads = row
-                        .map(|row| {
-                            let scope = Scope {
-                                partnership: row.get(1),
-                                organization: row.get(2),
-                                neighborhood: row.get(3),
-                                family: row.get(4),
-                                program: row.get(5),
-                            };
-                            let heads: Vec<String> =
-                                serde_json::from_str(row.get::<_, &str>(0)).unwrap_or_default();
-                            (heads, scope)
-                        })
-                        .filter(|(_, scope)| caller.may_see(scope))
-                        .map(|(heads, _)| heads)
-                        .unwrap_or_default();
-                    out.push(RecordHeads {
-                        record: r.record,
-                        heads,
-                    });
-                }
-                Ok(out)
-            })?);
-        }
-        self.read(|conn| {
-            records
-                .iter()
-                .map(|r| {
-                    let heads = match sqlite::record_heads(conn, &r.record.to_string())? {
-                        Some((heads, scope)) if caller.may_see(&scope) => heads,
-                        _ => Vec::new(),
-                    };
-                    Ok(RecordHeads {
-                        record: r.record,
-                        heads,
-                    })
-                })
-                .collect()
-        })
+        let ids: Vec<String> = records.iter().map(|r| r.record.to_string()).collect();
+        let found = match self.pg() {
+            Some(pool) => {
+                pool.run(move |c| async move { pg::records::record_heads(&c, &ids).await })?
+            }
+            None => self.read(|conn| {
+                ids.iter()
+                    .map(|id| sqlite::record_heads(conn, id))
+                    .collect::<Result<Vec<_>, _>>()
+            })?,
+        };
+        Ok(records
+            .iter()
+            .zip(found)
+            .map(|(r, found)| RecordHeads {
+                record: r.record,
+                heads: match found {
+                    Some((heads, scope)) if caller.may_see(&scope) => heads,
+                    _ => Vec::new(),
+                },
+            })
+            .collect())
     }
 
     /// A record's materialized row.
     pub fn record(&self, id: Uuid) -> Result<Option<RecordRow>, StorageError> {
         if let Some(pool) = self.pg() {
-            return Ok(pool.run(move |c| async move {
-                let row = c
-                    .query_opt(
-                        "SELECT id, kind, partnership, organization, neighborhood, family,
-                             program, form_id, form_version, created_by, created_at,
-                             updated_at, heads, fields, has_conflicts, issues
-                           FROM records WHERE id = $1",
-                        &[&id.to_string()],
-                    )
-                    .await?;
-                Ok(row.map(|r| {
-                    let form_id: Option<String> = r.get(7);
-                    let form_version: Option<i32> = r.get(8);
-                    RecordRow {
-                        id: r.get(0),
-                        kind: r.get(1),
-                        scope: Scope {
-                            partnership: r.get(2),
-                            organization: r.get(3),
-                            neighborhood: r.get(4),
-                            family: r.get(5),
-                            program: r.get(6),
-                        },
-                        form: form_id.zip(form_version.map(|v| v as u32)),
-                        created_by: r.get(9),
-                        created_at: r.get(10),
-                        updated_at: r.get(11),
-                        heads: serde_json::from_str(r.get::<_, &str>(12)).unwrap_or_default(),
-                        fields: serde_json::from_str(r.get::<_, &str>(13)).unwrap_or_default(),
-                        has_conflicts: r.get(14),
-                        issues: serde_json::from_str(r.get::<_, &str>(15)).unwrap_or_default(),
-                    }
-                }))
-            })?);
+            return Ok(
+                pool.run(move |c| async move { pg::records::record(&c, &id.to_string()).await })?
+            );
         }
         self.read(|c| sqlite::record(c, &id.to_string()))
     }
@@ -636,11 +518,7 @@ impl Storage {
     /// How many changes the log holds.
     pub fn change_count(&self) -> Result<i64, StorageError> {
         if let Some(pool) = self.pg() {
-            return Ok(pool.run(|c| async move {
-                Ok(c.query_one("SELECT COUNT(*) FROM changes", &[])
-                    .await?
-                    .get(0))
-            })?);
+            return Ok(pool.run(|c| async move { pg::records::count(&c, "changes").await })?);
         }
         self.read(|c| sqlite::change_count(c))
     }
@@ -648,11 +526,7 @@ impl Storage {
     /// How many records there are.
     pub fn record_count(&self) -> Result<i64, StorageError> {
         if let Some(pool) = self.pg() {
-            return Ok(pool.run(|c| async move {
-                Ok(c.query_one("SELECT COUNT(*) FROM records", &[])
-                    .await?
-                    .get(0))
-            })?);
+            return Ok(pool.run(|c| async move { pg::records::count(&c, "records").await })?);
         }
         self.read(|c| sqlite::record_count(c))
     }
@@ -680,96 +554,4 @@ fn create_user(
         now(),
     )?;
     Ok(id)
-}
-
-/// The sequence number in a cursor `"<epoch>:<seq>"` of this epoch.
-fn parse_cursor(text: &str, epoch: &str) -> Result<i64, StorageError> {
-    let unknown = || {
-        StorageError::UnknownCursor(format!(
-            "cursor `{}` is not one of this server's; run the repair path",
-            text.chars().take(80).collect::<String>()
-        ))
-    };
-    let (e, seq) = text.split_once(':').ok_or_else(unknown)?;
-    if e != epoch {
-        return Err(unknown());
-    }
-    seq.parse::<i64>()
-        .ok()
-        .filter(|s| *s >= 0)
-        .ok_or_else(unknown)
-}
-
-/// One page of the feed after `after` for `scope`, inside one transaction: the
-/// changes (at most `limit`, about `max_bytes`), the tombstones among them, the
-/// cursor's new sequence and the feed's high-water mark. A narrow scope reads at most
-/// [`MAX_SCAN`] sequence numbers per page, in windows.
-#[allow(clippy::type_complexity)]
-fn pull_in(
-    tx: &dyn LogTx,
-    scope: Option<&Scope>,
-    exclude_actor: Option<&[u8]>,
-    after: i64,
-    limit: i64,
-    max_bytes: u64,
-) -> Result<
-    (
-        Vec<PulledChange>,
-        Vec<sync_core::protocol::Tombstone>,
-        i64,
-        i64,
-    ),
-    StorageError,
-> {
-    let max_seq = tx.max_seq()?;
-    if after > max_seq {
-        return Err(StorageError::UnknownCursor(format!(
-            "cursor {after} is past the end of the feed ({max_seq})"
-        )));
-    }
-    let mut changes = Vec::new();
-    let mut bytes: u64 = 0;
-    let mut last = after;
-    let mut full = false;
-    while last < max_seq && !full && last - after < MAX_SCAN {
-        let upto = (last + 20_000).min(max_seq);
-        let want = limit - changes.len() as i64;
-        for row in tx.feed(scope, exclude_actor, last, upto, want)? {
-            let size = row.bytes.len() as u64;
-            if !changes.is_empty() && bytes + size > max_bytes {
-                full = true;
-                break;
-            }
-            let Ok(record) = Uuid::parse_str(&row.record_id) else {
-                return Err(StorageError::Corrupt(format!(
-                    "record id `{}` in the log",
-                    row.record_id
-                )));
-            };
-            bytes += size;
-            last = row.seq;
-            changes.push(PulledChange {
-                record,
-                change: sync_core::protocol::Bytes(row.bytes),
-            });
-            if changes.len() as i64 >= limit {
-                full = true;
-                break;
-            }
-        }
-        if !full {
-            last = upto;
-        }
-    }
-    let tombstones = tx
-        .tombstones(scope, after, last)?
-        .into_iter()
-        .filter_map(|(record, reason)| {
-            Some(sync_core::protocol::Tombstone {
-                record: Uuid::parse_str(&record).ok()?,
-                reason,
-            })
-        })
-        .collect();
-    Ok((changes, tombstones, last, max_seq))
 }

@@ -11,15 +11,21 @@ use crate::store::StoredForm;
 /// that keeps saying `more`.
 const MAX_ROUNDS: usize = 100;
 
-/// The form versions built into this app.
+/// The form versions built into this app (read from the instruments once, not at
+/// every sync).
 pub(crate) fn built_in() -> Vec<FormVersion> {
-    forms::instruments::seed_forms()
-        .into_iter()
-        .map(|f| FormVersion {
-            id: f.id,
-            version: f.version,
+    static BUILT_IN: std::sync::OnceLock<Vec<FormVersion>> = std::sync::OnceLock::new();
+    BUILT_IN
+        .get_or_init(|| {
+            forms::instruments::seed_forms()
+                .into_iter()
+                .map(|f| FormVersion {
+                    id: f.id,
+                    version: f.version,
+                })
+                .collect()
         })
-        .collect()
+        .clone()
 }
 
 impl SyncClient {

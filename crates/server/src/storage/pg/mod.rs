@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod feed;
 pub mod pool;
+pub mod records;
 pub mod schema;
 
 pub use pool::{wait, PgPool, Pooled};
