@@ -18,6 +18,14 @@ use sync_core::{RecordKind, Scope};
 use tower::ServiceExt;
 use uuid::Uuid;
 
+on_both_backends!(
+    an_upload_begins_resumes_realigns_and_completes,
+    limits_malformed_hashes_and_a_hash_mismatch_are_refused,
+    a_record_out_of_the_devices_scope_is_refused,
+    staff_see_the_image_on_the_record_page_and_only_in_scope,
+    a_purge_deletes_the_records_attachments_unless_another_record_names_them,
+);
+
 fn sha(bytes: &[u8]) -> String {
     hex::encode(&Sha256::digest(bytes)[..])
 }
@@ -73,9 +81,7 @@ async fn household_naming(s: &TestServer, token: &str, scope: Scope, name: &str)
     doc.id()
 }
 
-#[tokio::test]
-async fn an_upload_begins_resumes_realigns_and_completes() {
-    let s = TestServer::new().await;
+async fn an_upload_begins_resumes_realigns_and_completes(s: TestServer) {
     let ana = s.user("ana", "outreach_worker", Some(east())).await;
     let bytes = data(10_000);
     let hash = sha(&bytes);
@@ -110,9 +116,7 @@ async fn an_upload_begins_resumes_realigns_and_completes() {
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn limits_malformed_hashes_and_a_hash_mismatch_are_refused() {
-    let s = TestServer::new().await;
+async fn limits_malformed_hashes_and_a_hash_mismatch_are_refused(s: TestServer) {
     let ana = s.user("ana", "outreach_worker", Some(east())).await;
     let id = Uuid::new_v4();
     let hash = sha(b"photo");
@@ -154,9 +158,7 @@ async fn limits_malformed_hashes_and_a_hash_mismatch_are_refused() {
     assert!(st.complete);
 }
 
-#[tokio::test]
-async fn a_record_out_of_the_devices_scope_is_refused() {
-    let s = TestServer::new().await;
+async fn a_record_out_of_the_devices_scope_is_refused(s: TestServer) {
     let ana = s.user("ana", "outreach_worker", Some(east())).await;
     let wes = s.user("wes", "outreach_worker", Some(west())).await;
     let parent = s
@@ -182,9 +184,7 @@ async fn a_record_out_of_the_devices_scope_is_refused() {
     assert_eq!(st.received, 0);
 }
 
-#[tokio::test]
-async fn staff_see_the_image_on_the_record_page_and_only_in_scope() {
-    let s = TestServer::new().await;
+async fn staff_see_the_image_on_the_record_page_and_only_in_scope(s: TestServer) {
     let ana = s.user("ana", "outreach_worker", Some(east())).await;
     s.user("bo", "backbone_staff", Some(Scope::partnership("p1")))
         .await;
@@ -265,9 +265,7 @@ async fn staff_see_the_image_on_the_record_page_and_only_in_scope() {
     assert_eq!(get(&s, &href, None).await.status, StatusCode::SEE_OTHER);
 }
 
-#[tokio::test]
-async fn a_purge_deletes_the_records_attachments_unless_another_record_names_them() {
-    let s = TestServer::new().await;
+async fn a_purge_deletes_the_records_attachments_unless_another_record_names_them(s: TestServer) {
     let ana = s.user("ana", "outreach_worker", Some(east())).await;
     let (photo, shared) = (data(2_000), data(1_000));
     let (h_photo, h_shared) = (sha(&photo), sha(&shared));

@@ -88,9 +88,7 @@ impl TestServerRef {
     }
 }
 
-#[tokio::test]
-async fn tokens_authenticate_and_revoked_devices_are_refused() {
-    let s = TestServer::new().await;
+async fn tokens_authenticate_and_revoked_devices_are_refused(s: TestServer) {
     let pull = sync_core::protocol::PullRequest {
         v: 1,
         cursor: None,
@@ -186,9 +184,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
-#[tokio::test]
-async fn bad_bodies_get_json_errors_and_write_nothing() {
-    let s = TestServer::new().await;
+async fn bad_bodies_get_json_errors_and_write_nothing(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
     let (d, c) = household(east());
     let push = PushRequest {
@@ -332,9 +328,7 @@ impl ReplaceV for Vec<u8> {
     }
 }
 
-#[tokio::test]
-async fn guessing_passwords_or_enrollment_codes_is_rate_limited() {
-    let s = TestServer::new().await;
+async fn guessing_passwords_or_enrollment_codes_is_rate_limited(s: TestServer) {
     s.user("ana", "outreach_worker", Some(east())).await;
     s.user("bo", "outreach_worker", Some(east())).await;
     for _ in 0..server::limits::MAX_FAILURES {
@@ -371,9 +365,7 @@ async fn guessing_passwords_or_enrollment_codes_is_rate_limited() {
     assert_eq!(r.error().error, "too_many_attempts");
 }
 
-#[tokio::test]
-async fn a_device_hammering_the_sync_endpoints_is_slowed_alone() {
-    let s = TestServer::new().await;
+async fn a_device_hammering_the_sync_endpoints_is_slowed_alone(s: TestServer) {
     let loud = s.user("ana", "outreach_worker", Some(east())).await;
     let quiet = s.user("bo", "outreach_worker", Some(east())).await;
     let mut limited = 0;
@@ -495,3 +487,10 @@ async fn enrollment_codes_work_once_and_the_lists_show_users_and_devices(s: Test
         .unwrap();
     assert_eq!(ana.active_devices, 2);
 }
+
+on_both_backends!(
+    tokens_authenticate_and_revoked_devices_are_refused,
+    bad_bodies_get_json_errors_and_write_nothing,
+    guessing_passwords_or_enrollment_codes_is_rate_limited,
+    a_device_hammering_the_sync_endpoints_is_slowed_alone,
+);

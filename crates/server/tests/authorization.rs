@@ -25,6 +25,8 @@ use sync_core::protocol::{RecordHeads, RepairRequest, RepairResponse, PROTOCOL_V
 use sync_core::{RecordKind, Scope};
 use uuid::Uuid;
 
+on_both_backends!(every_role_sees_and_does_what_its_scope_and_role_allow,);
+
 fn library() -> Scope {
     Scope::partnership("p1").with_organization("library")
 }
@@ -82,9 +84,7 @@ async fn seed(s: &TestServer) -> Records {
     }
 }
 
-#[tokio::test]
-async fn every_role_sees_and_does_what_its_scope_and_role_allow() {
-    let s = TestServer::new().await;
+async fn every_role_sees_and_does_what_its_scope_and_role_allow(s: TestServer) {
     let rec = seed(&s).await;
     let all = [
         rec.east,

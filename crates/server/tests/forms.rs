@@ -159,9 +159,7 @@ async fn the_admin_api_publishes_new_versions_only(s: TestServer) {
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn staff_upload_see_errors_preview_and_publish_a_workbook() {
-    let s = TestServer::new().await;
+async fn staff_upload_see_errors_preview_and_publish_a_workbook(s: TestServer) {
     let cookie = session(&s, "admin", ADMIN_PASSWORD).await;
     let page = get(&s, "/forms", Some(&cookie)).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -290,3 +288,5 @@ fn url_escape(text: &str) -> String {
         })
         .collect()
 }
+
+on_both_backends!(staff_upload_see_errors_preview_and_publish_a_workbook,);

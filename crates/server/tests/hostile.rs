@@ -12,13 +12,17 @@ use forms::Answers;
 use sync_core::protocol::PushStatus;
 use sync_core::RecordKind;
 
+on_both_backends!(
+    forged_scopes_altered_metadata_and_forbidden_kinds_are_refused_and_good_items_land,
+);
+
 fn reason(r: &sync_core::protocol::PushResponse, i: usize) -> &str {
     r.results[i].reason.as_deref().unwrap_or("")
 }
 
-#[tokio::test]
-async fn forged_scopes_altered_metadata_and_forbidden_kinds_are_refused_and_good_items_land() {
-    let s = TestServer::new().await;
+async fn forged_scopes_altered_metadata_and_forbidden_kinds_are_refused_and_good_items_land(
+    s: TestServer,
+) {
     let worker = s.user("ana", "outreach_worker", Some(east())).await;
     let parent = s
         .user("rosa", "parent", Some(east().with_family("rivera")))

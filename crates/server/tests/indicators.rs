@@ -9,6 +9,8 @@ use forms::{Answers, Value};
 use indicators::{facts_estimate, facts_table, survey_index, Dimension};
 use sync_core::{Commit, RecordDoc, RecordKind, Scope};
 
+on_both_backends!(survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes,);
+
 /// A household-survey response with one child per grade given, finalized or a draft.
 fn response(
     scope: Scope,
@@ -45,9 +47,7 @@ fn children(s: &TestServer, scope: Option<&Scope>) -> usize {
     facts.responses.iter().map(|(_, c)| c.len()).sum()
 }
 
-#[tokio::test]
-async fn survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes() {
-    let s = TestServer::new().await;
+async fn survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes(s: TestServer) {
     let east_worker = s.user("e", "outreach_worker", Some(east())).await;
     let west_worker = s.user("w", "outreach_worker", Some(west())).await;
     let mut east_items = [
@@ -116,4 +116,63 @@ async fn survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes() {
     assert_eq!(children(&s, Some(&east())), 6);
     let e = facts_estimate(g13, s.storage.survey_facts(None).unwrap().children_in(year));
     assert_eq!((e.numerator, e.denominator), (5, 7));
+
+    // A second server node on the same PostgreSQL keeps a cache of its own.
+    let other_node = s.pg_schema.as_ref().map(|schema| {
+        server::Storage::open_postgres(&test_database_url(), Some(&schema.0)).unwrap()
+    });
+    let other_children = |n: &server::Storage| -> usize {
+        let facts = n.survey_facts(Some(&east())).unwrap();
+        facts.responses.iter().map(|(_, c)| c.len()).sum()
+    };
+    // A household whose finalized response names it; consent withdrawn, the purge
+    // takes the response, and every cache drops its children (by the tombstones).
+    let (home, made) = household(east());
+    let mut a = Answers::new();
+    a.set("consent", "yes")
+        .set("has_child", "yes")
+        .set("interview_language", "en")
+        .set("home_language", "en")
+        .set("home_internet", "no")
+        .set("_household", home.id().to_string())
+        .set("_status", Value::from("final"))
+        .set_repeat(
+            "child",
+            vec![{
+                let mut k = Answers::new();
+                k.set("age_years", 9i64)
+                    .set("hispanic", "no")
+                    .set("race", "black")
+                    .set("grade", "4")
+                    .set("read_times", "daily");
+                k
+            }],
+        );
+    let (named, about) = record(RecordKind::Response, east(), Some("household_survey"), &a);
+    s.push_ok(&east_worker, &[(home.id(), &made), (named.id(), &about)])
+        .await;
+    assert_eq!(children(&s, Some(&east())), 7);
+    if let Some(n) = &other_node {
+        assert_eq!(
+            other_children(n),
+            7,
+            "the other node reads the same responses"
+        );
+    }
+    let r = s
+        .post(
+            "/v1/admin/purge",
+            Some(&s.admin),
+            &serde_json::json!({"v": 1, "subject": home.id(), "reason": "consent withdrawn"}),
+        )
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::OK);
+    assert_eq!(
+        children(&s, Some(&east())),
+        6,
+        "the purged response is gone"
+    );
+    if let Some(n) = &other_node {
+        assert_eq!(other_children(n), 6, "and gone from the other node's cache");
+    }
 }

@@ -10,6 +10,12 @@ use common::*;
 use forms::{Answers, Value};
 use sync_core::RecordKind;
 
+on_both_backends!(
+    staff_sign_in_see_indicators_from_synced_responses_and_sign_out,
+    outreach_workers_and_parents_use_the_app_not_the_pages,
+    a_csv_export_holds_the_synced_responses_within_the_callers_scope,
+);
+
 fn child(grade: &str, age: i64, read: &str) -> Answers {
     let mut k = Answers::new();
     k.set("age_years", age)
@@ -20,9 +26,7 @@ fn child(grade: &str, age: i64, read: &str) -> Answers {
     k
 }
 
-#[tokio::test]
-async fn staff_sign_in_see_indicators_from_synced_responses_and_sign_out() {
-    let s = TestServer::new().await;
+async fn staff_sign_in_see_indicators_from_synced_responses_and_sign_out(s: TestServer) {
     let worker = s.user("ana", "outreach_worker", Some(east())).await;
     s.user(
         "bo",
@@ -127,18 +131,14 @@ async fn staff_sign_in_see_indicators_from_synced_responses_and_sign_out() {
     );
 }
 
-#[tokio::test]
-async fn outreach_workers_and_parents_use_the_app_not_the_pages() {
-    let s = TestServer::new().await;
+async fn outreach_workers_and_parents_use_the_app_not_the_pages(s: TestServer) {
     s.user("ana", "outreach_worker", Some(east())).await;
     let page = sign_in(&s, "ana", "password-123").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(set_cookie(&page, "c2c_session").is_none());
 }
 
-#[tokio::test]
-async fn a_csv_export_holds_the_synced_responses_within_the_callers_scope() {
-    let s = TestServer::new().await;
+async fn a_csv_export_holds_the_synced_responses_within_the_callers_scope(s: TestServer) {
     let east_worker = s.user("ana", "outreach_worker", Some(east())).await;
     let west_worker = s.user("cy", "outreach_worker", Some(west())).await;
     s.user("pat", "partner_staff", Some(east())).await;

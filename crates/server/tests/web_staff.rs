@@ -14,6 +14,14 @@ use server::api::EnrollRequest;
 use sync_core::protocol::{TokenResponse, PROTOCOL_VERSION};
 use sync_core::{RecordDoc, RecordKind, Scope};
 
+on_both_backends!(
+    targets_change_since_last_period_uploads_and_the_smallest_cell,
+    records_list_page_history_and_a_resolved_conflict,
+    enrollment_codes_work_once_and_revoked_devices_stop,
+    a_web_session_ends_on_the_server_after_twelve_hours,
+    backbone_staff_purge_a_household_from_its_page,
+);
+
 /// Unix seconds in November 2023 and in July 2024: two survey periods.
 const Y2023: i64 = 1_700_000_000;
 const Y2024: i64 = 1_720_000_000;
@@ -46,9 +54,7 @@ fn dashboard_row<'a>(body: &'a str, id: &str) -> &'a str {
     between(body, &format!("<tr data-indicator=\"{id}\">"), "</tr>")
 }
 
-#[tokio::test]
-async fn targets_change_since_last_period_uploads_and_the_smallest_cell() {
-    let s = TestServer::new().await;
+async fn targets_change_since_last_period_uploads_and_the_smallest_cell(s: TestServer) {
     let worker = s.user("ana", "outreach_worker", Some(east())).await;
     s.user("bo", "backbone_staff", Some(Scope::partnership("p1")))
         .await;
@@ -213,9 +219,7 @@ async fn targets_change_since_last_period_uploads_and_the_smallest_cell() {
     }
 }
 
-#[tokio::test]
-async fn records_list_page_history_and_a_resolved_conflict() {
-    let s = TestServer::new().await;
+async fn records_list_page_history_and_a_resolved_conflict(s: TestServer) {
     let worker = s.user("ana", "outreach_worker", Some(east())).await;
     let west_worker = s.user("wes", "outreach_worker", Some(west())).await;
     s.user("bo", "backbone_staff", Some(east())).await;
@@ -341,9 +345,7 @@ async fn records_list_page_history_and_a_resolved_conflict() {
     );
 }
 
-#[tokio::test]
-async fn enrollment_codes_work_once_and_revoked_devices_stop() {
-    let s = TestServer::new().await;
+async fn enrollment_codes_work_once_and_revoked_devices_stop(s: TestServer) {
     s.user("ana", "outreach_worker", Some(east())).await;
     s.user("wes", "outreach_worker", Some(west())).await;
     s.user("bo", "backbone_staff", Some(east())).await;
@@ -439,9 +441,7 @@ async fn session_of_admin(s: &TestServer) -> String {
     session(s, "admin", ADMIN_PASSWORD).await
 }
 
-#[tokio::test]
-async fn a_web_session_ends_on_the_server_after_twelve_hours() {
-    let s = TestServer::new().await;
+async fn a_web_session_ends_on_the_server_after_twelve_hours(s: TestServer) {
     s.user("bo", "backbone_staff", Some(east())).await;
     let bo = session(&s, "bo", "password-123").await;
     assert_eq!(
@@ -449,30 +449,19 @@ async fn a_web_session_ends_on_the_server_after_twelve_hours() {
         StatusCode::OK
     );
     // The browser may keep the cookie longer than it was told to: age the session.
-    let db = rusqlite::Connection::open(s.dir.path().join(server::storage::DB_FILE)).unwrap();
-    let aged = db
-        .execute(
-            "UPDATE devices SET created_at = created_at - 12 * 3600 - 60 WHERE name = 'web session'",
-            [],
-        )
-        .unwrap();
+    let aged = s.sql(
+        "UPDATE devices SET created_at = created_at - 12 * 3600 - 60 WHERE name = 'web session'",
+    );
     assert_eq!(aged, 1);
     let page = get(&s, "/dashboard", Some(&bo)).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert_eq!(page.headers["location"], "/sign-in");
-    let revoked: Option<i64> = db
-        .query_row(
-            "SELECT revoked_at FROM devices WHERE name = 'web session'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert!(revoked.is_some(), "the expired session is revoked");
+    let revoked =
+        s.sql("SELECT COUNT(*) FROM devices WHERE name = 'web session' AND revoked_at IS NOT NULL");
+    assert_eq!(revoked, 1, "the expired session is revoked");
 }
 
-#[tokio::test]
-async fn backbone_staff_purge_a_household_from_its_page() {
-    let s = TestServer::new().await;
+async fn backbone_staff_purge_a_household_from_its_page(s: TestServer) {
     let worker = s.user("ana", "outreach_worker", Some(east())).await;
     s.user("bo", "backbone_staff", Some(east())).await;
     s.user("pat", "partner_staff", Some(east())).await;

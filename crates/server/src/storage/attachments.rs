@@ -12,13 +12,13 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use sync_core::protocol::is_sha256_hex;
 use sync_core::RecordKind;
 use thiserror::Error;
 use uuid::Uuid;
 
+use super::sql::{args, Dialect, Row, Sql};
 use super::{now, Storage, StorageError};
 use crate::auth::Caller;
 
@@ -69,12 +69,6 @@ pub enum AttachmentError {
     HashMismatch(String),
 }
 
-impl From<rusqlite::Error> for AttachmentError {
-    fn from(e: rusqlite::Error) -> Self {
-        AttachmentError::Storage(e.into())
-    }
-}
-
 /// How much of an attachment the server holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UploadState {
@@ -99,45 +93,60 @@ pub struct NewAttachment<'a> {
     pub name: &'a str,
 }
 
-fn state(conn: &Connection, sha256: &str) -> Result<Option<UploadState>, rusqlite::Error> {
-    conn.prepare_cached("SELECT size, received, complete FROM attachments WHERE sha256 = ?1")?
-        .query_row([sha256], |r| {
-            Ok(UploadState {
-                size: r.get::<_, i64>(0)?.max(0) as u64,
-                received: r.get::<_, i64>(1)?.max(0) as u64,
-                complete: r.get::<_, i64>(2)? != 0,
-            })
-        })
-        .optional()
+const STATE: &str = "SELECT size, received, complete FROM attachments WHERE sha256 = ?1";
+
+fn state_of(row: &Row) -> Result<UploadState, StorageError> {
+    Ok(UploadState {
+        size: row.get::<i64>(0)?.max(0) as u64,
+        received: row.get::<i64>(1)?.max(0) as u64,
+        complete: row.get(2)?,
+    })
+}
+
+fn state(conn: &dyn Sql, sha256: &str) -> Result<Option<UploadState>, StorageError> {
+    conn.row(STATE, &args![sha256])?
+        .map(|r| state_of(&r))
+        .transpose()
+}
+
+/// [`state`], the row locked to the end of the transaction on PostgreSQL, so that two
+/// nodes taking the same chunk (a retry) do it one after the other. (SQLite's one
+/// writer already does.)
+fn state_for_update(conn: &dyn Sql, sha256: &str) -> Result<Option<UploadState>, StorageError> {
+    let sql = match conn.dialect() {
+        Dialect::Sqlite => STATE.to_string(),
+        Dialect::Postgres => format!("{STATE} FOR UPDATE"),
+    };
+    conn.row(&sql, &args![sha256])?
+        .map(|r| state_of(&r))
+        .transpose()
 }
 
 /// Forget an upload and its chunks (a size declared anew, or a hash mismatch).
-fn discard(conn: &Connection, sha256: &str) -> Result<(), rusqlite::Error> {
-    conn.execute("DELETE FROM attachment_chunks WHERE sha256 = ?1", [sha256])?;
-    conn.execute("DELETE FROM attachments WHERE sha256 = ?1", [sha256])?;
+fn discard(conn: &dyn Sql, sha256: &str) -> Result<(), StorageError> {
+    conn.execute(
+        "DELETE FROM attachment_chunks WHERE sha256 = ?1",
+        &args![sha256],
+    )?;
+    conn.execute("DELETE FROM attachments WHERE sha256 = ?1", &args![sha256])?;
     Ok(())
 }
 
-/// The SHA-256 (hex) of an upload's chunks, in order.
-fn hash_chunks(conn: &Connection, sha256: &str) -> Result<String, rusqlite::Error> {
+const CHUNKS: &str = "SELECT bytes FROM attachment_chunks WHERE sha256 = ?1 ORDER BY \"offset\"";
+
+/// The SHA-256 (hex) of an upload's chunks, in order, read one chunk at a time.
+fn hash_chunks(conn: &dyn Sql, sha256: &str) -> Result<String, StorageError> {
     let mut hasher = Sha256::new();
-    let mut stmt = conn
-        .prepare_cached("SELECT bytes FROM attachment_chunks WHERE sha256 = ?1 ORDER BY offset")?;
-    let mut rows = stmt.query([sha256])?;
-    while let Some(row) = rows.next()? {
-        // Borrowed from SQLite's buffer: a 50 MiB attachment is never copied whole.
-        let bytes = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-        hasher.update(bytes);
-    }
+    conn.each(CHUNKS, &args![sha256], &mut |mut row| {
+        hasher.update(row.take_blob(0)?);
+        Ok(())
+    })?;
     Ok(hex::encode(&hasher.finalize()[..]))
 }
 
 /// The attachments a record holds on to: those its answers name and those uploaded
 /// for it. Read before a purge deletes it.
-pub(super) fn of_record(
-    conn: &Connection,
-    record_id: &str,
-) -> Result<Vec<String>, rusqlite::Error> {
+pub(super) fn of_record(conn: &dyn Sql, record_id: &str) -> Result<Vec<String>, StorageError> {
     fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
         match value {
             serde_json::Value::String(text) => {
@@ -152,18 +161,20 @@ pub(super) fn of_record(
     }
     let mut out = Vec::new();
     let fields: Option<String> = conn
-        .query_row(
+        .row(
             "SELECT fields FROM records WHERE id = ?1",
-            [record_id],
-            |r| r.get(0),
-        )
-        .optional()?;
+            &args![record_id],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
     if let Some(value) = fields.and_then(|f| serde_json::from_str(&f).ok()) {
         walk(&value, &mut out);
     }
-    let mut stmt = conn.prepare_cached("SELECT sha256 FROM attachments WHERE record_id = ?1")?;
-    for sha in stmt.query_map([record_id], |r| r.get::<_, String>(0))? {
-        out.push(sha?);
+    for row in conn.rows(
+        "SELECT sha256 FROM attachments WHERE record_id = ?1",
+        &args![record_id],
+    )? {
+        out.push(row.get(0)?);
     }
     Ok(out)
 }
@@ -171,19 +182,14 @@ pub(super) fn of_record(
 /// After a purge deleted records: delete each of `candidates` (their attachments) that
 /// no remaining record names, so a withdrawn consent's photo leaves the database too.
 /// Returns how many were deleted.
-pub(super) fn purge_unnamed(
-    conn: &Connection,
-    candidates: &[String],
-) -> Result<usize, rusqlite::Error> {
+pub(super) fn purge_unnamed(conn: &dyn Sql, candidates: &[String]) -> Result<usize, StorageError> {
     let mut deleted = 0;
     for sha in candidates {
-        let named: Option<i64> = conn
-            .query_row(
-                "SELECT 1 FROM records WHERE instr(fields, ?1) > 0 LIMIT 1",
-                [sha],
-                |r| r.get(0),
-            )
-            .optional()?;
+        // A hash is 64 hex digits: no `%` or `_` to escape.
+        let named = conn.row(
+            "SELECT 1 FROM records WHERE fields LIKE ?1 LIMIT 1",
+            &args![format!("%{sha}%")],
+        )?;
         if named.is_none() && state(conn, sha)?.is_some() {
             discard(conn, sha)?;
             deleted += 1;
@@ -192,15 +198,15 @@ pub(super) fn purge_unnamed(
     Ok(deleted)
 }
 
-impl Storage {
-    /// Run `f` on the writer, as `Storage::write` does, with this module's errors.
-    fn write_attachment<T>(
-        &self,
-        f: impl FnOnce(&mut super::Writer) -> Result<T, AttachmentError>,
-    ) -> Result<T, AttachmentError> {
-        f(&mut super::lock(&self.sqlite()?.writer))
-    }
+/// What appending a chunk came to, inside its transaction.
+enum Appended {
+    /// The upload stands here now.
+    At(UploadState),
+    /// The whole did not hash to its name and was discarded (committed as such).
+    Mismatch { actual: String },
+}
 
+impl Storage {
     /// Begin the upload of an attachment, or look up how far it is. Refused when the
     /// size passes `max_size`, and when its record exists and `caller` may not write
     /// it; a record the server does not have yet is accepted, since the device pushes
@@ -240,11 +246,9 @@ impl Storage {
                 return Err(AttachmentError::OutOfScope(new.record_id));
             }
         }
-        self.write_attachment(|w| {
-            let tx = w.conn.transaction()?;
-            let found = state(&tx, new.sha256)?;
-            let current = match found {
-                Some(s) if s.size == new.size => s,
+        self.transact(|tx| {
+            match state_for_update(tx, new.sha256)? {
+                Some(s) if s.size == new.size => return Ok(s),
                 Some(s) if s.complete => {
                     // The stored bytes hash to this name, so their size is right.
                     return Err(AttachmentError::Invalid(format!(
@@ -252,35 +256,31 @@ impl Storage {
                         new.sha256, s.size, new.size
                     )));
                 }
-                other => {
-                    if other.is_some() {
-                        // An unfinished upload declared with another size: one of the
-                        // two is wrong, and only the hash check can tell which. Start
-                        // again with the newest declaration.
-                        discard(&tx, new.sha256)?;
-                    }
-                    tx.execute(
-                        "INSERT INTO attachments (sha256, size, received, complete, record_id,
-                             name, uploaded_by, created_at)
-                         VALUES (?1, ?2, 0, 0, ?3, ?4, ?5, ?6)",
-                        params![
-                            new.sha256,
-                            new.size as i64,
-                            new.record_id.to_string(),
-                            name,
-                            caller.device_id,
-                            now()
-                        ],
-                    )?;
-                    UploadState {
-                        size: new.size,
-                        received: 0,
-                        complete: false,
-                    }
-                }
-            };
-            tx.commit()?;
-            Ok(current)
+                // An unfinished upload declared with another size: one of the two is
+                // wrong, and only the hash check can tell which. Start again with the
+                // newest declaration.
+                Some(_) => discard(tx, new.sha256)?,
+                None => {}
+            }
+            // Another node may begin the same upload at once: the second insert does
+            // nothing and both answer with the one row.
+            tx.execute(
+                "INSERT INTO attachments (sha256, size, received, complete, record_id,
+                     name, uploaded_by, created_at)
+                 VALUES (?1, ?2, 0, FALSE, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (sha256) DO NOTHING",
+                &args![
+                    new.sha256,
+                    new.size as i64,
+                    new.record_id.to_string(),
+                    name.as_str(),
+                    caller.device_id.as_str(),
+                    now()
+                ],
+            )?;
+            let begun = state(tx, new.sha256)?
+                .ok_or_else(|| StorageError::Corrupt(format!("upload {} vanished", new.sha256)))?;
+            Ok(begun)
         })
     }
 
@@ -293,14 +293,13 @@ impl Storage {
         offset: u64,
         bytes: &[u8],
     ) -> Result<UploadState, AttachmentError> {
-        self.write_attachment(|w| {
-            let tx = w.conn.transaction()?;
-            let Some(mut current) = state(&tx, sha256)? else {
+        let appended = self.transact(|tx| {
+            let Some(mut current) = state_for_update(tx, sha256)? else {
                 return Err(AttachmentError::NotBegun(sha256.to_string()));
             };
             if current.complete {
                 // A retry of the last chunk whose answer was lost: nothing to do.
-                return Ok(current);
+                return Ok(Appended::At(current));
             }
             if offset != current.received {
                 return Err(AttachmentError::WrongOffset {
@@ -316,36 +315,40 @@ impl Storage {
                 });
             }
             if bytes.is_empty() {
-                return Ok(current);
+                return Ok(Appended::At(current));
             }
             tx.execute(
-                "INSERT INTO attachment_chunks (sha256, offset, bytes) VALUES (?1, ?2, ?3)",
-                params![sha256, offset as i64, bytes],
+                "INSERT INTO attachment_chunks (sha256, \"offset\", bytes) VALUES (?1, ?2, ?3)",
+                &args![sha256, offset as i64, bytes],
             )?;
             current.received = end;
             if end == current.size {
-                let actual = hash_chunks(&tx, sha256)?;
+                let actual = hash_chunks(tx, sha256)?;
                 if actual != sha256 {
-                    discard(&tx, sha256)?;
-                    tx.commit()?;
-                    tracing::warn!(attachment = %sha256, %actual, "attachment upload discarded: hash mismatch");
-                    return Err(AttachmentError::HashMismatch(sha256.to_string()));
+                    discard(tx, sha256)?;
+                    return Ok(Appended::Mismatch { actual });
                 }
                 current.complete = true;
                 tx.execute(
-                    "UPDATE attachments SET received = ?2, complete = 1, completed_at = ?3
+                    "UPDATE attachments SET received = ?2, complete = TRUE, completed_at = ?3
                      WHERE sha256 = ?1",
-                    params![sha256, end as i64, now()],
+                    &args![sha256, end as i64, now()],
                 )?;
             } else {
                 tx.execute(
                     "UPDATE attachments SET received = ?2 WHERE sha256 = ?1",
-                    params![sha256, end as i64],
+                    &args![sha256, end as i64],
                 )?;
             }
-            tx.commit()?;
-            Ok(current)
-        })
+            Ok(Appended::At(current))
+        })?;
+        match appended {
+            Appended::At(state) => Ok(state),
+            Appended::Mismatch { actual } => {
+                tracing::warn!(attachment = %sha256, %actual, "attachment upload discarded: hash mismatch");
+                Err(AttachmentError::HashMismatch(sha256.to_string()))
+            }
+        }
     }
 
     /// How far each of these attachments is (those the server knows).
@@ -353,33 +356,7 @@ impl Storage {
         &self,
         sha256s: &[&str],
     ) -> Result<HashMap<String, UploadState>, StorageError> {
-        if let Some(pool) = self.pg() {
-            // Uploads do not run on PostgreSQL yet: its records' attachments show as
-            // not uploaded, and the page still opens.
-            let shas: Vec<String> = sha256s.iter().map(|s| s.to_string()).collect();
-            return Ok(pool.run(move |c| async move {
-                let mut out = HashMap::new();
-                for row in c
-                    .query(
-                        "SELECT sha256, size, received, complete FROM attachments
-                          WHERE sha256 = ANY($1)",
-                        &[&shas],
-                    )
-                    .await?
-                {
-                    out.insert(
-                        row.get::<_, String>(0),
-                        UploadState {
-                            size: row.get::<_, i64>(1).max(0) as u64,
-                            received: row.get::<_, i64>(2).max(0) as u64,
-                            complete: row.get(3),
-                        },
-                    );
-                }
-                Ok(out)
-            })?);
-        }
-        self.read(|c| {
+        self.with_sql(|c| {
             let mut out = HashMap::new();
             for sha in sha256s {
                 if let Some(s) = state(c, sha)? {
@@ -392,21 +369,18 @@ impl Storage {
 
     /// The bytes of a complete attachment; `None` when it is unknown or unfinished.
     pub fn attachment_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        self.read(|c| {
-            let tx = c.transaction()?;
-            match state(&tx, sha256)? {
+        // In one transaction, so that a purge between the two reads cannot hand out
+        // part of the bytes.
+        self.transact(|tx| {
+            match state(tx, sha256)? {
                 Some(s) if s.complete => {}
                 _ => return Ok(None),
             }
             let mut out = Vec::new();
-            let mut stmt = tx.prepare_cached(
-                "SELECT bytes FROM attachment_chunks WHERE sha256 = ?1 ORDER BY offset",
-            )?;
-            let mut rows = stmt.query([sha256])?;
-            while let Some(row) = rows.next()? {
-                let bytes = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-                out.extend_from_slice(bytes);
-            }
+            tx.each(CHUNKS, &args![sha256], &mut |mut row| {
+                out.extend_from_slice(&row.take_blob(0)?);
+                Ok(())
+            })?;
             Ok(Some(out))
         })
     }

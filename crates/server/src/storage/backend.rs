@@ -8,7 +8,8 @@ use std::sync::Mutex;
 
 use rusqlite::Connection;
 
-use super::pg::PgPool;
+use super::pg::{wait, PgError, PgPool};
+use super::sql::{PgSql, Sql};
 use super::{lock, now, schema, Inner, Storage, StorageError, Writer, READERS};
 
 /// The database behind a [`Storage`].
@@ -62,12 +63,20 @@ impl Storage {
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
+        self.read_as(f)
+    }
+
+    /// [`Storage::read`] with the caller's error type.
+    fn read_as<T, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
         let db = self.sqlite()?;
         let pooled = lock(&db.readers).pop();
         let mut conn = match pooled {
             Some(c) => c,
             None => {
-                let c = Connection::open(&db.path)?;
+                let c = Connection::open(&db.path).map_err(StorageError::from)?;
                 schema::configure(&c)?;
                 c
             }
@@ -80,6 +89,46 @@ impl Storage {
         result
     }
 
+    /// Run `f` on a connection of either database, outside a transaction: for reads
+    /// written once in portable SQL ([`super::sql`]).
+    pub(super) fn with_sql<T, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&dyn Sql) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match &self.inner.db {
+            Db::Postgres(pool) => {
+                let conn = pool.get().map_err(StorageError::from)?;
+                f(&PgSql(&*conn))
+            }
+            Db::Sqlite(_) => self.read_as(|c| f(&*c)),
+        }
+    }
+
+    /// Run `f` in one write transaction on either database, committed when `f`
+    /// returns `Ok` and rolled back when it returns an error.
+    pub(super) fn transact<T, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&dyn Sql) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match &self.inner.db {
+            Db::Postgres(pool) => {
+                let mut conn = pool.get().map_err(StorageError::from)?;
+                let tx = wait(conn.transaction()).map_err(pg_error)?;
+                // Dropped on an error: tokio-postgres rolls it back.
+                let out = f(&PgSql(&tx))?;
+                wait(tx.commit()).map_err(pg_error)?;
+                Ok(out)
+            }
+            Db::Sqlite(db) => {
+                let mut writer = lock(&db.writer);
+                let tx = writer.conn.transaction().map_err(StorageError::from)?;
+                let out = f(&*tx)?;
+                tx.commit().map_err(StorageError::from)?;
+                Ok(out)
+            }
+        }
+    }
+
     /// Run `f` on the writer connection (SQLite).
     pub(super) fn write<T>(
         &self,
@@ -87,6 +136,10 @@ impl Storage {
     ) -> Result<T, StorageError> {
         f(&mut lock(&self.sqlite()?.writer))
     }
+}
+
+fn pg_error(e: tokio_postgres::Error) -> StorageError {
+    StorageError::Postgres(PgError::Db(e))
 }
 
 impl Storage {

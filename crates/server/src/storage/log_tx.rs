@@ -6,6 +6,7 @@ use sync_core::Scope;
 use tokio_postgres::Transaction;
 
 use super::pg::{wait, PgError};
+use super::sql::PgSql;
 use super::sqlite::{self, DocState, FeedRow, LoggedChange, RowWrite};
 use super::StorageError;
 
@@ -264,21 +265,6 @@ impl LogTx for PgLog<'_> {
         after: i64,
         upto: i64,
     ) -> Result<Vec<(String, String)>, StorageError> {
-        let (p, o, n, f, g) = sqlite::scope_params(scope);
-        Ok(wait(self.0.query(
-            "SELECT record_id, reason FROM tombstones
-             WHERE seq > $1 AND seq <= $2
-               AND ($3::text IS NULL OR partnership = $3)
-               AND ($4::text IS NULL OR organization = $4)
-               AND ($5::text IS NULL OR neighborhood = $5)
-               AND ($6::text IS NULL OR family = $6)
-               AND ($3::text IS NULL OR program IS NOT DISTINCT FROM $7)
-             ORDER BY seq",
-            &[&after, &upto, &p, &o, &n, &f, &g],
-        ))
-        .map_err(pg)?
-        .into_iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect())
+        super::purge::tombstones(&PgSql(self.0), scope, after, upto)
     }
 }

@@ -21,6 +21,7 @@ mod push;
 mod reports;
 mod review;
 pub mod schema;
+mod sql;
 pub mod sqlite;
 mod survey_cache;
 mod targets;

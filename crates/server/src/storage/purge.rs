@@ -8,14 +8,17 @@
 //!   its copy;
 //! - an audit row: who purged what id, when and why, and nothing of the data.
 //!
-//! The connection runs with `secure_delete` (deleted content is overwritten), and the
-//! write-ahead log is checkpointed and truncated afterwards, so the answers are gone
-//! from the database files, not merely unreachable.
+//! On SQLite the connection runs with `secure_delete` (deleted content is overwritten),
+//! and the write-ahead log is checkpointed and truncated afterwards, so the answers are
+//! gone from the database files, not merely unreachable. On PostgreSQL the rows are
+//! gone from every query at commit; their bytes stay in the table files as dead tuples
+//! until a vacuum reclaims the space (the README says how to make sure).
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use sync_core::{RecordKind, Scope};
 use uuid::Uuid;
 
+use super::sql::{args, scope_args, scope_filter, Dialect, Sql};
 use super::{now, Storage, StorageError};
 use crate::auth::Caller;
 
@@ -51,63 +54,50 @@ impl Storage {
                 "say why the records are purged (1 to 500 characters)".into(),
             ));
         }
-        let time = now();
-        let report = self.write(|w| {
-            let tx = w.conn.transaction()?;
-            let Some((kind, scope)) = kind_and_scope(&tx, &subject.to_string())? else {
-                return Ok(None);
-            };
-            let purgeable = matches!(kind.parse(), Ok(RecordKind::Household | RecordKind::Person));
-            if !purgeable || !caller.may_see(&scope) {
-                return Ok(None);
-            }
-            let ids = about(&tx, &subject.to_string())?;
-            let mut changes = 0;
-            let mut attachments = Vec::new();
-            for id in &ids {
-                let Some((kind, scope)) = kind_and_scope(&tx, id)? else {
-                    continue;
-                };
-                attachments.extend(super::attachments::of_record(&tx, id)?);
-                changes += tx.execute("DELETE FROM changes WHERE record_id = ?1", [id])?;
-                tx.execute("DELETE FROM records WHERE id = ?1", [id])?;
-                let seq = next_seq(&tx)?;
-                tx.execute(
-                    "INSERT INTO tombstones (seq, record_id, partnership, organization,
-                         neighborhood, family, program, reason, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'consent_withdrawn', ?8)",
-                    params![
-                        seq,
-                        id,
-                        scope.partnership,
-                        scope.organization,
-                        scope.neighborhood,
-                        scope.family,
-                        scope.program,
-                        time
-                    ],
-                )?;
-                tx.execute(
-                    "INSERT INTO purges (subject_id, record_id, kind, purged_by, purged_at, reason)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![subject.to_string(), id, kind, caller.user_id, time, reason],
-                )?;
-                if let Ok(uuid) = id.parse::<Uuid>() {
-                    w.docs.pop(&uuid);
+        let purge = Purge {
+            caller,
+            subject: subject.to_string(),
+            reason,
+            time: now(),
+        };
+        let report = if self.pg().is_some() {
+            let channel = self.feed_channel();
+            self.transact(|tx| {
+                // The feed's counter first, as a push takes it: nodes cannot deadlock,
+                // and the tombstones' numbers commit in order with the changes'.
+                tx.rows("SELECT last_seq FROM feed_sequence FOR UPDATE", &[])?;
+                let report = purge.run(tx)?;
+                if report.is_some() {
+                    let last: i64 = tx
+                        .row(Dialect::Postgres.high_water_sql(), &[])?
+                        .map_or(Ok(0), |r| r.get(0))?;
+                    tx.execute(
+                        "SELECT pg_notify(?1, ?2)",
+                        &args![channel.as_str(), last.to_string()],
+                    )?;
                 }
-            }
-            // Their photos and signatures go too, unless another record names them.
-            super::attachments::purge_unnamed(&tx, &attachments)?;
-            tx.commit()?;
-            truncate_wal(&w.conn);
-            Ok(Some(PurgeReport {
-                records: ids,
-                changes,
-            }))
-        })?;
+                Ok::<_, StorageError>(report)
+            })?
+        } else {
+            self.write(|w| {
+                let tx = w.conn.transaction()?;
+                let report = purge.run(&*tx)?;
+                // The push's document cache must not bring a purged record back.
+                for id in report.iter().flat_map(|r| &r.records) {
+                    if let Ok(uuid) = id.parse::<Uuid>() {
+                        w.docs.pop(&uuid);
+                    }
+                }
+                tx.commit()?;
+                if report.is_some() {
+                    truncate_wal(&w.conn);
+                }
+                Ok(report)
+            })?
+        };
         if report.is_some() {
-            self.forget_survey_cache();
-            // The tombstones moved the feed: waiting pulls pass them on.
+            // The tombstones moved the feed: waiting pulls pass them on, and every
+            // node's indicator cache drops the records (it reads tombstones).
             self.announce()?;
             tracing::info!(subject = %subject, by = %caller.user_id, "records purged");
         }
@@ -115,36 +105,103 @@ impl Storage {
     }
 }
 
-fn kind_and_scope(conn: &Connection, id: &str) -> Result<Option<(String, Scope)>, StorageError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT kind, partnership, organization, neighborhood, family, program
-             FROM records WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            Ok((
-                r.get(0)?,
-                Scope {
-                    partnership: r.get(1)?,
-                    organization: r.get(2)?,
-                    neighborhood: r.get(3)?,
-                    family: r.get(4)?,
-                    program: r.get(5)?,
-                },
-            ))
-        })
-        .optional()?)
+/// One purge to run inside a transaction.
+struct Purge<'a> {
+    caller: &'a Caller,
+    subject: String,
+    reason: &'a str,
+    time: i64,
+}
+
+impl Purge<'_> {
+    /// Delete the subject and every record about it, leaving tombstones and audit
+    /// rows; `None` when the subject is not a household or person the caller sees.
+    fn run(&self, tx: &dyn Sql) -> Result<Option<PurgeReport>, StorageError> {
+        let Some((kind, scope)) = kind_and_scope(tx, &self.subject)? else {
+            return Ok(None);
+        };
+        let purgeable = matches!(kind.parse(), Ok(RecordKind::Household | RecordKind::Person));
+        if !purgeable || !self.caller.may_see(&scope) {
+            return Ok(None);
+        }
+        let ids = about(tx, &self.subject)?;
+        let mut changes = 0;
+        let mut attachments = Vec::new();
+        for id in &ids {
+            let Some((kind, scope)) = kind_and_scope(tx, id)? else {
+                continue;
+            };
+            attachments.extend(super::attachments::of_record(tx, id)?);
+            changes += tx.execute("DELETE FROM changes WHERE record_id = ?1", &args![id])?;
+            tx.execute("DELETE FROM records WHERE id = ?1", &args![id])?;
+            let seq = next_seq(tx)?;
+            tx.execute(
+                "INSERT INTO tombstones (seq, record_id, partnership, organization,
+                     neighborhood, family, program, reason, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'consent_withdrawn', ?8)",
+                &args![
+                    seq,
+                    id,
+                    &scope.partnership,
+                    scope.organization.as_deref(),
+                    scope.neighborhood.as_deref(),
+                    scope.family.as_deref(),
+                    scope.program.as_deref(),
+                    self.time
+                ],
+            )?;
+            tx.execute(
+                "INSERT INTO purges (subject_id, record_id, kind, purged_by, purged_at, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &args![
+                    &self.subject,
+                    id,
+                    kind,
+                    self.caller.user_id.as_str(),
+                    self.time,
+                    self.reason
+                ],
+            )?;
+        }
+        // Their photos and signatures go too, unless another record names them.
+        super::attachments::purge_unnamed(tx, &attachments)?;
+        Ok(Some(PurgeReport {
+            records: ids,
+            changes: changes as usize,
+        }))
+    }
+}
+
+fn kind_and_scope(conn: &dyn Sql, id: &str) -> Result<Option<(String, Scope)>, StorageError> {
+    let Some(r) = conn.row(
+        "SELECT kind, partnership, organization, neighborhood, family, program
+         FROM records WHERE id = ?1",
+        &args![id],
+    )?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        r.get(0)?,
+        Scope {
+            partnership: r.get(1)?,
+            organization: r.get(2)?,
+            neighborhood: r.get(3)?,
+            family: r.get(4)?,
+            program: r.get(5)?,
+        },
+    )))
 }
 
 /// The subject and every record about it, the members of a household included (and
 /// the records about them), subject first.
-fn about(conn: &Connection, subject: &str) -> Result<Vec<String>, StorageError> {
+fn about(conn: &dyn Sql, subject: &str) -> Result<Vec<String>, StorageError> {
     let linked = LINKS
         .iter()
-        .map(|f| format!("json_extract(fields, '$.{f}') = ?1"))
+        .map(|f| format!("{} = ?1", conn.dialect().json_text("fields", f)))
         .collect::<Vec<_>>()
         .join(" OR ");
-    let mut stmt = conn.prepare_cached(&format!("SELECT id, kind FROM records WHERE {linked}"))?;
+    let sql = format!("SELECT id FROM records WHERE {linked}");
     let mut ids = vec![subject.to_string()];
     let mut next = 0;
     while next < ids.len() && ids.len() < MAX_RECORDS {
@@ -154,10 +211,8 @@ fn about(conn: &Connection, subject: &str) -> Result<Vec<String>, StorageError> 
         if next > 1 && kind_and_scope(conn, &at)?.is_none_or(|(k, _)| k != "person") {
             continue;
         }
-        let found = stmt
-            .query_map([&at], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        for id in found {
+        for row in conn.rows(&sql, &args![at.as_str()])? {
+            let id: String = row.get(0)?;
             if !ids.contains(&id) {
                 ids.push(id);
             }
@@ -166,19 +221,24 @@ fn about(conn: &Connection, subject: &str) -> Result<Vec<String>, StorageError> 
     Ok(ids)
 }
 
-/// A new number from the change log's sequence (AUTOINCREMENT keeps it in
-/// `sqlite_sequence`), so tombstones and changes share one feed order.
-fn next_seq(conn: &Connection) -> Result<i64, StorageError> {
-    conn.execute(
-        "INSERT INTO sqlite_sequence (name, seq) SELECT 'changes', 0
-         WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'changes')",
-        [],
-    )?;
-    Ok(conn.query_row(
-        "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'changes' RETURNING seq",
-        [],
-        |r| r.get(0),
-    )?)
+/// A new number from the feed's sequence, so tombstones and changes share one feed
+/// order: on SQLite the change log's AUTOINCREMENT (kept in `sqlite_sequence`), on
+/// PostgreSQL the counter row the transaction has locked.
+fn next_seq(conn: &dyn Sql) -> Result<i64, StorageError> {
+    let sql = match conn.dialect() {
+        Dialect::Sqlite => {
+            conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'changes', 0
+                 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'changes')",
+                &[],
+            )?;
+            "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'changes' RETURNING seq"
+        }
+        Dialect::Postgres => "UPDATE feed_sequence SET last_seq = last_seq + 1 RETURNING last_seq",
+    };
+    conn.row(sql, &[])?
+        .ok_or_else(|| StorageError::Corrupt("the feed's sequence is missing".into()))?
+        .get(0)
 }
 
 /// Copy the write-ahead log into the database and cut it to nothing, so the old pages
@@ -205,26 +265,18 @@ fn truncate_wal(conn: &Connection) {
 /// Tombstones with `after < seq <= upto` whose record was within `scope` (all for
 /// `None`): (record id, reason).
 pub(super) fn tombstones(
-    conn: &Connection,
+    conn: &dyn Sql,
     scope: Option<&Scope>,
     after: i64,
     upto: i64,
 ) -> Result<Vec<(String, String)>, StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT record_id, reason FROM tombstones
-         WHERE seq > ?1 AND seq <= ?2
-           AND (?3 IS NULL OR partnership = ?3)
-           AND (?4 IS NULL OR organization = ?4)
-           AND (?5 IS NULL OR neighborhood = ?5)
-           AND (?6 IS NULL OR family = ?6)
-           AND (?3 IS NULL OR program IS ?7)
-         ORDER BY seq",
-    )?;
-    let (p, o, n, f, g) = super::sqlite::scope_params(scope);
-    let rows = stmt
-        .query_map(params![after, upto, p, o, n, f, g], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    let sql = format!(
+        "SELECT record_id, reason FROM tombstones WHERE seq > ?1 AND seq <= ?2{} ORDER BY seq",
+        scope_filter("", 3)
+    );
+    let [p, o, n, f, g] = scope_args(scope);
+    conn.rows(&sql, &[after.into(), upto.into(), p, o, n, f, g])?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect()
 }

@@ -3,10 +3,9 @@
 use std::sync::Arc;
 
 use forms::CompiledForm;
-use rusqlite::{params, Connection};
 use sync_core::Scope;
 
-use super::sqlite::scope_params;
+use super::sql::{scope_args, scope_filter, Sql};
 use super::{Storage, StorageError};
 
 impl Storage {
@@ -19,7 +18,7 @@ impl Storage {
         after: &str,
         limit: i64,
     ) -> Result<Vec<(crate::export::ResponseMeta, forms::Answers)>, StorageError> {
-        let rows = self.read(|c| export_page(c, form_id, scope, after, limit))?;
+        let rows = self.with_sql(|c| export_page(c, form_id, scope, after, limit))?;
         rows.into_iter()
             .map(
                 |(id, form_version, created_by, created_at, neighborhood, fields)| {
@@ -56,34 +55,33 @@ impl Storage {
 /// fields JSON).
 #[allow(clippy::type_complexity)]
 fn export_page(
-    conn: &Connection,
+    conn: &dyn Sql,
     form_id: &str,
     scope: Option<&Scope>,
     after: &str,
     limit: i64,
 ) -> Result<Vec<(String, Option<i64>, String, i64, Option<String>, String)>, StorageError> {
-    let mut stmt = conn.prepare_cached(
+    let sql = format!(
         "SELECT id, form_version, created_by, created_at, neighborhood, fields FROM records
-         WHERE kind = 'response' AND form_id = ?1 AND id > ?2
-           AND (?3 IS NULL OR partnership = ?3)
-           AND (?4 IS NULL OR organization = ?4)
-           AND (?5 IS NULL OR neighborhood = ?5)
-           AND (?6 IS NULL OR family = ?6)
-           AND (?3 IS NULL OR program IS ?7)
+         WHERE kind = 'response' AND form_id = ?1 AND id > ?2{}
          ORDER BY id LIMIT ?8",
-    )?;
-    let (p, o, n, f, g) = scope_params(scope);
-    let rows = stmt
-        .query_map(params![form_id, after, p, o, n, f, g, limit], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+        scope_filter("", 3)
+    );
+    let [p, o, n, f, g] = scope_args(scope);
+    conn.rows(
+        &sql,
+        &[form_id.into(), after.into(), p, o, n, f, g, limit.into()],
+    )?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })
+    .collect()
 }

@@ -3,19 +3,20 @@
 //! scope and year. A page then counts bits over a hundred thousand responses in
 //! milliseconds instead of parsing every response's answers again.
 //!
-//! The cache knows the change log's last sequence number it has seen. Before each
-//! use it asks for the log's newest one (the primary key's end: cheap); when they
-//! differ it re-reads only the records the new changes touched. The first use reads
-//! every household-survey response once.
+//! The cache knows the feed's last sequence number it has seen. Before each use it
+//! asks for the feed's high-water mark (one row: cheap); when they differ it re-reads
+//! only the records the new changes and tombstones touched, so a push or a purge on
+//! any server node reaches every node's cache. The first use reads every
+//! household-survey response once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use indicators::{ChildFacts, Digester};
-use rusqlite::{params, Connection};
 use sync_core::Scope;
 
-use super::{lock, sqlite, Storage, StorageError};
+use super::sql::{args, Row, Sql};
+use super::{lock, Storage, StorageError};
 
 /// The form the survey indicators read.
 pub const SURVEY_FORM: &str = "household_survey";
@@ -70,7 +71,7 @@ impl Storage {
     /// `scope` (all for `None`), with each response's year.
     pub fn survey_facts(&self, scope: Option<&Scope>) -> Result<SurveyFacts, StorageError> {
         let mut cache = lock(&self.inner.survey);
-        self.read(|c| refresh(c, &mut cache))?;
+        self.with_sql(|c| refresh(c, &mut cache))?;
         let responses = cache
             .responses
             .values()
@@ -79,16 +80,12 @@ impl Storage {
             .collect();
         Ok(SurveyFacts { responses })
     }
-
-    /// Forget the cache: the next use reads every response again (after records were
-    /// removed from the database other than through a push).
-    pub fn forget_survey_cache(&self) {
-        *lock(&self.inner.survey) = SurveyCache::default();
-    }
 }
 
-fn refresh(conn: &Connection, cache: &mut SurveyCache) -> Result<(), StorageError> {
-    let newest = sqlite::max_seq(conn)?;
+fn refresh(conn: &dyn Sql, cache: &mut SurveyCache) -> Result<(), StorageError> {
+    let newest: i64 = conn
+        .row(conn.dialect().high_water_sql(), &[])?
+        .map_or(Ok(0), |r| r.get(0))?;
     match cache.seq {
         Some(seen) if seen == newest => return Ok(()),
         Some(seen) if seen < newest => {
@@ -112,21 +109,23 @@ fn refresh(conn: &Connection, cache: &mut SurveyCache) -> Result<(), StorageErro
     Ok(())
 }
 
-fn touched_since(conn: &Connection, seq: i64) -> Result<Vec<String>, StorageError> {
-    let mut stmt = conn.prepare_cached("SELECT DISTINCT record_id FROM changes WHERE seq > ?1")?;
-    let ids = stmt
-        .query_map([seq], |r| r.get(0))?
-        .collect::<Result<Vec<String>, _>>()?;
-    Ok(ids)
+/// The records changed or purged after `seq`: a purge on another server node shows
+/// here by its tombstones.
+fn touched_since(conn: &dyn Sql, seq: i64) -> Result<Vec<String>, StorageError> {
+    conn.rows(
+        "SELECT record_id FROM changes WHERE seq > ?1
+         UNION SELECT record_id FROM tombstones WHERE seq > ?1",
+        &args![seq],
+    )?
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
 
 const COLUMNS: &str =
     "id, fields, created_at, partnership, organization, neighborhood, family, program";
 
-fn from_row(
-    row: &rusqlite::Row<'_>,
-    digester: &mut Digester,
-) -> Result<(String, Cached), StorageError> {
+fn from_row(row: &Row, digester: &mut Digester) -> Result<(String, Cached), StorageError> {
     let id: String = row.get(0)?;
     let fields: String = row.get(1)?;
     let created_at: i64 = row.get(2)?;
@@ -155,33 +154,35 @@ fn from_row(
     ))
 }
 
+/// The finalized household-survey responses' query, with `more` conditions.
+fn final_responses(conn: &dyn Sql, more: &str) -> String {
+    format!(
+        "SELECT {COLUMNS} FROM records WHERE kind = 'response' AND form_id = ?1
+           AND {} = 'final'{more}",
+        conn.dialect().json_text("fields", "_status")
+    )
+}
+
 fn read_one(
-    conn: &Connection,
+    conn: &dyn Sql,
     id: &str,
     digester: &mut Digester,
 ) -> Result<Option<Cached>, StorageError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM records WHERE id = ?1 AND kind = 'response' AND form_id = ?2
-           AND json_extract(fields, '$._status') = 'final'"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params![id, SURVEY_FORM])?;
-    match rows.next()? {
-        Some(row) => Ok(Some(from_row(row, digester)?.1)),
+    let sql = final_responses(conn, " AND id = ?2");
+    match conn.row(&sql, &args![SURVEY_FORM, id])? {
+        Some(row) => Ok(Some(from_row(&row, digester)?.1)),
         None => Ok(None),
     }
 }
 
-fn read_all(conn: &Connection, cache: &mut SurveyCache) -> Result<(), StorageError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM records WHERE kind = 'response' AND form_id = ?1
-           AND json_extract(fields, '$._status') = 'final'"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query([SURVEY_FORM])?;
-    while let Some(row) = rows.next()? {
-        let (id, cached) = from_row(row, &mut cache.digester)?;
-        cache.responses.insert(id, cached);
-    }
-    Ok(())
+fn read_all(conn: &dyn Sql, cache: &mut SurveyCache) -> Result<(), StorageError> {
+    conn.each(
+        &final_responses(conn, ""),
+        &args![SURVEY_FORM],
+        &mut |row| {
+            let (id, cached) = from_row(&row, &mut cache.digester)?;
+            cache.responses.insert(id, cached);
+            Ok(())
+        },
+    )
 }

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use indicators::AggregateRow;
-use rusqlite::{params, Connection, OptionalExtension};
 
+use super::sql::{args, Sql};
 use super::{now, Storage, StorageError};
 
 /// The smallest n a page shows when nobody has set one (the common state rule).
@@ -35,14 +35,13 @@ impl Targets {
 impl Storage {
     /// Every indicator's baseline and targets, by indicator id.
     pub fn targets(&self) -> Result<HashMap<String, Targets>, StorageError> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
+        self.with_sql(|c| {
+            let mut all = HashMap::new();
+            for r in c.rows(
                 "SELECT indicator, baseline_year, baseline_value, targets, updated_by, updated_at
                  FROM indicator_targets",
-            )?;
-            let mut rows = stmt.query([])?;
-            let mut all = HashMap::new();
-            while let Some(r) = rows.next()? {
+                &[],
+            )? {
                 let id: String = r.get(0)?;
                 let year: Option<i32> = r.get(1)?;
                 let value: Option<f64> = r.get(2)?;
@@ -82,8 +81,8 @@ impl Storage {
         }
         let json = serde_json::to_string(&targets.by_year)
             .map_err(|e| StorageError::Invalid(e.to_string()))?;
-        self.write(|w| {
-            w.conn.execute(
+        self.transact(|tx| {
+            tx.execute(
                 "INSERT INTO indicator_targets
                      (indicator, baseline_year, baseline_value, targets, updated_by, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -92,11 +91,11 @@ impl Storage {
                      baseline_value = excluded.baseline_value,
                      targets = excluded.targets, updated_by = excluded.updated_by,
                      updated_at = excluded.updated_at",
-                params![
+                &args![
                     indicator,
                     targets.baseline.map(|b| b.0),
                     targets.baseline.map(|b| b.1),
-                    json,
+                    json.as_str(),
                     by,
                     now()
                 ],
@@ -107,24 +106,24 @@ impl Storage {
 
     /// The uploaded rows of an administrative indicator, every year.
     pub fn aggregate_rows(&self, indicator: &str) -> Result<Vec<AggregateRow>, StorageError> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
+        self.with_sql(|c| {
+            c.rows(
                 "SELECT indicator, year, grouping, category, numerator, denominator
                  FROM aggregate_rows WHERE indicator = ?1 ORDER BY year, grouping, category",
-            )?;
-            let rows = stmt
-                .query_map([indicator], |r| {
-                    Ok(AggregateRow {
-                        indicator: r.get(0)?,
-                        year: r.get(1)?,
-                        group: r.get(2)?,
-                        category: r.get(3)?,
-                        numerator: r.get::<_, i64>(4)?.max(0) as u64,
-                        denominator: r.get::<_, i64>(5)?.max(0) as u64,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+                &args![indicator],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(AggregateRow {
+                    indicator: r.get(0)?,
+                    year: r.get(1)?,
+                    group: r.get(2)?,
+                    category: r.get(3)?,
+                    numerator: r.get::<i64>(4)?.max(0) as u64,
+                    denominator: r.get::<i64>(5)?.max(0) as u64,
+                })
+            })
+            .collect()
         })
     }
 
@@ -143,42 +142,38 @@ impl Storage {
         pairs.sort_unstable();
         pairs.dedup();
         let time = now();
-        self.write(|w| {
-            let tx = w.conn.transaction()?;
+        self.transact(|tx| {
             for (indicator, year) in &pairs {
                 tx.execute(
                     "DELETE FROM aggregate_rows WHERE indicator = ?1 AND year = ?2",
-                    params![indicator, year],
+                    &args![*indicator, *year],
                 )?;
             }
-            {
-                let mut insert = tx.prepare_cached(
+            for r in rows {
+                tx.execute(
                     "INSERT INTO aggregate_rows
                          (indicator, year, grouping, category, numerator, denominator,
                           uploaded_by, uploaded_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?;
-                for r in rows {
-                    insert.execute(params![
-                        r.indicator,
+                    &args![
+                        &r.indicator,
                         r.year,
-                        r.group,
-                        r.category,
+                        &r.group,
+                        &r.category,
                         r.numerator as i64,
                         r.denominator as i64,
                         by,
                         time
-                    ])?;
-                }
+                    ],
+                )?;
             }
-            tx.commit()?;
             Ok(pairs.len())
         })
     }
 
     /// The smallest n the pages show.
     pub fn min_cell(&self) -> Result<u64, StorageError> {
-        self.read(|c| {
+        self.with_sql(|c| {
             Ok(setting(c, "min_cell")?
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(DEFAULT_MIN_CELL))
@@ -192,20 +187,19 @@ impl Storage {
                 "the smallest cell shown is between 1 and 100".into(),
             ));
         }
-        self.write(|w| {
-            w.conn.execute(
+        self.transact(|tx| {
+            tx.execute(
                 "INSERT INTO settings (key, value) VALUES ('min_cell', ?1)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [n.to_string()],
+                &args![n.to_string()],
             )?;
             Ok(())
         })
     }
 }
 
-fn setting(conn: &Connection, key: &str) -> Result<Option<String>, StorageError> {
-    Ok(conn
-        .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?)
+fn setting(conn: &dyn Sql, key: &str) -> Result<Option<String>, StorageError> {
+    conn.row("SELECT value FROM settings WHERE key = ?1", &args![key])?
+        .map(|r| r.get(0))
+        .transpose()
 }

@@ -132,6 +132,25 @@ impl TestServer {
         Self::with_storage(dir, storage, None).await
     }
 
+    /// The same database opened by a fresh server process: its caches start empty.
+    pub async fn reopen(self) -> TestServer {
+        let TestServer {
+            dir,
+            storage,
+            pg_schema,
+            ..
+        } = self;
+        drop(storage);
+        match pg_schema {
+            Some(schema) => {
+                let storage =
+                    Storage::open_postgres(&test_database_url(), Some(&schema.0)).unwrap();
+                Self::with_storage(dir, storage, Some(schema)).await
+            }
+            None => Self::open(dir).await,
+        }
+    }
+
     /// A server on PostgreSQL (`TEST_DATABASE_URL`), in a schema of its own.
     pub async fn postgres() -> TestServer {
         let schema = fresh_schema();
@@ -142,6 +161,46 @@ impl TestServer {
             Some(SchemaGuard(schema)),
         )
         .await
+    }
+
+    /// Run a statement straight on the test's database, SQLite or PostgreSQL (to
+    /// age a session, or count rows no endpoint shows): the first column of the first
+    /// row as an integer for a query, else the rows changed.
+    pub fn sql(&self, statement: &str) -> i64 {
+        let statement = statement.to_string();
+        match &self.pg_schema {
+            Some(schema) => {
+                let schema = schema.0.clone();
+                // From a thread of its own: the caller is on an async runtime.
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    runtime.block_on(async {
+                        let c = server::storage::pg::connect(&test_database_url(), Some(&schema))
+                            .await
+                            .unwrap();
+                        if statement.trim_start().to_uppercase().starts_with("SELECT") {
+                            c.query_one(&statement, &[]).await.unwrap().get::<_, i64>(0)
+                        } else {
+                            c.execute(&statement, &[]).await.unwrap() as i64
+                        }
+                    })
+                })
+                .join()
+                .unwrap()
+            }
+            None => {
+                let db = rusqlite::Connection::open(self.dir.path().join(server::storage::DB_FILE))
+                    .unwrap();
+                if statement.trim_start().to_uppercase().starts_with("SELECT") {
+                    db.query_row(&statement, [], |r| r.get(0)).unwrap()
+                } else {
+                    db.execute(&statement, []).unwrap() as i64
+                }
+            }
+        }
     }
 
     async fn with_storage(
