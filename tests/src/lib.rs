@@ -3,6 +3,7 @@
 
 pub mod device;
 pub mod fleet;
+pub mod pg;
 pub mod proxy;
 pub mod server;
 

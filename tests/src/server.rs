@@ -19,6 +19,11 @@ pub struct TestServer {
     /// Its data directory.
     pub data_dir: PathBuf,
     log: PathBuf,
+    /// The log level and extra arguments it was started with, for a restart.
+    level: String,
+    extra: Vec<String>,
+    /// The PostgreSQL schema it works in, when it runs on PostgreSQL.
+    schema: Option<String>,
 }
 
 /// The server binary, built by this package from the server crate's own code. Cargo
@@ -108,11 +113,19 @@ impl TestServer {
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines.by_ref() {});
+        let schema = extra
+            .iter()
+            .position(|a| *a == "--database-schema")
+            .and_then(|i| extra.get(i + 1))
+            .map(|s| s.to_string());
         TestServer {
             child: Some(child),
             addr,
             data_dir: data_dir.to_path_buf(),
             log,
+            level: level.to_string(),
+            extra: extra.iter().map(|a| a.to_string()).collect(),
+            schema,
         }
     }
 
@@ -129,14 +142,18 @@ impl TestServer {
         }
     }
 
-    /// Kill it, then start it again on the same port with the same data.
+    /// Kill it, then start it again on the same port with the same data (the same
+    /// directory, or the same PostgreSQL schema).
     pub fn restart(&mut self) {
         self.kill();
         let bind = self.addr.to_string();
         let mut next = None;
         for _ in 0..50 {
             // The port may linger for a moment after the kill.
-            let attempt = std::panic::catch_unwind(|| TestServer::start_on(&self.data_dir, &bind));
+            let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+            let attempt = std::panic::catch_unwind(|| {
+                TestServer::start_with(&self.data_dir, &bind, &self.level, &extra)
+            });
             if let Ok(server) = attempt {
                 next = Some(server);
                 break;
@@ -173,11 +190,31 @@ impl TestServer {
         .unwrap()
     }
 
-    /// How many rows a table of the server's database holds.
+    /// How many rows a table of the server's database holds (SQLite or PostgreSQL).
     pub fn count(&self, table: &str) -> i64 {
+        if let Some(schema) = &self.schema {
+            return crate::pg::count(schema, table);
+        }
         self.db()
             .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
             .unwrap()
+    }
+
+    /// The record of every change in the server's log, once per change (SQLite or
+    /// PostgreSQL).
+    pub fn logged_record_ids(&self) -> Vec<String> {
+        const SQL: &str = "SELECT record_id FROM changes";
+        if let Some(schema) = &self.schema {
+            return crate::pg::texts(schema, SQL);
+        }
+        let db = self.db();
+        let mut statement = db.prepare(SQL).unwrap();
+        let ids = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        ids
     }
 
     /// The server's log so far.

@@ -11,55 +11,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use scenarios::device::{all_records, create_responses, device, sync};
+use scenarios::pg::{test_database_url as url, Schema};
 use scenarios::server::{create_user, device_token, read_json, TestServer};
 use serde_json::json;
 use sync_core::{Scope, Store};
-
-fn url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-/// A schema of the test's own, dropped when this is.
-struct Schema(String);
-
-impl Schema {
-    fn fresh() -> Schema {
-        Schema(format!(
-            "t_{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..12]
-        ))
-    }
-
-    async fn count(&self, table: &str) -> i64 {
-        let client = server::storage::pg::connect(&url(), Some(&self.0))
-            .await
-            .unwrap();
-        client
-            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
-            .await
-            .unwrap()
-            .get(0)
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let statement = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0);
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                if let Ok(c) = server::storage::pg::connect(&url(), None).await {
-                    let _ = c.batch_execute(&statement).await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 /// A small deterministic generator (xorshift), so a failure can be replayed.
 struct Dice(u64);
@@ -151,9 +106,9 @@ async fn a_hundred_phones_sync_through_two_nodes_and_lose_nothing() {
     }
 
     let total = made.len() as i64;
-    assert_eq!(schema.count("records").await, total);
+    assert_eq!(schema.count("records"), total);
     assert_eq!(
-        schema.count("changes").await,
+        schema.count("changes"),
         total,
         "each record's one change, logged once"
     );

@@ -12,6 +12,7 @@
 
 use sync_core::Scope;
 
+use super::sql::{args, Dialect, Value};
 use super::{Storage, StorageError};
 
 /// The most records one search page reads.
@@ -84,156 +85,57 @@ impl Storage {
         limit: usize,
     ) -> Result<RecordList, StorageError> {
         let query = ListQuery::new(scope, filter, after, limit);
-        let rows = match self.pg() {
-            Some(pool) => {
-                let (sql, args) = query.sql(Dialect::Postgres);
-                pool.run(move |c| async move {
-                    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                        args.iter().map(|a| a as _).collect();
-                    Ok(c.query(&sql, &params)
-                        .await?
-                        .into_iter()
-                        .map(|r| ListRow {
-                            id: r.get(0),
-                            kind: r.get(1),
-                            form_id: r.get(2),
-                            neighborhood: r.get(3),
-                            updated_at: r.get(4),
-                            has_conflicts: r.get(5),
-                            fields: r.get(6),
-                        })
-                        .collect::<Vec<_>>())
-                })?
-            }
-            None => self.read(|c| {
-                let (sql, args) = query.sql(Dialect::Sqlite);
-                let mut stmt = c.prepare_cached(&sql)?;
-                let rows = stmt
-                    .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                        Ok(ListRow {
-                            id: r.get(0)?,
-                            kind: r.get(1)?,
-                            form_id: r.get(2)?,
-                            neighborhood: r.get(3)?,
-                            updated_at: r.get(4)?,
-                            has_conflicts: r.get(5)?,
-                            fields: r.get(6)?,
-                        })
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })?,
-        };
+        let rows = self.with_sql(|c| {
+            let (sql, args) = query.sql(c.dialect());
+            c.rows(&sql, &args)?
+                .iter()
+                .map(|r| {
+                    Ok(ListRow {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        form_id: r.get(2)?,
+                        neighborhood: r.get(3)?,
+                        updated_at: r.get(4)?,
+                        has_conflicts: r.get(5)?,
+                        fields: r.get(6)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StorageError>>()
+        })?;
         Ok(query.page(rows))
     }
 
     /// Who sent each logged change of a record, by hash.
     pub fn change_origins(&self, record_id: &str) -> Result<Vec<ChangeOrigin>, StorageError> {
-        if let Some(pool) = self.pg() {
-            let id = record_id.to_string();
-            return Ok(pool.run(move |c| async move {
-                Ok(c.query(
-                    "SELECT c.hash, u.username, d.name, c.received_at FROM changes c
-                     LEFT JOIN users u ON u.id = c.user_id LEFT JOIN devices d ON d.id = c.device_id
-                     WHERE c.record_id = $1 ORDER BY c.seq",
-                    &[&id],
-                )
-                .await?
-                .into_iter()
-                .map(|r| ChangeOrigin {
-                    hash: hex::encode(r.get::<_, Vec<u8>>(0)),
-                    username: r.get::<_, Option<String>>(1).unwrap_or_default(),
-                    device: r.get::<_, Option<String>>(2).unwrap_or_default(),
-                    received_at: r.get(3),
-                })
-                .collect())
-            })?);
-        }
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
+        self.with_sql(|c| {
+            c.rows(
                 "SELECT c.hash, u.username, d.name, c.received_at FROM changes c
                  LEFT JOIN users u ON u.id = c.user_id LEFT JOIN devices d ON d.id = c.device_id
                  WHERE c.record_id = ?1 ORDER BY c.seq",
-            )?;
-            let rows = stmt
-                .query_map([record_id], |r| {
-                    Ok(ChangeOrigin {
-                        hash: hex::encode(r.get::<_, Vec<u8>>(0)?),
-                        username: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                        device: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                        received_at: r.get(3)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+                &args![record_id],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(ChangeOrigin {
+                    hash: hex::encode(r.get::<Vec<u8>>(0)?),
+                    username: r.get::<Option<String>>(1)?.unwrap_or_default(),
+                    device: r.get::<Option<String>>(2)?.unwrap_or_default(),
+                    received_at: r.get(3)?,
+                })
+            })
+            .collect()
         })
     }
 
     /// User names by user id, for showing who wrote what.
     pub fn usernames(&self) -> Result<std::collections::HashMap<String, String>, StorageError> {
-        if let Some(pool) = self.pg() {
-            return Ok(pool.run(|c| async move {
-                Ok(c.query("SELECT id, username FROM users", &[])
-                    .await?
-                    .into_iter()
-                    .map(|r| (r.get(0), r.get(1)))
-                    .collect())
-            })?);
-        }
-        self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT id, username FROM users")?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            Ok(rows)
+        self.with_sql(|c| {
+            c.rows("SELECT id, username FROM users", &[])?
+                .iter()
+                .map(|r| Ok((r.get(0)?, r.get(1)?)))
+                .collect()
         })
     }
-}
-
-/// A column value of the record list's query.
-#[derive(Debug, Clone)]
-enum Arg {
-    Text(String),
-    Int(i64),
-    Null,
-}
-
-impl rusqlite::ToSql for Arg {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(match self {
-            Arg::Text(t) => rusqlite::types::ToSqlOutput::from(t.as_str()),
-            Arg::Int(i) => rusqlite::types::ToSqlOutput::from(*i),
-            Arg::Null => rusqlite::types::ToSqlOutput::from(rusqlite::types::Null),
-        })
-    }
-}
-
-impl tokio_postgres::types::ToSql for Arg {
-    fn to_sql(
-        &self,
-        ty: &tokio_postgres::types::Type,
-        out: &mut bytes::BytesMut,
-    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Arg::Text(t) => t.to_sql(ty, out),
-            Arg::Int(i) => i.to_sql(ty, out),
-            Arg::Null => Ok(tokio_postgres::types::IsNull::Yes),
-        }
-    }
-
-    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
-        <String as tokio_postgres::types::ToSql>::accepts(ty)
-            || <i64 as tokio_postgres::types::ToSql>::accepts(ty)
-    }
-
-    tokio_postgres::types::to_sql_checked!();
-}
-
-/// Which SQL the record list's query is written in.
-#[derive(Clone, Copy)]
-enum Dialect {
-    Sqlite,
-    Postgres,
 }
 
 /// One row the record list's query returns.
@@ -289,42 +191,37 @@ impl<'a> ListQuery<'a> {
 
     /// The query and its arguments. On SQLite, scope columns are compared as `+column`
     /// so that it walks the ordered index (see the module docs).
-    fn sql(&self, dialect: Dialect) -> (String, Vec<Arg>) {
-        let (hint, is, yes) = match dialect {
-            Dialect::Sqlite => ("+", "IS", "1"),
-            Dialect::Postgres => ("", "IS NOT DISTINCT FROM", "TRUE"),
+    fn sql(&self, dialect: Dialect) -> (String, Vec<Value>) {
+        let hint = match dialect {
+            Dialect::Sqlite => "+",
+            Dialect::Postgres => "",
         };
         let mut sql = String::from(
             "SELECT id, kind, form_id, neighborhood, updated_at, has_conflicts, fields FROM records WHERE TRUE",
         );
-        let mut args: Vec<Arg> = Vec::new();
-        let mut arg = |sql: &mut String, clause: &str, value: Arg| {
+        let mut args: Vec<Value> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, value: Value| {
             args.push(value);
-            let n = args.len();
-            let place = match dialect {
-                Dialect::Sqlite => format!("?{n}"),
-                Dialect::Postgres => format!("${n}"),
-            };
-            sql.push_str(&clause.replace('?', &place));
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
         };
         if let Some(kind) = &self.filter.kind {
-            arg(&mut sql, " AND kind = ?", Arg::Text(kind.clone()));
+            arg(&mut sql, " AND kind = ?", kind.into());
         }
         if self.filter.conflicts {
-            sql.push_str(&format!(" AND has_conflicts = {yes}"));
+            sql.push_str(" AND has_conflicts = TRUE");
         }
         if let Some(hood) = &self.filter.neighborhood {
             arg(
                 &mut sql,
                 &format!(" AND {hint}neighborhood = ?"),
-                Arg::Text(hood.clone()),
+                hood.into(),
             );
         }
         if let Some(s) = self.scope {
             arg(
                 &mut sql,
                 &format!(" AND {hint}partnership = ?"),
-                Arg::Text(s.partnership.clone()),
+                (&s.partnership).into(),
             );
             for (column, value) in [
                 ("organization", &s.organization),
@@ -332,34 +229,25 @@ impl<'a> ListQuery<'a> {
                 ("family", &s.family),
             ] {
                 if let Some(v) = value {
-                    arg(
-                        &mut sql,
-                        &format!(" AND {hint}{column} = ?"),
-                        Arg::Text(v.clone()),
-                    );
+                    arg(&mut sql, &format!(" AND {hint}{column} = ?"), v.into());
                 }
             }
             // A confidential program's records only for that program's staff (a scope
             // without a program sees only records without one).
-            let program = s.program.clone().map_or(Arg::Null, Arg::Text);
             arg(
                 &mut sql,
-                &format!(" AND {hint}program {is} ?::text"),
-                program,
+                &format!(" AND {hint}program IS NOT DISTINCT FROM CAST(? AS TEXT)"),
+                s.program.as_deref().into(),
             );
         }
         if let Some((at, id)) = self.after {
-            arg(&mut sql, " AND (updated_at, id) < (?", Arg::Int(*at));
-            arg(&mut sql, ", ?)", Arg::Text(id.clone()));
+            arg(&mut sql, " AND (updated_at, id) < (?", (*at).into());
+            arg(&mut sql, ", ?)", id.into());
         }
         sql.push_str(&format!(
             " ORDER BY updated_at DESC, id DESC LIMIT {}",
             self.scan()
         ));
-        if matches!(dialect, Dialect::Sqlite) {
-            // SQLite has no `::text` casts; its `IS` takes the bare parameter.
-            sql = sql.replace("::text", "");
-        }
         (sql, args)
     }
 
