@@ -25,21 +25,24 @@ impl Schema {
 
     /// How many rows `table` holds.
     pub fn count(&self, table: &str) -> i64 {
-        count(&self.0, table)
+        count(&test_database_url(), &self.0, table)
     }
 }
 
-/// How many rows `table` holds in `schema`.
-pub fn count(schema: &str, table: &str) -> i64 {
+/// How many rows `table` holds in `schema` of the database at `url`.
+pub fn count(url: &str, schema: &str, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
     on_a_thread(
         move |client| async move { client.query_one(&sql, &[]).await.unwrap().get::<_, i64>(0) },
-        Some(schema.to_string()),
+        Some((url.to_string(), schema.to_string())),
     )
 }
 
-/// The text of the first column of every row `sql` returns in `schema`.
-pub fn texts(schema: &str, sql: &str) -> Vec<String> {
+/// The first column of every row `sql` returns in `schema` of the database at `url`.
+pub fn column<T>(url: &str, schema: &str, sql: &str) -> Vec<T>
+where
+    T: for<'a> tokio_postgres::types::FromSql<'a> + Send + 'static,
+{
     let sql = sql.to_string();
     on_a_thread(
         move |client| async move {
@@ -48,10 +51,10 @@ pub fn texts(schema: &str, sql: &str) -> Vec<String> {
                 .await
                 .unwrap()
                 .iter()
-                .map(|row| row.get::<_, String>(0))
+                .map(|row| row.get::<_, T>(0))
                 .collect()
         },
-        Some(schema.to_string()),
+        Some((url.to_string(), schema.to_string())),
     )
 }
 
@@ -67,8 +70,9 @@ impl Drop for Schema {
     }
 }
 
-/// Connect (to `schema` when given) and run `work` on a thread with its own runtime.
-fn on_a_thread<T, F, Fut>(work: F, schema: Option<String>) -> T
+/// Connect (to `url` and `schema` when given, else to the tests' database) and run
+/// `work` on a thread with its own runtime.
+fn on_a_thread<T, F, Fut>(work: F, target: Option<(String, String)>) -> T
 where
     T: Send + 'static,
     F: FnOnce(tokio_postgres::Client) -> Fut + Send + 'static,
@@ -80,9 +84,13 @@ where
             .build()
             .unwrap();
         runtime.block_on(async {
-            let client = server::storage::pg::connect(&test_database_url(), schema.as_deref())
+            let (url, schema) = match target {
+                Some((url, schema)) => (url, Some(schema)),
+                None => (test_database_url(), None),
+            };
+            let client = server::storage::pg::connect(&url, schema.as_deref())
                 .await
-                .unwrap_or_else(|e| panic!("PostgreSQL at {}: {e}", test_database_url()));
+                .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
             work(client).await
         })
     })

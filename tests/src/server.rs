@@ -22,8 +22,58 @@ pub struct TestServer {
     /// The log level and extra arguments it was started with, for a restart.
     level: String,
     extra: Vec<String>,
-    /// The PostgreSQL schema it works in, when it runs on PostgreSQL.
-    schema: Option<String>,
+    /// The PostgreSQL URL and schema it works in, when it runs on PostgreSQL.
+    database: Option<(String, String)>,
+    /// A schema this server alone uses, dropped after the process is killed.
+    own_schema: Option<crate::pg::Schema>,
+}
+
+/// The database a test's server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file in the data directory (the default).
+    Sqlite,
+    /// The tests' PostgreSQL, in a fresh schema of the server's own.
+    Postgres,
+}
+
+impl Database {
+    /// Start a server on this database, its data (and log) in `data_dir`.
+    pub fn start(self, data_dir: &Path) -> TestServer {
+        match self {
+            Database::Sqlite => TestServer::start(data_dir),
+            Database::Postgres => {
+                let schema = crate::pg::Schema::fresh();
+                let mut server = TestServer::start_postgres(
+                    data_dir,
+                    &crate::pg::test_database_url(),
+                    &schema.0,
+                );
+                server.own_schema = Some(schema);
+                server
+            }
+        }
+    }
+}
+
+/// Run each named scenario, `async fn name(db: Database)`, on SQLite and on
+/// PostgreSQL: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::server::Database::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::server::Database::Postgres).await
+                }
+            }
+        )*
+    };
 }
 
 /// The server binary, built by this package from the server crate's own code. Cargo
@@ -113,11 +163,14 @@ impl TestServer {
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines.by_ref() {});
-        let schema = extra
-            .iter()
-            .position(|a| *a == "--database-schema")
-            .and_then(|i| extra.get(i + 1))
-            .map(|s| s.to_string());
+        let after = |flag: &str| {
+            extra
+                .iter()
+                .position(|a| *a == flag)
+                .and_then(|i| extra.get(i + 1))
+                .map(|s| s.to_string())
+        };
+        let database = after("--database-url").zip(after("--database-schema"));
         TestServer {
             child: Some(child),
             addr,
@@ -125,7 +178,8 @@ impl TestServer {
             log,
             level: level.to_string(),
             extra: extra.iter().map(|a| a.to_string()).collect(),
-            schema,
+            database,
+            own_schema: None,
         }
     }
 
@@ -190,31 +244,47 @@ impl TestServer {
         .unwrap()
     }
 
-    /// How many rows a table of the server's database holds (SQLite or PostgreSQL).
-    pub fn count(&self, table: &str) -> i64 {
-        if let Some(schema) = &self.schema {
-            return crate::pg::count(schema, table);
+    /// The server's database opened in this process, as a second node would (what a
+    /// staff page does, done without the page).
+    pub fn storage(&self) -> server::Storage {
+        match &self.database {
+            Some((url, schema)) => server::Storage::open_postgres(url, Some(schema)).unwrap(),
+            None => server::Storage::open(&self.data_dir).unwrap(),
         }
-        self.db()
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
     }
 
-    /// The record of every change in the server's log, once per change (SQLite or
-    /// PostgreSQL).
+    /// How many rows a table of the server's database holds (SQLite or PostgreSQL).
+    pub fn count(&self, table: &str) -> i64 {
+        self.column::<i64>(&format!("SELECT COUNT(*) FROM {table}"))[0]
+    }
+
+    /// The record of every change in the server's log, once per change.
     pub fn logged_record_ids(&self) -> Vec<String> {
-        const SQL: &str = "SELECT record_id FROM changes";
-        if let Some(schema) = &self.schema {
-            return crate::pg::texts(schema, SQL);
+        self.column("SELECT record_id FROM changes")
+    }
+
+    /// The hash of every change in the server's log.
+    pub fn logged_change_hashes(&self) -> Vec<Vec<u8>> {
+        self.column("SELECT hash FROM changes")
+    }
+
+    /// The first column of every row a query returns from the server's database
+    /// (SQLite or PostgreSQL).
+    pub fn column<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: rusqlite::types::FromSql + for<'a> tokio_postgres::types::FromSql<'a> + Send + 'static,
+    {
+        if let Some((url, schema)) = &self.database {
+            return crate::pg::column(url, schema, sql);
         }
         let db = self.db();
-        let mut statement = db.prepare(SQL).unwrap();
-        let ids = statement
-            .query_map([], |row| row.get::<_, String>(0))
+        let mut statement = db.prepare(sql).unwrap();
+        let values = statement
+            .query_map([], |row| row.get::<_, T>(0))
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        ids
+        values
     }
 
     /// The server's log so far.

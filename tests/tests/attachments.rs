@@ -7,13 +7,19 @@
 use std::time::Duration;
 
 use scenarios::device::{device, test_config};
+use scenarios::on_both_databases;
 use scenarios::proxy::Proxy;
-use scenarios::server::{user_with_token, TestServer};
+use scenarios::server::{user_with_token, Database, TestServer};
 use scenarios::Seeded;
 use serde_json::json;
 use sync_core::record::FieldPath;
 use sync_core::sync::{CancellationToken, NoProgress, SyncClient, SyncConfig, SyncError};
 use sync_core::{Answers, Commit, RecordKind, Scope};
+
+on_both_databases!(
+    a_20_mib_upload_cut_at_half_way_resumes_without_sending_the_first_half_again,
+    a_cut_inside_one_sync_is_retried_from_the_servers_offset,
+);
 
 /// The photo's size: 20 MiB.
 const SIZE: usize = 20 * 1024 * 1024;
@@ -36,26 +42,21 @@ fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
 
 /// (received, complete) of the server's upload of `sha256`.
 fn server_upload(server: &TestServer, sha256: &str) -> Option<(u64, bool)> {
-    server
-        .db()
-        .query_row(
-            "SELECT received, complete FROM attachments WHERE sha256 = ?1",
-            [sha256],
-            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? != 0)),
-        )
-        .ok()
+    let received: Vec<i64> = server.column(&format!(
+        "SELECT received FROM attachments WHERE sha256 = '{sha256}'"
+    ));
+    let complete: Vec<bool> = server.column(&format!(
+        "SELECT complete FROM attachments WHERE sha256 = '{sha256}'"
+    ));
+    Some((*received.first()? as u64, *complete.first()?))
 }
 
 /// The server's bytes of `sha256`, its chunks in order.
 fn server_bytes(server: &TestServer, sha256: &str) -> Vec<u8> {
-    let db = server.db();
-    let mut stmt = db
-        .prepare("SELECT bytes FROM attachment_chunks WHERE sha256 = ?1 ORDER BY offset")
-        .unwrap();
-    let chunks = stmt
-        .query_map([sha256], |r| r.get::<_, Vec<u8>>(0))
-        .unwrap();
-    chunks.map(Result::unwrap).collect::<Vec<_>>().concat()
+    let chunks: Vec<Vec<u8>> = server.column(&format!(
+        "SELECT bytes FROM attachment_chunks WHERE sha256 = '{sha256}' ORDER BY \"offset\""
+    ));
+    chunks.concat()
 }
 
 async fn sync_with(
@@ -69,10 +70,11 @@ async fn sync_with(
         .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_20_mib_upload_cut_at_half_way_resumes_without_sending_the_first_half_again() {
+async fn a_20_mib_upload_cut_at_half_way_resumes_without_sending_the_first_half_again(
+    db: Database,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("server"));
+    let server = db.start(&dir.path().join("server"));
     let proxy = Proxy::start(server.addr).await;
     let token = user_with_token(
         &server.url(),
@@ -129,15 +131,7 @@ async fn a_20_mib_upload_cut_at_half_way_resumes_without_sending_the_first_half_
         1
     );
     assert!(
-        server
-            .db()
-            .query_row(
-                "SELECT count(*) FROM records WHERE id = ?1",
-                [id.to_string()],
-                |r| r.get::<_, i64>(0)
-            )
-            .unwrap()
-            == 1,
+        server.column::<i64>(&format!("SELECT COUNT(*) FROM records WHERE id = '{id}'"))[0] == 1,
         "the record's changes went first"
     );
     // The server kept every whole chunk before the cut, nothing of the cut one.
@@ -208,10 +202,9 @@ async fn a_20_mib_upload_cut_at_half_way_resumes_without_sending_the_first_half_
     assert!(!server.log_has_panic());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cut_inside_one_sync_is_retried_from_the_servers_offset() {
+async fn a_cut_inside_one_sync_is_retried_from_the_servers_offset(db: Database) {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("server"));
+    let server = db.start(&dir.path().join("server"));
     let proxy = Proxy::start(server.addr).await;
     let token = user_with_token(
         &server.url(),

@@ -5,10 +5,13 @@
 
 use std::sync::Arc;
 
-use scenarios::server::{create_user, TestServer};
+use scenarios::on_both_databases;
+use scenarios::server::{create_user, Database};
 use serde_json::json;
 use sync_core::app::{AppError, CancelToken, DeviceStore, ProgressObserver};
 use sync_core::sync::SyncProgress;
+
+on_both_databases!(a_phone_enrolls_with_the_qr_code_once_and_syncs,);
 
 struct Quiet;
 
@@ -18,11 +21,10 @@ impl ProgressObserver for Quiet {
     }
 }
 
-#[tokio::test]
-async fn a_phone_enrolls_with_the_qr_code_once_and_syncs() {
+async fn a_phone_enrolls_with_the_qr_code_once_and_syncs(db: Database) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("server");
-    let server = TestServer::start(&data);
+    let server = db.start(&data);
     let url = server.url();
     create_user(
         &url,
@@ -32,7 +34,7 @@ async fn a_phone_enrolls_with_the_qr_code_once_and_syncs() {
     )
     .await;
     // What the users page does when staff press "Enroll a device".
-    let storage = server::Storage::open(&data).unwrap();
+    let storage = server.storage();
     let ana = storage
         .users()
         .unwrap()

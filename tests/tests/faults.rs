@@ -5,23 +5,25 @@
 //! lost and nothing is doubled. `FAULT_SEED` replays a run.
 
 use scenarios::device::{all_records, create_responses, device, sync};
+use scenarios::on_both_databases;
 use scenarios::proxy::Proxy;
-use scenarios::server::{user_with_token, TestServer};
+use scenarios::server::{user_with_token, Database};
 use serde_json::json;
 use std::sync::atomic::Ordering;
 use sync_core::Scope;
 
+on_both_databases!(devices_syncing_through_random_faults_lose_nothing_and_double_nothing,);
+
 const DEVICES: u64 = 4;
 const RESPONSES: u64 = 150;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn devices_syncing_through_random_faults_lose_nothing_and_double_nothing() {
+async fn devices_syncing_through_random_faults_lose_nothing_and_double_nothing(db: Database) {
     let seed: u64 = std::env::var("FAULT_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed_2026);
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("server"));
+    let server = db.start(&dir.path().join("server"));
     let proxy = Proxy::start(server.addr).await;
     let token = user_with_token(
         &server.url(),

@@ -6,7 +6,10 @@
 
 use std::sync::Arc;
 
-use scenarios::server::{create_user, token, TestServer, ADMIN_PASSWORD};
+use scenarios::on_both_databases;
+use scenarios::server::{create_user, token, Database, ADMIN_PASSWORD};
+
+on_both_databases!(a_phone_on_version_1_gets_version_2_and_still_finishes_its_version_1_note);
 use serde_json::json;
 use sync_core::app::{
     AnswerValue, AppError, CancelToken, DeviceStore, ProgressObserver, ResponseView,
@@ -71,10 +74,9 @@ fn case_note_v2() -> String {
     form.to_json()
 }
 
-#[tokio::test]
-async fn a_phone_on_version_1_gets_version_2_and_still_finishes_its_version_1_note() {
+async fn a_phone_on_version_1_gets_version_2_and_still_finishes_its_version_1_note(db: Database) {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("server"));
+    let server = db.start(&dir.path().join("server"));
     let url = server.url();
     create_user(
         &url,
@@ -170,25 +172,23 @@ async fn a_phone_on_version_1_gets_version_2_and_still_finishes_its_version_1_no
         .unwrap();
     assert_eq!(summary.rejected, 0);
     assert_eq!(summary.forms, 0, "nothing new to fetch");
-    let db = server.db();
-    let (version, issues, fields): (u32, String, String) = db
-        .query_row(
-            "SELECT form_version, issues, fields FROM records WHERE id = ?1",
-            [&old.id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
-    assert_eq!(version, 1);
+    let one = |column: &str, id: &str| -> String {
+        server
+            .column::<String>(&format!(
+                "SELECT CAST({column} AS TEXT) FROM records WHERE id = '{id}'"
+            ))
+            .remove(0)
+    };
+    let (version, issues, fields) = (
+        one("form_version", &old.id),
+        one("issues", &old.id),
+        one("fields", &old.id),
+    );
+    assert_eq!(version, "1");
     assert_eq!(issues, "[]", "server-side validation of the version-1 note");
     assert!(fields.contains("\"final\""), "{fields}");
-    let version: u32 = db
-        .query_row(
-            "SELECT form_version FROM records WHERE id = ?1",
-            [&new.id],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(version, 2);
+    let version = one("form_version", &new.id);
+    assert_eq!(version, "2");
 
     // A phone that never synced gets both versions' knowledge at its first sync.
     let fresh = DeviceStore::open(dir.path().join("fresh.db").display().to_string()).unwrap();

@@ -4,8 +4,9 @@
 use std::collections::BTreeSet;
 
 use scenarios::device::{all_records, create_responses, device, sync};
+use scenarios::on_both_databases;
 use scenarios::proxy::Proxy;
-use scenarios::server::{user_with_token, TestServer};
+use scenarios::server::{user_with_token, Database, TestServer};
 use serde_json::json;
 use sync_core::record::FieldPath;
 use sync_core::{Answers, Commit, RecordKind, Scope, Value};
@@ -26,16 +27,22 @@ fn household(name: &str) -> Answers {
 }
 
 fn server_change_hashes(server: &TestServer) -> BTreeSet<Vec<u8>> {
-    let db = server.db();
-    let mut stmt = db.prepare("SELECT hash FROM changes").unwrap();
-    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0)).unwrap();
-    rows.map(Result::unwrap).collect()
+    server.logged_change_hashes().into_iter().collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_devices_edit_one_household_offline_and_converge_with_the_conflict_on_the_server() {
+on_both_databases!(
+    three_devices_edit_one_household_offline_and_converge_with_the_conflict_on_the_server,
+    a_push_whose_answer_is_cut_is_retried_and_nothing_is_lost_or_doubled,
+    the_server_killed_mid_push_keeps_every_acknowledged_change_and_the_push_completes,
+    bad_bodies_get_clear_errors_and_write_nothing,
+    offline_and_cancelled_syncs_end_in_clear_errors_and_a_later_sync_delivers_everything,
+);
+
+async fn three_devices_edit_one_household_offline_and_converge_with_the_conflict_on_the_server(
+    db: Database,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("server"));
+    let server = db.start(&dir.path().join("server"));
     let url = server.url();
     let tokens = [
         user_with_token(&url, "ana", "outreach_worker", worker_scope()).await,
@@ -118,23 +125,21 @@ async fn three_devices_edit_one_household_offline_and_converge_with_the_conflict
         );
     }
     // The server's record holds the same state and shows the conflict.
-    let db = server.db();
-    let (has_conflicts, fields_json): (bool, String) = db
-        .query_row(
-            "SELECT has_conflicts, fields FROM records WHERE id = ?1",
-            [id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let has_conflicts: Vec<bool> = server.column(&format!(
+        "SELECT has_conflicts FROM records WHERE id = '{id}'"
+    ));
+    let has_conflicts = has_conflicts[0];
+    let fields_json = server
+        .column::<String>(&format!("SELECT fields FROM records WHERE id = '{id}'"))
+        .remove(0);
     assert!(has_conflicts, "the server's record must show the conflict");
     let server_fields: Answers = serde_json::from_str(&fields_json).unwrap();
     assert_eq!(server_fields, fields[0]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_push_whose_answer_is_cut_is_retried_and_nothing_is_lost_or_doubled() {
+async fn a_push_whose_answer_is_cut_is_retried_and_nothing_is_lost_or_doubled(db: Database) {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("server"));
+    let server = db.start(&dir.path().join("server"));
     let proxy = Proxy::start(server.addr).await;
     let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let phone = device(dir.path(), "phone");
@@ -161,10 +166,11 @@ async fn a_push_whose_answer_is_cut_is_retried_and_nothing_is_lost_or_doubled() 
     assert_eq!(all_records(&staff).len(), 300);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_server_killed_mid_push_keeps_every_acknowledged_change_and_the_push_completes() {
+async fn the_server_killed_mid_push_keeps_every_acknowledged_change_and_the_push_completes(
+    db: Database,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = TestServer::start(&dir.path().join("server"));
+    let mut server = db.start(&dir.path().join("server"));
     let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let phone = std::sync::Arc::new(device(dir.path(), "phone"));
     create_responses(&phone, 0..2_000, &scope());
@@ -324,10 +330,9 @@ async fn a_fresh_device_pulls_ten_thousand_records_and_a_reconnect_moves_under_t
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_bodies_get_clear_errors_and_write_nothing() {
+async fn bad_bodies_get_clear_errors_and_write_nothing(db: Database) {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("server"));
+    let server = db.start(&dir.path().join("server"));
     let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let http = reqwest::Client::new();
     let push = format!("{}/v1/sync/push", server.url());
@@ -482,11 +487,12 @@ async fn after_a_restore_from_backup_devices_repair_and_nothing_is_lost() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offline_and_cancelled_syncs_end_in_clear_errors_and_a_later_sync_delivers_everything() {
+async fn offline_and_cancelled_syncs_end_in_clear_errors_and_a_later_sync_delivers_everything(
+    db: Database,
+) {
     use sync_core::sync::{CancellationToken, SyncClient, SyncError, SyncObserver, SyncProgress};
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&dir.path().join("server"));
+    let server = db.start(&dir.path().join("server"));
     let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let phone = device(dir.path(), "phone");
     create_responses(&phone, 0..400, &scope());

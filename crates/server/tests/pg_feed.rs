@@ -8,33 +8,23 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+mod common;
+
+use common::{fresh_schema as schema_name, test_database_url as url, SchemaGuard};
 use server::storage::pg::feed::{self, LoggedChange};
 use server::storage::pg::{connect, schema, Client};
 
-fn url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-/// A fresh schema, migrated; returns its name.
-async fn fresh_schema() -> String {
-    let name = format!("t_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let mut client = connect(&url(), Some(&name)).await.unwrap();
+/// A fresh schema, migrated; dropped when the guard is.
+async fn fresh_schema() -> SchemaGuard {
+    let guard = SchemaGuard(schema_name());
+    let mut client = connect(&url(), Some(&guard.0)).await.unwrap();
     let found = schema::migrate(&mut client).await.unwrap();
     assert_eq!(found, 0);
     assert_eq!(
         schema::migrate(&mut client).await.unwrap(),
         schema::SCHEMA_VERSION
     );
-    name
-}
-
-async fn drop_schema(name: &str) {
-    let client = connect(&url(), None).await.unwrap();
-    client
-        .batch_execute(&format!("DROP SCHEMA {name} CASCADE"))
-        .await
-        .unwrap();
+    guard
 }
 
 fn change(n: u64) -> LoggedChange {
@@ -68,7 +58,8 @@ async fn read_all(client: &Client, mut cursor: i64, page: i64) -> (Vec<i64>, i64
 async fn a_plain_sequence_lets_a_reader_skip_a_late_commit() {
     // The failure the scheme prevents, shown with a plain SERIAL column: it proves the
     // check below can see a skip.
-    let name = fresh_schema().await;
+    let guard = fresh_schema().await;
+    let name = guard.0.clone();
     let mut a = connect(&url(), Some(&name)).await.unwrap();
     let mut b = connect(&url(), Some(&name)).await.unwrap();
     let reader = connect(&url(), Some(&name)).await.unwrap();
@@ -107,12 +98,12 @@ async fn a_plain_sequence_lets_a_reader_skip_a_late_commit() {
         read(2).await.is_empty(),
         "seq 1 committed late and was skipped"
     );
-    drop_schema(&name).await;
 }
 
 #[tokio::test]
 async fn a_writer_that_draws_later_commits_later_and_no_reader_skips() {
-    let name = fresh_schema().await;
+    let guard = fresh_schema().await;
+    let name = guard.0.clone();
     let mut a = connect(&url(), Some(&name)).await.unwrap();
     let reader = connect(&url(), Some(&name)).await.unwrap();
 
@@ -146,12 +137,12 @@ async fn a_writer_that_draws_later_commits_later_and_no_reader_skips() {
     assert_eq!(second, 2, "B counts on from A's committed number");
     let (seen, cursor) = read_all(&reader, cursor, 10).await;
     assert_eq!((seen, cursor), (vec![1, 2], 2));
-    drop_schema(&name).await;
 }
 
 #[tokio::test]
 async fn many_writers_with_delays_and_rollbacks_never_make_a_reader_skip() {
-    let name = fresh_schema().await;
+    let guard = fresh_schema().await;
+    let name = guard.0.clone();
     let listener = feed::listen(&url(), Some(&name)).await.unwrap();
     let writers = 8;
     let per_writer = 25u64;
@@ -224,5 +215,4 @@ async fn many_writers_with_delays_and_rollbacks_never_make_a_reader_skip() {
     .await
     .expect("the notification of the last commit");
     drop(listener);
-    drop_schema(&name).await;
 }

@@ -163,20 +163,13 @@ async fn main() -> Result<()> {
             _ => None,
         })
         .collect();
-    let changes = match &args.database_url {
-        Some(db) => {
-            let client = server::storage::pg::connect(db, Some(&schema)).await?;
-            let n: i64 = client
-                .query_one("SELECT COUNT(*) FROM changes", &[])
-                .await?
-                .get(0);
-            client
-                .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-                .await?;
-            n
-        }
-        None => server.count("changes"),
-    };
+    let changes = server.count("changes");
+    if let Some(db) = &args.database_url {
+        let client = server::storage::pg::connect(db, None).await?;
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await?;
+    }
     let peak = servers
         .iter()
         .map(|s| s.peak_memory_kib().unwrap_or(0))
