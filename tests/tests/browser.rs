@@ -19,7 +19,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use forms::instruments::seed_form;
 use indicators::{children, overall, survey_indicators, table, Dimension, Shown};
 use scenarios::device::{device, sync};
-use scenarios::server::{create_user, device_token, TestServer};
+use scenarios::server::{create_user, device_token, Database};
 use scenarios::Seeded;
 use serde_json::json;
 use sync_core::record::FieldPath;
@@ -99,9 +99,13 @@ struct Screenshots {
 }
 
 impl Screenshots {
-    fn new() -> Screenshots {
+    /// Screenshots in `target/screenshots` (SQLite) or `target/screenshots-postgres`.
+    fn new(db: Database) -> Screenshots {
         let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
-        let dir = target.join("screenshots");
+        let dir = target.join(match db {
+            Database::Sqlite => "screenshots",
+            Database::Postgres => "screenshots-postgres",
+        });
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Screenshots {
@@ -267,11 +271,19 @@ fn csv_by_id(path: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
     by_id
 }
 
+/// On SQLite, then on PostgreSQL: one after the other, so that two browsers never
+/// share the machine's two cores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_read_indicators_resolve_a_conflict_and_export_in_a_real_browser() {
+    for db in [Database::Sqlite, Database::Postgres] {
+        staff_in_a_real_browser(db).await;
+    }
+}
+
+async fn staff_in_a_real_browser(db: Database) {
     let dir = tempfile::tempdir().unwrap();
     let driver = Chromedriver::start(&dir.path().join("chromedriver.log"));
-    let server = TestServer::start(&dir.path().join("server"));
+    let server = db.start(&dir.path().join("server"));
     let base = server.url();
     let partnership = json!({"partnership": "p1"});
     create_user(&base, "bea", "backbone_staff", partnership.clone()).await;
@@ -305,15 +317,13 @@ async fn staff_read_indicators_resolve_a_conflict_and_export_in_a_real_browser()
     for i in [0, 1, 0] {
         sync(&phones[i], &base, &tokens[i]).await.unwrap();
     }
-    let sql = "SELECT has_conflicts FROM records WHERE id = ?1";
-    let on_server: bool = server
-        .db()
-        .query_row(sql, [conflicted.to_string()], |r| r.get(0))
-        .unwrap();
+    let on_server: bool = server.column(&format!(
+        "SELECT has_conflicts FROM records WHERE id = '{conflicted}'"
+    ))[0];
     assert!(on_server, "the server's record must hold the conflict");
 
     // 3. Sign in.
-    let mut shots = Screenshots::new();
+    let mut shots = Screenshots::new(db);
     let downloads = dir.path().join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
     let c = driver.browser(&downloads).await;
