@@ -1,7 +1,9 @@
 //! Which database the storage runs on: a SQLite file (the default: one writer
 //! connection, a few readers) or PostgreSQL (a pool, for several server nodes on one
-//! database). Every method is written for SQLite; those ported to PostgreSQL take
-//! [`Storage::pg`] first, and the rest answer [`StorageError::NotOnPostgres`] there.
+//! database), and the ways to reach it: [`Storage::with_sql`] and
+//! [`Storage::transact`] for portable SQL on either, [`Storage::pg`] for PostgreSQL's
+//! typed statements, [`Storage::read`] and [`Storage::write`] for SQLite's (which
+//! answer [`StorageError::NotOnPostgres`] if reached on PostgreSQL).
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -144,9 +146,7 @@ fn pg_error(e: tokio_postgres::Error) -> StorageError {
 
 impl Storage {
     /// Open a PostgreSQL database (`postgres://user@host/db`), working in `schema`
-    /// when given: migrate, store the seed forms, load the forms. What runs there so
-    /// far: sign-in and tokens, users, devices, forms; the rest answers
-    /// [`StorageError::NotOnPostgres`].
+    /// when given: migrate, store the seed forms, load the forms.
     pub fn open_postgres(url: &str, schema: Option<&str>) -> Result<Storage, StorageError> {
         let pool = PgPool::new(url, schema)?;
         let fresh = crate::auth::new_epoch();

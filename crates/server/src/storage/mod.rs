@@ -91,8 +91,9 @@ pub enum StorageError {
     /// PostgreSQL failed.
     #[error("database: {0}")]
     Postgres(#[from] pg::PgError),
-    /// This part of the server does not run on PostgreSQL yet (the Scale-out issue).
-    #[error("this part of the server does not run on PostgreSQL yet; use SQLite for it")]
+    /// A SQLite-only path was reached on PostgreSQL (a bug: every request's path runs
+    /// on both databases).
+    #[error("this operation runs on SQLite only")]
     NotOnPostgres,
 }
 
