@@ -1,6 +1,9 @@
 //! What the push and the pull need of a database, so that they are written once for
 //! SQLite and PostgreSQL: inside one transaction, the log's and the records' rows.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
 use rusqlite::Connection;
 use sync_core::Scope;
 use tokio_postgres::Transaction;
@@ -51,6 +54,18 @@ pub(crate) trait LogTx {
         after: i64,
         upto: i64,
     ) -> Result<Vec<(String, String)>, StorageError>;
+
+    /// Read ahead, in one round trip each, what a push of these changes (by hash) to
+    /// these records will ask, and set aside sequence numbers for up to `changes`
+    /// appends. A database a round trip away does this; SQLite, in process, need not.
+    fn prepare_push(&self, _hashes: &[Vec<u8>], _records: &[String]) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    /// Write what was held back (appends and row updates) before the commit.
+    fn flush(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 impl LogTx for Connection {
@@ -108,17 +123,77 @@ impl LogTx for Connection {
     }
 }
 
-/// A PostgreSQL transaction, its calls waited on in turn.
-pub(crate) struct PgLog<'a>(pub &'a Transaction<'a>);
+/// A PostgreSQL transaction, its calls waited on in turn. A push is done in a few
+/// round trips rather than several per change: [`LogTx::prepare_push`] reads every
+/// change's owner and every record's state at once and draws a block of sequence
+/// numbers, and the appends and row writes are held until [`LogTx::flush`] sends them
+/// as one multi-row statement each. Numbers drawn and not used are gaps in the feed,
+/// which readers pass over like a rolled-back push's.
+pub(crate) struct PgLog<'a> {
+    tx: &'a Transaction<'a>,
+    owners: RefCell<HashMap<Vec<u8>, Option<String>>>,
+    states: RefCell<HashMap<String, Option<DocState>>>,
+    /// The next number of the drawn block, and the one past its end.
+    block: Cell<(i64, i64)>,
+    /// How many numbers the next draw takes.
+    reserve: Cell<i64>,
+    appends: RefCell<Vec<Append>>,
+    rows: RefCell<Vec<RowUpsert>>,
+}
+
+/// A change held for [`LogTx::flush`].
+struct Append {
+    seq: i64,
+    hash: Vec<u8>,
+    record_id: String,
+    bytes: Vec<u8>,
+    user_id: String,
+    device_id: String,
+    received_at: i64,
+    actor: Vec<u8>,
+}
+
+/// A record row held for [`LogTx::flush`].
+struct RowUpsert {
+    row: RowWrite,
+    snapshot: Option<(Vec<u8>, i64)>,
+    pending: i32,
+}
+
+impl<'a> PgLog<'a> {
+    /// The log and records inside `tx`.
+    pub fn new(tx: &'a Transaction<'a>) -> Self {
+        PgLog {
+            tx,
+            owners: RefCell::default(),
+            states: RefCell::default(),
+            block: Cell::new((0, 0)),
+            reserve: Cell::new(1),
+            appends: RefCell::default(),
+            rows: RefCell::default(),
+        }
+    }
+}
 
 fn pg(e: tokio_postgres::Error) -> StorageError {
     StorageError::Postgres(PgError::Db(e))
 }
 
+fn doc_state_of(r: &tokio_postgres::Row, first: usize) -> DocState {
+    DocState {
+        snapshot: r.get(first),
+        snapshot_seq: r.get(first + 1),
+        pending: i64::from(r.get::<_, i32>(first + 2)),
+    }
+}
+
 impl LogTx for PgLog<'_> {
     fn change_record(&self, hash: &[u8]) -> Result<Option<String>, StorageError> {
+        if let Some(owner) = self.owners.borrow_mut().remove(hash) {
+            return Ok(owner);
+        }
         Ok(wait(
-            self.0
+            self.tx
                 .query_opt("SELECT record_id FROM changes WHERE hash = $1", &[&hash]),
         )
         .map_err(pg)?
@@ -126,20 +201,45 @@ impl LogTx for PgLog<'_> {
     }
 
     fn doc_state(&self, id: &str) -> Result<Option<DocState>, StorageError> {
-        Ok(wait(self.0.query_opt(
+        if let Some(state) = self.states.borrow_mut().remove(id) {
+            return Ok(state);
+        }
+        Ok(wait(self.tx.query_opt(
             "SELECT snapshot, snapshot_seq, pending FROM records WHERE id = $1",
             &[&id],
         ))
         .map_err(pg)?
-        .map(|r| DocState {
-            snapshot: r.get(0),
-            snapshot_seq: r.get(1),
-            pending: i64::from(r.get::<_, i32>(2)),
-        }))
+        .map(|r| doc_state_of(&r, 0)))
     }
 
+    fn prepare_push(&self, hashes: &[Vec<u8>], records: &[String]) -> Result<(), StorageError> {
+        let mut owners: HashMap<Vec<u8>, Option<String>> =
+            hashes.iter().map(|h| (h.clone(), None)).collect();
+        for r in wait(self.tx.query(
+            "SELECT hash, record_id FROM changes WHERE hash = ANY($1)",
+            &[&hashes],
+        ))
+        .map_err(pg)?
+        {
+            owners.insert(r.get(0), Some(r.get(1)));
+        }
+        let mut states: HashMap<String, Option<DocState>> =
+            records.iter().map(|id| (id.clone(), None)).collect();
+        for r in wait(self.tx.query(
+            "SELECT id, snapshot, snapshot_seq, pending FROM records WHERE id = ANY($1)",
+            &[&records],
+        ))
+        .map_err(pg)?
+        {
+            states.insert(r.get(0), Some(doc_state_of(&r, 1)));
+        }
+        *self.owners.borrow_mut() = owners;
+        *self.states.borrow_mut() = states;
+        self.reserve.set((hashes.len() as i64).max(1));
+        Ok(())
+    }
     fn record_changes_after(&self, id: &str, seq: i64) -> Result<Vec<Vec<u8>>, StorageError> {
-        Ok(wait(self.0.query(
+        Ok(wait(self.tx.query(
             "SELECT bytes FROM changes WHERE record_id = $1 AND seq > $2 ORDER BY seq",
             &[&id, &seq],
         ))
@@ -156,18 +256,24 @@ impl LogTx for PgLog<'_> {
         device_id: &str,
         now: i64,
     ) -> Result<i64, StorageError> {
-        let seq = wait(super::pg::feed::draw(self.0, 1))?;
-        let logged = super::pg::feed::LoggedChange {
+        let (mut next, end) = self.block.get();
+        if next == end {
+            let count = self.reserve.replace(1);
+            next = wait(super::pg::feed::draw(self.tx, count))?;
+            self.block.set((next, next + count));
+        }
+        self.block.set((next + 1, self.block.get().1));
+        self.appends.borrow_mut().push(Append {
+            seq: next,
             hash: change.hash.to_vec(),
             record_id: change.record_id.to_string(),
             bytes: change.bytes.to_vec(),
             user_id: user_id.to_string(),
             device_id: device_id.to_string(),
-            actor: Some(change.actor.to_vec()),
             received_at: now,
-        };
-        wait(super::pg::feed::append(self.0, seq, &logged))?;
-        Ok(seq)
+            actor: change.actor.to_vec(),
+        });
+        Ok(next)
     }
 
     fn upsert_record(
@@ -176,47 +282,123 @@ impl LogTx for PgLog<'_> {
         snapshot: Option<(&[u8], i64)>,
         pending: i64,
     ) -> Result<(), StorageError> {
-        let (form_id, form_version) = match &row.form {
-            Some((id, v)) => (Some(id.as_str()), Some(*v as i32)),
-            None => (None, None),
+        let mut rows = self.rows.borrow_mut();
+        let upsert = RowUpsert {
+            row: row.clone(),
+            snapshot: snapshot.map(|(b, seq)| (b.to_vec(), seq)),
+            pending: i32::try_from(pending).unwrap_or(i32::MAX),
         };
-        let (snap, snap_seq) = match snapshot {
-            Some((bytes, seq)) => (Some(bytes), Some(seq)),
-            None => (None, None),
+        // One row per record per statement: a later write of the same record replaces
+        // the earlier one, keeping a snapshot it had and this one lacks.
+        match rows.iter_mut().find(|u| u.row.id == row.id) {
+            Some(held) => {
+                let kept = held.snapshot.take();
+                *held = upsert;
+                if held.snapshot.is_none() {
+                    held.snapshot = kept;
+                }
+            }
+            None => rows.push(upsert),
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StorageError> {
+        let appends = std::mem::take(&mut *self.appends.borrow_mut());
+        if !appends.is_empty() {
+            let seq: Vec<i64> = appends.iter().map(|a| a.seq).collect();
+            let hash: Vec<&[u8]> = appends.iter().map(|a| a.hash.as_slice()).collect();
+            let record: Vec<&str> = appends.iter().map(|a| a.record_id.as_str()).collect();
+            let bytes: Vec<&[u8]> = appends.iter().map(|a| a.bytes.as_slice()).collect();
+            let user: Vec<&str> = appends.iter().map(|a| a.user_id.as_str()).collect();
+            let device: Vec<&str> = appends.iter().map(|a| a.device_id.as_str()).collect();
+            let at: Vec<i64> = appends.iter().map(|a| a.received_at).collect();
+            let actor: Vec<&[u8]> = appends.iter().map(|a| a.actor.as_slice()).collect();
+            wait(self.tx.execute(
+                "INSERT INTO changes (seq, hash, record_id, bytes, user_id, device_id,
+                     received_at, actor)
+                 SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::bytea[],
+                     $5::text[], $6::text[], $7::bigint[], $8::bytea[])",
+                &[&seq, &hash, &record, &bytes, &user, &device, &at, &actor],
+            ))
+            .map_err(pg)?;
+        }
+        let rows = std::mem::take(&mut *self.rows.borrow_mut());
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let col = |f: fn(&RowUpsert) -> Option<&str>| -> Vec<Option<&str>> {
+            rows.iter().map(f).collect()
         };
-        let pending = pending as i32;
-        wait(self.0.execute(
+        let id = col(|u| Some(u.row.id.as_str()));
+        let kind = col(|u| Some(u.row.kind));
+        let partnership = col(|u| Some(u.row.scope.partnership.as_str()));
+        let organization = col(|u| u.row.scope.organization.as_deref());
+        let neighborhood = col(|u| u.row.scope.neighborhood.as_deref());
+        let family = col(|u| u.row.scope.family.as_deref());
+        let program = col(|u| u.row.scope.program.as_deref());
+        let form_id = col(|u| u.row.form.as_ref().map(|(f, _)| f.as_str()));
+        let form_version: Vec<Option<i32>> = rows
+            .iter()
+            .map(|u| u.row.form.as_ref().map(|(_, v)| *v as i32))
+            .collect();
+        let created_by = col(|u| Some(u.row.created_by.as_str()));
+        let created_at: Vec<i64> = rows.iter().map(|u| u.row.created_at).collect();
+        let updated_at: Vec<i64> = rows.iter().map(|u| u.row.updated_at).collect();
+        let heads = col(|u| Some(u.row.heads.as_str()));
+        let fields = col(|u| Some(u.row.fields.as_str()));
+        let conflicts: Vec<bool> = rows.iter().map(|u| u.row.has_conflicts).collect();
+        let issues = col(|u| Some(u.row.issues.as_str()));
+        let snapshot: Vec<Option<&[u8]>> = rows
+            .iter()
+            .map(|u| u.snapshot.as_ref().map(|(b, _)| b.as_slice()))
+            .collect();
+        let snapshot_seq: Vec<Option<i64>> = rows
+            .iter()
+            .map(|u| u.snapshot.as_ref().map(|(_, s)| *s))
+            .collect();
+        let pending: Vec<i32> = rows.iter().map(|u| u.pending).collect();
+        wait(self.tx.execute(
             "INSERT INTO records (id, kind, partnership, organization, neighborhood, family,
                  program, form_id, form_version, created_by, created_at, updated_at, heads,
                  fields, has_conflicts, issues, snapshot, snapshot_seq, pending)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                 $17, COALESCE($18::bigint, 0), $19)
+             SELECT id, kind, partnership, organization, neighborhood, family, program,
+                 form_id, form_version, created_by, created_at, updated_at, heads, fields,
+                 has_conflicts, issues, snapshot, COALESCE(snapshot_seq, 0), pending
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                 $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[],
+                 $12::bigint[], $13::text[], $14::text[], $15::boolean[], $16::text[],
+                 $17::bytea[], $18::bigint[], $19::int[])
+               AS u(id, kind, partnership, organization, neighborhood, family, program,
+                 form_id, form_version, created_by, created_at, updated_at, heads, fields,
+                 has_conflicts, issues, snapshot, snapshot_seq, pending)
              ON CONFLICT (id) DO UPDATE SET
                  updated_at = excluded.updated_at, heads = excluded.heads,
                  fields = excluded.fields, has_conflicts = excluded.has_conflicts,
                  issues = excluded.issues,
                  snapshot = COALESCE(excluded.snapshot, records.snapshot),
-                 snapshot_seq = COALESCE($18::bigint, records.snapshot_seq),
+                 snapshot_seq = CASE WHEN excluded.snapshot IS NULL
+                     THEN records.snapshot_seq ELSE excluded.snapshot_seq END,
                  pending = excluded.pending",
             &[
-                &row.id,
-                &row.kind,
-                &row.scope.partnership,
-                &row.scope.organization,
-                &row.scope.neighborhood,
-                &row.scope.family,
-                &row.scope.program,
+                &id,
+                &kind,
+                &partnership,
+                &organization,
+                &neighborhood,
+                &family,
+                &program,
                 &form_id,
                 &form_version,
-                &row.created_by,
-                &row.created_at,
-                &row.updated_at,
-                &row.heads,
-                &row.fields,
-                &row.has_conflicts,
-                &row.issues,
-                &snap,
-                &snap_seq,
+                &created_by,
+                &created_at,
+                &updated_at,
+                &heads,
+                &fields,
+                &conflicts,
+                &issues,
+                &snapshot,
+                &snapshot_seq,
                 &pending,
             ],
         ))
@@ -225,7 +407,7 @@ impl LogTx for PgLog<'_> {
     }
 
     fn max_seq(&self) -> Result<i64, StorageError> {
-        Ok(wait(super::pg::feed::high_water(self.0))?)
+        Ok(wait(super::pg::feed::high_water(self.tx))?)
     }
 
     fn feed(
@@ -237,7 +419,7 @@ impl LogTx for PgLog<'_> {
         limit: i64,
     ) -> Result<Vec<FeedRow>, StorageError> {
         let (p, o, n, f, g) = sqlite::scope_params(scope);
-        Ok(wait(self.0.query(
+        Ok(wait(self.tx.query(
             "SELECT c.seq, c.record_id, c.bytes FROM changes c JOIN records r ON r.id = c.record_id
              WHERE c.seq > $1 AND c.seq <= $2
                AND ($3::text IS NULL OR r.partnership = $3)
@@ -265,6 +447,6 @@ impl LogTx for PgLog<'_> {
         after: i64,
         upto: i64,
     ) -> Result<Vec<(String, String)>, StorageError> {
-        super::purge::tombstones(&PgSql(self.0), scope, after, upto)
+        super::purge::tombstones(&PgSql(self.tx), scope, after, upto)
     }
 }

@@ -512,7 +512,7 @@ impl Storage {
         if let Some(pool) = self.pg() {
             let mut conn = pool.get()?;
             let tx = pg::wait(conn.transaction()).map_err(pg::PgError::from)?;
-            return push::load_doc(&log_tx::PgLog(&tx), &id.to_string());
+            return push::load_doc(&log_tx::PgLog::new(&tx), &id.to_string());
         }
         self.read(|c| push::load_doc(c, &id.to_string()))
     }

@@ -46,7 +46,7 @@ impl Storage {
                         .start(),
                 )
                 .map_err(pg::PgError::from)?;
-                let out = page(&log_tx::PgLog(&tx))?;
+                let out = page(&log_tx::PgLog::new(&tx))?;
                 pg::wait(tx.commit()).map_err(pg::PgError::from)?;
                 out
             }

@@ -255,8 +255,9 @@ pub(super) fn write_pg(
     wait(tx.execute("SELECT last_seq FROM feed_sequence FOR UPDATE", &[]))
         .map_err(super::pg::PgError::from)?;
     let mut docs = LruCache::new(NonZeroUsize::MIN);
-    let log = super::log_tx::PgLog(&tx);
+    let log = super::log_tx::PgLog::new(&tx);
     let (results, _) = write_in(&log, &mut docs, storage, caller, incoming, prebuilt, now)?;
+    log.flush()?;
     let last = log.max_seq()?;
     wait(super::pg::feed::notify(&tx, &storage.feed_channel(), last))?;
     wait(tx.commit()).map_err(super::pg::PgError::from)?;
@@ -280,6 +281,12 @@ fn write_in(
         groups,
         duplicates,
     } = incoming;
+    let hashes: Vec<Vec<u8>> = groups
+        .iter()
+        .flat_map(|(_, group)| group.iter().map(|(_, c)| c.hash().0.to_vec()))
+        .collect();
+    let records: Vec<String> = groups.iter().map(|(id, _)| id.to_string()).collect();
+    tx.prepare_push(&hashes, &records)?;
     let mut keep: Vec<(Uuid, RecordDoc)> = Vec::new();
     for (record, group) in groups {
         let cached = docs.pop(&record);
