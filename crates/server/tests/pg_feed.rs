@@ -216,3 +216,25 @@ async fn many_writers_with_delays_and_rollbacks_never_make_a_reader_skip() {
     .expect("the notification of the last commit");
     drop(listener);
 }
+
+/// A URL's own `options` (a statement timeout here) survive the schema being set.
+#[tokio::test]
+async fn the_urls_options_are_kept_beside_the_schema() {
+    let guard = fresh_schema().await;
+    let base = url();
+    let joint = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{joint}options=-c%20statement_timeout%3D4321");
+    let client = connect(&url, Some(&guard.0)).await.unwrap();
+    let timeout: String = client
+        .query_one("SHOW statement_timeout", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(timeout, "4321ms");
+    let path: String = client
+        .query_one("SHOW search_path", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(path, guard.0);
+}

@@ -69,7 +69,10 @@ pub async fn connect(url: &str, schema: Option<&str>) -> Result<Client, PgError>
                 "`{schema}` is not a plain schema name (a-z, 0-9, _)"
             )));
         }
-        config.options(format!("-c search_path={schema}"));
+        // Added to the URL's own `options` (a `statement_timeout`, say), not in place
+        // of them.
+        let theirs = config.get_options().unwrap_or_default().trim().to_string();
+        config.options(format!("{theirs} -c search_path={schema}").trim_start());
     }
     let (client, connection) = config.connect(NoTls).await?;
     tokio::spawn(async move {
