@@ -15,6 +15,7 @@ mod feed_watch;
 mod form_versions;
 mod log_tx;
 pub mod pg;
+mod prebuild;
 mod pull;
 mod purge;
 mod push;
@@ -451,12 +452,12 @@ impl Storage {
         // ahead of it, every waiting push's documents would be in memory at once.
         let results = match self.pg() {
             Some(pool) => std::thread::scope(|scope| {
-                let mut prebuilt = push::build(scope, self, push::creations(&incoming));
+                let mut prebuilt = prebuild::build(scope, self, push::creations(&incoming));
                 push::write_pg(pool, self, caller, incoming, &mut prebuilt, now())
             })?,
             None => self.write(|w| {
                 std::thread::scope(|scope| {
-                    let mut prebuilt = push::build(scope, self, push::creations(&incoming));
+                    let mut prebuilt = prebuild::build(scope, self, push::creations(&incoming));
                     push::write(w, self, caller, incoming, &mut prebuilt, now())
                 })
             })?,

@@ -14,6 +14,7 @@ use sync_core::RecordDoc;
 use uuid::Uuid;
 
 use super::log_tx::LogTx;
+use super::prebuild::Prebuilds;
 use super::sqlite::{self, RowWrite};
 use super::{Storage, StorageError, Writer};
 use crate::auth::Caller;
@@ -63,16 +64,6 @@ pub(crate) fn load_doc(conn: &dyn LogTx, id: &str) -> Result<Option<RecordDoc>, 
         .map_err(|e| StorageError::Corrupt(format!("record {id}: {e}")))
 }
 
-/// A new record decoded (and its answers validated) ahead of the write transaction.
-struct Prebuilt {
-    doc: RecordDoc,
-    /// The new record's fields, read once.
-    fields: forms::Answers,
-    /// The same, as the JSON its row stores.
-    fields_json: String,
-    validation: Option<forms::validate::Validation>,
-}
-
 /// One record's share of a push: (index in the push, change).
 type Group = Vec<(usize, Change)>;
 
@@ -82,30 +73,6 @@ pub(super) struct Incoming {
     groups: Vec<(Uuid, Group)>,
     /// (index of a repeated change, index of its first occurrence).
     duplicates: Vec<(usize, usize)>,
-}
-
-/// New records are built in chunks of this many, so that the writer can start on the
-/// first chunk while the next ones are built.
-const BUILD_CHUNK: usize = 32;
-
-/// The new records of a push as they are built, in push order: the writer takes each
-/// when it reaches it, waiting for its chunk if need be.
-pub(super) struct Prebuilds {
-    ready: HashMap<ChangeHash, Prebuilt>,
-    coming: std::sync::mpsc::Receiver<Vec<(ChangeHash, Prebuilt)>>,
-}
-
-impl Prebuilds {
-    /// The prebuilt record of a creating change; `None` if it could not be built
-    /// (the writer then builds it itself, and reports the error).
-    fn take(&mut self, hash: &ChangeHash) -> Option<Prebuilt> {
-        loop {
-            if let Some(found) = self.ready.remove(hash) {
-                return Some(found);
-            }
-            self.ready.extend(self.coming.recv().ok()?);
-        }
-    }
 }
 
 /// Decode a push and group its changes by record: cheap, done before the lock.
@@ -152,70 +119,6 @@ pub(super) fn creations(incoming: &Incoming) -> Vec<Change> {
         .filter(|c| c.deps().is_empty())
         .cloned()
         .collect()
-}
-
-/// Start building new records: decoding a creating change is the costliest CPU step of
-/// an ingest, so it runs on one thread per core, chunk by chunk, alongside the writer. A new
-/// record's answers are validated and serialized there too; the writer reuses that
-/// work when the creation is all that lands for the record. Call inside a thread scope;
-/// the builder ends when its chunks are done or the writer has gone.
-pub(super) fn build<'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    storage: &'scope Storage,
-    creations: Vec<Change>,
-) -> Prebuilds {
-    let (send, coming) = std::sync::mpsc::channel();
-    let queue = std::sync::Arc::new(std::sync::Mutex::new(creations.into_iter()));
-    let today = chrono::Utc::now().date_naive();
-    for _ in 0..sync_core::parallel::threads() {
-        let (send, queue) = (send.clone(), queue.clone());
-        scope.spawn(move || loop {
-            let chunk: Vec<Change> = match queue.lock() {
-                Ok(mut queue) => queue.by_ref().take(BUILD_CHUNK).collect(),
-                Err(_) => return,
-            };
-            if chunk.is_empty() {
-                return;
-            }
-            let built = chunk
-                .into_iter()
-                .filter_map(|c| prebuild(storage, c, today))
-                .collect();
-            if send.send(built).is_err() {
-                return;
-            }
-        });
-    }
-    Prebuilds {
-        ready: HashMap::new(),
-        coming,
-    }
-}
-
-fn prebuild(
-    storage: &Storage,
-    creation: Change,
-    today: chrono::NaiveDate,
-) -> Option<(ChangeHash, Prebuilt)> {
-    let hash = creation.hash();
-    let doc = RecordDoc::from_changes(vec![creation], None).ok()?;
-    let fields = doc.fields();
-    let fields_json = serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into());
-    let validation = doc
-        .meta()
-        .form
-        .as_ref()
-        .and_then(|f| storage.form(&f.id, f.version))
-        .map(|form| form.validate(&fields, "", today));
-    Some((
-        hash,
-        Prebuilt {
-            doc,
-            fields,
-            fields_json,
-            validation,
-        },
-    ))
 }
 
 /// Write a prepared push in one transaction: one result per pushed change, in order.
