@@ -52,6 +52,9 @@ pub struct FleetReport {
     pub first_error: Option<String>,
     /// Responses the phones pushed (acknowledged by the server).
     pub pushed: u64,
+    /// Records the phones pulled (their teammates' responses that were on the server
+    /// when each pulled).
+    pub pulled: u64,
 }
 
 impl FleetReport {
@@ -152,6 +155,7 @@ pub fn sync_all(
         errors: 0,
         first_error: None,
         pushed: 0,
+        pulled: 0,
     };
     for result in results {
         match result {
@@ -159,6 +163,7 @@ pub fn sync_all(
                 report.times.push(took);
                 report.bytes += r.bytes;
                 report.pushed += r.pushed;
+                report.pulled += r.pulled;
                 if r.rejected > 0 {
                     report.errors += 1;
                     report

@@ -202,6 +202,11 @@ async fn main() -> Result<()> {
         "| bytes on the wire per response (push and team pull, HTTP bodies) | {:.0} |",
         fleet.bytes as f64 / total as f64
     );
+    println!(
+        "| records pulled per phone (its team's responses on the server when it pulled) | {:.1} of {} |",
+        fleet.pulled as f64 / args.devices.max(1) as f64,
+        shape.per_device * (shape.team_size.min(args.devices).max(1) - 1)
+    );
     println!("| errors | {} |", fleet.errors);
     println!(
         "| fresh device pulls {} records | {:.2} s ({:.0} records/s, {:.0} bytes/record) |",
