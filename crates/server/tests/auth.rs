@@ -388,8 +388,6 @@ async fn a_device_hammering_the_sync_endpoints_is_slowed_alone(s: TestServer) {
     s.pull_ok(&quiet, None, 10, 1_000_000).await;
 }
 
-on_both_backends!(sign_in_tokens_and_revocation);
-
 /// Sign-in, a token's use, a wrong password, a taken name and revocation: what runs
 /// on both databases today.
 async fn sign_in_tokens_and_revocation(s: TestServer) {
@@ -440,8 +438,6 @@ async fn sign_in_tokens_and_revocation(s: TestServer) {
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 }
 
-on_both_backends!(enrollment_codes_work_once_and_the_lists_show_users_and_devices);
-
 /// A one-time code enrolls one device, once; the users and devices lists see it.
 async fn enrollment_codes_work_once_and_the_lists_show_users_and_devices(s: TestServer) {
     s.user("ana", "outreach_worker", Some(east())).await;
@@ -489,6 +485,8 @@ async fn enrollment_codes_work_once_and_the_lists_show_users_and_devices(s: Test
 }
 
 on_both_backends!(
+    sign_in_tokens_and_revocation,
+    enrollment_codes_work_once_and_the_lists_show_users_and_devices,
     tokens_authenticate_and_revoked_devices_are_refused,
     bad_bodies_get_json_errors_and_write_nothing,
     guessing_passwords_or_enrollment_codes_is_rate_limited,

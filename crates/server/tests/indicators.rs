@@ -17,6 +17,12 @@ fn response(
     grades: &[(&str, i64, &str)],
     finalized: bool,
 ) -> (RecordDoc, automerge::Change) {
+    let a = survey_answers(grades, finalized);
+    record(RecordKind::Response, scope, Some("household_survey"), &a)
+}
+
+/// The answers of [`response`].
+fn survey_answers(grades: &[(&str, i64, &str)], finalized: bool) -> Answers {
     let kids = grades
         .iter()
         .map(|(grade, age, read)| {
@@ -39,7 +45,7 @@ fn response(
     if finalized {
         a.set("_status", Value::from("final"));
     }
-    record(RecordKind::Response, scope, Some("household_survey"), &a)
+    a
 }
 
 fn children(s: &TestServer, scope: Option<&Scope>) -> usize {
@@ -128,26 +134,8 @@ async fn survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes(s: 
     // A household whose finalized response names it; consent withdrawn, the purge
     // takes the response, and every cache drops its children (by the tombstones).
     let (home, made) = household(east());
-    let mut a = Answers::new();
-    a.set("consent", "yes")
-        .set("has_child", "yes")
-        .set("interview_language", "en")
-        .set("home_language", "en")
-        .set("home_internet", "no")
-        .set("_household", home.id().to_string())
-        .set("_status", Value::from("final"))
-        .set_repeat(
-            "child",
-            vec![{
-                let mut k = Answers::new();
-                k.set("age_years", 9i64)
-                    .set("hispanic", "no")
-                    .set("race", "black")
-                    .set("grade", "4")
-                    .set("read_times", "daily");
-                k
-            }],
-        );
+    let mut a = survey_answers(&[("4", 9, "daily")], true);
+    a.set("_household", home.id().to_string());
     let (named, about) = record(RecordKind::Response, east(), Some("household_survey"), &a);
     s.push_ok(&east_worker, &[(home.id(), &made), (named.id(), &about)])
         .await;

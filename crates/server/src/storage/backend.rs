@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use rusqlite::Connection;
 
-use super::pg::{wait, PgError, PgPool};
+use super::pg::{wait, PgPool};
 use super::sql::{PgSql, Sql};
 use super::{lock, now, schema, Inner, Storage, StorageError, Writer, READERS};
 
@@ -115,10 +115,10 @@ impl Storage {
         match &self.inner.db {
             Db::Postgres(pool) => {
                 let mut conn = pool.get().map_err(StorageError::from)?;
-                let tx = wait(conn.transaction()).map_err(pg_error)?;
+                let tx = wait(conn.transaction()).map_err(StorageError::from)?;
                 // Dropped on an error: tokio-postgres rolls it back.
                 let out = f(&PgSql(&tx))?;
-                wait(tx.commit()).map_err(pg_error)?;
+                wait(tx.commit()).map_err(StorageError::from)?;
                 Ok(out)
             }
             Db::Sqlite(db) => {
@@ -138,10 +138,6 @@ impl Storage {
     ) -> Result<T, StorageError> {
         f(&mut lock(&self.sqlite()?.writer))
     }
-}
-
-fn pg_error(e: tokio_postgres::Error) -> StorageError {
-    StorageError::Postgres(PgError::Db(e))
 }
 
 impl Storage {

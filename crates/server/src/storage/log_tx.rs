@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use sync_core::Scope;
 use tokio_postgres::Transaction;
 
-use super::pg::{wait, PgError};
+use super::pg::wait;
 use super::sql::PgSql;
 use super::sqlite::{self, DocState, FeedRow, LoggedChange, RowWrite};
 use super::StorageError;
@@ -175,10 +175,6 @@ impl<'a> PgLog<'a> {
     }
 }
 
-fn pg(e: tokio_postgres::Error) -> StorageError {
-    StorageError::Postgres(PgError::Db(e))
-}
-
 fn doc_state_of(r: &tokio_postgres::Row, first: usize) -> DocState {
     DocState {
         snapshot: r.get(first),
@@ -195,8 +191,7 @@ impl LogTx for PgLog<'_> {
         Ok(wait(
             self.tx
                 .query_opt("SELECT record_id FROM changes WHERE hash = $1", &[&hash]),
-        )
-        .map_err(pg)?
+        )?
         .map(|r| r.get(0)))
     }
 
@@ -207,8 +202,7 @@ impl LogTx for PgLog<'_> {
         Ok(wait(self.tx.query_opt(
             "SELECT snapshot, snapshot_seq, pending FROM records WHERE id = $1",
             &[&id],
-        ))
-        .map_err(pg)?
+        ))?
         .map(|r| doc_state_of(&r, 0)))
     }
 
@@ -218,9 +212,7 @@ impl LogTx for PgLog<'_> {
         for r in wait(self.tx.query(
             "SELECT hash, record_id FROM changes WHERE hash = ANY($1)",
             &[&hashes],
-        ))
-        .map_err(pg)?
-        {
+        ))? {
             owners.insert(r.get(0), Some(r.get(1)));
         }
         let mut states: HashMap<String, Option<DocState>> =
@@ -228,9 +220,7 @@ impl LogTx for PgLog<'_> {
         for r in wait(self.tx.query(
             "SELECT id, snapshot, snapshot_seq, pending FROM records WHERE id = ANY($1)",
             &[&records],
-        ))
-        .map_err(pg)?
-        {
+        ))? {
             states.insert(r.get(0), Some(doc_state_of(&r, 1)));
         }
         *self.owners.borrow_mut() = owners;
@@ -242,8 +232,7 @@ impl LogTx for PgLog<'_> {
         Ok(wait(self.tx.query(
             "SELECT bytes FROM changes WHERE record_id = $1 AND seq > $2 ORDER BY seq",
             &[&id, &seq],
-        ))
-        .map_err(pg)?
+        ))?
         .into_iter()
         .map(|r| r.get(0))
         .collect())
@@ -282,24 +271,12 @@ impl LogTx for PgLog<'_> {
         snapshot: Option<(&[u8], i64)>,
         pending: i64,
     ) -> Result<(), StorageError> {
-        let mut rows = self.rows.borrow_mut();
-        let upsert = RowUpsert {
+        // A push writes each record's row once (its changes come grouped by record).
+        self.rows.borrow_mut().push(RowUpsert {
             row: row.clone(),
             snapshot: snapshot.map(|(b, seq)| (b.to_vec(), seq)),
             pending: i32::try_from(pending).unwrap_or(i32::MAX),
-        };
-        // One row per record per statement: a later write of the same record replaces
-        // the earlier one, keeping a snapshot it had and this one lacks.
-        match rows.iter_mut().find(|u| u.row.id == row.id) {
-            Some(held) => {
-                let kept = held.snapshot.take();
-                *held = upsert;
-                if held.snapshot.is_none() {
-                    held.snapshot = kept;
-                }
-            }
-            None => rows.push(upsert),
-        }
+        });
         Ok(())
     }
 
@@ -320,8 +297,7 @@ impl LogTx for PgLog<'_> {
                  SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::bytea[],
                      $5::text[], $6::text[], $7::bigint[], $8::bytea[])",
                 &[&seq, &hash, &record, &bytes, &user, &device, &at, &actor],
-            ))
-            .map_err(pg)?;
+            ))?;
         }
         let rows = std::mem::take(&mut *self.rows.borrow_mut());
         if rows.is_empty() {
@@ -401,8 +377,7 @@ impl LogTx for PgLog<'_> {
                 &snapshot_seq,
                 &pending,
             ],
-        ))
-        .map_err(pg)?;
+        ))?;
         Ok(())
     }
 
@@ -430,8 +405,7 @@ impl LogTx for PgLog<'_> {
                AND ($9::bytea IS NULL OR c.actor IS NULL OR c.actor != $9)
              ORDER BY c.seq LIMIT $8",
             &[&after, &upto, &p, &o, &n, &f, &g, &limit, &exclude_actor],
-        ))
-        .map_err(pg)?
+        ))?
         .into_iter()
         .map(|r| FeedRow {
             seq: r.get(0),

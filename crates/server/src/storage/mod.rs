@@ -98,6 +98,12 @@ pub enum StorageError {
     NotOnPostgres,
 }
 
+impl From<tokio_postgres::Error> for StorageError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StorageError::Postgres(pg::PgError::Db(e))
+    }
+}
+
 /// The outcome of looking up a bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenCheck {

@@ -181,16 +181,7 @@ fn kind_and_scope(conn: &dyn Sql, id: &str) -> Result<Option<(String, Scope)>, S
     else {
         return Ok(None);
     };
-    Ok(Some((
-        r.get(0)?,
-        Scope {
-            partnership: r.get(1)?,
-            organization: r.get(2)?,
-            neighborhood: r.get(3)?,
-            family: r.get(4)?,
-            program: r.get(5)?,
-        },
-    )))
+    Ok(Some((r.get(0)?, r.scope(1)?)))
 }
 
 /// The subject and every record about it, the members of a household included (and

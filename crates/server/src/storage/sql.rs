@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 
 use tokio_postgres::types::{IsNull, ToSql, Type};
 
-use super::pg::{wait, PgError};
+use super::pg::wait;
 use super::StorageError;
 
 /// Which database a query runs on.
@@ -124,6 +124,28 @@ impl Row {
                 std::any::type_name::<T>()
             ))
         })
+    }
+
+    /// The scope held in columns `first..first + 5` (partnership, organization,
+    /// neighborhood, family, program).
+    pub fn scope(&self, first: usize) -> Result<sync_core::Scope, StorageError> {
+        Ok(sync_core::Scope {
+            partnership: self.get(first)?,
+            organization: self.get(first + 1)?,
+            neighborhood: self.get(first + 2)?,
+            family: self.get(first + 3)?,
+            program: self.get(first + 4)?,
+        })
+    }
+
+    /// Take column `i`'s text out of the row (a large answer set is not copied).
+    pub fn take_text(&mut self, i: usize) -> Result<String, StorageError> {
+        match self.0.get_mut(i) {
+            Some(Value::Text(t)) => Ok(std::mem::take(t)),
+            other => Err(StorageError::Corrupt(format!(
+                "column {i} holds {other:?}, not text"
+            ))),
+        }
     }
 
     /// Take column `i`'s bytes out of the row (a large blob is not copied).
@@ -295,10 +317,6 @@ impl rusqlite::ToSql for Value {
 /// [`super::pg::wait`]).
 pub(crate) struct PgSql<'a, C>(pub &'a C);
 
-fn pg(e: tokio_postgres::Error) -> StorageError {
-    StorageError::Postgres(PgError::Db(e))
-}
-
 impl<C: tokio_postgres::GenericClient + Sync> Sql for PgSql<'_, C> {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
@@ -313,10 +331,10 @@ impl<C: tokio_postgres::GenericClient + Sync> Sql for PgSql<'_, C> {
         use futures_util::StreamExt;
         let sql = numbered_for_postgres(sql);
         let params = args.iter().map(|a| a as &(dyn ToSql + Sync));
-        let rows = wait(self.0.query_raw(sql.as_str(), params)).map_err(pg)?;
+        let rows = wait(self.0.query_raw(sql.as_str(), params))?;
         let mut rows = std::pin::pin!(rows);
         while let Some(row) = wait(rows.next()) {
-            f(from_pg_row(&row.map_err(pg)?)?)?;
+            f(from_pg_row(&row?)?)?;
         }
         Ok(())
     }
@@ -324,7 +342,7 @@ impl<C: tokio_postgres::GenericClient + Sync> Sql for PgSql<'_, C> {
     fn execute(&self, sql: &str, args: &[Value]) -> Result<u64, StorageError> {
         let sql = numbered_for_postgres(sql);
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
-        wait(self.0.execute(sql.as_str(), &params)).map_err(pg)
+        wait(self.0.execute(sql.as_str(), &params)).map_err(StorageError::from)
     }
 }
 
@@ -360,7 +378,7 @@ fn from_pg_row(row: &tokio_postgres::Row) -> Result<Row, StorageError> {
                 column.name()
             )));
         };
-        values.push(value.map_err(pg)?.unwrap_or(Value::Null));
+        values.push(value?.unwrap_or(Value::Null));
     }
     Ok(Row(values))
 }

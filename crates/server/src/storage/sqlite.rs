@@ -445,14 +445,10 @@ pub fn record_heads(
         .optional()?)
 }
 
-/// The last sequence number in the log (0 when empty).
+/// The feed's high-water mark (0 when empty); see [`super::sql::Dialect::high_water_sql`].
 pub fn max_seq(conn: &Connection) -> Result<i64, StorageError> {
     Ok(conn
-        // The sequence's high-water mark, not MAX(seq): tombstones draw from it too, and
-        // a purge may delete the newest changes without moving cursors back.
-        .prepare_cached(
-            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)",
-        )?
+        .prepare_cached(super::sql::Dialect::Sqlite.high_water_sql())?
         .query_row([], |r| r.get(0))?)
 }
 

@@ -91,9 +91,12 @@ fn refresh(conn: &dyn Sql, cache: &mut SurveyCache) -> Result<(), StorageError> 
         Some(seen) if seen < newest => {
             let touched = touched_since(conn, seen)?;
             if touched.len() <= FULL_READ_OVER {
+                let one = final_responses(conn, " AND id = ?2");
                 for id in touched {
-                    match read_one(conn, &id, &mut cache.digester)? {
-                        Some(cached) => cache.responses.insert(id, cached),
+                    let row = conn.row(&one, &args![SURVEY_FORM, id.as_str()])?;
+                    let read = row.map(|r| from_row(r, &mut cache.digester)).transpose()?;
+                    match read {
+                        Some((_, cached)) => cache.responses.insert(id, cached),
                         None => cache.responses.remove(&id),
                     };
                 }
@@ -125,17 +128,11 @@ fn touched_since(conn: &dyn Sql, seq: i64) -> Result<Vec<String>, StorageError> 
 const COLUMNS: &str =
     "id, fields, created_at, partnership, organization, neighborhood, family, program";
 
-fn from_row(row: &Row, digester: &mut Digester) -> Result<(String, Cached), StorageError> {
+fn from_row(mut row: Row, digester: &mut Digester) -> Result<(String, Cached), StorageError> {
     let id: String = row.get(0)?;
-    let fields: String = row.get(1)?;
+    let fields = row.take_text(1)?;
     let created_at: i64 = row.get(2)?;
-    let scope = Scope {
-        partnership: row.get(3)?,
-        organization: row.get(4)?,
-        neighborhood: row.get(5)?,
-        family: row.get(6)?,
-        program: row.get(7)?,
-    };
+    let scope = row.scope(3)?;
     let answers: forms::Answers = serde_json::from_str(&fields)
         .map_err(|e| StorageError::Corrupt(format!("fields of record {id}: {e}")))?;
     let children: Vec<ChildFacts> = indicators::children(&answers, scope.neighborhood.as_deref())
@@ -163,24 +160,12 @@ fn final_responses(conn: &dyn Sql, more: &str) -> String {
     )
 }
 
-fn read_one(
-    conn: &dyn Sql,
-    id: &str,
-    digester: &mut Digester,
-) -> Result<Option<Cached>, StorageError> {
-    let sql = final_responses(conn, " AND id = ?2");
-    match conn.row(&sql, &args![SURVEY_FORM, id])? {
-        Some(row) => Ok(Some(from_row(&row, digester)?.1)),
-        None => Ok(None),
-    }
-}
-
 fn read_all(conn: &dyn Sql, cache: &mut SurveyCache) -> Result<(), StorageError> {
     conn.each(
         &final_responses(conn, ""),
         &args![SURVEY_FORM],
         &mut |row| {
-            let (id, cached) = from_row(&row, &mut cache.digester)?;
+            let (id, cached) = from_row(row, &mut cache.digester)?;
             cache.responses.insert(id, cached);
             Ok(())
         },

@@ -54,22 +54,35 @@ pub fn fresh_schema() -> String {
     format!("t_{}", &Uuid::new_v4().simple().to_string()[..12])
 }
 
-/// Drop a test's PostgreSQL schema (from a thread of its own: the caller may be on
-/// an async runtime, which cannot block on another).
-pub fn drop_schema(schema: &str) {
-    let statement = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-    let _ = std::thread::spawn(move || {
+/// Connect to the tests' PostgreSQL (in `schema` when given) and run `work` on a
+/// thread of its own: the caller may be on an async runtime, which cannot block on
+/// another.
+pub fn on_postgres<T: Send + 'static, Fut: std::future::Future<Output = T>>(
+    schema: Option<String>,
+    work: impl FnOnce(tokio_postgres::Client) -> Fut + Send + 'static,
+) -> Option<T> {
+    std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         runtime.block_on(async {
-            if let Ok(client) = server::storage::pg::connect(&test_database_url(), None).await {
-                let _ = client.batch_execute(&statement).await;
-            }
-        });
+            let client = server::storage::pg::connect(&test_database_url(), schema.as_deref())
+                .await
+                .ok()?;
+            Some(work(client).await)
+        })
     })
-    .join();
+    .join()
+    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// Drop a test's PostgreSQL schema.
+pub fn drop_schema(schema: &str) {
+    let statement = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+    on_postgres(None, |client| async move {
+        let _ = client.batch_execute(&statement).await;
+    });
 }
 
 /// Run each named test, `async fn name(s: TestServer)`, on SQLite and on PostgreSQL:
@@ -169,28 +182,14 @@ impl TestServer {
     pub fn sql(&self, statement: &str) -> i64 {
         let statement = statement.to_string();
         match &self.pg_schema {
-            Some(schema) => {
-                let schema = schema.0.clone();
-                // From a thread of its own: the caller is on an async runtime.
-                std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .unwrap();
-                    runtime.block_on(async {
-                        let c = server::storage::pg::connect(&test_database_url(), Some(&schema))
-                            .await
-                            .unwrap();
-                        if statement.trim_start().to_uppercase().starts_with("SELECT") {
-                            c.query_one(&statement, &[]).await.unwrap().get::<_, i64>(0)
-                        } else {
-                            c.execute(&statement, &[]).await.unwrap() as i64
-                        }
-                    })
-                })
-                .join()
-                .unwrap()
-            }
+            Some(schema) => on_postgres(Some(schema.0.clone()), |c| async move {
+                if statement.trim_start().to_uppercase().starts_with("SELECT") {
+                    c.query_one(&statement, &[]).await.unwrap().get::<_, i64>(0)
+                } else {
+                    c.execute(&statement, &[]).await.unwrap() as i64
+                }
+            })
+            .expect("the tests' PostgreSQL answers"),
             None => {
                 let db = rusqlite::Connection::open(self.dir.path().join(server::storage::DB_FILE))
                     .unwrap();
