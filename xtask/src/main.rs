@@ -8,6 +8,12 @@
 //!   (`crates/forms/instruments/*.json`, what the apps and the server load) from their
 //!   XLSForm workbooks (`*.xlsx`, the source). `crates/forms/tests/xlsform_instruments.rs`
 //!   fails while the two differ.
+//! - `cargo xtask test [ARGS]`: install what the tests need beyond Rust when it is
+//!   missing (JDK, JNA, kotlinc, Chromium and chromedriver, OpenSSL headers; a running
+//!   PostgreSQL), then run every test: `cargo test --workspace --no-fail-fast ARGS`.
+//!   The README's test command, and what `.ci/run` calls.
+
+mod test;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,7 +49,13 @@ fn main() -> Result<()> {
         ["bindings"] => bindings(false),
         ["bindings", "--check"] => bindings(true),
         ["forms"] => forms(),
-        _ => bail!("usage: cargo xtask bindings [--check] | cargo xtask forms"),
+        ["test", rest @ ..] => {
+            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+            test::run(&root(), &rest)
+        }
+        _ => bail!(
+            "usage: cargo xtask bindings [--check] | cargo xtask forms | cargo xtask test [ARGS]"
+        ),
     }
 }
 

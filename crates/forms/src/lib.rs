@@ -14,7 +14,7 @@ pub mod xlsform;
 
 pub use answers::{Answer, Answers};
 pub use model::{
-    Choice, CompiledForm, Form, FormError, FormErrorKind, Group, Item, Labels, Language, NodeKind,
+    is_form_id, Choice, CompiledForm, Form, FormError, FormErrorKind, Group, Item, Labels, Language, NodeKind,
     Question, QuestionType, Repeat,
 };
 pub use validate::{Issue, IssueKind, QuestionState, Validation};

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Value;
 
-pub use compile::{CompiledForm, FormError, FormErrorKind, NodeKind};
+pub use compile::{is_form_id, CompiledForm, FormError, FormErrorKind, NodeKind, MAX_FORM_ID};
 
 /// Answer keys starting with this prefix are metadata (an instance id, say), not
 /// answers: validation keeps them as they are and does not report them, and item names

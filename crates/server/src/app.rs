@@ -10,9 +10,11 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 
+use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::handlers;
 use crate::limits::{Attempts, SyncRate};
+use crate::password_pool::PasswordPool;
 use crate::storage::Storage;
 
 /// What every handler shares.
@@ -26,6 +28,26 @@ pub struct AppState {
     pub sync_rate: Arc<SyncRate>,
     /// The largest attachment taken, in bytes.
     pub max_attachment_bytes: u64,
+    /// Every password hash and check runs through it, a few at a time.
+    pub passwords: Arc<PasswordPool>,
+}
+
+impl AppState {
+    /// The state over `storage`, taking attachments of at most `max_attachment_bytes`.
+    pub fn new(storage: Storage, max_attachment_bytes: u64) -> Self {
+        AppState {
+            storage,
+            attempts: Arc::new(Attempts::default()),
+            sync_rate: Arc::new(SyncRate::default()),
+            max_attachment_bytes,
+            passwords: Arc::new(PasswordPool::default()),
+        }
+    }
+
+    /// The clock the rules read (the storage's, so that a test moves both).
+    pub fn clock(&self) -> &Clock {
+        self.storage.clock()
+    }
 }
 
 /// Filled by authentication so that the request log can say who called.
@@ -57,6 +79,11 @@ pub fn router(storage: Storage) -> Router {
 /// The application's router over `storage`, taking attachments of at most
 /// `max_attachment_bytes`.
 pub fn router_with(storage: Storage, max_attachment_bytes: u64) -> Router {
+    router_with_state(AppState::new(storage, max_attachment_bytes))
+}
+
+/// The application's router over a prepared state.
+pub fn router_with_state(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(handlers::health::healthz))
         .route("/v1/auth/token", post(handlers::auth::token))
@@ -82,12 +109,7 @@ pub fn router_with(storage: Storage, max_attachment_bytes: u64) -> Router {
         // Bodies are read by `extract::read_limited`, which answers 413 in JSON.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(log_request))
-        .with_state(AppState {
-            storage,
-            attempts: Arc::new(Attempts::default()),
-            sync_rate: Arc::new(SyncRate::default()),
-            max_attachment_bytes,
-        })
+        .with_state(state)
 }
 
 async fn not_found() -> ApiError {

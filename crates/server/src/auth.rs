@@ -49,6 +49,20 @@ impl Role {
         }
     }
 
+    /// The role's rank in who may act for whom: a user acts only for users of a lower
+    /// rank (admins also for other admins within their scope). Reports-only users
+    /// rank lowest: they see aggregates, nothing else.
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::Admin => 5,
+            Role::BackboneStaff => 4,
+            Role::PartnerStaff => 3,
+            Role::OutreachWorker => 2,
+            Role::Parent => 1,
+            Role::ReportsOnly => 0,
+        }
+    }
+
     /// Whether the role may read and write records through the sync feed.
     pub fn may_sync(self) -> bool {
         self != Role::ReportsOnly
@@ -114,6 +128,26 @@ impl Caller {
             None => true,
             Some(mine) => mine.contains(scope),
         }
+    }
+}
+
+impl Caller {
+    /// Whether the caller may act for a user with `role` and `scope`: create them,
+    /// enroll a device for them, revoke their devices.
+    ///
+    /// The rule (docs/security.md): the user must fall within the caller's scope (an
+    /// unscoped user, which only an admin can be, only within an unscoped admin's),
+    /// and rank below the caller, unless the caller is an admin: an admin acts for
+    /// anyone within its scope, other admins included. So a scoped admin never makes,
+    /// enrolls for or revokes an unscoped admin, and nobody below admin ever obtains
+    /// a token of an equal or higher role.
+    pub fn may_act_for(&self, role: Role, scope: Option<&Scope>) -> bool {
+        let in_scope = match (&self.scope, scope) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(mine), Some(theirs)) => mine.contains(theirs),
+        };
+        in_scope && (self.role == Role::Admin || role.rank() < self.role.rank())
     }
 }
 

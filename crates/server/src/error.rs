@@ -16,6 +16,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// The `message` of the body.
     pub message: String,
+    /// Seconds for a `Retry-After` header (429 and 503 answers).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -25,7 +27,31 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, telling the client to retry after `seconds`.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
+    /// 503 `busy`: the server is at a bound it keeps (password checks at once, say);
+    /// nothing happened, and the same request will work after `seconds`.
+    pub fn busy(message: impl Into<String>, seconds: u64) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message).retry_after(seconds)
+    }
+
+    /// 503 `unavailable`: a failure of ours (the database did not answer); nothing
+    /// was refused, retry later.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the server cannot reach its database just now; nothing was refused, retry later",
+        )
+        .retry_after(5)
     }
 
     /// 429 `too_many_attempts`: a key failed too often; `wait` seconds remain.
@@ -38,6 +64,7 @@ impl ApiError {
                 wait.div_ceil(60)
             ),
         )
+        .retry_after(wait)
     }
 
     /// 400 `bad_message`.
@@ -95,6 +122,12 @@ impl From<StorageError> for ApiError {
                 "not_on_postgres",
                 e.to_string(),
             ),
+            // The database did not answer or failed: ours to fix, the client's to
+            // retry. Never an answer a device would take as a refusal of its record.
+            e @ (StorageError::Sqlite(_) | StorageError::Postgres(_) | StorageError::Io(_)) => {
+                tracing::error!(error = %e, "database failure");
+                ApiError::unavailable()
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
                 ApiError::internal()
@@ -105,13 +138,19 @@ impl From<StorageError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(ErrorBody {
                 error: self.code.to_string(),
                 message: self.message,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

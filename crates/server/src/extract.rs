@@ -124,6 +124,33 @@ impl<T: Serialize> IntoResponse for Gz<T> {
     }
 }
 
+/// An answer compressed ahead, off the async threads (a pull page of megabytes
+/// would otherwise hold an async worker for the whole compression).
+pub struct GzReady(Vec<u8>);
+
+impl GzReady {
+    /// Serialize and compress `message` on a blocking thread.
+    pub async fn encode<T: Serialize + Send + 'static>(message: T) -> Result<Self, ApiError> {
+        tokio::task::spawn_blocking(move || GzReady(encode_body(&message)))
+            .await
+            .map_err(|_| ApiError::internal())
+    }
+}
+
+impl IntoResponse for GzReady {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::OK,
+            [
+                (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+                (CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+            ],
+            self.0,
+        )
+            .into_response()
+    }
+}
+
 /// The bearer token of a request, if any.
 fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
@@ -200,7 +227,10 @@ impl FromRequestParts<AppState> for Syncer {
                 caller.role
             )));
         }
-        if !state.sync_rate.take(&caller.device_id) {
+        if !state
+            .sync_rate
+            .take(&caller.device_id, state.clock().now_ms())
+        {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",

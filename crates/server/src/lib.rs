@@ -20,12 +20,14 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod export;
 pub mod extract;
 pub mod handlers;
 pub mod limits;
+pub mod password_pool;
 pub mod storage;
 pub mod web;
 

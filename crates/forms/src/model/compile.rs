@@ -121,6 +121,21 @@ fn is_xml_name(name: &str) -> bool {
     chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// The longest form id.
+pub const MAX_FORM_ID: usize = 64;
+
+/// Whether `id` may name a form: 1 to [`MAX_FORM_ID`] ASCII letters, digits, `_`, `-`
+/// and `.`, starting with a letter or digit. A form id travels in file names, URLs,
+/// export headers and every device's store, so nothing that could be a path, a quote
+/// or a line break gets in.
+pub fn is_form_id(id: &str) -> bool {
+    id.len() <= MAX_FORM_ID
+        && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
 impl Form {
     /// Check the form and parse every expression once.
     ///
@@ -144,6 +159,16 @@ impl Form {
                 "id",
                 FormErrorKind::InvalidName,
                 "the form has no id".into(),
+            );
+        } else if !is_form_id(&self.id) {
+            err(
+                "",
+                "id",
+                FormErrorKind::InvalidName,
+                format!(
+                    "the form id `{}` is not a name: use 1 to {MAX_FORM_ID} letters, digits, `_`, `-` or `.`, starting with a letter or digit",
+                    self.id.chars().take(80).collect::<String>().escape_debug()
+                ),
             );
         }
         if !self.languages.is_empty()

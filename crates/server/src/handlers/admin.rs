@@ -16,15 +16,20 @@ use sync_core::protocol::PROTOCOL_VERSION;
 /// `POST /v1/admin/users`: create a user.
 pub async fn create_user(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     Msg(req): Msg<CreateUserRequest>,
 ) -> Result<Gz<CreateUserResponse>, ApiError> {
     let role: Role = req.role.parse().map_err(ApiError::bad_message)?;
+    if !admin.may_act_for(role, req.scope.as_ref()) {
+        return Err(ApiError::forbidden(
+            "an admin creates users only within its own scope; only an unscoped admin creates an unscoped one",
+        ));
+    }
     let storage = state.storage.clone();
-    let user_id = blocking(move || {
-        storage.create_user(&req.username, &req.password, role, req.scope.as_ref())
-    })
-    .await?;
+    let user_id = state
+        .passwords
+        .run(move || storage.create_user(&req.username, &req.password, role, req.scope.as_ref()))
+        .await??;
     tracing::info!(user = %user_id, role = %role, "user created");
     Ok(Gz(CreateUserResponse {
         v: PROTOCOL_VERSION,
@@ -35,13 +40,27 @@ pub async fn create_user(
 /// `POST /v1/admin/devices/revoke`: revoke a device.
 pub async fn revoke_device(
     State(state): State<AppState>,
-    Admin(_admin): Admin,
+    Admin(admin): Admin,
     Msg(req): Msg<RevokeDeviceRequest>,
 ) -> Result<Gz<RevokeDeviceResponse>, ApiError> {
     let storage = state.storage.clone();
     let device = req.device_id.clone();
-    let revoked = blocking(move || storage.revoke_device(&device)).await?;
-    tracing::info!(device = %req.device_id, revoked, "device revoked");
+    let owner = blocking(move || storage.device_owner(&device)).await?;
+    // A device outside the admin's reach is answered as unknown: its existence is
+    // not the admin's to learn.
+    let may = owner.as_ref().is_some_and(|u| {
+        u.role
+            .parse::<Role>()
+            .is_ok_and(|role| admin.may_act_for(role, u.scope.as_ref()))
+    });
+    let revoked = if may {
+        let storage = state.storage.clone();
+        let device = req.device_id.clone();
+        blocking(move || storage.revoke_device(&device)).await?
+    } else {
+        false
+    };
+    tracing::info!(device = %req.device_id, by = %admin.user_id, revoked, "device revoked");
     Ok(Gz(RevokeDeviceResponse {
         v: PROTOCOL_VERSION,
         revoked,

@@ -24,13 +24,14 @@ pub async fn token(
     let key = limits::user_key(&req.username);
     state
         .attempts
-        .check(&key)
+        .begin(&key, state.clock().now_ms())
         .map_err(ApiError::too_many_attempts)?;
     let storage = state.storage.clone();
-    let session =
-        blocking(move || storage.sign_in(&req.username, &req.password, &req.device_name)).await?;
+    let session = state
+        .passwords
+        .run(move || storage.sign_in(&req.username, &req.password, &req.device_name))
+        .await??;
     let Some(session) = session else {
-        state.attempts.fail(&key);
         return Err(ApiError::unauthorized("wrong user name or password"));
     };
     state.attempts.succeed(&key);
@@ -54,16 +55,16 @@ pub async fn enroll(
     );
     state
         .attempts
-        .check(&key)
+        .begin(&key, state.clock().now_ms())
         .map_err(ApiError::too_many_attempts)?;
     let storage = state.storage.clone();
     let session = blocking(move || storage.enroll(&req.code, &req.device_name)).await?;
     let Some(session) = session else {
-        state.attempts.fail(&key);
         return Err(ApiError::unauthorized(
             "this enrollment code is unknown, already used or expired; ask for a new one",
         ));
     };
+    state.attempts.refund(&key);
     Ok(answer(session, log))
 }
 

@@ -4,14 +4,14 @@ use axum::extract::State;
 use std::time::Duration;
 
 use sync_core::protocol::{
-    PullRequest, PullResponse, PushRequest, PushResponse, PushStatus, RepairRequest,
-    RepairResponse, MAX_PULL_WAIT_MS, MAX_PUSH_CHANGES, MAX_REPAIR_RECORDS, PROTOCOL_VERSION,
+    PullRequest, PushRequest, PushResponse, PushStatus, RepairRequest, RepairResponse,
+    MAX_PULL_WAIT_MS, MAX_PUSH_CHANGES, MAX_REPAIR_RECORDS, PROTOCOL_VERSION,
 };
 
 use super::blocking;
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::{Gz, Msg, Syncer};
+use crate::extract::{Gz, GzReady, Msg, Syncer};
 
 /// Take a batch of changes: one result per change, in order.
 pub async fn push(
@@ -49,7 +49,7 @@ pub async fn pull(
     State(state): State<AppState>,
     Syncer(caller): Syncer,
     Msg(req): Msg<PullRequest>,
-) -> Result<Gz<PullResponse>, ApiError> {
+) -> Result<GzReady, ApiError> {
     let storage = state.storage.clone();
     let actor = match req.actor.as_deref() {
         None => None,
@@ -78,15 +78,15 @@ pub async fn pull(
     let page = read().await?;
     let nothing = page.changes.is_empty() && page.tombstones.is_empty() && !page.more;
     let Some(wait) = wait.filter(|_| nothing) else {
-        return Ok(Gz(page));
+        return GzReady::encode(page).await;
     };
     if marks.borrow().closing {
-        return Ok(Gz(page));
+        return GzReady::encode(page).await;
     }
     match tokio::time::timeout(wait, marks.changed()).await {
         // A commit moved the feed (or the server is closing): read again.
-        Ok(Ok(())) if !marks.borrow().closing => Ok(Gz(read().await?)),
-        _ => Ok(Gz(page)),
+        Ok(Ok(())) if !marks.borrow().closing => GzReady::encode(read().await?).await,
+        _ => GzReady::encode(page).await,
     }
 }
 

@@ -10,7 +10,7 @@
 use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;
 
-use super::{now, parse_scope, sqlite, Session, Storage, StorageError};
+use super::{parse_scope, sqlite, Session, Storage, StorageError};
 use crate::auth;
 
 /// How long an enrollment code works, in seconds (a day: long enough to hand a phone
@@ -130,12 +130,20 @@ impl Storage {
         })
     }
 
+    /// The user a device belongs to (`None` for an unknown device).
+    pub fn device_owner(&self, device_id: &str) -> Result<Option<UserSummary>, StorageError> {
+        let Some(device) = self.devices()?.into_iter().find(|d| d.id == device_id) else {
+            return Ok(None);
+        };
+        Ok(self.users()?.into_iter().find(|u| u.id == device.user_id))
+    }
+
     /// A new one-time code that enrolls a device for `user_id`, made by `by`.
     pub fn create_enrollment(&self, user_id: &str, by: &str) -> Result<Enrollment, StorageError> {
         let code: String = (0..CODE_LEN)
             .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
             .collect();
-        let time = now();
+        let time = self.clock().now();
         let expires_at = time + ENROLLMENT_TTL;
         if let Some(pool) = self.pg() {
             let (hash, user, by) = (
@@ -184,7 +192,7 @@ impl Storage {
         let token = auth::new_token();
         let device_id = Uuid::new_v4().to_string();
         let name: String = device_name.chars().take(200).collect();
-        let time = now();
+        let time = self.clock().now();
         let user = if let Some(pool) = self.pg() {
             let (hash, device, token_hash) = (
                 hash.to_vec(),

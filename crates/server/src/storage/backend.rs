@@ -176,6 +176,7 @@ impl Storage {
                     seq: high_water,
                     closing: false,
                 }),
+                clock: crate::clock::Clock::default(),
             }),
         })
     }

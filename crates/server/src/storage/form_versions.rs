@@ -123,14 +123,40 @@ pub struct FormListing {
 }
 
 impl Storage {
-    /// The compiled form with this id and version, if it is published.
-    pub fn form(&self, id: &str, version: u32) -> Option<Arc<CompiledForm>> {
+    /// The compiled form with this id and version, if it is published. A database
+    /// failure is an error, never "no such form": a device must not be told its
+    /// record answers an unknown form because the database did not answer.
+    pub fn form(&self, id: &str, version: u32) -> Result<Option<Arc<CompiledForm>>, StorageError> {
         if let Some(form) = self.inner.forms.get(id, version) {
-            return Some(form);
+            return Ok(Some(form));
         }
         // Published by another node since this one started, or never.
-        let json = self.stored_form(id, version).ok()??;
-        let form = Arc::new(compile(&json).ok()?);
+        let json = self.stored_form(id, version)?;
+        Ok(self.remember_form(json))
+    }
+
+    /// The compiled form if this node has it in memory already (no database read).
+    pub(crate) fn cached_form(&self, id: &str, version: u32) -> Option<Arc<CompiledForm>> {
+        self.inner.forms.get(id, version)
+    }
+
+    /// [`Storage::form`] read inside a push's transaction (no second connection).
+    pub(crate) fn form_in(
+        &self,
+        tx: &dyn super::log_tx::LogTx,
+        id: &str,
+        version: u32,
+    ) -> Result<Option<Arc<CompiledForm>>, StorageError> {
+        if let Some(form) = self.inner.forms.get(id, version) {
+            return Ok(Some(form));
+        }
+        let json = tx.form_definition(id, version)?;
+        Ok(self.remember_form(json))
+    }
+
+    fn remember_form(&self, json: Option<String>) -> Option<Arc<CompiledForm>> {
+        // A stored definition that no longer compiles is not a form anyone can fill.
+        let form = Arc::new(compile(&json?).ok()?);
         self.inner.forms.insert(form.clone());
         Some(form)
     }
@@ -240,6 +266,8 @@ impl Storage {
             .map(|(id, version, published_at)| {
                 let title = self
                     .form(&id, version)
+                    .ok()
+                    .flatten()
                     .and_then(|f| {
                         let form = f.form();
                         form.title

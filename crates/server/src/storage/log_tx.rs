@@ -55,6 +55,10 @@ pub(crate) trait LogTx {
         upto: i64,
     ) -> Result<Vec<(String, String)>, StorageError>;
 
+    /// A published form version's definition (JSON), read inside this transaction so
+    /// that a push never needs a second connection.
+    fn form_definition(&self, id: &str, version: u32) -> Result<Option<String>, StorageError>;
+
     /// Read ahead, in one round trip each, what a push of these changes (by hash) to
     /// these records will ask, and set aside sequence numbers for up to `changes`
     /// appends. A database a round trip away does this; SQLite, in process, need not.
@@ -71,6 +75,13 @@ pub(crate) trait LogTx {
 impl LogTx for Connection {
     fn change_record(&self, hash: &[u8]) -> Result<Option<String>, StorageError> {
         sqlite::change_record(self, hash)
+    }
+    fn form_definition(&self, id: &str, version: u32) -> Result<Option<String>, StorageError> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .prepare_cached("SELECT definition FROM forms WHERE id = ?1 AND version = ?2")?
+            .query_row(rusqlite::params![id, version], |r| r.get(0))
+            .optional()?)
     }
     fn doc_state(&self, id: &str) -> Result<Option<DocState>, StorageError> {
         sqlite::doc_state(self, id)
@@ -184,6 +195,13 @@ fn doc_state_of(r: &tokio_postgres::Row, first: usize) -> DocState {
 }
 
 impl LogTx for PgLog<'_> {
+    fn form_definition(&self, id: &str, version: u32) -> Result<Option<String>, StorageError> {
+        Ok(wait(self.tx.query_opt(
+            "SELECT definition FROM forms WHERE id = $1 AND version = $2",
+            &[&id, &(version as i32)],
+        ))?
+        .map(|r| r.get(0)))
+    }
     fn change_record(&self, hash: &[u8]) -> Result<Option<String>, StorageError> {
         if let Some(owner) = self.owners.borrow_mut().remove(hash) {
             return Ok(owner);

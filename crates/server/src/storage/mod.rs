@@ -49,6 +49,12 @@ pub use sqlite::RecordRow;
 pub use survey_cache::{SurveyFacts, SURVEY_FORM};
 pub use targets::{Targets, DEFAULT_MIN_CELL};
 
+/// The device name of a browser's session on the staff pages.
+pub const WEB_SESSION_DEVICE: &str = "web session";
+
+/// How long a web session lasts, in seconds.
+pub const WEB_SESSION_SECS: i64 = 12 * 3600;
+
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "server.db";
 
@@ -154,6 +160,8 @@ struct Inner {
     survey: Mutex<survey_cache::SurveyCache>,
     /// The feed's mark, for waiting pulls.
     feed: tokio::sync::watch::Sender<feed_watch::FeedMark>,
+    /// The time the rules read (session age, code expiry), settable by tests.
+    clock: crate::clock::Clock,
 }
 
 pub(crate) struct Writer {
@@ -206,8 +214,15 @@ impl Storage {
                     seq: high_water,
                     closing: false,
                 }),
+                clock: crate::clock::Clock::default(),
             }),
         })
+    }
+
+    /// The clock every time-based rule reads: session age, enrollment-code expiry,
+    /// and (through the router's state) rate limits and lockouts.
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.inner.clock
     }
 
     /// Give the database in `data_dir` a new feed epoch (after restoring it from a
@@ -391,19 +406,10 @@ impl Storage {
         }))
     }
 
-    /// Who a bearer token belongs to.
+    /// Who a token belongs to, whether it comes as a bearer token or a session
+    /// cookie. A web session's token older than [`WEB_SESSION_SECS`] is revoked and
+    /// refused however it is presented, whatever the browser kept of its cookie.
     pub fn authenticate(&self, token: &str) -> Result<TokenCheck, StorageError> {
-        self.check_token(token, None)
-    }
-
-    /// Who a web session's token belongs to: as [`Storage::authenticate`], but a
-    /// session older than `max_age` seconds is revoked and refused, whatever the
-    /// browser kept of its cookie.
-    pub fn authenticate_web(&self, token: &str, max_age: i64) -> Result<TokenCheck, StorageError> {
-        self.check_token(token, Some(max_age))
-    }
-
-    fn check_token(&self, token: &str, max_age: Option<i64>) -> Result<TokenCheck, StorageError> {
         let hash = auth::token_hash(token);
         let row = match self.pg() {
             Some(pg) => {
@@ -418,7 +424,8 @@ impl Storage {
         if row.revoked {
             return Ok(TokenCheck::Revoked);
         }
-        if max_age.is_some_and(|age| now() - row.created_at > age) {
+        let web_session = row.name == WEB_SESSION_DEVICE;
+        if web_session && self.clock().now() - row.created_at > WEB_SESSION_SECS {
             self.revoke_device(&row.device_id)?;
             return Ok(TokenCheck::Revoked);
         }
@@ -457,15 +464,13 @@ impl Storage {
         // New records are built under the writer's lock, alongside the write: built
         // ahead of it, every waiting push's documents would be in memory at once.
         let results = match self.pg() {
-            Some(pool) => std::thread::scope(|scope| {
-                let mut prebuilt = prebuild::build(scope, self, push::creations(&incoming));
-                push::write_pg(pool, self, caller, incoming, &mut prebuilt, now())
-            })?,
+            Some(pool) => {
+                let mut prebuilt = prebuild::build(self, push::creations(&incoming));
+                push::write_pg(pool, self, caller, incoming, &mut prebuilt, now())?
+            }
             None => self.write(|w| {
-                std::thread::scope(|scope| {
-                    let mut prebuilt = prebuild::build(scope, self, push::creations(&incoming));
-                    push::write(w, self, caller, incoming, &mut prebuilt, now())
-                })
+                let mut prebuilt = prebuild::build(self, push::creations(&incoming));
+                push::write(w, self, caller, incoming, &mut prebuilt, now())
             })?,
         };
         if results.iter().any(|r| r.status == PushStatus::Accepted) {

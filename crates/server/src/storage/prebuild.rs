@@ -1,8 +1,11 @@
 //! New records' documents built ahead of the push's writer: decoding a creating change
-//! is the costliest CPU step of an ingest, so it runs on a thread per core, chunk by
-//! chunk, while the writer takes the records in push order.
+//! is the costliest CPU step of an ingest, so it runs on rayon's pool (a thread per
+//! core for the whole process), chunk by chunk, while the writer takes the records in
+//! push order.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use automerge::{Change, ChangeHash};
 use sync_core::RecordDoc;
@@ -15,7 +18,8 @@ pub(super) struct Prebuilt {
     pub doc: RecordDoc,
     /// The new record's fields, read once.
     pub fields: forms::Answers,
-    /// The same, as the JSON its row stores.
+    /// What its row stores, as JSON: the cleaned answers when it has a form (see
+    /// `validation`), else the fields.
     pub fields_json: String,
     /// Its answers checked against its form version.
     pub validation: Option<forms::validate::Validation>,
@@ -30,6 +34,8 @@ const BUILD_CHUNK: usize = 32;
 pub(super) struct Prebuilds {
     ready: HashMap<ChangeHash, Prebuilt>,
     coming: std::sync::mpsc::Receiver<Vec<(ChangeHash, Prebuilt)>>,
+    /// Set when the writer is done: chunks not started yet are skipped.
+    done: Arc<AtomicBool>,
 }
 
 impl Prebuilds {
@@ -45,41 +51,41 @@ impl Prebuilds {
     }
 }
 
+impl Drop for Prebuilds {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Release);
+    }
+}
+
 /// Start building new records: decoding a creating change is the costliest CPU step of
-/// an ingest, so it runs on one thread per core, chunk by chunk, alongside the writer. A new
-/// record's answers are validated and serialized there too; the writer reuses that
-/// work when the creation is all that lands for the record. Call inside a thread scope;
-/// the builder ends when its chunks are done or the writer has gone.
-pub(super) fn build<'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    storage: &'scope Storage,
-    creations: Vec<Change>,
-) -> Prebuilds {
+/// an ingest, so it runs chunk by chunk on rayon's pool (one thread per core, shared
+/// by every push at once, so that concurrent pushes never start threads of their own)
+/// alongside the writer. A new record's answers are validated and serialized there
+/// too; the writer reuses that work when the creation is all that lands for the
+/// record.
+pub(super) fn build(storage: &Storage, creations: Vec<Change>) -> Prebuilds {
     let (send, coming) = std::sync::mpsc::channel();
-    let queue = std::sync::Arc::new(std::sync::Mutex::new(creations.into_iter()));
+    let done = Arc::new(AtomicBool::new(false));
     let today = chrono::Utc::now().date_naive();
-    for _ in 0..sync_core::parallel::threads() {
-        let (send, queue) = (send.clone(), queue.clone());
-        scope.spawn(move || loop {
-            let chunk: Vec<Change> = match queue.lock() {
-                Ok(mut queue) => queue.by_ref().take(BUILD_CHUNK).collect(),
-                Err(_) => return,
-            };
-            if chunk.is_empty() {
+    let mut creations = creations.into_iter().peekable();
+    while creations.peek().is_some() {
+        let chunk: Vec<Change> = creations.by_ref().take(BUILD_CHUNK).collect();
+        let (send, storage, done) = (send.clone(), storage.clone(), done.clone());
+        rayon::spawn_fifo(move || {
+            if done.load(Ordering::Acquire) {
                 return;
             }
             let built = chunk
                 .into_iter()
-                .filter_map(|c| prebuild(storage, c, today))
+                .filter_map(|c| prebuild(&storage, c, today))
                 .collect();
-            if send.send(built).is_err() {
-                return;
-            }
+            let _ = send.send(built);
         });
     }
     Prebuilds {
         ready: HashMap::new(),
         coming,
+        done,
     }
 }
 
@@ -91,13 +97,17 @@ fn prebuild(
     let hash = creation.hash();
     let doc = RecordDoc::from_changes(vec![creation], None).ok()?;
     let fields = doc.fields();
-    let fields_json = serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into());
     let validation = doc
         .meta()
         .form
         .as_ref()
-        .and_then(|f| storage.form(&f.id, f.version))
+        // Only a form in memory: a read here would take a second connection while
+        // the push's transaction holds one (the writer reads it inside instead).
+        .and_then(|f| storage.cached_form(&f.id, f.version))
         .map(|form| form.validate(&fields, "", today));
+    // The row holds the cleaned answers of a record with a form (see push.rs).
+    let shown = validation.as_ref().map_or(&fields, |v| &v.answers);
+    let fields_json = serde_json::to_string(shown).unwrap_or_else(|_| "{}".into());
     Some((
         hash,
         Prebuilt {

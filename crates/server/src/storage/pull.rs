@@ -30,7 +30,7 @@ impl Storage {
             Some(text) => parse_cursor(text, &epoch)?,
         };
         let limit = i64::from(limit.clamp(1, sync_core::protocol::MAX_PULL_LIMIT));
-        let max_bytes = max_bytes.max(1);
+        let max_bytes = max_bytes.clamp(1, sync_core::protocol::MAX_PULL_BYTES);
 
         let scope = caller.scope.clone();
         let page =

@@ -10,6 +10,7 @@ use std::num::NonZeroUsize;
 
 use lru::LruCache;
 use sync_core::protocol::{PushResult, PushStatus, PushedChange};
+use sync_core::record::STATUS_FIELD;
 use sync_core::RecordDoc;
 use uuid::Uuid;
 
@@ -371,7 +372,7 @@ fn take_record(
         return Ok(existing.then_some(doc));
     }
     let form = match &meta.form {
-        Some(f) if meta.kind.needs_form() => match storage.form(&f.id, f.version) {
+        Some(f) if meta.kind.needs_form() => match storage.form_in(tx, &f.id, f.version)? {
             Some(form) => Some(form),
             None => {
                 reject_all(
@@ -452,36 +453,60 @@ fn take_record(
     landing.extend(creation);
     landing.extend(ordered);
 
-    // 5. Answers against the form.
-    // When the creation is all that lands, the fields and their check were computed
-    // ahead of the transaction.
-    let (fields, fields_json, checked) = match prevalidated.take() {
+    // 5. The document's whole shape: plain scalar answers, metadata in seconds, the
+    // resolutions list (sync_core::record::shape).
+    if let Err(e) = doc.check_shape() {
+        let reason = format!("not a record this server keeps: {e}");
+        reject_all(&landing, results, &reason);
+        return Ok(None);
+    }
+
+    // 6. Answers against the form. When the creation is all that lands, the fields
+    // and their check were computed ahead of the transaction.
+    let (fields, mut fields_json, checked) = match prevalidated.take() {
         Some((fields, json, checked)) if landing.len() == 1 => (fields, Some(json), checked),
         _ => (doc.fields(), None, None),
     };
     let mut issues = Vec::new();
     if let Some(form) = form {
+        let prechecked = checked.is_some();
         let validation = match checked {
             Some(done) => done,
             None => form.validate(&fields, "", chrono::Utc::now().date_naive()),
         };
+        let is_final = fields.value(STATUS_FIELD) == Some(&forms::Value::from("final"));
         let (hard, soft): (Vec<_>, Vec<_>) =
             validation.issues.into_iter().partition(|i| is_hard(i.kind));
-        if !hard.is_empty() {
-            let text: Vec<String> = hard
+        // A final response passes its form exactly as the device's finalize checks
+        // it; a draft may still miss answers or break constraints, never types.
+        let refused = if !hard.is_empty() {
+            Some(("the answers break the form", hard))
+        } else if is_final && !soft.is_empty() {
+            Some(("a final response must pass its form", soft.clone()))
+        } else {
+            None
+        };
+        if let Some((why, found)) = refused {
+            let text: Vec<String> = found
                 .iter()
                 .take(5)
                 .map(|i| format!("{}: {}", i.path, i.message))
                 .collect();
-            let reason = format!("the answers break the form: {}", text.join("; "));
+            let reason = format!("{why}: {}", text.join("; "));
             reject_all(&landing, results, &reason);
             // The document holds the refused changes: never keep it.
             return Ok(None);
         }
         issues = soft;
+        // The row shows, exports and counts the cleaned answers only: answers to
+        // questions that are not relevant never reach a page, a file or a number.
+        if !prechecked {
+            fields_json =
+                Some(serde_json::to_string(&validation.answers).unwrap_or_else(|_| "{}".into()));
+        }
     }
 
-    // 6. Append to the log and refresh the row.
+    // 7. Append to the log and refresh the row.
     let mut last_seq = 0;
     for (i, change) in &landing {
         let hash = change.hash();

@@ -46,7 +46,10 @@ impl Storage {
             .filter(|(f, _)| f == id)
             .map(|(_, v)| v)
             .max();
-        Ok(newest.and_then(|v| self.form(id, v)))
+        match newest {
+            Some(v) => self.form(id, v),
+            None => Ok(None),
+        }
     }
 }
 

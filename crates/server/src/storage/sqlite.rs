@@ -167,6 +167,8 @@ pub struct TokenRow {
     pub scope: Option<String>,
     /// When the device was enrolled (or the web session opened), unix seconds.
     pub created_at: i64,
+    /// The device's name ([`super::WEB_SESSION_DEVICE`] for a browser's session).
+    pub name: String,
 }
 
 /// The device and user of a token hash.
@@ -174,7 +176,7 @@ pub fn token(conn: &Connection, hash: &[u8]) -> Result<Option<TokenRow>, Storage
     Ok(conn
         .prepare_cached(
             "SELECT d.id, d.revoked_at IS NOT NULL, u.id, u.username, u.role, u.scope,
-                 d.created_at
+                 d.created_at, d.name
              FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
         )?
         .query_row([hash], |r| {
@@ -186,6 +188,7 @@ pub fn token(conn: &Connection, hash: &[u8]) -> Result<Option<TokenRow>, Storage
                 role: r.get(4)?,
                 scope: r.get(5)?,
                 created_at: r.get(6)?,
+                name: r.get(7)?,
             })
         })
         .optional()?)

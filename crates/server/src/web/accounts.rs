@@ -2,8 +2,9 @@
 //! one-time code as text and as a QR code), `GET /devices` and
 //! `POST /devices/{id}/revoke`.
 //!
-//! Admins manage everyone; backbone staff manage the users within their own scope
-//! (never an admin).
+//! Who manages whom follows [`Caller::may_act_for`](crate::auth::Caller::may_act_for):
+//! users within the staff member's scope and of a lower role; admins also other
+//! admins within their scope.
 
 use std::collections::HashMap;
 
@@ -29,13 +30,11 @@ fn when(t: i64) -> String {
     )
 }
 
-/// Whether `staff` manages a user with this scope.
-fn manages(staff: &Staff, scope: Option<&Scope>) -> bool {
-    match (staff.caller.role, scope) {
-        (Role::Admin, _) => true,
-        (_, Some(scope)) => staff.caller.may_see(scope),
-        (_, None) => false,
-    }
+/// Whether `staff` manages this user (a role this server does not know: nobody).
+fn manages(staff: &Staff, user: &UserSummary) -> bool {
+    user.role
+        .parse::<Role>()
+        .is_ok_and(|role| staff.caller.may_act_for(role, user.scope.as_ref()))
 }
 
 fn scope_text(scope: Option<&Scope>) -> String {
@@ -58,10 +57,7 @@ async fn managed_users(state: &AppState, staff: &Staff) -> Result<Vec<UserSummar
     staff.require(BACKBONE_ROLES)?;
     let storage = state.storage.clone();
     let users = storage_call(move || storage.users()).await?;
-    Ok(users
-        .into_iter()
-        .filter(|u| manages(staff, u.scope.as_ref()))
-        .collect())
+    Ok(users.into_iter().filter(|u| manages(staff, u)).collect())
 }
 
 /// `GET /users`.

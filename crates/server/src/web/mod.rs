@@ -51,7 +51,7 @@ use crate::storage::TokenCheck;
 pub const SESSION_COOKIE: &str = "c2c_session";
 /// How long a web session lasts, in seconds (the cookie's Max-Age, and enforced on
 /// the server).
-pub const SESSION_SECS: i64 = 12 * 3600;
+pub const SESSION_SECS: i64 = crate::storage::WEB_SESSION_SECS;
 /// The sign-in form's double-submit cookie.
 pub const LOGIN_COOKIE: &str = "c2c_login";
 /// The most a page's form body may hold (an uploaded CSV file of aggregate rows is the
@@ -134,8 +134,7 @@ impl FromRequestParts<AppState> for Staff {
         let storage = state.storage.clone();
         let check = {
             let token = token.clone();
-            tokio::task::spawn_blocking(move || storage.authenticate_web(&token, SESSION_SECS))
-                .await
+            tokio::task::spawn_blocking(move || storage.authenticate(&token)).await
         };
         match check {
             Ok(Ok(TokenCheck::Valid(caller))) if may_use_web(caller.role) => Ok(Staff {

@@ -91,7 +91,7 @@ pub async fn sign_in(
         );
     }
     let key = crate::limits::user_key(&form.username);
-    if let Err(wait) = state.attempts.check(&key) {
+    if let Err(wait) = state.attempts.begin(&key, state.clock().now_ms()) {
         let mut page = sign_in_form(Some(&format!(
             "Too many failed attempts for this user name. Try again in {} minutes.",
             wait.div_ceil(60)
@@ -103,17 +103,26 @@ pub async fn sign_in(
     let SignIn {
         username, password, ..
     } = form;
-    let session = match blocking(move || storage.sign_in(&username, &password, "web session")).await
-    {
-        Ok(Some(session)) => {
+    let checked = state
+        .passwords
+        .run(move || storage.sign_in(&username, &password, crate::storage::WEB_SESSION_DEVICE))
+        .await;
+    let session = match checked {
+        Ok(Ok(Some(session))) => {
             state.attempts.succeed(&key);
             session
         }
-        Ok(None) => {
-            state.attempts.fail(&key);
+        Ok(Ok(None)) => {
             return sign_in_form(Some("Wrong user name or password."));
         }
-        Err(_) => {
+        Err(busy) if busy.code == "busy" => {
+            let mut page = sign_in_form(Some(
+                "The server is busy checking sign-ins. Try again in a moment.",
+            ));
+            *page.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return page;
+        }
+        Ok(Err(_)) | Err(_) => {
             return error_page(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Sign-in failed; try again.",

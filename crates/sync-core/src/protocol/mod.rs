@@ -29,6 +29,11 @@ pub const MAX_PUSH_CHANGES: usize = 2_000;
 /// Most items in one pull page.
 pub const MAX_PULL_LIMIT: u32 = 5_000;
 
+/// The most change bytes a pull page holds, whatever `max_bytes` asks (a page always
+/// holds at least one change): its answer stays well within [`MAX_BODY_BYTES`] and
+/// [`MAX_DECODED_BYTES`], and the server's memory per pull is bounded.
+pub const MAX_PULL_BYTES: u64 = 4 * 1024 * 1024;
+
 /// The longest a pull waits for news (`wait_ms`): under the 30 s that proxies and
 /// phone networks commonly allow an idle request.
 pub const MAX_PULL_WAIT_MS: u32 = 25_000;

@@ -21,6 +21,7 @@ mod meta;
 mod path;
 mod response;
 mod scalar;
+pub mod shape;
 mod wire;
 
 pub use commit::{Commit, CommitInfo};

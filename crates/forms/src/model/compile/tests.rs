@@ -187,3 +187,21 @@ fn choice_filters_compile_against_their_list_columns() {
     assert!(errors[1].message.contains("${nope}"), "{}", errors[1]);
     assert!(errors[2].message.contains("`state`"), "{}", errors[2]);
 }
+
+#[test]
+fn form_ids_are_names() {
+    for good in ["household_survey", "case-note.v2", "G13", "a"] {
+        assert!(crate::is_form_id(good), "{good}");
+    }
+    let long = "x".repeat(crate::model::MAX_FORM_ID + 1);
+    for bad in ["", "../etc", "a\r\nb", "it's", "a b", "_x", ".hidden", long.as_str(), "ñandú"] {
+        assert!(!crate::is_form_id(bad), "{bad:?}");
+        let mut form = crate::instruments::seed_forms().remove(0);
+        form.id = bad.to_string();
+        let errors = form.compile().unwrap_err();
+        assert!(
+            errors.iter().any(|e| e.column == "id" && e.kind == FormErrorKind::InvalidName),
+            "{bad:?}: {errors:?}"
+        );
+    }
+}

@@ -102,7 +102,7 @@ pub async fn revoke_device(c: &Client, id: &str, now: i64) -> Result<bool, PgErr
 pub async fn token(c: &Client, hash: &[u8]) -> Result<Option<TokenRow>, PgError> {
     Ok(c.query_opt(
         "SELECT d.id, d.revoked_at IS NOT NULL, u.id, u.username, u.role, u.scope,
-                    d.created_at
+                    d.created_at, d.name
                FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1",
         &[&hash],
     )
@@ -115,6 +115,7 @@ pub async fn token(c: &Client, hash: &[u8]) -> Result<Option<TokenRow>, PgError>
         role: r.get(4),
         scope: r.get(5),
         created_at: r.get(6),
+        name: r.get(7),
     }))
 }
 

@@ -27,6 +27,9 @@ pub enum PgError {
     /// A user name is taken.
     #[error("{0}")]
     AlreadyExists(String),
+    /// No connection came free in time: the node is at its bound (answered 503).
+    #[error("no database connection came free within {0} s")]
+    Busy(u64),
     /// The database holds a schema newer than this server.
     #[error("the database's schema is version {found}; this server knows up to {supported}: upgrade the server")]
     SchemaTooNew {
@@ -55,6 +58,9 @@ fn plain_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// The longest one statement may run, unless the URL's `options` set their own.
+pub const STATEMENT_TIMEOUT_MS: u64 = 30_000;
+
 /// Connect to `url` (`postgres://user@host:5432/db`). With `schema`, the connection
 /// works in that schema (created when missing): each test, or each deployment sharing
 /// a database, keeps its tables apart. The connection's task runs on the current
@@ -63,6 +69,13 @@ pub async fn connect(url: &str, schema: Option<&str>) -> Result<Client, PgError>
     let mut config: Config = url
         .parse()
         .map_err(|e| PgError::Invalid(format!("`{url}` is not a PostgreSQL URL: {e}")))?;
+    // No statement runs for ever: a stuck query gives its connection back.
+    let theirs = config.get_options().unwrap_or_default().trim().to_string();
+    if !theirs.contains("statement_timeout") {
+        config.options(
+            format!("{theirs} -c statement_timeout={}", STATEMENT_TIMEOUT_MS).trim_start(),
+        );
+    }
     if let Some(schema) = schema {
         if !plain_name(schema) {
             return Err(PgError::Invalid(format!(

@@ -22,6 +22,10 @@ const IDLE: usize = 16;
 /// shared by every node and tool; a request beyond this waits for a connection.
 pub const MAX_CONNECTIONS: usize = 24;
 
+/// The longest a request waits for a free connection before it is answered 503
+/// (retry later): a node at its bound answers, it never queues without end.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 struct Shared {
     url: String,
     schema: Option<String>,
@@ -152,11 +156,9 @@ pub fn wait<F: Future>(future: F) -> F::Output {
 }
 
 async fn take(shared: Arc<Shared>) -> Result<Pooled, PgError> {
-    let permit = shared
-        .permits
-        .clone()
-        .acquire_owned()
+    let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, shared.permits.clone().acquire_owned())
         .await
+        .map_err(|_| PgError::Busy(ACQUIRE_TIMEOUT.as_secs()))?
         .map_err(|_| PgError::Invalid("the database pool is closed".into()))?;
     let reused = shared
         .idle
