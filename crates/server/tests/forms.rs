@@ -251,7 +251,7 @@ async fn staff_upload_see_errors_preview_and_publish_a_workbook(s: TestServer) {
         "{}",
         list.body
     );
-    assert!(s.storage.form("edge", 2026112201).is_some());
+    assert!(s.storage.form("edge", 2026112201).unwrap().is_some());
 
     // The same version again is refused at the preview, before anything is posted.
     let again = post_upload(

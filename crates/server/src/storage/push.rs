@@ -10,7 +10,7 @@ use std::num::NonZeroUsize;
 
 use lru::LruCache;
 use sync_core::protocol::{PushResult, PushStatus, PushedChange};
-use sync_core::record::STATUS_FIELD;
+use sync_core::record::{CommitInfo, STATUS_FIELD};
 use sync_core::RecordDoc;
 use uuid::Uuid;
 
@@ -263,6 +263,23 @@ fn take_record(
             None => fresh.push((i, change)),
         }
     }
+    // Every change is its pusher's own: a device cannot write as someone else (the
+    // record page would say "Created by admin"). Changes the server makes for staff
+    // (a conflict resolved) are authored by that staff member, so they pass too.
+    fresh.retain(|(i, change)| {
+        let author = CommitInfo::decode(change.message()).by;
+        if author == caller.user_id {
+            return true;
+        }
+        results[*i] = Some(rejected(
+            &change.hash().to_string(),
+            format!(
+                "authored by another user (`{}`): a device sends only its own user's changes",
+                author.chars().take(64).collect::<String>().escape_debug()
+            ),
+        ));
+        false
+    });
     if fresh.is_empty() {
         return Ok(cached);
     }
@@ -349,16 +366,22 @@ fn take_record(
 
     // 3. Scope, and the form a response answers.
     let meta = doc.meta().clone();
-    let refusal = if !caller.may_see(&meta.scope) {
-        Some("the record is outside your scope".to_string())
-    } else if !caller.role.may_write(meta.kind) {
-        Some(format!(
-            "your role ({}) may not write {} records",
-            caller.role, meta.kind
+    let refusal =
+        if !caller.may_see(&meta.scope) {
+            Some("the record is outside your scope".to_string())
+        } else if creation.is_some() && meta.created_by != caller.user_id {
+            Some(format!(
+            "meta.created_by (`{}`) must be your user id: a device creates records as its own user",
+            meta.created_by.chars().take(64).collect::<String>().escape_debug()
         ))
-    } else {
-        None
-    };
+        } else if !caller.role.may_write(meta.kind) {
+            Some(format!(
+                "your role ({}) may not write {} records",
+                caller.role, meta.kind
+            ))
+        } else {
+            None
+        };
     if let Some(reason) = refusal {
         tracing::warn!(
             user = %caller.user_id,

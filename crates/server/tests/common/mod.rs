@@ -14,11 +14,13 @@ use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use server::api::{CreateUserRequest, CreateUserResponse, TokenRequest, TokenResponse};
+use server::storage::TokenCheck;
 use server::Storage;
 use sync_core::protocol::{
     decode_body, encode_body, ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse,
     PushStatus, PushedChange, PROTOCOL_VERSION,
 };
+use sync_core::record::{parse_change, CommitInfo};
 use sync_core::{Commit, FormRef, RecordDoc, RecordKind, RecordMeta, Scope};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -30,6 +32,8 @@ pub struct TestServer {
     pub storage: Storage,
     pub app: Router,
     pub admin: String,
+    /// The admin's user id: the author of the changes pushed with [`Self::admin`].
+    pub admin_id: String,
     /// The PostgreSQL schema of a test on PostgreSQL, dropped at the end.
     pub pg_schema: Option<SchemaGuard>,
 }
@@ -214,13 +218,50 @@ impl TestServer {
             storage,
             app,
             admin: String::new(),
+            admin_id: String::new(),
             pg_schema,
         };
-        s.admin = s.sign_in("admin", ADMIN_PASSWORD).await.unwrap().token;
+        let admin = s.sign_in("admin", ADMIN_PASSWORD).await.unwrap();
+        (s.admin, s.admin_id) = (admin.token, admin.user_id);
         s
     }
 
+    /// The user id of a token's user: the author its device's changes must name.
+    pub fn user_id(&self, token: &str) -> String {
+        match self.storage.authenticate(token).unwrap() {
+            TokenCheck::Valid(caller) => caller.user_id,
+            _ => panic!("not a valid token"),
+        }
+    }
+
+    /// Send a request. A push is checked first: every change in it that parses must
+    /// be authored by the pushing caller's user (see [`assert_authored_by`]); a test
+    /// that pushes someone else's change on purpose uses [`Self::push_forged`].
     pub async fn raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        encoding: Option<&str>,
+        body: Vec<u8>,
+    ) -> Reply {
+        if path == PUSH_PATH {
+            if let Some(TokenCheck::Valid(caller)) =
+                token.map(|t| self.storage.authenticate(t).unwrap())
+            {
+                if let Ok(push) = decode_body::<PushRequest>(&body, encoding) {
+                    for pushed in push.changes {
+                        if let Ok(change) = parse_change(pushed.change.0) {
+                            assert_authored_by(&change, &caller.user_id);
+                        }
+                    }
+                }
+            }
+        }
+        self.send(path, token, encoding, body).await
+    }
+
+    /// [`Self::raw`] without the author check.
+    async fn send(
         &self,
         path: &str,
         token: Option<&str>,
@@ -287,7 +328,8 @@ impl TestServer {
         }
     }
 
-    /// Create a user with this role and scope and sign a device in: its token.
+    /// Create a user with this role and scope and sign a device in: its token (the
+    /// user's id, the author of its changes, is [`Self::user_id`]).
     pub async fn user(&self, name: &str, role: &str, scope: Option<Scope>) -> String {
         let r = self
             .post(
@@ -306,18 +348,18 @@ impl TestServer {
         self.sign_in(name, "password-123").await.unwrap().token
     }
 
+    /// Push changes; each must be authored by the token's user (checked by
+    /// [`Self::raw`]).
     pub async fn push(&self, token: &str, changes: &[(Uuid, &Change)]) -> Reply {
-        let msg = PushRequest {
-            v: PROTOCOL_VERSION,
-            changes: changes
-                .iter()
-                .map(|(record, c)| PushedChange {
-                    record: *record,
-                    change: sync_core::protocol::Bytes(c.raw_bytes().to_vec()),
-                })
-                .collect(),
-        };
-        self.post("/v1/sync/push", Some(token), &msg).await
+        self.post(PUSH_PATH, Some(token), &push_request(changes))
+            .await
+    }
+
+    /// Push changes without checking their authors: for a test that pushes a change
+    /// authored as someone else on purpose.
+    pub async fn push_forged(&self, token: &str, changes: &[(Uuid, &Change)]) -> Reply {
+        let body = encode_body(&push_request(changes));
+        self.send(PUSH_PATH, Some(token), Some("gzip"), body).await
     }
 
     pub async fn push_ok(&self, token: &str, changes: &[(Uuid, &Change)]) -> PushResponse {
@@ -357,6 +399,49 @@ impl TestServer {
     }
 }
 
+pub const PUSH_PATH: &str = "/v1/sync/push";
+
+fn push_request(changes: &[(Uuid, &Change)]) -> PushRequest {
+    PushRequest {
+        v: PROTOCOL_VERSION,
+        changes: changes
+            .iter()
+            .map(|(record, c)| PushedChange {
+                record: *record,
+                change: sync_core::protocol::Bytes(c.raw_bytes().to_vec()),
+            })
+            .collect(),
+    }
+}
+
+/// The rule the server holds a push to (issue 18): a change's author, the `by` of its
+/// commit message, is the pushing caller's user, and so is the `created_by` a
+/// record's creating change writes. Build pushed changes with the helpers below,
+/// passing the id of the user whose token pushes them ([`TestServer::user_id`],
+/// [`TestServer::admin_id`]).
+pub fn assert_authored_by(change: &Change, user_id: &str) {
+    let info = CommitInfo::decode(change.message());
+    assert_eq!(
+        info.by, user_id,
+        "a pushed change must be authored by the pushing user ({info:?})"
+    );
+    for op in change.decode().operations {
+        if let (
+            automerge::legacy::Key::Map(key),
+            automerge::legacy::OpType::Put(automerge::ScalarValue::Str(value)),
+        ) = (&op.key, &op.action)
+        {
+            if key == "created_by" {
+                assert_eq!(
+                    value.as_str(),
+                    user_id,
+                    "a record's created_by must be the pushing user"
+                );
+            }
+        }
+    }
+}
+
 pub fn east() -> Scope {
     Scope::partnership("p1").with_neighborhood("east")
 }
@@ -365,22 +450,26 @@ pub fn west() -> Scope {
     Scope::partnership("p1").with_neighborhood("west")
 }
 
-pub fn commit(msg: &str) -> Commit {
-    Commit::new("worker-1", msg).at(1_700_000_000)
+/// A commit by the user `by` (a user id).
+pub fn commit(by: &str, msg: &str) -> Commit {
+    Commit::new(by, msg).at(1_700_000_000)
 }
 
-/// A new record of `kind` in `scope`; returns it and its creating change.
+/// A new record of `kind` in `scope`, created by the user `by` (a user id: the user
+/// whose token pushes it); returns it and its creating change.
 pub fn record(
+    by: &str,
     kind: RecordKind,
     scope: Scope,
     form: Option<&str>,
     answers: &Answers,
 ) -> (RecordDoc, Change) {
-    record_at(kind, scope, form, answers, 1_700_000_000)
+    record_at(by, kind, scope, form, answers, 1_700_000_000)
 }
 
 /// [`record`], created at `created_at` (unix seconds).
 pub fn record_at(
+    by: &str,
     kind: RecordKind,
     scope: Scope,
     form: Option<&str>,
@@ -395,10 +484,10 @@ pub fn record_at(
             id: id.into(),
             version: 1,
         }),
-        created_by: "worker-1".into(),
+        created_by: by.into(),
         created_at,
     };
-    let create = Commit::new("worker-1", "create").at(created_at);
+    let create = Commit::new(by, "create").at(created_at);
     let mut doc = RecordDoc::create(meta, answers, &create, None).unwrap();
     let mut changes = doc.changes_since(&[]);
     assert_eq!(changes.len(), 1);
@@ -406,21 +495,50 @@ pub fn record_at(
     (doc, change)
 }
 
-pub fn household(scope: Scope) -> (RecordDoc, Change) {
+/// A change to a record's immutable metadata, `meta.key = value` (which the server
+/// refuses), authored by `by`: the refusal is then for the metadata alone.
+pub fn alter_meta(doc: &mut RecordDoc, by: &str, key: &str, value: &str) -> Change {
+    use automerge::transaction::{CommitOptions, Transactable};
+    use automerge::ReadDoc;
+    let before = doc.heads();
+    let am = doc.automerge();
+    let (_, meta) = am.get(automerge::ROOT, "meta").unwrap().unwrap();
+    am.put(&meta, key, value).unwrap();
+    let info = CommitInfo {
+        by: by.into(),
+        msg: "alter".into(),
+    };
+    am.commit_with(
+        CommitOptions::default()
+            .with_message(serde_json::to_string(&info).unwrap())
+            .with_time(1_700_000_000),
+    );
+    doc.changes_since(&before).remove(0)
+}
+
+/// A household created by the user `by`.
+pub fn household(by: &str, scope: Scope) -> (RecordDoc, Change) {
     let mut a = Answers::new();
     a.set("address", "12 Elm St");
-    record(RecordKind::Household, scope, None, &a)
+    record(by, RecordKind::Household, scope, None, &a)
 }
 
-pub fn survey(scope: Scope, consent: &str) -> (RecordDoc, Change) {
+/// A household-survey response created by the user `by`.
+pub fn survey(by: &str, scope: Scope, consent: &str) -> (RecordDoc, Change) {
     let mut a = Answers::new();
     a.set("consent", consent);
-    record(RecordKind::Response, scope, Some("household_survey"), &a)
+    record(
+        by,
+        RecordKind::Response,
+        scope,
+        Some("household_survey"),
+        &a,
+    )
 }
 
-/// One edit of a field; its change.
-pub fn edit(doc: &mut RecordDoc, field: &str, value: &str) -> Change {
-    doc.edit(&commit("edit"), |e| e.set_field(field, value))
+/// One edit of a field by the user `by`; its change.
+pub fn edit(doc: &mut RecordDoc, by: &str, field: &str, value: &str) -> Change {
+    doc.edit(&commit(by, "edit"), |e| e.set_field(field, value))
         .unwrap()
         .expect("the edit changes something")
 }
