@@ -124,8 +124,9 @@ impl<T: Serialize> IntoResponse for Gz<T> {
     }
 }
 
-/// An answer compressed ahead, off the async threads (a pull page of megabytes
-/// would otherwise hold an async worker for the whole compression).
+/// An answer compressed ahead, off the async threads: for answers that can be large
+/// (a pull page of megabytes, a push's results, form definitions), which would
+/// otherwise hold an async worker for the whole compression. Small answers use [`Gz`].
 pub struct GzReady(Vec<u8>);
 
 impl GzReady {

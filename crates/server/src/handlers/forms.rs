@@ -14,7 +14,7 @@ use super::blocking;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{read_at_most, Gz, Msg, Syncer};
+use crate::extract::{read_at_most, Gz, GzReady, Msg, Syncer};
 use crate::storage::{PublishError, Published};
 
 /// Largest form file accepted (an XLSForm workbook of a long survey is ~100 KB).
@@ -50,7 +50,7 @@ pub async fn missing(
     State(state): State<AppState>,
     Syncer(_caller): Syncer,
     Msg(req): Msg<FormsRequest>,
-) -> Result<Gz<FormsResponse>, ApiError> {
+) -> Result<GzReady, ApiError> {
     if req.have.len() > MAX_HAVE {
         return Err(ApiError::too_large(format!(
             "{} form versions named; at most {MAX_HAVE}",
@@ -59,11 +59,12 @@ pub async fn missing(
     }
     let storage = state.storage.clone();
     let (forms, more) = blocking(move || storage.forms_missing(&req.have)).await?;
-    Ok(Gz(FormsResponse {
+    GzReady::encode(FormsResponse {
         v: PROTOCOL_VERSION,
         forms,
         more,
-    }))
+    })
+    .await
 }
 
 /// The answer to a publication.

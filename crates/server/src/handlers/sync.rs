@@ -11,14 +11,14 @@ use sync_core::protocol::{
 use super::blocking;
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::{Gz, GzReady, Msg, Syncer};
+use crate::extract::{GzReady, Msg, Syncer};
 
 /// Take a batch of changes: one result per change, in order.
 pub async fn push(
     State(state): State<AppState>,
     Syncer(caller): Syncer,
     Msg(req): Msg<PushRequest>,
-) -> Result<Gz<PushResponse>, ApiError> {
+) -> Result<GzReady, ApiError> {
     if req.changes.len() > MAX_PUSH_CHANGES {
         return Err(ApiError::too_large(format!(
             "{} changes in one push; at most {MAX_PUSH_CHANGES}",
@@ -37,10 +37,11 @@ pub async fn push(
         rejected = count(PushStatus::Rejected),
         "push"
     );
-    Ok(Gz(PushResponse {
+    GzReady::encode(PushResponse {
         v: PROTOCOL_VERSION,
         results,
-    }))
+    })
+    .await
 }
 
 /// One page of the feed after the cursor; with `wait_ms` and nothing new, the answer
@@ -101,7 +102,7 @@ pub async fn repair(
     State(state): State<AppState>,
     Syncer(caller): Syncer,
     Msg(req): Msg<RepairRequest>,
-) -> Result<Gz<RepairResponse>, ApiError> {
+) -> Result<GzReady, ApiError> {
     if req.records.len() > MAX_REPAIR_RECORDS {
         return Err(ApiError::too_large(format!(
             "{} records in one repair request; at most {MAX_REPAIR_RECORDS}",
@@ -110,8 +111,9 @@ pub async fn repair(
     }
     let storage = state.storage.clone();
     let records = blocking(move || storage.repair(&caller, &req.records)).await?;
-    Ok(Gz(RepairResponse {
+    GzReady::encode(RepairResponse {
         v: PROTOCOL_VERSION,
         records,
-    }))
+    })
+    .await
 }
