@@ -143,3 +143,96 @@ async fn forged_scopes_altered_metadata_and_forbidden_kinds_are_refused_and_good
         assert!(seen.contains(&id), "{id} missing from the staff feed");
     }
 }
+
+on_both_backends!(a_device_naming_another_scopes_photo_gets_no_way_to_it);
+
+/// A hostile east device names a west worker's photo, by its hash, in a record of its
+/// own and begins the upload for that record as if it held the bytes (issue 18): it is
+/// not told the upload is complete, its chunks can only go to an upload of its own
+/// (junk fails the hash check there, and the west upload is untouched), and east staff
+/// cannot read the photo through its record. More in `tests/attachments.rs`.
+async fn a_device_naming_another_scopes_photo_gets_no_way_to_it(s: TestServer) {
+    use axum::http::StatusCode;
+    use sha2::Digest;
+    use sync_core::protocol::{AttachmentBegin, AttachmentStatus, PROTOCOL_VERSION};
+
+    /// A household in `scope` whose signature names `name`, pushed by `token`'s device.
+    async fn pushed(
+        s: &TestServer,
+        token: &str,
+        scope: sync_core::Scope,
+        name: &str,
+    ) -> uuid::Uuid {
+        let by = match s.storage.authenticate(token).unwrap() {
+            server::storage::TokenCheck::Valid(caller) => caller.user_id,
+            other => panic!("{other:?}"),
+        };
+        let mut answers = Answers::new();
+        answers.set("signature", name);
+        let meta = sync_core::RecordMeta {
+            kind: RecordKind::Household,
+            id: uuid::Uuid::new_v4(),
+            scope,
+            form: None,
+            created_by: by.clone(),
+            created_at: 1_700_000_000,
+        };
+        let create = sync_core::Commit::new(&by, "create").at(1_700_000_000);
+        let mut doc = sync_core::RecordDoc::create(meta, &answers, &create, None).unwrap();
+        let change = doc.changes_since(&[]).remove(0);
+        let r = s.push_ok(token, &[(doc.id(), &change)]).await;
+        assert_eq!(statuses(&r), [PushStatus::Accepted]);
+        doc.id()
+    }
+
+    async fn begin(s: &TestServer, token: &str, hash: &str, record: uuid::Uuid) -> Reply {
+        let msg = AttachmentBegin {
+            v: PROTOCOL_VERSION,
+            sha256: hash.into(),
+            size: 4_000,
+            record_id: record,
+            name: format!("{hash}.jpg"),
+        };
+        s.post("/v1/attachments", Some(token), &msg).await
+    }
+
+    async fn put(s: &TestServer, token: &str, hash: &str, bytes: &[u8]) -> StatusCode {
+        use tower::ServiceExt;
+        let req = axum::http::Request::put(format!("/v1/attachments/{hash}?offset=0"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/octet-stream")
+            .body(axum::body::Body::from(bytes.to_vec()))
+            .unwrap();
+        s.app.clone().oneshot(req).await.unwrap().status()
+    }
+
+    let worker = s.user("ana", "outreach_worker", Some(east())).await;
+    let west_worker = s.user("wes", "outreach_worker", Some(west())).await;
+    s.user("eb", "backbone_staff", Some(east())).await;
+    let photo: Vec<u8> = (0..4_000u32).map(|i| (i * 7 % 253) as u8).collect();
+    let hash = hex::encode(&sha2::Sha256::digest(&photo)[..]);
+    let name = format!("{hash}.jpg");
+    let west_record = pushed(&s, &west_worker, west(), &name).await;
+    begin(&s, &west_worker, &hash, west_record)
+        .await
+        .message::<AttachmentStatus>();
+    assert_eq!(put(&s, &west_worker, &hash, &photo).await, StatusCode::OK);
+
+    let east_record = pushed(&s, &worker, east(), &name).await;
+    let st: AttachmentStatus = begin(&s, &worker, &hash, east_record).await.message();
+    assert_eq!((st.received, st.complete), (0, false), "not told complete");
+    assert_eq!(
+        put(&s, &worker, &hash, &[0u8; 4_000]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "junk fails the hash check of its own upload"
+    );
+    let staff = common::pages::session(&s, "eb", "password-123").await;
+    let served = common::pages::get(
+        &s,
+        &format!("/records/{east_record}/attachments/{name}"),
+        Some(&staff),
+    )
+    .await;
+    assert_eq!(served.status, StatusCode::NOT_FOUND);
+    assert_eq!(s.storage.attachment_bytes(&hash).unwrap().unwrap(), photo);
+}

@@ -34,6 +34,12 @@ fn refusal(e: AttachmentError) -> Response {
             ApiError::bad_message(message).into_response()
         }
         AttachmentError::TooLarge { .. } => ApiError::too_large(message).into_response(),
+        // 413 like a single attachment too large: the device leaves this one pending
+        // and goes on with its sync.
+        AttachmentError::QuotaExceeded { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "attachment_quota", message)
+                .into_response()
+        }
         AttachmentError::OutOfScope(_) => ApiError::forbidden(message).into_response(),
         AttachmentError::NotBegun(_) => {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", message).into_response()
@@ -88,7 +94,8 @@ pub async fn begin(
     .await
 }
 
-/// `PUT /v1/attachments/{sha256}?offset=N`: append a chunk of raw bytes.
+/// `PUT /v1/attachments/{sha256}?offset=N`: append a chunk of raw bytes to the
+/// caller's own upload of that attachment (no other device's).
 pub async fn chunk(
     State(state): State<AppState>,
     Syncer(caller): Syncer,
@@ -128,7 +135,7 @@ pub async fn chunk(
     let storage = state.storage.clone();
     tracing::debug!(device = %caller.device_id, attachment = %sha256, offset, len = bytes.len(), "attachment chunk");
     run(move || {
-        let result = storage.append_attachment(&sha256, offset, &bytes);
+        let result = storage.append_attachment(&caller, &sha256, offset, &bytes);
         if let Ok(s) = &result {
             if s.complete && s.received == offset + bytes.len() as u64 {
                 tracing::info!(device = %caller.device_id, attachment = %sha256, size = s.size, "attachment complete");

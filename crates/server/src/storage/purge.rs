@@ -8,6 +8,9 @@
 //!   its copy;
 //! - an audit row: who purged what id, when and why, and nothing of the data.
 //!
+//! Their attachments go with them: the uploads begun for them, and the bytes that no
+//! other record's device uploaded (see `attachments::purge_records`).
+//!
 //! On SQLite the connection runs with `secure_delete` (deleted content is overwritten),
 //! and the write-ahead log is checkpointed and truncated afterwards, so the answers are
 //! gone from the database files, not merely unreachable. On PostgreSQL the rows are
@@ -126,12 +129,10 @@ impl Purge<'_> {
         }
         let ids = about(tx, &self.subject)?;
         let mut changes = 0;
-        let mut attachments = Vec::new();
         for id in &ids {
             let Some((kind, scope)) = kind_and_scope(tx, id)? else {
                 continue;
             };
-            attachments.extend(super::attachments::of_record(tx, id)?);
             changes += tx.execute("DELETE FROM changes WHERE record_id = ?1", &args![id])?;
             tx.execute("DELETE FROM records WHERE id = ?1", &args![id])?;
             let seq = next_seq(tx)?;
@@ -163,8 +164,9 @@ impl Purge<'_> {
                 ],
             )?;
         }
-        // Their photos and signatures go too, unless another record names them.
-        super::attachments::purge_unnamed(tx, &attachments)?;
+        // Their photos and signatures go too, unless another record's device uploaded
+        // the same bytes for it (a record merely naming the hash keeps nothing).
+        super::attachments::purge_records(tx, &ids)?;
         Ok(Some(PurgeReport {
             records: ids,
             changes: changes as usize,

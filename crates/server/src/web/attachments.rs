@@ -2,16 +2,20 @@
 //! while a device is still sending it) and `GET /records/{id}/attachments/{name}`,
 //! which serves one to a staff member who may see the record.
 //!
-//! An attachment is served only through a record whose answers name it and that the
-//! staff member may see: attachments are named by the hash of their bytes, so the
-//! name alone must never be enough. A record out of scope answers like a missing one.
+//! An attachment is served only through a record whose answers name it, that the
+//! staff member may see, and that the device which uploaded the bytes for it wrote:
+//! attachments are named by the hash of their bytes, so naming the hash in a record
+//! must never be enough (see `storage::attachments`). A record out of scope answers
+//! like a missing one. The bytes are streamed a stored chunk at a time (each at most
+//! 4 MiB), never held whole.
 
 use std::collections::HashMap;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use forms::Answers;
 use sync_core::protocol::attachment_sha256;
 use uuid::Uuid;
@@ -21,7 +25,7 @@ use super::records::flatten;
 use super::session::error_page;
 use super::{storage_call, Staff, RECORD_ROLES};
 use crate::app::AppState;
-use crate::storage::UploadState;
+use crate::storage::{Storage, UploadState};
 
 /// Extensions shown inline as an image, and their types.
 const IMAGES: &[(&str, &str)] = &[
@@ -88,8 +92,8 @@ pub fn cell(record_id: &str, value: &str, states: &HashMap<String, UploadState>)
 }
 
 /// `GET /records/{id}/attachments/{name}`: the attachment's bytes, for a staff member
-/// who may see the record, when the record's answers name it and the server holds it
-/// whole.
+/// who may see the record, when the record's answers name it and it is readable
+/// through this record (its uploading device wrote the record), streamed.
 pub async fn attachment(
     State(state): State<AppState>,
     staff: Staff,
@@ -106,18 +110,19 @@ pub async fn attachment(
     let storage = state.storage.clone();
     let caller = staff.caller.clone();
     let wanted = name.clone();
-    let bytes = storage_call(move || {
+    let readable_sha = sha.clone();
+    let size = storage_call(move || {
         let Some(row) = storage.record(uuid)? else {
             return Ok(None);
         };
         if !caller.may_see(&row.scope) || !names_in(&row.fields).contains(&wanted) {
             return Ok(None);
         }
-        storage.attachment_bytes(&sha)
+        storage.readable_attachment(uuid, &readable_sha)
     })
     .await;
-    let bytes = match bytes {
-        Ok(Some(bytes)) => bytes,
+    let size = match size {
+        Ok(Some(size)) => size,
         Ok(None) => return not_found(),
         Err(page) => return page,
     };
@@ -130,9 +135,12 @@ pub async fn attachment(
             format!("attachment; filename=\"{name}\""),
         ),
     };
-    let mut response = bytes.into_response();
+    let mut response = Response::new(stream(state.storage.clone(), sha, size));
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Declared ahead: a stream cut short (the bytes purged meanwhile) is then a
+    // broken download, never a shorter file taken for the whole.
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -142,4 +150,38 @@ pub async fn attachment(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The `size` bytes of attachment `sha256` as a body, read a stored chunk at a time on
+/// a blocking thread and handed over one at a time (the channel holds one), so a
+/// 50 MiB photo costs a chunk or two of memory, not 50 MiB. A chunk that is missing
+/// (purged meanwhile) or a database failure ends the body with an error.
+fn stream(storage: Storage, sha256: String, size: u64) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    tokio::task::spawn_blocking(move || {
+        let mut offset = 0u64;
+        while offset < size {
+            let chunk = match storage.attachment_chunk(&sha256, offset) {
+                Ok(Some(chunk)) if !chunk.is_empty() => chunk,
+                Ok(_) => {
+                    tracing::warn!(attachment = %sha256, offset, "attachment gone while it was served");
+                    let _ = tx.blocking_send(Err(std::io::Error::other("attachment gone")));
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, attachment = %sha256, offset, "reading an attachment failed");
+                    let _ = tx.blocking_send(Err(std::io::Error::other("read failed")));
+                    return;
+                }
+            };
+            offset += chunk.len() as u64;
+            // The client went away: stop reading.
+            if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+                return;
+            }
+        }
+    });
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
 }

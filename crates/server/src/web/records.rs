@@ -321,7 +321,7 @@ pub async fn record(
             .filter_map(|n| sync_core::protocol::attachment_sha256(n))
             .collect();
         Ok(Some(Review {
-            attachments: storage.attachment_states(&shas)?,
+            attachments: storage.attachment_states(&row.id, &shas)?,
             history: doc.history(),
             conflicts: doc.conflicts(),
             origins: storage.change_origins(&row.id)?,

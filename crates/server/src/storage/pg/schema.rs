@@ -149,6 +149,47 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (sha256, \"offset\")
     );
     ",
+    // 2: SQLite's schema version 6, attachments bound to who uploaded them: a row per
+    // upload (`id`), chunks by upload, grants (which record a device proved it holds
+    // the bytes for), `touched_at` and `referenced` for the quota and the sweep.
+    "
+    ALTER TABLE attachments DROP CONSTRAINT attachments_pkey;
+    ALTER TABLE attachments ADD COLUMN id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY;
+    ALTER TABLE attachments ADD COLUMN touched_at BIGINT;
+    UPDATE attachments SET touched_at = COALESCE(completed_at, created_at);
+    ALTER TABLE attachments ALTER COLUMN touched_at SET NOT NULL;
+    ALTER TABLE attachment_chunks ADD COLUMN upload_id BIGINT;
+    UPDATE attachment_chunks c SET upload_id = a.id FROM attachments a WHERE a.sha256 = c.sha256;
+    ALTER TABLE attachment_chunks ALTER COLUMN upload_id SET NOT NULL;
+    ALTER TABLE attachment_chunks DROP CONSTRAINT attachment_chunks_pkey;
+    ALTER TABLE attachment_chunks ADD PRIMARY KEY (upload_id, \"offset\");
+    CREATE UNIQUE INDEX attachments_open ON attachments (sha256, uploaded_by) WHERE NOT complete;
+    CREATE UNIQUE INDEX attachments_stored ON attachments (sha256) WHERE complete;
+    CREATE INDEX attachments_idle ON attachments (touched_at) WHERE NOT complete;
+    CREATE INDEX attachments_by_device ON attachments (uploaded_by) WHERE NOT complete;
+    CREATE INDEX attachments_by_record ON attachments (record_id);
+    CREATE TABLE attachment_grants (
+        sha256     TEXT NOT NULL,
+        record_id  TEXT NOT NULL,
+        device_id  TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        size       BIGINT NOT NULL,
+        referenced BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (sha256, record_id, device_id)
+    );
+    CREATE INDEX attachment_grants_by_record ON attachment_grants (record_id);
+    CREATE INDEX attachment_grants_unnamed ON attachment_grants (device_id) WHERE NOT referenced;
+    CREATE INDEX attachment_grants_unnamed_since ON attachment_grants (created_at)
+        WHERE NOT referenced;
+    INSERT INTO attachment_grants (sha256, record_id, device_id, name, size, referenced,
+        created_at)
+    SELECT a.sha256, a.record_id, a.uploaded_by, a.name, a.size,
+        EXISTS (SELECT 1 FROM records r WHERE r.id = a.record_id
+                AND r.fields LIKE '%' || a.sha256 || '%'),
+        COALESCE(a.completed_at, a.created_at)
+    FROM attachments a WHERE a.complete;
+    ",
 ];
 
 /// The newest schema version this code knows.
