@@ -16,6 +16,8 @@ pub struct TestServer {
     child: Option<Child>,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Whether it serves HTTPS (started with `--tls-cert`).
+    pub https: bool,
     /// Its data directory.
     pub data_dir: PathBuf,
     log: PathBuf,
@@ -152,13 +154,16 @@ impl TestServer {
             .expect("start the server");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
-        let addr = loop {
+        let (https, addr) = loop {
             let line = lines
                 .next()
                 .unwrap_or_else(|| panic!("server exited before listening; see {}", log.display()))
                 .unwrap();
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.trim().parse().unwrap();
+                break (false, rest.trim().parse().unwrap());
+            }
+            if let Some(rest) = line.split("listening on https://").nth(1) {
+                break (true, rest.trim().parse().unwrap());
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
@@ -174,6 +179,7 @@ impl TestServer {
         TestServer {
             child: Some(child),
             addr,
+            https,
             data_dir: data_dir.to_path_buf(),
             log,
             level: level.to_string(),
@@ -183,9 +189,10 @@ impl TestServer {
         }
     }
 
-    /// The base URL.
+    /// The base URL (`https://127.0.0.1:PORT` when it serves HTTPS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Kill the process with SIGKILL: no shutdown, no flush.
@@ -194,6 +201,17 @@ impl TestServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Stop it with SIGTERM (a clean shutdown) and wait for the process to end.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .ok()?;
+        assert!(sent.success(), "kill -TERM failed");
+        child.wait().ok()
     }
 
     /// Kill it, then start it again on the same port with the same data (the same

@@ -1,6 +1,8 @@
 //! The command line's entry point, shared by the `server` binary and the end-to-end
 //! tests' copy of it.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use clap::Parser;
 
@@ -9,7 +11,8 @@ use crate::{ServeOptions, Server, Storage};
 
 /// Parse the command line and run it: `serve` until SIGTERM or ctrl-c, or
 /// `restore-epoch`. On start, stdout gets `first admin: username=admin password=...`
-/// (only when the database had no user) and then `listening on http://ADDR`.
+/// (only when the database had no user) and then `listening on http://ADDR` (or
+/// `https://ADDR` with `--tls-cert`).
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -24,6 +27,16 @@ pub fn run() -> anyhow::Result<()> {
                     max_attachment_bytes: args.max_attachment_mb.saturating_mul(1024 * 1024),
                     database_url: args.database_url.clone(),
                     database_schema: args.database_schema.clone(),
+                    tls: args.tls_cert.clone().zip(args.tls_key.clone()).map(
+                        |(cert, key)| crate::TlsFiles { cert, key },
+                    ),
+                    public_url: args.public_url.clone(),
+                    limits: crate::ConnectionLimits {
+                        header_timeout: Duration::from_secs(args.header_timeout_secs),
+                        request_timeout: Duration::from_secs(args.request_timeout_secs),
+                        body_timeout: Duration::from_secs(args.body_timeout_secs),
+                        max_connections: args.max_connections,
+                    },
                 };
                 let srv = Server::bind(&opts)
                     .await
@@ -41,7 +54,7 @@ pub fn run() -> anyhow::Result<()> {
                 }
                 let addr = srv.local_addr();
                 tracing::info!(%addr, data_dir = %args.data_dir.display(), epoch = srv.storage().epoch(), "started");
-                println!("listening on http://{addr}");
+                println!("listening on {}", srv.local_url());
                 srv.run(crate::shutdown_signal()).await?;
                 tracing::info!("stopped");
                 Ok(())

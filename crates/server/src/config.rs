@@ -74,6 +74,34 @@ pub struct ServeArgs {
     /// database's default schema when none. Deployments sharing a database use one each.
     #[arg(long, env = "DATABASE_SCHEMA", requires = "database_url")]
     pub database_schema: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM: the server's certificate first,
+    /// then its intermediates); needs --tls-key. Without it the server speaks plain
+    /// HTTP and belongs behind a proxy that terminates TLS.
+    #[arg(long, env = "SERVER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "SERVER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The address phones and browsers use to reach this server
+    /// (`https://survey.example.org`), put in enrollment QR codes and links instead of
+    /// the request's Host header. An `https://` address also marks cookies `Secure`.
+    #[arg(long, env = "SERVER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seconds a connection may take to send a request's headers (and, with TLS, to
+    /// finish its handshake); an idle keep-alive connection is closed after as long.
+    #[arg(long, env = "SERVER_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take from its headers to its answer's headers (408 after).
+    /// Above a waiting pull's 25 s and a 4 MiB attachment chunk on a slow link.
+    #[arg(long, env = "SERVER_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    pub request_timeout_secs: u64,
+    /// Seconds a request's body may go without a byte arriving.
+    #[arg(long, env = "SERVER_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_timeout_secs: u64,
+    /// Connections open at once; one more is closed as soon as it is accepted. Also
+    /// kept below the process's open-file limit (raised to its hard limit at start).
+    #[arg(long, env = "SERVER_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
 }
 
 /// Set up tracing: logs go to stderr, so stdout carries only the start-up lines.

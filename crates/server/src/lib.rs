@@ -3,7 +3,8 @@
 //!
 //! - [`storage`]: the database boundary (SQLite now; all SQL in `storage::sqlite`).
 //! - [`app`]: the router; [`handlers`]: the endpoints of `docs/protocol.md`.
-//! - [`Server`]: bind and run, for the binary and for tests.
+//! - [`Server`]: bind and run, for the binary and for tests; [`listen`]: the accept
+//!   loop (plain or TLS, connection cap, header, request and body timeouts).
 //!
 //! Programmatic start (what `server serve` does):
 //!
@@ -11,7 +12,7 @@
 //! # async fn demo() -> Result<(), server::StartError> {
 //! let opts = server::ServeOptions::new("127.0.0.1:0", "./data");
 //! let srv = server::Server::bind(&opts).await?;
-//! println!("listening on http://{}", srv.local_addr());
+//! println!("listening on {}", srv.local_url());
 //! srv.run(server::shutdown_signal()).await?;
 //! # Ok(()) }
 //! ```
@@ -27,6 +28,7 @@ pub mod export;
 pub mod extract;
 pub mod handlers;
 pub mod limits;
+pub mod listen;
 pub mod password_pool;
 pub mod storage;
 pub mod web;
@@ -34,9 +36,12 @@ pub mod web;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
 
 pub use app::{router, router_with};
 pub use error::ApiError;
+pub use listen::{ConnectionLimits, TlsError, TlsFiles};
 pub use storage::{Storage, StorageError};
 
 /// What [`Server::bind`] needs.
@@ -55,6 +60,14 @@ pub struct ServeOptions {
     pub database_url: Option<String>,
     /// The PostgreSQL schema (the database's default when none).
     pub database_schema: Option<String>,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// The address phones and browsers use (`https://survey.example.org`): put in
+    /// enrollment QR codes and links instead of the Host header; an `https://` one
+    /// also marks cookies `Secure`.
+    pub public_url: Option<String>,
+    /// Connection cap and timeouts.
+    pub limits: ConnectionLimits,
 }
 
 impl ServeOptions {
@@ -67,8 +80,49 @@ impl ServeOptions {
             max_attachment_bytes: sync_core::protocol::DEFAULT_MAX_ATTACHMENT_BYTES,
             database_url: None,
             database_schema: None,
+            tls: None,
+            public_url: None,
+            limits: ConnectionLimits::default(),
         }
     }
+}
+
+/// The public URL the running server was given ([`ServeOptions::public_url`]), set
+/// when it starts serving; pages read it to show the address phones use.
+static PUBLIC_URL: RwLock<Option<String>> = RwLock::new(None);
+
+/// Whether the running server serves HTTPS itself (set when it starts serving).
+static SERVING_HTTPS: AtomicBool = AtomicBool::new(false);
+
+/// The address phones and browsers use to reach this server, when it was given one.
+pub fn public_url() -> Option<String> {
+    PUBLIC_URL.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Whether this process serves HTTPS itself (`--tls-cert`).
+pub fn serving_https() -> bool {
+    SERVING_HTTPS.load(Ordering::Relaxed)
+}
+
+/// Check a public URL: `http://` or `https://`, a host, no path, query or spaces.
+/// Returns it without a trailing `/`.
+pub fn parse_public_url(url: &str) -> Result<String, StartError> {
+    let bad = |why: &str| StartError::PublicUrl(format!("`{url}`: {why}"));
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| bad("it must start with https:// or http://"))?;
+    if rest.is_empty() {
+        return Err(bad("it has no host"));
+    }
+    if !rest
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+    {
+        return Err(bad("only a host and a port, with no path, query or spaces"));
+    }
+    Ok(trimmed.to_string())
 }
 
 /// Why the server could not start.
@@ -80,6 +134,12 @@ pub enum StartError {
     /// The address could not be bound, or serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The TLS certificate or key could not be used.
+    #[error("{0}")]
+    Tls(#[from] TlsError),
+    /// The public URL is not one.
+    #[error("bad public URL {0}")]
+    PublicUrl(String),
 }
 
 /// A server bound to its address, with its database open.
@@ -88,12 +148,34 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     first_admin_password: Option<String>,
     max_attachment_bytes: u64,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    public_url: Option<String>,
+    limits: ConnectionLimits,
 }
 
 impl Server {
     /// Open the database (creating it, with the seed forms and the first admin, when
     /// new) and bind the address.
     pub async fn bind(opts: &ServeOptions) -> Result<Server, StartError> {
+        // Checked before the database is touched: a typo fails the start at once.
+        let tls = opts.tls.as_ref().map(listen::tls_acceptor).transpose()?;
+        let public_url = opts
+            .public_url
+            .as_deref()
+            .map(parse_public_url)
+            .transpose()?;
+        let mut limits = opts.limits;
+        limits.max_connections = listen::effective_max_connections(
+            limits.max_connections,
+            listen::raise_open_file_limit(),
+        );
+        if limits.max_connections < opts.limits.max_connections {
+            tracing::warn!(
+                wanted = opts.limits.max_connections,
+                cap = limits.max_connections,
+                "connection cap lowered to fit the open-file limit"
+            );
+        }
         let dir = opts.data_dir.clone();
         let url = opts.database_url.clone();
         let schema = opts.database_schema.clone();
@@ -114,7 +196,27 @@ impl Server {
             listener,
             first_admin_password,
             max_attachment_bytes: opts.max_attachment_bytes,
+            tls,
+            public_url,
+            limits,
         })
+    }
+
+    /// Whether it serves HTTPS.
+    pub fn is_https(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The base URL it answers on locally (`https://127.0.0.1:8443`).
+    pub fn local_url(&self) -> String {
+        let scheme = if self.is_https() { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr())
+    }
+
+    /// The connection cap and timeouts in force (the cap may be lower than asked, to
+    /// fit the open-file limit).
+    pub fn limits(&self) -> ConnectionLimits {
+        self.limits
     }
 
     /// The address actually bound (the real port for `:0`).
@@ -134,7 +236,8 @@ impl Server {
         &self.storage
     }
 
-    /// Serve until `shutdown` completes, then let in-flight requests finish.
+    /// Serve until `shutdown` completes, then let in-flight requests finish (waiting
+    /// pulls answer at once; idle connections close).
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -163,14 +266,29 @@ impl Server {
             shutdown.await;
             closing.close_feed();
         };
+        *PUBLIC_URL.write().unwrap_or_else(|p| p.into_inner()) = self.public_url.clone();
+        SERVING_HTTPS.store(self.tls.is_some(), Ordering::Relaxed);
+        let secure_cookies = self.tls.is_some()
+            || self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"));
+        tracing::info!(
+            header_timeout_s = self.limits.header_timeout.as_secs_f64(),
+            request_timeout_s = self.limits.request_timeout.as_secs_f64(),
+            body_timeout_s = self.limits.body_timeout.as_secs_f64(),
+            max_connections = self.limits.max_connections,
+            https = self.tls.is_some(),
+            "serving"
+        );
         let app = app::router_with(self.storage, self.max_attachment_bytes);
-        // Handlers see the client's address (rate limits on enrollment codes).
-        axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        let listen = listen::Listen {
+            listener: self.listener,
+            tls: self.tls,
+            limits: self.limits,
+            secure_cookies,
+        };
+        listen::serve(listen, app, shutdown).await;
         Ok(())
     }
 }

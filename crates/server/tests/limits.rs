@@ -22,6 +22,63 @@ on_both_backends!(
     a_rate_limit_reads_the_clock_not_the_machine_speed,
 );
 
+/// On PostgreSQL, 40 pushes at once (more than a node's 24 connections), each of a
+/// response on its own form version that this node has not read yet (another node
+/// published them). Each push holds a connection while it waits for the feed's lock; the push
+/// holding the lock once took a second connection to read the form, and with every
+/// connection held by a waiting push, the node wedged for good. Now the form is read
+/// inside the push's own transaction.
+#[tokio::test]
+async fn pushes_waiting_on_the_feed_lock_cannot_wedge_a_postgres_node() {
+    let s = TestServer::postgres().await;
+    let schema = s.pg_schema.as_ref().unwrap().0.clone();
+    let other_node = server::Storage::open_postgres(&test_database_url(), Some(&schema)).unwrap();
+    // Forty new versions, one per push, so that every push misses this node's cache.
+    let survey = forms::instruments::seed_forms()
+        .into_iter()
+        .find(|f| f.id == "household_survey")
+        .unwrap();
+    for version in 2..42 {
+        let mut next = survey.clone();
+        next.version = version;
+        other_node.publish_form(next).unwrap();
+    }
+    let worker = s.user("ana", "outreach_worker", Some(east())).await;
+    let ana = s.user_id(&worker);
+    let records: Vec<_> = (2..42)
+        .map(|version| {
+            let mut a = forms::Answers::new();
+            a.set("consent", "yes");
+            let meta = sync_core::RecordMeta {
+                kind: sync_core::RecordKind::Response,
+                id: uuid::Uuid::new_v4(),
+                scope: east(),
+                form: Some(sync_core::FormRef {
+                    id: "household_survey".into(),
+                    version,
+                }),
+                created_by: ana.clone(),
+                created_at: 1_700_000_000,
+            };
+            let mut doc =
+                sync_core::RecordDoc::create(meta, &a, &commit(&ana, "create"), None).unwrap();
+            let change = doc.changes_since(&[]).remove(0);
+            (doc.id(), change)
+        })
+        .collect();
+    let items: Vec<[(uuid::Uuid, &automerge::Change); 1]> =
+        records.iter().map(|(id, change)| [(*id, change)]).collect();
+    let pushes = items.iter().map(|item| s.push(&worker, item));
+    let answers = tokio::time::timeout(Duration::from_secs(60), join_all(pushes))
+        .await
+        .expect("the node answers every push (no wedge)");
+    for r in answers {
+        assert_eq!(r.status, StatusCode::OK);
+        let r: sync_core::protocol::PushResponse = r.message();
+        assert_eq!(statuses(&r), [sync_core::protocol::PushStatus::Accepted]);
+    }
+}
+
 fn token_request(name: &str, password: &str) -> TokenRequest {
     TokenRequest {
         v: PROTOCOL_VERSION,

@@ -90,8 +90,12 @@ pub async fn users(State(state): State<AppState>, staff: Staff) -> Response {
     staff.page("Users", &body)
 }
 
-/// The server's own address as the browser reached it, for the QR code.
+/// The server's own address for the QR code: its public URL (`--public-url`) when it
+/// was given one, else as the browser reached it.
 fn server_url(headers: &HeaderMap) -> String {
+    if let Some(url) = crate::public_url() {
+        return url;
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -100,11 +104,15 @@ fn server_url(headers: &HeaderMap) -> String {
                 .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
         })
         .unwrap_or("localhost");
-    let scheme = headers
+    let forwarded_https = headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
+        .is_some_and(|p| p == "https");
+    let scheme = if crate::serving_https() || forwarded_https {
+        "https"
+    } else {
+        "http"
+    };
     format!("{scheme}://{host}")
 }
 

@@ -36,6 +36,9 @@ pub struct SyncConfig {
     /// Bytes per attachment chunk (at most the protocol's 4 MiB): a cut connection
     /// costs at most one chunk sent again.
     pub attachment_chunk: usize,
+    /// Certificate authorities to trust beside Mozilla's roots, as PEM text (one or
+    /// more `CERTIFICATE` blocks): a partnership's own CA, or a test's.
+    pub extra_root_certificates_pem: Option<String>,
 }
 
 impl Default for SyncConfig {
@@ -49,6 +52,7 @@ impl Default for SyncConfig {
             request_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
             attachment_chunk: 1024 * 1024,
+            extra_root_certificates_pem: None,
         }
     }
 }
@@ -126,13 +130,19 @@ impl Run<'_> {
 }
 
 impl SyncClient {
-    /// A client for the server at `base_url` (`http://host:port`) with a device token.
+    /// A client for the server at `base_url` (`https://host`, or `http://host:port`)
+    /// with a device token. HTTPS trusts Mozilla's roots and the config's
+    /// [`SyncConfig::extra_root_certificates_pem`]; a server whose certificate is not
+    /// trusted fails the request at once (as [`SyncError::Offline`]: a captive portal
+    /// looks the same), with no retry.
     pub fn new(
         base_url: impl Into<String>,
         token: impl Into<String>,
         config: SyncConfig,
     ) -> Result<Self, SyncError> {
+        let tls = super::tls::client_config(config.extra_root_certificates_pem.as_deref())?;
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
             .build()

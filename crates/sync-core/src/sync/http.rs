@@ -113,11 +113,16 @@ impl Transport {
 
     async fn once(&self, path: &str, body: Vec<u8>, kind: Body) -> Result<(Vec<u8>, u64), Attempt> {
         let url = format!("{}{}", self.base_url.trim_end_matches('/'), path);
-        let offline = |e: reqwest::Error| {
-            Attempt::Retry(SyncError::Offline {
+        let offline = |e: reqwest::Error| match super::tls::tls_failure(&e) {
+            // Trying again will not make the certificate trusted.
+            Some(why) => Attempt::Fail(SyncError::Offline {
+                attempts: 1,
+                last: format!("the server's TLS certificate is not accepted: {why}"),
+            }),
+            None => Attempt::Retry(SyncError::Offline {
                 attempts: 0,
                 last: e.to_string(),
-            })
+            }),
         };
         let request = match kind {
             Body::Json => self

@@ -19,6 +19,7 @@ mod client;
 mod error;
 mod forms;
 mod http;
+mod tls;
 
 pub use client::{SyncClient, SyncConfig, SyncReport};
 pub use error::SyncError;
