@@ -143,6 +143,39 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let cli = Cli::try_parse_from([
+            "server",
+            "serve",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--public-url",
+            "https://survey.example.org",
+            "--header-timeout-secs",
+            "3",
+            "--max-connections",
+            "50",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Serve(args) => {
+                assert_eq!(args.tls_cert, Some(PathBuf::from("c.pem")));
+                assert_eq!(args.tls_key, Some(PathBuf::from("k.pem")));
+                assert_eq!(
+                    args.public_url.as_deref(),
+                    Some("https://survey.example.org")
+                );
+                assert_eq!(args.header_timeout_secs, 3);
+                assert_eq!(args.request_timeout_secs, 60);
+                assert_eq!(args.body_timeout_secs, 30);
+                assert_eq!(args.max_connections, 50);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A certificate without its key (or the reverse) is refused.
+        assert!(Cli::try_parse_from(["server", "serve", "--tls-cert", "c.pem"]).is_err());
+        assert!(Cli::try_parse_from(["server", "serve", "--tls-key", "k.pem"]).is_err());
         let cli = Cli::try_parse_from(["server", "restore-epoch", "--data-dir", "d"]).unwrap();
         assert!(matches!(cli.command, Command::RestoreEpoch { .. }));
         assert!(Cli::try_parse_from(["server", "serve", "--log-format", "xml"]).is_err());

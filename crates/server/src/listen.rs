@@ -320,6 +320,30 @@ mod tests {
         assert_eq!(effective_max_connections(4096, Some(100)), 16);
     }
 
+    #[test]
+    fn public_urls_are_a_scheme_and_a_host() {
+        use crate::parse_public_url;
+        assert_eq!(
+            parse_public_url("https://survey.example.org/").unwrap(),
+            "https://survey.example.org"
+        );
+        assert_eq!(
+            parse_public_url("http://10.0.0.5:8080").unwrap(),
+            "http://10.0.0.5:8080"
+        );
+        for bad in [
+            "survey.example.org",
+            "ftp://x",
+            "https://",
+            "https://x/path",
+            "https://x?q=1",
+            "https://a b",
+            "https://x\r\nSet-Cookie: a=1",
+        ] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
     #[tokio::test]
     async fn cookies_get_secure_once() {
         let response = Response::builder()
