@@ -152,36 +152,44 @@ pub async fn attachment(
     response
 }
 
-/// The `size` bytes of attachment `sha256` as a body, read a stored chunk at a time on
-/// a blocking thread and handed over one at a time (the channel holds one), so a
-/// 50 MiB photo costs a chunk or two of memory, not 50 MiB. A chunk that is missing
-/// (purged meanwhile) or a database failure ends the body with an error.
+/// The `size` bytes of attachment `sha256` as a body, read a stored chunk (at most
+/// 4 MiB) at a time as the client takes them: a 50 MiB photo costs one chunk of
+/// memory, not 50 MiB, and each read holds a blocking thread only while it reads (a
+/// slow client holds none). A chunk that is missing (purged meanwhile) or a database
+/// failure ends the body with an error.
 fn stream(storage: Storage, sha256: String, size: u64) -> Body {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
-    tokio::task::spawn_blocking(move || {
-        let mut offset = 0u64;
-        while offset < size {
-            let chunk = match storage.attachment_chunk(&sha256, offset) {
-                Ok(Some(chunk)) if !chunk.is_empty() => chunk,
-                Ok(_) => {
+    // (storage, hash, next offset); `None` once the body has ended with an error.
+    let start = Some((storage, sha256, 0u64));
+    Body::from_stream(futures_util::stream::unfold(
+        start,
+        move |state| async move {
+            let (storage, sha256, offset) = state?;
+            if offset >= size {
+                return None;
+            }
+            let read = {
+                let (storage, sha256) = (storage.clone(), sha256.clone());
+                tokio::task::spawn_blocking(move || storage.attachment_chunk(&sha256, offset)).await
+            };
+            let failed = |why: &str| Some((Err(std::io::Error::other(why.to_string())), None));
+            match read {
+                Ok(Ok(Some(chunk))) if !chunk.is_empty() => {
+                    let next = offset + chunk.len() as u64;
+                    Some((Ok(Bytes::from(chunk)), Some((storage, sha256, next))))
+                }
+                Ok(Ok(_)) => {
                     tracing::warn!(attachment = %sha256, offset, "attachment gone while it was served");
-                    let _ = tx.blocking_send(Err(std::io::Error::other("attachment gone")));
-                    return;
+                    failed("attachment gone")
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, attachment = %sha256, offset, "reading an attachment failed");
+                    failed("read failed")
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, attachment = %sha256, offset, "reading an attachment failed");
-                    let _ = tx.blocking_send(Err(std::io::Error::other("read failed")));
-                    return;
+                    tracing::error!(error = %e, attachment = %sha256, "an attachment read task failed");
+                    failed("read failed")
                 }
-            };
-            offset += chunk.len() as u64;
-            // The client went away: stop reading.
-            if tx.blocking_send(Ok(Bytes::from(chunk))).is_err() {
-                return;
             }
-        }
-    });
-    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }))
+        },
+    ))
 }
