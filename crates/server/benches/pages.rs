@@ -60,7 +60,8 @@ fn scope(i: usize) -> Scope {
     Scope::partnership("p1").with_neighborhood(HOODS[i % HOODS.len()])
 }
 
-fn meta(kind: RecordKind, i: usize, form: Option<&str>) -> RecordMeta {
+/// A record's metadata, created by the user `by`: the user whose device pushes it.
+fn meta(by: &str, kind: RecordKind, i: usize, form: Option<&str>) -> RecordMeta {
     RecordMeta {
         kind,
         id: Uuid::new_v4(),
@@ -69,7 +70,7 @@ fn meta(kind: RecordKind, i: usize, form: Option<&str>) -> RecordMeta {
             id: id.into(),
             version: 1,
         }),
-        created_by: "bench".into(),
+        created_by: by.into(),
         // Two survey rounds: 2024 and 2026.
         created_at: if i.is_multiple_of(2) {
             1_710_000_000
@@ -144,13 +145,21 @@ fn fill(storage: &Storage, worker: &server::auth::Caller, responses: usize, hous
             .map(|i| {
                 let (meta, answers) = if i < responses {
                     (
-                        meta(RecordKind::Response, i, Some("household_survey")),
+                        meta(
+                            &worker.user_id,
+                            RecordKind::Response,
+                            i,
+                            Some("household_survey"),
+                        ),
                         survey(i),
                     )
                 } else {
-                    (meta(RecordKind::Household, i, None), household(i))
+                    (
+                        meta(&worker.user_id, RecordKind::Household, i, None),
+                        household(i),
+                    )
                 };
-                let commit = Commit::new("bench", "create").at(meta.created_at);
+                let commit = Commit::new(&worker.user_id, "create").at(meta.created_at);
                 let id = meta.id;
                 let mut doc = RecordDoc::create(meta, &answers, &commit, None).expect("record");
                 let change = doc.changes_since(&[]).remove(0);
@@ -243,9 +252,9 @@ async fn main() {
         fill(&storage, &caller, args.responses, args.households);
         // One record with a conflict, for the conflicts filter and a record page.
         let id = Uuid::new_v4();
-        let mut m = meta(RecordKind::Household, 1, None);
+        let mut m = meta(&caller.user_id, RecordKind::Household, 1, None);
         m.id = id;
-        let commit = Commit::new("bench", "create").at(m.created_at);
+        let commit = Commit::new(&caller.user_id, "create").at(m.created_at);
         let mut doc = RecordDoc::create(m, &household(1), &commit, None).expect("record");
         let mut other =
             RecordDoc::load(&doc.save(), [], Some(automerge::ActorId::random())).expect("fork");

@@ -53,22 +53,32 @@ async fn seed(s: &TestServer) -> Records {
         .set("has_child", "no")
         .set("interview_language", "en")
         .set("_status", Value::from("final"));
+    // The admin writes every record (and so is their author).
+    let by = &s.admin_id;
     let items = [
-        record(RecordKind::Response, east(), Some("household_survey"), &a),
-        household(west()),
         record(
+            by,
+            RecordKind::Response,
+            east(),
+            Some("household_survey"),
+            &a,
+        ),
+        household(by, west()),
+        record(
+            by,
             RecordKind::Checkin,
             rivera(),
             Some("literacy_checkin"),
             &Answers::new(),
         ),
         record(
+            by,
             RecordKind::CaseNote,
             counseling(),
             Some("case_note"),
             &Answers::new(),
         ),
-        household(Scope::partnership("p2")),
+        household(by, Scope::partnership("p2")),
     ];
     let refs: Vec<_> = items.iter().map(|(d, c)| (d.id(), c)).collect();
     let r = s.push_ok(&s.admin, &refs).await;

@@ -5,8 +5,6 @@
 
 mod common;
 
-use automerge::transaction::Transactable;
-use automerge::{ReadDoc, ROOT};
 use common::*;
 use forms::Answers;
 use sync_core::protocol::PushStatus;
@@ -28,27 +26,24 @@ async fn forged_scopes_altered_metadata_and_forbidden_kinds_are_refused_and_good
         .user("rosa", "parent", Some(east().with_family("rivera")))
         .await;
     let staff = s.user("bo", "backbone_staff", Some(east())).await;
-    let (mut home, created) = household(east());
+    // Every change is authored by the user who pushes it: the forgeries here are of
+    // scope, metadata and kind, each refused for that alone.
+    let (ana, rosa) = (s.user_id(&worker), s.user_id(&parent));
+    let (mut home, created) = household(&ana, east());
     s.push_ok(&worker, &[(home.id(), &created)]).await;
 
     // The worker's batch.
-    let (good_survey, good_survey_change) = survey(east(), "yes");
-    let (forged, forged_change) = household(west());
-    let before = home.heads();
-    let altered = {
-        let am = home.automerge();
-        let (_, meta) = am.get(ROOT, "meta").unwrap().unwrap();
-        am.put(&meta, "kind", "case_note").unwrap();
-        am.commit();
-        home.changes_since(&before).remove(0)
-    };
+    let (good_survey, good_survey_change) = survey(&ana, east(), "yes");
+    let (forged, forged_change) = household(&ana, west());
+    let altered = alter_meta(&mut home, &ana, "kind", "case_note");
     let (note, note_change) = record(
+        &ana,
         RecordKind::CaseNote,
         east(),
         Some("case_note"),
         &Answers::new(),
     );
-    let (good_home, good_home_change) = household(east());
+    let (good_home, good_home_change) = household(&ana, east());
     let r = s
         .push_ok(
             &worker,
@@ -86,18 +81,20 @@ async fn forged_scopes_altered_metadata_and_forbidden_kinds_are_refused_and_good
     // The parent's batch: a check-in is theirs to write; a case note and a household
     // (even in their own family) are not.
     let (checkin, checkin_change) = record(
+        &rosa,
         RecordKind::Checkin,
         east().with_family("rivera"),
         Some("literacy_checkin"),
         &Answers::new(),
     );
     let (parent_note, parent_note_change) = record(
+        &rosa,
         RecordKind::CaseNote,
         east().with_family("rivera"),
         Some("case_note"),
         &Answers::new(),
     );
-    let (parent_home, parent_home_change) = household(east().with_family("rivera"));
+    let (parent_home, parent_home_change) = household(&rosa, east().with_family("rivera"));
     let r = s
         .push_ok(
             &parent,

@@ -11,14 +11,22 @@ use sync_core::{Commit, RecordDoc, RecordKind, Scope};
 
 on_both_backends!(survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes,);
 
-/// A household-survey response with one child per grade given, finalized or a draft.
+/// A household-survey response by the user `by` with one child per grade given,
+/// finalized or a draft.
 fn response(
+    by: &str,
     scope: Scope,
     grades: &[(&str, i64, &str)],
     finalized: bool,
 ) -> (RecordDoc, automerge::Change) {
     let a = survey_answers(grades, finalized);
-    record(RecordKind::Response, scope, Some("household_survey"), &a)
+    record(
+        by,
+        RecordKind::Response,
+        scope,
+        Some("household_survey"),
+        &a,
+    )
 }
 
 /// The answers of [`response`].
@@ -56,12 +64,18 @@ fn children(s: &TestServer, scope: Option<&Scope>) -> usize {
 async fn survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes(s: TestServer) {
     let east_worker = s.user("e", "outreach_worker", Some(east())).await;
     let west_worker = s.user("w", "outreach_worker", Some(west())).await;
+    let (east_id, west_id) = (s.user_id(&east_worker), s.user_id(&west_worker));
     let mut east_items = [
-        response(east(), &[("3", 8, "daily"), ("5", 10, "never")], true),
-        response(east(), &[("k", 5, "three_plus")], true),
-        response(east(), &[("2", 7, "daily")], false), // a draft: not counted
+        response(
+            &east_id,
+            east(),
+            &[("3", 8, "daily"), ("5", 10, "never")],
+            true,
+        ),
+        response(&east_id, east(), &[("k", 5, "three_plus")], true),
+        response(&east_id, east(), &[("2", 7, "daily")], false), // a draft: not counted
     ];
-    let west_items = [response(west(), &[("8", 13, "once_twice")], true)];
+    let west_items = [response(&west_id, west(), &[("8", 13, "once_twice")], true)];
     let refs: Vec<_> = east_items.iter().map(|(d, c)| (d.id(), c)).collect();
     let pushed = s.push_ok(&east_worker, &refs).await;
     assert_eq!(
@@ -106,7 +120,7 @@ async fn survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes(s: 
     // response adds its own, without a restart.
     let (draft, _) = &mut east_items[2];
     let finalized = draft
-        .edit(&Commit::new("e", "finalize"), |e| {
+        .edit(&Commit::new(&east_id, "finalize"), |e| {
             e.set_field("_status", "final")
         })
         .unwrap()
@@ -117,7 +131,12 @@ async fn survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes(s: 
         4,
         "the finalized draft counts now"
     );
-    let (doc, change) = response(east(), &[("4", 9, "daily"), ("6", 11, "daily")], true);
+    let (doc, change) = response(
+        &east_id,
+        east(),
+        &[("4", 9, "daily"), ("6", 11, "daily")],
+        true,
+    );
     s.push_ok(&east_worker, &[(doc.id(), &change)]).await;
     assert_eq!(children(&s, Some(&east())), 6);
     let e = facts_estimate(g13, s.storage.survey_facts(None).unwrap().children_in(year));
@@ -133,10 +152,16 @@ async fn survey_facts_are_the_finalized_responses_in_scope_and_follow_pushes(s: 
     };
     // A household whose finalized response names it; consent withdrawn, the purge
     // takes the response, and every cache drops its children (by the tombstones).
-    let (home, made) = household(east());
+    let (home, made) = household(&east_id, east());
     let mut a = survey_answers(&[("4", 9, "daily")], true);
     a.set("_household", home.id().to_string());
-    let (named, about) = record(RecordKind::Response, east(), Some("household_survey"), &a);
+    let (named, about) = record(
+        &east_id,
+        RecordKind::Response,
+        east(),
+        Some("household_survey"),
+        &a,
+    );
     s.push_ok(&east_worker, &[(home.id(), &made), (named.id(), &about)])
         .await;
     assert_eq!(children(&s, Some(&east())), 7);

@@ -18,10 +18,11 @@ on_both_backends!(
 
 async fn pull_pages_by_count_and_by_bytes(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
+    let worker_id = s.user_id(&worker);
     let mut ids = Vec::new();
     let mut batch = Vec::new();
     for _ in 0..10 {
-        let (doc, c) = household(east());
+        let (doc, c) = household(&worker_id, east());
         ids.push(doc.id());
         batch.push((doc.id(), c));
     }
@@ -66,6 +67,7 @@ async fn pull_pages_by_count_and_by_bytes(s: TestServer) {
 async fn pull_shows_only_records_in_the_callers_scope(s: TestServer) {
     let east_worker = s.user("e", "outreach_worker", Some(east())).await;
     let west_worker = s.user("w", "outreach_worker", Some(west())).await;
+    let (east_id, west_id) = (s.user_id(&east_worker), s.user_id(&west_worker));
     let other_partnership = s
         .user(
             "o",
@@ -84,11 +86,11 @@ async fn pull_shows_only_records_in_the_callers_scope(s: TestServer) {
     let mut west_ids = Vec::new();
     for i in 0..6 {
         if i % 2 == 0 {
-            let (d, c) = household(east());
+            let (d, c) = household(&east_id, east());
             s.push_ok(&east_worker, &[(d.id(), &c)]).await;
             east_ids.push(d.id());
         } else {
-            let (d, c) = household(west());
+            let (d, c) = household(&west_id, west());
             s.push_ok(&west_worker, &[(d.id(), &c)]).await;
             west_ids.push(d.id());
         }
@@ -152,7 +154,8 @@ async fn pull_shows_only_records_in_the_callers_scope(s: TestServer) {
 async fn unknown_cursors_are_409_and_a_restored_database_gets_a_new_epoch() {
     let s = TestServer::new().await;
     let worker = s.user("w", "outreach_worker", Some(east())).await;
-    let (d, c) = household(east());
+    let worker_id = s.user_id(&worker);
+    let (d, c) = household(&worker_id, east());
     s.push_ok(&worker, &[(d.id(), &c)]).await;
     let page = s.pull_ok(&worker, None, 10, 1 << 20).await;
     assert!(page.cursor.ends_with(":1"));
@@ -186,7 +189,8 @@ async fn unknown_cursors_are_409_and_a_restored_database_gets_a_new_epoch() {
 
 async fn a_device_is_not_sent_its_own_changes_and_its_cursor_moves_past_them(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
-    let batch: Vec<_> = (0..5).map(|_| household(east())).collect();
+    let worker_id = s.user_id(&worker);
+    let batch: Vec<_> = (0..5).map(|_| household(&worker_id, east())).collect();
     let refs: Vec<(Uuid, &automerge::Change)> =
         batch.iter().map(|(doc, c)| (doc.id(), c)).collect();
     s.push_ok(&worker, &refs).await;
@@ -259,10 +263,11 @@ fn waiting_pull(cursor: &str, wait_ms: u32) -> sync_core::protocol::PullRequest 
 async fn a_waiting_pull_answers_when_a_change_commits(s: TestServer) {
     let writer = s.user("w", "outreach_worker", Some(east())).await;
     let reader = s.user("r", "outreach_worker", Some(east())).await;
+    let writer_id = s.user_id(&writer);
     let caught_up = s.pull_ok(&reader, None, 100, 1 << 20).await.cursor;
 
     // The pull is sent first and finds nothing; the push lands 300 ms later.
-    let (doc, change) = household(east());
+    let (doc, change) = household(&writer_id, east());
     let started = std::time::Instant::now();
     let request = waiting_pull(&caught_up, 20_000);
     let (reply, ()) = tokio::join!(s.post("/v1/sync/pull", Some(&reader), &request), async {
@@ -290,7 +295,7 @@ async fn a_waiting_pull_answers_when_a_change_commits(s: TestServer) {
     assert_eq!(empty.cursor, page.cursor);
 
     // Something already there: no wait at all.
-    let (doc2, change2) = household(east());
+    let (doc2, change2) = household(&writer_id, east());
     s.push_ok(&writer, &[(doc2.id(), &change2)]).await;
     let at_once: PullResponse = s
         .post(
@@ -305,7 +310,7 @@ async fn a_waiting_pull_answers_when_a_change_commits(s: TestServer) {
     // A change out of the reader's scope wakes the wait but brings nothing: an empty
     // page, which the device answers by waiting again.
     let west_writer = s.user("ww", "outreach_worker", Some(west())).await;
-    let (doc3, change3) = household(west());
+    let (doc3, change3) = household(&s.user_id(&west_writer), west());
     let request = waiting_pull(&at_once.cursor, 20_000);
     let (reply, ()) = tokio::join!(s.post("/v1/sync/pull", Some(&reader), &request), async {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

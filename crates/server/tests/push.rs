@@ -4,8 +4,6 @@
 
 mod common;
 
-use automerge::transaction::Transactable;
-use automerge::{ReadDoc, ROOT};
 use common::*;
 use forms::Answers;
 use sync_core::protocol::{PushRequest, PushStatus, PushedChange, PROTOCOL_VERSION};
@@ -21,10 +19,11 @@ on_both_backends!(
 
 async fn pushing_the_same_batch_twice_stores_it_once(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
-    let (mut doc, create) = household(east());
+    let w = s.user_id(&worker);
+    let (mut doc, create) = household(&w, east());
     let id = doc.id();
-    let e1 = edit(&mut doc, "address", "14 Elm St");
-    let e2 = edit(&mut doc, "phone", "555-0100");
+    let e1 = edit(&mut doc, &w, "address", "14 Elm St");
+    let e2 = edit(&mut doc, &w, "phone", "555-0100");
     let batch = [(id, &create), (id, &e1), (id, &e2)];
     let first = s.push_ok(&worker, &batch).await;
     assert_eq!(statuses(&first), vec![PushStatus::Accepted; 3]);
@@ -34,7 +33,7 @@ async fn pushing_the_same_batch_twice_stores_it_once(s: TestServer) {
     assert_eq!(statuses(&second), vec![PushStatus::AlreadyHad; 3]);
     assert_eq!(s.changes(), 3, "a retry adds nothing to the log");
     // The same change twice inside one push: stored once.
-    let e3 = edit(&mut doc, "phone", "555-0101");
+    let e3 = edit(&mut doc, &w, "phone", "555-0101");
     let r = s.push_ok(&worker, &[(id, &e3), (id, &e3)]).await;
     assert_eq!(
         statuses(&r),
@@ -50,19 +49,13 @@ async fn pushing_the_same_batch_twice_stores_it_once(s: TestServer) {
 
 async fn a_forged_metadata_change_is_rejected_and_the_rest_lands(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
-    let (mut b, b_create) = household(east());
+    let w = s.user_id(&worker);
+    let (mut b, b_create) = household(&w, east());
     let b_id = b.id();
     s.push_ok(&worker, &[(b_id, &b_create)]).await;
 
-    let (a, a_create) = household(east());
-    let before = b.heads();
-    {
-        let am = b.automerge();
-        let (_, meta) = am.get(ROOT, "meta").unwrap().unwrap();
-        am.put(&meta, "neighborhood", "west").unwrap();
-        am.commit();
-    }
-    let forged = b.changes_since(&before).remove(0);
+    let (a, a_create) = household(&w, east());
+    let forged = alter_meta(&mut b, &w, "neighborhood", "west");
     let mut fresh = sync_core::RecordDoc::load(
         &{
             let mut d = sync_core::RecordDoc::from_changes(vec![b_create.clone()], None).unwrap();
@@ -72,7 +65,7 @@ async fn a_forged_metadata_change_is_rejected_and_the_rest_lands(s: TestServer) 
         None,
     )
     .unwrap();
-    let good = edit(&mut fresh, "phone", "555-0199");
+    let good = edit(&mut fresh, &w, "phone", "555-0199");
     let r = s
         .push_ok(
             &worker,
@@ -95,7 +88,7 @@ async fn a_forged_metadata_change_is_rejected_and_the_rest_lands(s: TestServer) 
     assert_eq!(row.fields["phone"], "555-0199");
     assert!(s.storage.record(a.id()).unwrap().is_some());
     // A change pushed under another record's id is refused too.
-    let other = edit(&mut fresh, "phone", "555-0200");
+    let other = edit(&mut fresh, &w, "phone", "555-0200");
     let r = s
         .push_ok(&worker, &[(a.id(), &good), (a.id(), &other)])
         .await;
@@ -113,12 +106,13 @@ async fn a_forged_metadata_change_is_rejected_and_the_rest_lands(s: TestServer) 
 
 async fn undecodable_missing_dependency_and_out_of_scope_changes_are_rejected_alone(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
-    let (mut doc, create) = household(east());
+    let w = s.user_id(&worker);
+    let (mut doc, create) = household(&w, east());
     let id = doc.id();
-    let _skipped = edit(&mut doc, "phone", "1");
-    let orphan = edit(&mut doc, "phone", "2");
-    let (west_doc, west_create) = household(west());
-    let (ok_doc, ok_create) = household(east());
+    let _skipped = edit(&mut doc, &w, "phone", "1");
+    let orphan = edit(&mut doc, &w, "phone", "2");
+    let (west_doc, west_create) = household(&w, west());
+    let (ok_doc, ok_create) = household(&w, east());
     let msg = PushRequest {
         v: PROTOCOL_VERSION,
         changes: vec![
@@ -171,8 +165,8 @@ async fn undecodable_missing_dependency_and_out_of_scope_changes_are_rejected_al
     assert_eq!(s.changes(), 2);
     assert!(s.storage.record(west_doc.id()).unwrap().is_none());
     // An edit whose record the server never saw.
-    let (mut unknown, _) = household(east());
-    let e = edit(&mut unknown, "phone", "3");
+    let (mut unknown, _) = household(&w, east());
+    let e = edit(&mut unknown, &w, "phone", "3");
     let r = s.push_ok(&worker, &[(unknown.id(), &e)]).await;
     assert_eq!(statuses(&r), vec![PushStatus::Rejected]);
     assert!(r.results[0]
@@ -184,7 +178,8 @@ async fn undecodable_missing_dependency_and_out_of_scope_changes_are_rejected_al
 
 async fn a_choice_not_in_the_list_is_rejected_and_the_record_stays_as_it_was(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
-    let (bad, bad_create) = survey(east(), "maybe");
+    let w = s.user_id(&worker);
+    let (bad, bad_create) = survey(&w, east(), "maybe");
     let r = s.push_ok(&worker, &[(bad.id(), &bad_create)]).await;
     assert_eq!(statuses(&r), vec![PushStatus::Rejected]);
     let reason = r.results[0].reason.as_deref().unwrap();
@@ -193,18 +188,18 @@ async fn a_choice_not_in_the_list_is_rejected_and_the_record_stays_as_it_was(s: 
     assert!(s.storage.record(bad.id()).unwrap().is_none());
 
     // A good response, then a bad edit of it, then a good edit from the same base.
-    let (mut good, create) = survey(east(), "yes");
+    let (mut good, create) = survey(&w, east(), "yes");
     let id = good.id();
     s.push_ok(&worker, &[(id, &create)]).await;
     let base = good.save();
-    let bad_edit = edit(&mut good, "has_child", "perhaps");
+    let bad_edit = edit(&mut good, &w, "has_child", "perhaps");
     let r = s.push_ok(&worker, &[(id, &bad_edit)]).await;
     assert_eq!(statuses(&r), vec![PushStatus::Rejected]);
     assert_eq!(s.changes(), 1);
     let row = s.storage.record(id).unwrap().unwrap();
     assert!(row.fields.get("has_child").is_none(), "{:?}", row.fields);
     let mut again = sync_core::RecordDoc::load(&base, [], None).unwrap();
-    let ok_edit = edit(&mut again, "has_child", "yes");
+    let ok_edit = edit(&mut again, &w, "has_child", "yes");
     let r = s.push_ok(&worker, &[(id, &ok_edit)]).await;
     assert_eq!(statuses(&r), vec![PushStatus::Accepted]);
     let doc = s.storage.record_doc(id).unwrap().unwrap();
@@ -213,14 +208,15 @@ async fn a_choice_not_in_the_list_is_rejected_and_the_record_stays_as_it_was(s: 
         Some(&forms::Value::from("yes"))
     );
     // An unknown question is a hard error too.
-    let unknown = edit(&mut again, "shoe_size", "42");
+    let unknown = edit(&mut again, &w, "shoe_size", "42");
     let r = s.push_ok(&worker, &[(id, &unknown)]).await;
     assert_eq!(statuses(&r), vec![PushStatus::Rejected]);
 }
 
 async fn a_draft_missing_required_answers_is_accepted_with_its_issues_recorded(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
-    let (doc, create) = survey(east(), "yes");
+    let w = s.user_id(&worker);
+    let (doc, create) = survey(&w, east(), "yes");
     let r = s.push_ok(&worker, &[(doc.id(), &create)]).await;
     assert_eq!(statuses(&r), vec![PushStatus::Accepted]);
     let row = s.storage.record(doc.id()).unwrap().unwrap();
@@ -235,7 +231,7 @@ async fn a_draft_missing_required_answers_is_accepted_with_its_issues_recorded(s
     // A response naming a form the server does not have is refused.
     let mut a = Answers::new();
     a.set("x", "y");
-    let (unknown, create) = record(RecordKind::Response, east(), Some("no_such_form"), &a);
+    let (unknown, create) = record(&w, RecordKind::Response, east(), Some("no_such_form"), &a);
     let r = s.push_ok(&worker, &[(unknown.id(), &create)]).await;
     assert_eq!(statuses(&r), vec![PushStatus::Rejected]);
     assert!(r.results[0]
@@ -247,12 +243,13 @@ async fn a_draft_missing_required_answers_is_accepted_with_its_issues_recorded(s
 
 async fn many_edits_fold_into_a_snapshot_and_reload_from_it(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
-    let (mut doc, create) = household(east());
+    let w = s.user_id(&worker);
+    let (mut doc, create) = household(&w, east());
     let id = doc.id();
     s.push_ok(&worker, &[(id, &create)]).await;
     for round in 0..5 {
         let edits: Vec<_> = (0..7)
-            .map(|i| edit(&mut doc, "phone", &format!("{round}-{i}")))
+            .map(|i| edit(&mut doc, &w, "phone", &format!("{round}-{i}")))
             .collect();
         let refs: Vec<_> = edits.iter().map(|c| (id, c)).collect();
         let r = s.push_ok(&worker, &refs).await;
@@ -275,7 +272,7 @@ async fn many_edits_fold_into_a_snapshot_and_reload_from_it(s: TestServer) {
     assert_eq!(loaded.fields(), doc.fields());
     assert_eq!(loaded.heads(), doc.heads());
     let worker = s.sign_in("w", "password-123").await.unwrap().token;
-    let last = edit(&mut doc, "phone", "final");
+    let last = edit(&mut doc, &w, "phone", "final");
     let r = s.push_ok(&worker, &[(id, &last)]).await;
     assert_eq!(statuses(&r), vec![PushStatus::Accepted]);
     assert_eq!(
@@ -286,9 +283,10 @@ async fn many_edits_fold_into_a_snapshot_and_reload_from_it(s: TestServer) {
 
 async fn mutated_changes_never_crash_the_server(s: TestServer) {
     let worker = s.user("w", "outreach_worker", Some(east())).await;
-    let (mut doc, create) = survey(east(), "yes");
+    let w = s.user_id(&worker);
+    let (mut doc, create) = survey(&w, east(), "yes");
     let id = doc.id();
-    let e = edit(&mut doc, "has_child", "yes");
+    let e = edit(&mut doc, &w, "has_child", "yes");
     let mut items = Vec::new();
     for (k, original) in [create.raw_bytes().to_vec(), e.raw_bytes().to_vec()]
         .iter()

@@ -15,19 +15,20 @@ on_both_backends!(the_record_list_pages_filters_searches_and_keeps_to_scope);
 async fn the_record_list_pages_filters_searches_and_keeps_to_scope(s: TestServer) {
     let east_worker = s.user("e", "outreach_worker", Some(east())).await;
     let west_worker = s.user("w", "outreach_worker", Some(west())).await;
+    let (east_id, west_id) = (s.user_id(&east_worker), s.user_id(&west_worker));
     let mut east_ids = Vec::new();
     for i in 0..7 {
         let mut a = Answers::new();
         a.set("name", format!("Familia Este {i}"));
-        let (doc, change) = record(RecordKind::Household, east(), None, &a);
+        let (doc, change) = record(&east_id, RecordKind::Household, east(), None, &a);
         s.push_ok(&east_worker, &[(doc.id(), &change)]).await;
         east_ids.push(doc.id().to_string());
     }
     let mut a = Answers::new();
     a.set("name", "Familia Oeste");
-    let (west_doc, change) = record(RecordKind::Household, west(), None, &a);
+    let (west_doc, change) = record(&west_id, RecordKind::Household, west(), None, &a);
     s.push_ok(&west_worker, &[(west_doc.id(), &change)]).await;
-    let (survey_doc, change) = survey(east(), "yes");
+    let (survey_doc, change) = survey(&east_id, east(), "yes");
     s.push_ok(&east_worker, &[(survey_doc.id(), &change)]).await;
 
     // All of it, three at a time, newest first, every record once.

@@ -15,6 +15,7 @@ use sync_core::RecordKind;
 async fn throughput() {
     let s = TestServer::new().await;
     let worker = s.user("w", "outreach_worker", Some(east())).await;
+    let worker_id = s.user_id(&worker);
     let mut batches = Vec::new();
     for _ in 0..5 {
         let mut batch = Vec::new();
@@ -43,7 +44,13 @@ async fn throughput() {
                 .set("home_internet", "yes")
                 .set("home_devices", "computer smartphone")
                 .set_repeat("child", children);
-            let (d, c) = record(RecordKind::Response, east(), Some("household_survey"), &a);
+            let (d, c) = record(
+                &worker_id,
+                RecordKind::Response,
+                east(),
+                Some("household_survey"),
+                &a,
+            );
             batch.push((d.id(), c));
         }
         batches.push(batch);

@@ -28,6 +28,7 @@ fn child(grade: &str, age: i64, read: &str) -> Answers {
 
 async fn staff_sign_in_see_indicators_from_synced_responses_and_sign_out(s: TestServer) {
     let worker = s.user("ana", "outreach_worker", Some(east())).await;
+    let worker_id = s.user_id(&worker);
     s.user(
         "bo",
         "backbone_staff",
@@ -41,6 +42,7 @@ async fn staff_sign_in_see_indicators_from_synced_responses_and_sign_out(s: Test
         let mut a = Answers::new();
         a.set("consent", "yes")
             .set("has_child", "yes")
+            .set("interview_language", "en")
             .set("home_language", if i < 11 { "en" } else { "es" })
             .set("home_internet", "no")
             .set_repeat(
@@ -51,6 +53,7 @@ async fn staff_sign_in_see_indicators_from_synced_responses_and_sign_out(s: Test
             a.set("_status", Value::from("final"));
         }
         items.push(record(
+            &worker_id,
             RecordKind::Response,
             east(),
             Some("household_survey"),
@@ -158,7 +161,13 @@ async fn a_csv_export_holds_the_synced_responses_within_the_callers_scope(s: Tes
                 "child",
                 vec![child("3", 8, "daily"), child("prek", 4, "never")],
             );
-        let (doc, change) = record(RecordKind::Response, scope, Some("household_survey"), &a);
+        let (doc, change) = record(
+            &s.user_id(token),
+            RecordKind::Response,
+            scope,
+            Some("household_survey"),
+            &a,
+        );
         s.push_ok(token, &[(doc.id(), &change)]).await;
         pushed.push((doc.id(), devices));
     }

@@ -26,8 +26,8 @@ on_both_backends!(
 const Y2023: i64 = 1_700_000_000;
 const Y2024: i64 = 1_720_000_000;
 
-/// A finalized household-survey response with one grade-3 child.
-fn response(read: &str, language: &str, at: i64) -> (RecordDoc, automerge::Change) {
+/// A finalized household-survey response by the user `by` with one grade-3 child.
+fn response(by: &str, read: &str, language: &str, at: i64) -> (RecordDoc, automerge::Change) {
     let mut kid = Answers::new();
     kid.set("age_years", 8i64)
         .set("hispanic", "no")
@@ -37,11 +37,13 @@ fn response(read: &str, language: &str, at: i64) -> (RecordDoc, automerge::Chang
     let mut a = Answers::new();
     a.set("consent", "yes")
         .set("has_child", "yes")
+        .set("interview_language", "en")
         .set("home_language", language)
         .set("home_internet", "no")
         .set_repeat("child", vec![kid])
         .set("_status", Value::from("final"));
     record_at(
+        by,
         RecordKind::Response,
         east(),
         Some("household_survey"),
@@ -56,6 +58,7 @@ fn dashboard_row<'a>(body: &'a str, id: &str) -> &'a str {
 
 async fn targets_change_since_last_period_uploads_and_the_smallest_cell(s: TestServer) {
     let worker = s.user("ana", "outreach_worker", Some(east())).await;
+    let ana = s.user_id(&worker);
     s.user("bo", "backbone_staff", Some(Scope::partnership("p1")))
         .await;
     s.user(
@@ -67,10 +70,11 @@ async fn targets_change_since_last_period_uploads_and_the_smallest_cell(s: TestS
     // G13, 2023: 6 of 12 read to often (50 %); 2024: 9 of 12 (75 %), 6 Spanish-speaking
     // homes and 6 English-speaking ones.
     let mut items: Vec<_> = (0..12)
-        .map(|i| response(if i < 6 { "daily" } else { "never" }, "en", Y2023))
+        .map(|i| response(&ana, if i < 6 { "daily" } else { "never" }, "en", Y2023))
         .collect();
     items.extend((0..12).map(|i| {
         response(
+            &ana,
             if i < 9 { "daily" } else { "never" },
             if i % 2 == 0 { "es" } else { "en" },
             Y2024,
@@ -221,22 +225,25 @@ async fn targets_change_since_last_period_uploads_and_the_smallest_cell(s: TestS
 
 async fn records_list_page_history_and_a_resolved_conflict(s: TestServer) {
     let worker = s.user("ana", "outreach_worker", Some(east())).await;
+    let ana = s.user_id(&worker);
     let west_worker = s.user("wes", "outreach_worker", Some(west())).await;
     s.user("bo", "backbone_staff", Some(east())).await;
 
-    let (mut home, created) = household(east());
-    let items: Vec<_> = (0..60).map(|_| response("daily", "en", Y2024)).collect();
+    let (mut home, created) = household(&ana, east());
+    let items: Vec<_> = (0..60)
+        .map(|_| response(&ana, "daily", "en", Y2024))
+        .collect();
     let mut refs: Vec<_> = items.iter().map(|(d, c)| (d.id(), c)).collect();
     refs.push((home.id(), &created));
     s.push_ok(&worker, &refs).await;
-    let (west_home, west_created) = household(west());
+    let (west_home, west_created) = household(&s.user_id(&west_worker), west());
     s.push_ok(&west_worker, &[(west_home.id(), &west_created)])
         .await;
 
     // Two phones change the address at once.
     let mut other = RecordDoc::load(&home.save(), [], Some(ActorId::random())).unwrap();
-    let first = edit(&mut home, "address", "1 Oak Ave");
-    let second = edit(&mut other, "address", "2 Pine St");
+    let first = edit(&mut home, &ana, "address", "1 Oak Ave");
+    let second = edit(&mut other, &ana, "address", "2 Pine St");
     s.push_ok(&worker, &[(home.id(), &first), (home.id(), &second)])
         .await;
 
@@ -463,12 +470,13 @@ async fn a_web_session_ends_on_the_server_after_twelve_hours(s: TestServer) {
 
 async fn backbone_staff_purge_a_household_from_its_page(s: TestServer) {
     let worker = s.user("ana", "outreach_worker", Some(east())).await;
+    let ana = s.user_id(&worker);
     s.user("bo", "backbone_staff", Some(east())).await;
     s.user("pat", "partner_staff", Some(east())).await;
-    let (home, created) = household(east());
+    let (home, created) = household(&ana, east());
     let mut p = Answers::new();
     p.set("household", home.id().to_string()).set("name", "Ana");
-    let (member, member_created) = record(RecordKind::Person, east(), None, &p);
+    let (member, member_created) = record(&ana, RecordKind::Person, east(), None, &p);
     s.push_ok(
         &worker,
         &[(home.id(), &created), (member.id(), &member_created)],
