@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use scenarios::device::{create_responses, device, test_config};
+use scenarios::device::{create_responses, device, test_config, user_signed_in};
 use scenarios::fleet::{self, FleetShape};
 use scenarios::proxy::Proxy;
-use scenarios::server::{user_with_token, TestServer};
+use scenarios::server::TestServer;
 use serde_json::json;
 use sync_core::sync::{CancellationToken, NoProgress, SyncClient, SyncObserver, SyncProgress};
 use sync_core::{Answers, Commit, RecordKind, Scope, Store};
@@ -24,7 +24,8 @@ fn scope() -> Scope {
     Scope::partnership("p1").with_neighborhood("east")
 }
 
-fn fill_households(store: &Mutex<Store>, n: u64) {
+/// Record `n` households offline as the user `by` (a user id).
+fn fill_households(store: &Mutex<Store>, n: u64, by: &str) {
     let mut store = store.lock().unwrap();
     for i in 0..n {
         let mut a = Answers::new();
@@ -37,7 +38,7 @@ fn fill_households(store: &Mutex<Store>, n: u64) {
                 scope(),
                 None,
                 &a,
-                &Commit::new("w", "Enrolled"),
+                &Commit::new(by, "Enrolled"),
             )
             .unwrap();
     }
@@ -104,7 +105,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("server"));
     let url = server.url();
-    let token = user_with_token(
+    let bench = user_signed_in(
         &url,
         "bench",
         // Staff see the whole partnership: their fresh devices pull everything.
@@ -112,6 +113,7 @@ async fn main() {
         json!({"partnership": "p1"}),
     )
     .await;
+    let token = bench.token;
     let mut rows: Vec<String> = Vec::new();
     eprintln!(
         "    server memory after start and sign-in: {} MiB",
@@ -133,7 +135,7 @@ async fn main() {
     for round in 0..ROUNDS {
         let one = device(dir.path(), &format!("one-{round}"));
         let first = round as u64 * count;
-        create_responses(&one, first..first + count, &scope());
+        create_responses(&one, first..first + count, &scope(), &bench.user_id);
         let client = SyncClient::new(&url, &token, config.clone()).unwrap();
         let timer = PushTimer(Instant::now(), Mutex::new(None));
         let report = client
@@ -205,7 +207,7 @@ async fn main() {
         let origin = device(dir.path(), &format!("origin-{want}"));
         if want > have {
             eprintln!("3. adding {} records for the {want} pull", want - have);
-            fill_households(&origin, want - have);
+            fill_households(&origin, want - have, &bench.user_id);
             let client = SyncClient::new(&url, &token, config.clone()).unwrap();
             client
                 .sync(&origin, &NoProgress, &CancellationToken::new())

@@ -12,8 +12,8 @@ use serde_json::json;
 use sync_core::sync::{CancellationToken, NoProgress, SyncClient, SyncConfig};
 use sync_core::{Scope, Store};
 
-use crate::device::{create_responses, device};
-use crate::server::{create_user, device_token};
+use crate::device::{create_responses, device, device_sign_in};
+use crate::server::create_user;
 
 /// The shape of a fleet.
 #[derive(Debug, Clone)]
@@ -93,12 +93,13 @@ pub async fn prepare(
         let first = team * shape.team_size;
         for d in first..(first + shape.team_size).min(shape.devices) {
             let store = device(dir, &format!("fleet-{d}"));
+            let phone = device_sign_in(url, &user, &format!("phone {d}")).await;
             let seeds = shape.first_seed + d * shape.per_device;
-            create_responses(&store, seeds..seeds + shape.per_device, &scope);
-            let token = device_token(url, &user, &format!("phone {d}")).await;
+            let by = &phone.user_id;
+            create_responses(&store, seeds..seeds + shape.per_device, &scope, by);
             phones.push(Phone {
                 store: Arc::new(store),
-                token,
+                token: phone.token,
             });
             on_phone(phones.len() as u64);
         }

@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use scenarios::device::{device, test_config};
+use scenarios::device::{device, test_config, user_signed_in, SignedIn};
 use scenarios::on_both_databases;
 use scenarios::proxy::Proxy;
-use scenarios::server::{user_with_token, Database, TestServer};
+use scenarios::server::{Database, TestServer};
 use scenarios::Seeded;
 use serde_json::json;
 use sync_core::record::FieldPath;
@@ -76,7 +76,10 @@ async fn a_20_mib_upload_cut_at_half_way_resumes_without_sending_the_first_half_
     let dir = tempfile::tempdir().unwrap();
     let server = db.start(&dir.path().join("server"));
     let proxy = Proxy::start(server.addr).await;
-    let token = user_with_token(
+    let SignedIn {
+        token,
+        user_id: ana,
+    } = user_signed_in(
         &server.url(),
         "ana",
         "outreach_worker",
@@ -97,13 +100,13 @@ async fn a_20_mib_upload_cut_at_half_way_resumes_without_sending_the_first_half_
                 Scope::partnership("p1").with_neighborhood("east"),
                 None,
                 &a,
-                &Commit::new("ana", "Enrolled"),
+                &Commit::new(&ana, "Enrolled"),
             )
             .unwrap();
         let name = store.add_attachment(id, "consent.JPG", &photo).unwrap();
         let path: FieldPath = "consent_photo".parse().unwrap();
         store
-            .set(id, &path, name.clone(), &Commit::new("ana", "Photo"))
+            .set(id, &path, name.clone(), &Commit::new(&ana, "Photo"))
             .unwrap();
         (id, name)
     };
@@ -206,7 +209,10 @@ async fn a_cut_inside_one_sync_is_retried_from_the_servers_offset(db: Database) 
     let dir = tempfile::tempdir().unwrap();
     let server = db.start(&dir.path().join("server"));
     let proxy = Proxy::start(server.addr).await;
-    let token = user_with_token(
+    let SignedIn {
+        token,
+        user_id: ana,
+    } = user_signed_in(
         &server.url(),
         "ana",
         "outreach_worker",
@@ -224,7 +230,7 @@ async fn a_cut_inside_one_sync_is_retried_from_the_servers_offset(db: Database) 
                 Scope::partnership("p1").with_neighborhood("east"),
                 None,
                 &Answers::new(),
-                &Commit::new("ana", "Enrolled"),
+                &Commit::new(&ana, "Enrolled"),
             )
             .unwrap();
         let name = store.add_attachment(id, "sig.png", &photo).unwrap();
@@ -233,7 +239,7 @@ async fn a_cut_inside_one_sync_is_retried_from_the_servers_offset(db: Database) 
                 id,
                 &"signature".parse().unwrap(),
                 name.clone(),
-                &Commit::new("ana", "Signed"),
+                &Commit::new(&ana, "Signed"),
             )
             .unwrap();
         name

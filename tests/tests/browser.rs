@@ -18,8 +18,8 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use forms::instruments::seed_form;
 use indicators::{children, overall, survey_indicators, table, Dimension, Shown};
-use scenarios::device::{device, sync};
-use scenarios::server::{create_user, device_token, Database};
+use scenarios::device::{device, device_sign_in, sync};
+use scenarios::server::{create_user, Database};
 use scenarios::Seeded;
 use serde_json::json;
 use sync_core::record::FieldPath;
@@ -231,9 +231,10 @@ fn answers(seed: u64) -> Answers {
 /// A response a phone recorded: its id, the answers, the neighborhood.
 type Survey = (Uuid, Answers, &'static str);
 
-/// Record and finalize the household surveys on a phone. Two households of thirty
-/// live in the west: too few children there for the neighborhood to be shown.
-fn record_surveys(phone: &Mutex<Store>) -> Vec<Survey> {
+/// Record and finalize the household surveys on a phone, as the user `by` (a user
+/// id). Two households of thirty live in the west: too few children there for the
+/// neighborhood to be shown.
+fn record_surveys(phone: &Mutex<Store>, by: &str) -> Vec<Survey> {
     let form = seed_form("household_survey").unwrap().unwrap();
     let version = form.form().version;
     let today = chrono::Utc::now().date_naive();
@@ -246,11 +247,11 @@ fn record_surveys(phone: &Mutex<Store>) -> Vec<Survey> {
             id: "household_survey".into(),
             version,
         });
-        let commit = Commit::new("ana", "Interview");
+        let commit = Commit::new(by, "Interview");
         let id = phone
             .create(RecordKind::Response, scope, form_ref, &a, &commit)
             .unwrap();
-        let done = Commit::new("ana", "Finalized");
+        let done = Commit::new(by, "Finalized");
         let validation = phone
             .finalize_response(id, &form, "en", today, &done)
             .unwrap();
@@ -288,15 +289,17 @@ async fn staff_in_a_real_browser(db: Database) {
     let partnership = json!({"partnership": "p1"});
     create_user(&base, "bea", "backbone_staff", partnership.clone()).await;
     create_user(&base, "ana", "outreach_worker", partnership).await;
-    let tokens = [
-        device_token(&base, "ana", "phone a").await,
-        device_token(&base, "ana", "phone b").await,
+    let signed_in = [
+        device_sign_in(&base, "ana", "phone a").await,
+        device_sign_in(&base, "ana", "phone b").await,
     ];
+    let ana = signed_in[0].user_id.clone();
+    let tokens = signed_in.map(|s| s.token);
     let phones = [device(dir.path(), "a"), device(dir.path(), "b")];
 
     // 1. Phone a records thirty household surveys; both phones sync. The indicators
     // expected on the pages are computed here, from the answers recorded.
-    let surveys = record_surveys(&phones[0]);
+    let surveys = record_surveys(&phones[0], &ana);
     let rows: Vec<_> = surveys
         .iter()
         .flat_map(|(_, a, hood)| children(a, Some(hood)))
@@ -311,7 +314,7 @@ async fn staff_in_a_real_browser(db: Database) {
     let written = ["very_safe", "very_unsafe"];
     for (phone, value) in phones.iter().zip(written) {
         let mut phone = phone.lock().unwrap();
-        let commit = Commit::new("ana", "Correction");
+        let commit = Commit::new(&ana, "Correction");
         phone.set(conflicted, &path, value, &commit).unwrap();
     }
     for i in [0, 1, 0] {
@@ -416,7 +419,7 @@ async fn staff_in_a_real_browser(db: Database) {
     for (id, a, hood) in &surveys {
         let row = &exported[&id.to_string()];
         assert_eq!(row["_status"], "final");
-        assert_eq!(row["_created_by"], "ana");
+        assert_eq!(row["_created_by"], ana);
         assert_eq!(row["_neighborhood"], *hood);
         for column in ["interview_language", "home_language", "home_devices"] {
             let want = a.value(column).map(Value::as_text).unwrap_or_default();

@@ -12,8 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use scenarios::device::{all_records, create_responses, device, sync, test_config};
-use scenarios::server::{device_token, user_with_token, TestServer};
+use scenarios::device::{all_records, create_responses, device, sync, test_config, user_signed_in};
+use scenarios::server::{device_token, TestServer};
 use scenarios::{household_survey_answers, Seeded};
 use serde_json::json;
 use sync_core::sync::{CancellationToken, SyncClient, SyncObserver, SyncPhase, SyncProgress};
@@ -53,9 +53,9 @@ fn device_child() {
     let url = std::env::var("DEVICE_CRASH_URL").unwrap();
     let token = std::env::var("DEVICE_CRASH_TOKEN").unwrap();
     let store = Mutex::new(Store::open(&path).unwrap());
-    if std::env::var("DEVICE_CRASH_RECORD").is_ok() {
+    if let Ok(by) = std::env::var("DEVICE_CRASH_RECORD") {
         let scope = Scope::partnership("p1").with_neighborhood("east");
-        create_responses(&store, 0..OWN, &scope);
+        create_responses(&store, 0..OWN, &scope, &by);
         println!("recorded");
         return;
     }
@@ -81,7 +81,7 @@ fn run_child(
     url: &str,
     token: &str,
     kill: Option<(&str, u64, u64)>,
-    record: bool,
+    record_as: Option<&str>,
 ) -> (bool, String) {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
@@ -97,8 +97,8 @@ fn run_child(
         .env("DEVICE_CRASH_TOKEN", token)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    if record {
-        command.env("DEVICE_CRASH_RECORD", "1");
+    if let Some(user_id) = record_as {
+        command.env("DEVICE_CRASH_RECORD", user_id);
     }
     let mut child = command.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -144,20 +144,21 @@ async fn phone_killed_mid_push_and_mid_pull_loses_nothing_and_doubles_nothing() 
     let server = TestServer::start(&dir.path().join("server"));
     let url = server.url();
     let scope = json!({"partnership": "p1", "neighborhood": "east"});
-    let other_token = user_with_token(&url, "ana", "outreach_worker", scope).await;
+    let other = user_signed_in(&url, "ana", "outreach_worker", scope).await;
+    let (other_token, ana) = (other.token, other.user_id);
     let token = device_token(&url, "ana", "phone").await;
 
     // Other devices' work, already on the server, for the phone to pull.
     let other = device(dir.path(), "other");
     let east = Scope::partnership("p1").with_neighborhood("east");
-    create_responses(&other, 100_000..100_000 + OTHERS, &east);
+    create_responses(&other, 100_000..100_000 + OTHERS, &east, &ana);
     sync(&other, &url, &other_token).await.unwrap();
 
     let phone = dir.path().join("phone.db");
     let (url2, token2, phone2) = (url.clone(), token.clone(), phone.clone());
     let kills = tokio::task::spawn_blocking(move || {
         let (url, token, phone) = (url2, token2, phone2);
-        run_child(&phone, &url, &token, None, true);
+        run_child(&phone, &url, &token, None, Some(&ana));
         let mut kills = Vec::new();
         // Mid-push until the outbox is through, then mid-pull until the feed is. Each
         // run is killed after 1-3 batches or pages (a push reports once before its
@@ -166,7 +167,7 @@ async fn phone_killed_mid_push_and_mid_pull_loses_nothing_and_doubles_nothing() 
         loop {
             let at = rng.below(3) + if phase == "push" { 2 } else { 1 };
             let wait = rng.below(15);
-            let (killed, last) = run_child(&phone, &url, &token, Some((phase, at, wait)), false);
+            let (killed, last) = run_child(&phone, &url, &token, Some((phase, at, wait)), None);
             if !killed {
                 break;
             }
@@ -180,7 +181,7 @@ async fn phone_killed_mid_push_and_mid_pull_loses_nothing_and_doubles_nothing() 
             );
         }
         // And once more, undisturbed, to the end.
-        let (killed, last) = run_child(&phone, &url, &token, None, false);
+        let (killed, last) = run_child(&phone, &url, &token, None, None);
         assert!(!killed && last.starts_with("synced"), "{last}");
         kills
     })

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use scenarios::device::{all_records, sync};
-use scenarios::server::{user_with_token, TestServer};
+use scenarios::device::{all_records, sync, user_signed_in};
+use scenarios::server::TestServer;
 use serde_json::json;
 use sync_core::{Answers, Commit, CoreError, RecordKind, Scope, Store, StoreOptions};
 
@@ -44,6 +44,16 @@ async fn an_encrypted_store_holds_no_plaintext_and_refuses_a_wrong_key() {
     std::fs::create_dir_all(&stores).unwrap();
     let path = stores.join("phone.db");
     let scope = Scope::partnership("p1").with_neighborhood("east");
+    // The server the store syncs with at the end: its user is the records' author.
+    let server = TestServer::start(&dir.path().join("server"));
+    let url = server.url();
+    let ana = user_signed_in(
+        &url,
+        "ana",
+        "outreach_worker",
+        json!({"partnership": "p1", "neighborhood": "east"}),
+    )
+    .await;
 
     let mut store = open(&path, Some(KEY)).unwrap();
     let mut fields = Answers::new();
@@ -54,7 +64,7 @@ async fn an_encrypted_store_holds_no_plaintext_and_refuses_a_wrong_key() {
             scope.clone(),
             None,
             &fields,
-            &Commit::new("ana", "Enrolled"),
+            &Commit::new(&ana.user_id, "Enrolled"),
         )
         .unwrap();
     // While open, with the log not yet folded in, and after closing.
@@ -81,7 +91,7 @@ async fn an_encrypted_store_holds_no_plaintext_and_refuses_a_wrong_key() {
         scope.clone(),
         None,
         &fields,
-        &Commit::new("ana", "x"),
+        &Commit::new(&ana.user_id, "x"),
     )
     .unwrap();
     drop(p);
@@ -107,21 +117,12 @@ async fn an_encrypted_store_holds_no_plaintext_and_refuses_a_wrong_key() {
     assert!(message.contains("key is wrong"), "{message}");
 
     // The right key opens it, and it syncs.
-    let server = TestServer::start(&dir.path().join("server"));
-    let url = server.url();
-    let token = user_with_token(
-        &url,
-        "ana",
-        "outreach_worker",
-        json!({"partnership": "p1", "neighborhood": "east"}),
-    )
-    .await;
     let store = std::sync::Mutex::new(open(&path, Some(KEY)).unwrap());
     assert_eq!(
         store.lock().unwrap().fields(id).unwrap().value("address"),
         Some(&sync_core::Value::from(ADDRESS))
     );
-    let report = sync(&store, &url, &token).await.unwrap();
+    let report = sync(&store, &url, &ana.token).await.unwrap();
     assert_eq!(report.pushed, 1, "{report:?}");
     assert_eq!(all_records(&store).len(), 1);
     drop(store);

@@ -4,10 +4,10 @@
 //! through; at the end every device and the server hold the same records, nothing is
 //! lost and nothing is doubled. `FAULT_SEED` replays a run.
 
-use scenarios::device::{all_records, create_responses, device, sync};
+use scenarios::device::{all_records, create_responses, device, sync, user_signed_in, SignedIn};
 use scenarios::on_both_databases;
 use scenarios::proxy::Proxy;
-use scenarios::server::{user_with_token, Database};
+use scenarios::server::Database;
 use serde_json::json;
 use std::sync::atomic::Ordering;
 use sync_core::Scope;
@@ -25,7 +25,7 @@ async fn devices_syncing_through_random_faults_lose_nothing_and_double_nothing(d
     let dir = tempfile::tempdir().unwrap();
     let server = db.start(&dir.path().join("server"));
     let proxy = Proxy::start(server.addr).await;
-    let token = user_with_token(
+    let SignedIn { token, user_id } = user_signed_in(
         &server.url(),
         "ana",
         "outreach_worker",
@@ -36,7 +36,7 @@ async fn devices_syncing_through_random_faults_lose_nothing_and_double_nothing(d
     let phones: Vec<_> = (0..DEVICES)
         .map(|d| {
             let phone = device(dir.path(), &format!("phone{d}"));
-            create_responses(&phone, d * RESPONSES..(d + 1) * RESPONSES, &scope);
+            create_responses(&phone, d * RESPONSES..(d + 1) * RESPONSES, &scope, &user_id);
             phone
         })
         .collect();

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use scenarios::device::{all_records, device, sync};
+use scenarios::device::{all_records, device, sync, user_signed_in, SignedIn};
 use scenarios::server::{read_json, token, user_with_token, TestServer, ADMIN_PASSWORD};
 use serde_json::json;
 use sync_core::{Answers, Commit, FormRef, RecordKind, Scope, Value};
@@ -41,7 +41,10 @@ async fn a_purged_household_is_gone_from_the_server_files_the_phones_and_the_exp
     let server = TestServer::start_logging(&server_dir, "127.0.0.1:0", "info");
     let url = server.url();
     let east = json!({"partnership": "p1", "neighborhood": "east"});
-    let worker = user_with_token(&url, "ana", "outreach_worker", east.clone()).await;
+    let SignedIn {
+        token: worker,
+        user_id: ana,
+    } = user_signed_in(&url, "ana", "outreach_worker", east.clone()).await;
     let staff = user_with_token(&url, "bo", "backbone_staff", json!({"partnership": "p1"})).await;
     let scope = Scope::partnership("p1").with_neighborhood("east");
 
@@ -49,7 +52,7 @@ async fn a_purged_household_is_gone_from_the_server_files_the_phones_and_the_exp
     let other = device(&phones, "bo");
     let (household, member, response, kept) = {
         let mut store = phone.lock().unwrap();
-        let commit = Commit::new("ana", "Enrolled");
+        let commit = Commit::new(&ana, "Enrolled");
         let mut h = Answers::new();
         h.set("name", NAME).set("address", ADDRESS);
         let household = store
@@ -94,7 +97,7 @@ async fn a_purged_household_is_gone_from_the_server_files_the_phones_and_the_exp
     {
         let mut store = phone.lock().unwrap();
         store
-            .update(household, &Commit::new("ana", "Moved"), |e| {
+            .update(household, &Commit::new(&ana, "Moved"), |e| {
                 e.set_field("address", format!("{ADDRESS} (rear)"))
             })
             .unwrap();

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use scenarios::device::{all_records, create_responses, device, sync};
+use scenarios::device::{all_records, create_responses, device, sync, user_signed_in};
 use scenarios::pg::{test_database_url, Schema};
-use scenarios::server::{device_token, user_with_token, TestServer};
+use scenarios::server::{device_token, TestServer};
 use scenarios::Seeded;
 use serde_json::json;
 use sync_core::{Scope, Store};
@@ -29,15 +29,17 @@ fn kills() -> u64 {
         .unwrap_or(50)
 }
 
-/// One phone of the fleet: its store and the ids it created.
+/// One phone of the fleet: its store, its user's id (the author of what it records)
+/// and the ids it created.
 struct Phone {
     store: Mutex<Store>,
+    user_id: String,
     created: Mutex<Vec<Uuid>>,
 }
 
 impl Phone {
     fn record(&self, seeds: std::ops::Range<u64>, scope: &Scope) {
-        let ids = create_responses(&self.store, seeds, scope);
+        let ids = create_responses(&self.store, seeds, scope, &self.user_id);
         self.created.lock().unwrap().extend(ids);
     }
 
@@ -100,13 +102,14 @@ async fn crash_loop(dir: tempfile::TempDir, server: TestServer, kills: u64) {
                 .as_nanos() as u64
         });
     let url = server.url();
-    user_with_token(
+    let ana = user_signed_in(
         &url,
         "ana",
         "outreach_worker",
         json!({"partnership": "p1", "neighborhood": "east"}),
     )
-    .await;
+    .await
+    .user_id;
     let mut tokens = Vec::new();
     for d in 0..DEVICES {
         tokens.push(device_token(&url, "ana", &format!("phone{d}")).await);
@@ -116,6 +119,7 @@ async fn crash_loop(dir: tempfile::TempDir, server: TestServer, kills: u64) {
         (0..DEVICES)
             .map(|d| Phone {
                 store: device(dir.path(), &format!("phone{d}")),
+                user_id: ana.clone(),
                 created: Mutex::new(Vec::new()),
             })
             .collect(),

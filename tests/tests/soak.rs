@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use scenarios::device::{all_records, create_responses, device, sync};
+use scenarios::device::{all_records, create_responses, device, sync, user_signed_in};
 use scenarios::proxy::Proxy;
-use scenarios::server::{device_token, user_with_token, TestServer};
+use scenarios::server::{device_token, TestServer};
 use serde_json::json;
 use sync_core::Scope;
 
@@ -85,13 +85,14 @@ async fn fleet_sync_with_faults_soaks_without_growth_or_loss() {
     let pid = server.pid().unwrap();
     let proxy = Proxy::start(server.addr).await;
     let url = server.url();
-    user_with_token(
+    let ana = user_signed_in(
         &url,
         "ana",
         "outreach_worker",
         json!({"partnership": "p1", "neighborhood": "east"}),
     )
-    .await;
+    .await
+    .user_id;
     let mut tokens = Vec::new();
     for p in 0..PHONES {
         tokens.push(device_token(&url, "ana", &format!("phone{p}")).await);
@@ -124,11 +125,12 @@ async fn fleet_sync_with_faults_soaks_without_growth_or_loss() {
             recorded.clone(),
         );
         let (url, token, scope) = (proxy.url(), tokens[p as usize].clone(), scope.clone());
+        let ana = ana.clone();
         fleet.push(tokio::spawn(async move {
             let phone = &phones[p as usize];
             let mut next = p * 10_000_000;
             while !stop.load(Ordering::SeqCst) {
-                create_responses(phone, next..next + PER_ROUND, &scope);
+                create_responses(phone, next..next + PER_ROUND, &scope, &ana);
                 next += PER_ROUND;
                 recorded.fetch_add(PER_ROUND, Ordering::SeqCst);
                 syncs.fetch_add(1, Ordering::SeqCst);

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use scenarios::device::{all_records, create_responses, device, sync};
+use scenarios::device::{all_records, create_responses, device, sync, user_signed_in, SignedIn};
 use scenarios::on_both_databases;
 use scenarios::proxy::Proxy;
-use scenarios::server::{user_with_token, Database, TestServer};
+use scenarios::server::{Database, TestServer};
 use serde_json::json;
 use sync_core::record::FieldPath;
 use sync_core::{Answers, Commit, RecordKind, Scope, Value};
@@ -44,11 +44,12 @@ async fn three_devices_edit_one_household_offline_and_converge_with_the_conflict
     let dir = tempfile::tempdir().unwrap();
     let server = db.start(&dir.path().join("server"));
     let url = server.url();
-    let tokens = [
-        user_with_token(&url, "ana", "outreach_worker", worker_scope()).await,
-        user_with_token(&url, "ben", "outreach_worker", worker_scope()).await,
-        user_with_token(&url, "cai", "outreach_worker", worker_scope()).await,
+    let users = [
+        user_signed_in(&url, "ana", "outreach_worker", worker_scope()).await,
+        user_signed_in(&url, "ben", "outreach_worker", worker_scope()).await,
+        user_signed_in(&url, "cai", "outreach_worker", worker_scope()).await,
     ];
+    let tokens = users.clone().map(|u| u.token);
     let devices = [
         device(dir.path(), "a"),
         device(dir.path(), "b"),
@@ -62,7 +63,7 @@ async fn three_devices_edit_one_household_offline_and_converge_with_the_conflict
             scope(),
             None,
             &household("Lopez"),
-            &Commit::new("ana", "Enrolled"),
+            &Commit::new(&users[0].user_id, "Enrolled"),
         )
         .unwrap();
     for (d, t) in devices.iter().zip(&tokens) {
@@ -82,7 +83,7 @@ async fn three_devices_edit_one_household_offline_and_converge_with_the_conflict
                 id,
                 &FieldPath::field(*field),
                 *value,
-                &Commit::new(["ana", "ben", "cai"][i], "Edit"),
+                &Commit::new(&users[i].user_id, "Edit"),
             )
             .unwrap();
     }
@@ -141,9 +142,12 @@ async fn a_push_whose_answer_is_cut_is_retried_and_nothing_is_lost_or_doubled(db
     let dir = tempfile::tempdir().unwrap();
     let server = db.start(&dir.path().join("server"));
     let proxy = Proxy::start(server.addr).await;
-    let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
+    let SignedIn {
+        token,
+        user_id: ana,
+    } = user_signed_in(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let phone = device(dir.path(), "phone");
-    create_responses(&phone, 0..300, &scope());
+    create_responses(&phone, 0..300, &scope(), &ana);
     // The server's answer to the first push is cut after 200 bytes: the server has
     // stored the batch, the phone never heard so.
     proxy.cut_next_response_after(200);
@@ -171,9 +175,12 @@ async fn the_server_killed_mid_push_keeps_every_acknowledged_change_and_the_push
 ) {
     let dir = tempfile::tempdir().unwrap();
     let mut server = db.start(&dir.path().join("server"));
-    let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
+    let SignedIn {
+        token,
+        user_id: ana,
+    } = user_signed_in(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let phone = std::sync::Arc::new(device(dir.path(), "phone"));
-    create_responses(&phone, 0..2_000, &scope());
+    create_responses(&phone, 0..2_000, &scope(), &ana);
     let all: BTreeSet<Vec<u8>> = phone
         .lock()
         .unwrap()
@@ -249,7 +256,10 @@ async fn the_server_killed_mid_push_keeps_every_acknowledged_change_and_the_push
 async fn a_fresh_device_pulls_ten_thousand_records_and_a_reconnect_moves_under_two_kilobytes() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("server"));
-    let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
+    let SignedIn {
+        token,
+        user_id: ana,
+    } = user_signed_in(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let origin = device(dir.path(), "origin");
     {
         let mut store = origin.lock().unwrap();
@@ -260,7 +270,7 @@ async fn a_fresh_device_pulls_ten_thousand_records_and_a_reconnect_moves_under_t
                     scope(),
                     None,
                     &household(&format!("h{i}")),
-                    &Commit::new("ana", "Enrolled"),
+                    &Commit::new(&ana, "Enrolled"),
                 )
                 .unwrap();
         }
@@ -309,7 +319,7 @@ async fn a_fresh_device_pulls_ten_thousand_records_and_a_reconnect_moves_under_t
             changed,
             &FieldPath::field("phone"),
             "555-0199",
-            &Commit::new("ana", "Phone"),
+            &Commit::new(&ana, "Phone"),
         )
         .unwrap();
     sync(&origin, &server.url(), &token).await.unwrap();
@@ -333,7 +343,10 @@ async fn a_fresh_device_pulls_ten_thousand_records_and_a_reconnect_moves_under_t
 async fn bad_bodies_get_clear_errors_and_write_nothing(db: Database) {
     let dir = tempfile::tempdir().unwrap();
     let server = db.start(&dir.path().join("server"));
-    let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
+    let SignedIn {
+        token,
+        user_id: ana,
+    } = user_signed_in(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let http = reqwest::Client::new();
     let push = format!("{}/v1/sync/push", server.url());
     let good = sync_core::protocol::encode_body(&sync_core::protocol::PushRequest {
@@ -391,7 +404,7 @@ async fn bad_bodies_get_clear_errors_and_write_nothing(db: Database) {
         .unwrap();
     assert!(health.status().is_success());
     let phone = device(dir.path(), "phone");
-    create_responses(&phone, 0..3, &scope());
+    create_responses(&phone, 0..3, &scope(), &ana);
     assert_eq!(sync(&phone, &server.url(), &token).await.unwrap().pushed, 3);
     assert!(!server.log_has_panic());
 }
@@ -401,9 +414,12 @@ async fn after_a_restore_from_backup_devices_repair_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("server");
     let mut server = TestServer::start(&data);
-    let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
+    let SignedIn {
+        token,
+        user_id: ana,
+    } = user_signed_in(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let phone = device(dir.path(), "phone");
-    create_responses(&phone, 0..50, &scope());
+    create_responses(&phone, 0..50, &scope(), &ana);
     sync(&phone, &server.url(), &token).await.unwrap();
 
     // Back up the database (server stopped, files copied), then go on working.
@@ -422,7 +438,7 @@ async fn after_a_restore_from_backup_devices_repair_and_nothing_is_lost() {
         }
     }
     server.restart();
-    create_responses(&phone, 50..80, &scope());
+    create_responses(&phone, 50..80, &scope(), &ana);
     let first_id: Uuid = all_records(&phone)[0].meta.id;
     phone
         .lock()
@@ -431,7 +447,7 @@ async fn after_a_restore_from_backup_devices_repair_and_nothing_is_lost() {
             first_id,
             &FieldPath::field("feel_safe_day"),
             "very_safe",
-            &Commit::new("w1", "Edit"),
+            &Commit::new(&ana, "Edit"),
         )
         .unwrap();
     sync(&phone, &server.url(), &token).await.unwrap();
@@ -493,9 +509,12 @@ async fn offline_and_cancelled_syncs_end_in_clear_errors_and_a_later_sync_delive
     use sync_core::sync::{CancellationToken, SyncClient, SyncError, SyncObserver, SyncProgress};
     let dir = tempfile::tempdir().unwrap();
     let server = db.start(&dir.path().join("server"));
-    let token = user_with_token(&server.url(), "ana", "outreach_worker", worker_scope()).await;
+    let SignedIn {
+        token,
+        user_id: ana,
+    } = user_signed_in(&server.url(), "ana", "outreach_worker", worker_scope()).await;
     let phone = device(dir.path(), "phone");
-    create_responses(&phone, 0..400, &scope());
+    create_responses(&phone, 0..400, &scope(), &ana);
 
     // Nobody listens on this port: offline, after retries, with the outbox intact.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

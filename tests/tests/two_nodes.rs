@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use scenarios::device::{all_records, create_responses, device, sync};
+use scenarios::device::{all_records, create_responses, device, device_sign_in, sync};
 use scenarios::pg::{test_database_url as url, Schema};
 use scenarios::server::{create_user, device_token, read_json, TestServer};
 use serde_json::json;
@@ -31,6 +31,8 @@ impl Dice {
 struct Phone {
     store: Mutex<Store>,
     user: &'static str,
+    /// The user's id: the author of what the phone records.
+    user_id: String,
     scope: Scope,
     token_on: [String; 2],
 }
@@ -62,10 +64,12 @@ async fn a_hundred_phones_sync_through_two_nodes_and_lose_nothing() {
         let name = format!("phone{i}");
         // Each phone signs in on one node; its token works on both.
         let first = (dice.next() % 2) as usize;
-        let token = device_token(&urls[first], user, &name).await;
+        let signed_in = device_sign_in(&urls[first], user, &name).await;
+        let token = signed_in.token;
         phones.push(Phone {
             store: device(dir.path(), &name),
             user,
+            user_id: signed_in.user_id,
             scope,
             token_on: [token.clone(), token],
         });
@@ -77,7 +81,7 @@ async fn a_hundred_phones_sync_through_two_nodes_and_lose_nothing() {
         // Everyone records a little, offline.
         for phone in &phones {
             let n = 1 + dice.next() % 2;
-            for id in create_responses(&phone.store, seed..seed + n, &phone.scope) {
+            for id in create_responses(&phone.store, seed..seed + n, &phone.scope, &phone.user_id) {
                 made.insert(id, phone.scope.clone());
             }
             seed += n;
@@ -180,7 +184,7 @@ async fn a_pull_waiting_on_one_node_wakes_when_the_other_takes_a_push() {
     let b = TestServer::start_postgres(&dir.path().join("b"), &url(), &schema.0);
     let east = Scope::partnership("p1").with_neighborhood("east");
     create_user(&a.url(), "east", "outreach_worker", json!(east)).await;
-    let writer_token = device_token(&a.url(), "east", "writer").await;
+    let writer = device_sign_in(&a.url(), "east", "writer").await;
     let reader_token = device_token(&b.url(), "east", "reader").await;
 
     let pull = |cursor: Option<String>, wait_ms: Option<u32>| {
@@ -209,13 +213,13 @@ async fn a_pull_waiting_on_one_node_wakes_when_the_other_takes_a_push() {
     let caught_up = pull(None, None).await;
     let cursor = caught_up["cursor"].as_str().unwrap().to_string();
 
-    let writer = device(dir.path(), "writer");
+    let writer_store = device(dir.path(), "writer");
     let waiting = tokio::spawn(pull(Some(cursor), Some(20_000)));
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(!waiting.is_finished(), "the pull waits on node B");
     let pushed_at = Instant::now();
-    create_responses(&writer, 0..1, &east);
-    sync(&writer, &a.url(), &writer_token).await.unwrap();
+    create_responses(&writer_store, 0..1, &east, &writer.user_id);
+    sync(&writer_store, &a.url(), &writer.token).await.unwrap();
     let page = waiting.await.unwrap();
     assert_eq!(page["changes"].as_array().map(Vec::len), Some(1), "{page}");
     assert!(

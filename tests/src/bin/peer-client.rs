@@ -22,9 +22,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use scenarios::device::{create_responses, device, test_config};
+use scenarios::device::{create_responses, device, device_sign_in, test_config, SignedIn};
 use scenarios::household_survey_answers;
-use scenarios::server::{create_user, device_token};
+use scenarios::server::create_user;
 use serde_json::json;
 use sync_core::sync::{
     CancellationToken, SyncClient, SyncConfig, SyncObserver, SyncPhase, SyncProgress,
@@ -88,12 +88,19 @@ struct Target {
 const USER: &str = "peer-bench";
 
 impl Target {
-    /// A device token for this store (one device per store file), making the user on
-    /// first use. Kept beside the store so a reconnect is the same device.
-    async fn token(&self) -> String {
+    /// A device token for this store (one device per store file) and its user's id
+    /// (the author of the responses the store records), making the user on first
+    /// use. Kept beside the store (token, then id, a line each) so a reconnect is the
+    /// same device.
+    async fn sign_in(&self) -> SignedIn {
         let saved = self.store.with_extension("token");
-        if let Ok(token) = std::fs::read_to_string(&saved) {
-            return token;
+        if let Ok(text) = std::fs::read_to_string(&saved) {
+            if let Some((token, user_id)) = text.split_once('\n') {
+                return SignedIn {
+                    token: token.to_string(),
+                    user_id: user_id.trim_end().to_string(),
+                };
+            }
         }
         let probe = reqwest::Client::new()
             .post(format!("{}/v1/auth/token", self.direct_url))
@@ -110,9 +117,9 @@ impl Target {
             .await;
         }
         let name = self.store.display().to_string();
-        let token = device_token(&self.direct_url, USER, &name).await;
-        let _ = std::fs::write(&saved, &token);
-        token
+        let me = device_sign_in(&self.direct_url, USER, &name).await;
+        let _ = std::fs::write(&saved, format!("{}\n{}\n", me.token, me.user_id));
+        me
     }
 
     fn open(&self) -> std::sync::Mutex<Store> {
@@ -153,7 +160,7 @@ async fn sync(
     store: &std::sync::Mutex<Store>,
     push_only: bool,
 ) -> Result<(f64, u64, u64)> {
-    let token = to.token().await;
+    let token = to.sign_in().await.token;
     let client = SyncClient::new(&to.url, token, config())?;
     let observer = PushEnd(Instant::now(), std::sync::Mutex::new(None));
     let report = client
@@ -188,7 +195,8 @@ async fn main() -> Result<()> {
         Command::Push { to, count } => {
             let store = to.open();
             let scope = Scope::partnership("p1").with_neighborhood("east");
-            create_responses(&store, 0..count, &scope);
+            let me = to.sign_in().await;
+            create_responses(&store, 0..count, &scope, &me.user_id);
             let (ms, pushed, _) = sync(&to, &store, true).await?;
             if pushed != count {
                 bail!("pushed {pushed} of {count}");
