@@ -69,7 +69,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let url = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into());
     postgres(&url)?;
 
-    println!("xtask test: cargo test --workspace --no-fail-fast {}", args.join(" "));
+    println!(
+        "xtask test: cargo test --workspace --no-fail-fast {}",
+        args.join(" ")
+    );
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut test = Command::new(cargo);
     test.args(["test", "--workspace", "--no-fail-fast"])
@@ -117,7 +120,9 @@ fn postgres(url: &str) -> Result<()> {
         );
     }
     let exists = Command::new("psql")
-        .args(["-h", &host, "-p", &port, "-U", &user, "-d", &db, "-c", "SELECT 1"])
+        .args([
+            "-h", &host, "-p", &port, "-U", &user, "-d", &db, "-c", "SELECT 1",
+        ])
         .output()
         .is_ok_and(|o| o.status.success());
     if !exists {
@@ -155,7 +160,13 @@ fn parts(url: &str) -> (String, String, String, String) {
         None => ("postgres", authority),
     };
     let (host, port) = host_port.rsplit_once(':').unwrap_or((host_port, "5432"));
-    let or = |s: &str, d: &str| if s.is_empty() { d.to_string() } else { s.to_string() };
+    let or = |s: &str, d: &str| {
+        if s.is_empty() {
+            d.to_string()
+        } else {
+            s.to_string()
+        }
+    };
     (
         or(host, "127.0.0.1"),
         or(port, "5432"),
@@ -194,15 +205,30 @@ mod tests {
         let p = |u: &str| parts(u);
         assert_eq!(
             p(DEFAULT_DATABASE_URL),
-            ("127.0.0.1".into(), "5432".into(), "postgres".into(), "test".into())
+            (
+                "127.0.0.1".into(),
+                "5432".into(),
+                "postgres".into(),
+                "test".into()
+            )
         );
         assert_eq!(
             p("postgresql://ana:secret@db.example:6543/c2c?sslmode=require"),
-            ("db.example".into(), "6543".into(), "ana".into(), "c2c".into())
+            (
+                "db.example".into(),
+                "6543".into(),
+                "ana".into(),
+                "c2c".into()
+            )
         );
         assert_eq!(
             p("postgres://localhost"),
-            ("localhost".into(), "5432".into(), "postgres".into(), "postgres".into())
+            (
+                "localhost".into(),
+                "5432".into(),
+                "postgres".into(),
+                "postgres".into()
+            )
         );
     }
 }

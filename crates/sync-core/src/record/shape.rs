@@ -63,16 +63,20 @@ impl RecordDoc {
                 "resolutions" => (2, ObjType::List),
                 other => {
                     return Err(bad(format!(
-                        "`{}` at the document's root: the root holds only meta, data and resolutions",
-                        other.escape_debug()
-                    )))
+                    "`{}` at the document's root: the root holds only meta, data and resolutions",
+                    other.escape_debug()
+                )))
                 }
             };
             if item.conflict || item.value.clone().into_value() != Value::Object(wanted) {
                 return Err(bad(format!(
                     "`{}` at the root must be one {}",
                     item.key,
-                    if wanted == ObjType::Map { "map" } else { "list" }
+                    if wanted == ObjType::Map {
+                        "map"
+                    } else {
+                        "list"
+                    }
                 )));
             }
             seen[slot] = true;
@@ -89,7 +93,9 @@ impl RecordDoc {
         }
         let meta = self.meta();
         if meta.created_by.trim().is_empty() {
-            return Err(bad("meta.created_by is empty: it is the creating user's id".into()));
+            return Err(bad(
+                "meta.created_by is empty: it is the creating user's id".into(),
+            ));
         }
         if !(EARLIEST_CREATED_AT..LATEST_CREATED_AT).contains(&meta.created_at) {
             return Err(bad(format!(
@@ -108,7 +114,11 @@ impl RecordDoc {
 }
 
 /// Every value at `obj[key]`, the concurrent ones too.
-fn values<'a, R: ReadDoc>(doc: &'a R, obj: &ObjId, key: impl Into<automerge::Prop>) -> Vec<Value<'a>> {
+fn values<'a, R: ReadDoc>(
+    doc: &'a R,
+    obj: &ObjId,
+    key: impl Into<automerge::Prop>,
+) -> Vec<Value<'a>> {
     doc.get_all(obj, key)
         .map(|all| all.into_iter().map(|(v, _)| v).collect())
         .unwrap_or_default()
@@ -162,7 +172,9 @@ fn check_answers<R: ReadDoc>(
                         })
                         .ok_or_else(|| format!("`{path}`: unreadable"))?;
                     if depth + 1 > MAX_DEPTH {
-                        return Err(format!("`{path}`: repeats nested more than {MAX_DEPTH} deep"));
+                        return Err(format!(
+                            "`{path}`: repeats nested more than {MAX_DEPTH} deep"
+                        ));
                     }
                     check_repeat(doc, &list, &path, depth + 1)?;
                 }
@@ -339,7 +351,9 @@ mod tests {
             a.set("name", "Ana");
             a
         };
-        answers.0.insert("child".into(), forms::Answer::Repeat(vec![child]));
+        answers
+            .0
+            .insert("child".into(), forms::Answer::Repeat(vec![child]));
         for (kind, form) in [(RecordKind::Response, true), (RecordKind::Household, false)] {
             let r = RecordDoc::create(meta(kind, form), &answers, &Commit::new("u1", "c"), None)
                 .unwrap();
@@ -353,13 +367,19 @@ mod tests {
             let t = doc.put_object(data, "name", ObjType::Text).unwrap();
             doc.splice_text(&t, 0, 0, "Ana").unwrap();
         });
-        assert!(text.contains("`name`") && text.contains("text object"), "{text}");
+        assert!(
+            text.contains("`name`") && text.contains("text object"),
+            "{text}"
+        );
 
         let group = bent(|doc, _, data| {
             let g = doc.put_object(data, "caregiver", ObjType::Map).unwrap();
             doc.put(&g, "age", 30).unwrap();
         });
-        assert!(group.contains("`caregiver`") && group.contains("nested map"), "{group}");
+        assert!(
+            group.contains("`caregiver`") && group.contains("nested map"),
+            "{group}"
+        );
 
         let nested = bent(|doc, _, data| {
             let list = doc.put_object(data, "child", ObjType::List).unwrap();
@@ -378,12 +398,18 @@ mod tests {
         let counter = bent(|doc, _, data| {
             doc.put(data, "visits", ScalarValue::counter(1)).unwrap();
         });
-        assert!(counter.contains("`visits`") && counter.contains("counter"), "{counter}");
+        assert!(
+            counter.contains("`visits`") && counter.contains("counter"),
+            "{counter}"
+        );
 
         let ms = bent(|doc, meta, _| {
             doc.put(meta, "created_at", 1_700_000_000_000_i64).unwrap();
         });
-        assert!(ms.contains("meta.created_at") && ms.contains("seconds"), "{ms}");
+        assert!(
+            ms.contains("meta.created_at") && ms.contains("seconds"),
+            "{ms}"
+        );
 
         let extra = bent(|doc, meta, _| {
             doc.put(meta, "role", "admin").unwrap();
@@ -438,6 +464,9 @@ mod tests {
         a.merge(&mut b).unwrap();
         let merged = RecordDoc::load(&a.save(), [], None).unwrap();
         let reason = merged.check_shape().unwrap_err().to_string();
-        assert!(reason.contains("`name`") && reason.contains("text object"), "{reason}");
+        assert!(
+            reason.contains("`name`") && reason.contains("text object"),
+            "{reason}"
+        );
     }
 }

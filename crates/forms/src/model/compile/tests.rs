@@ -194,13 +194,25 @@ fn form_ids_are_names() {
         assert!(crate::is_form_id(good), "{good}");
     }
     let long = "x".repeat(crate::model::MAX_FORM_ID + 1);
-    for bad in ["", "../etc", "a\r\nb", "it's", "a b", "_x", ".hidden", long.as_str(), "ñandú"] {
+    for bad in [
+        "",
+        "../etc",
+        "a\r\nb",
+        "it's",
+        "a b",
+        "_x",
+        ".hidden",
+        long.as_str(),
+        "ñandú",
+    ] {
         assert!(!crate::is_form_id(bad), "{bad:?}");
         let mut form = crate::instruments::seed_forms().remove(0);
         form.id = bad.to_string();
         let errors = form.compile().unwrap_err();
         assert!(
-            errors.iter().any(|e| e.column == "id" && e.kind == FormErrorKind::InvalidName),
+            errors
+                .iter()
+                .any(|e| e.column == "id" && e.kind == FormErrorKind::InvalidName),
             "{bad:?}: {errors:?}"
         );
     }
