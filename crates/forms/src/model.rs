@@ -19,17 +19,21 @@
 
 pub(crate) mod compile;
 mod lookup;
+mod or_other;
+mod params;
+mod qtype;
 mod serde_item;
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::Value;
 
 pub use compile::{is_form_id, CompiledForm, FormError, FormErrorKind, NodeKind, MAX_FORM_ID};
+pub use or_other::{or_other, OR_OTHER_CHOICE};
+pub use params::{parse_parameters, RangeParams};
+pub use qtype::{MetaType, QuestionType};
 
 /// Answer keys starting with this prefix are metadata (an instance id, say), not
 /// answers: validation keeps them as they are and does not report them, and item names
@@ -231,8 +235,11 @@ pub struct Question {
     pub label: Labels,
     /// Help text shown under the question, per language.
     pub hint: Labels,
-    /// Whether an answer is required (when the question is relevant).
+    /// Whether an answer is always required (when the question is relevant).
     pub required: bool,
+    /// XLSForm expression: an answer is required when it is true (XLSForm's `required`
+    /// column holding an expression rather than yes/no); JSON writes it in `required`.
+    pub required_if: Option<String>,
     /// Message shown when a required answer is missing (a built-in one when empty).
     pub required_message: Labels,
     /// XLSForm expression: the question is asked only when it is true.
@@ -247,6 +254,15 @@ pub struct Question {
     pub default: Option<Value>,
     /// Whether the answer is shown but not editable.
     pub read_only: bool,
+    /// XLSForm expression: the answer is read-only when it is true; JSON writes it in
+    /// `read_only`.
+    pub read_only_if: Option<String>,
+    /// XLSForm `appearance` (`minimal`, `multiline`, `signature`...), passed to the apps
+    /// as written; validation does not read it.
+    pub appearance: Option<String>,
+    /// XLSForm `parameters` as written (`start=0 end=10 step=1`); a `range` reads its
+    /// bounds from it ([`Question::range`]), other types keep it for the apps.
+    pub parameters: Option<String>,
     /// For a select: XLSForm expression deciding which choices are offered, evaluated
     /// per choice, whose columns it names bare (`county = ${county}`), `name` included.
     pub choice_filter: Option<String>,
@@ -260,6 +276,34 @@ impl Question {
             qtype,
             ..Question::default()
         }
+    }
+
+    /// The bounds of a `range` question (`None` for other types); an error when its
+    /// `parameters` are not valid range bounds, which [`Form::compile`] reports.
+    pub fn range(&self) -> Option<Result<RangeParams, String>> {
+        (self.qtype == QuestionType::Range).then(|| RangeParams::parse(self.parameters.as_deref()))
+    }
+
+    /// Set `required` from an XLSForm `required` cell: yes/no words (`yes`, `true`,
+    /// `true()`, `1`, `no`...) or, otherwise, an expression.
+    pub fn set_required_cell(&mut self, cell: &str) {
+        (self.required, self.required_if) = flag_or_expression(cell);
+    }
+
+    /// Set `read_only` from an XLSForm `read_only` cell, as [`Question::set_required_cell`].
+    pub fn set_read_only_cell(&mut self, cell: &str) {
+        (self.read_only, self.read_only_if) = flag_or_expression(cell);
+    }
+}
+
+/// An XLSForm yes/no column: a constant when the cell is a yes/no word (as pyxform
+/// reads them, case-insensitive), else an expression.
+pub(crate) fn flag_or_expression(cell: &str) -> (bool, Option<String>) {
+    let text = cell.trim();
+    match text.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "true()" | "1" => (true, None),
+        "" | "no" | "false" | "false()" | "0" => (false, None),
+        _ => (false, Some(text.to_string())),
     }
 }
 
@@ -291,141 +335,9 @@ pub struct Repeat {
     pub repeat_count: Option<String>,
 }
 
-/// The type of a question, written as in XLSForm (`"select_one yes_no"`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum QuestionType {
-    /// Free text.
-    #[default]
-    Text,
-    /// A whole number.
-    Integer,
-    /// A decimal number.
-    Decimal,
-    /// One choice from the named list.
-    SelectOne(String),
-    /// Any number of choices from the named list, stored space-separated.
-    SelectMultiple(String),
-    /// A date, stored `YYYY-MM-DD`.
-    Date,
-    /// A location, stored `"lat lon [altitude accuracy]"`.
-    Geopoint,
-    /// Text shown to the person; no answer.
-    Note,
-    /// A value computed from `calculation`; not shown.
-    Calculate,
-    /// A photo, stored as the attachment's file name.
-    Image,
-}
-
-impl QuestionType {
-    /// The choice list a select question draws from.
-    pub fn list(&self) -> Option<&str> {
-        match self {
-            QuestionType::SelectOne(l) | QuestionType::SelectMultiple(l) => Some(l),
-            _ => None,
-        }
-    }
-
-    /// The type's name without its list (`select_one`, `integer`, ...).
-    pub fn name(&self) -> &'static str {
-        match self {
-            QuestionType::Text => "text",
-            QuestionType::Integer => "integer",
-            QuestionType::Decimal => "decimal",
-            QuestionType::SelectOne(_) => "select_one",
-            QuestionType::SelectMultiple(_) => "select_multiple",
-            QuestionType::Date => "date",
-            QuestionType::Geopoint => "geopoint",
-            QuestionType::Note => "note",
-            QuestionType::Calculate => "calculate",
-            QuestionType::Image => "image",
-        }
-    }
-
-    /// Whether questions of this type hold an answer entered by a person.
-    pub fn takes_input(&self) -> bool {
-        !matches!(self, QuestionType::Note | QuestionType::Calculate)
-    }
-}
-
-impl fmt::Display for QuestionType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            QuestionType::Text => f.write_str("text"),
-            QuestionType::Integer => f.write_str("integer"),
-            QuestionType::Decimal => f.write_str("decimal"),
-            QuestionType::SelectOne(l) => write!(f, "select_one {l}"),
-            QuestionType::SelectMultiple(l) => write!(f, "select_multiple {l}"),
-            QuestionType::Date => f.write_str("date"),
-            QuestionType::Geopoint => f.write_str("geopoint"),
-            QuestionType::Note => f.write_str("note"),
-            QuestionType::Calculate => f.write_str("calculate"),
-            QuestionType::Image => f.write_str("image"),
-        }
-    }
-}
-
-impl FromStr for QuestionType {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let mut words = s.split_whitespace();
-        let kind = words.next().unwrap_or("");
-        let list = words.next();
-        if words.next().is_some() {
-            return Err(format!("unexpected words in question type `{s}`"));
-        }
-        let plain = |t: QuestionType| match list {
-            None => Ok(t),
-            Some(_) => Err(format!("question type `{kind}` takes no choice list")),
-        };
-        let select = |f: fn(String) -> QuestionType| match list {
-            Some(l) => Ok(f(l.to_string())),
-            None => Err(format!("`{kind}` needs a choice list: `{kind} list_name`")),
-        };
-        match kind {
-            "text" | "string" => plain(QuestionType::Text),
-            "integer" | "int" => plain(QuestionType::Integer),
-            "decimal" => plain(QuestionType::Decimal),
-            "date" => plain(QuestionType::Date),
-            "geopoint" => plain(QuestionType::Geopoint),
-            "note" => plain(QuestionType::Note),
-            "calculate" => plain(QuestionType::Calculate),
-            "image" => plain(QuestionType::Image),
-            "select_one" => select(QuestionType::SelectOne),
-            "select_multiple" => select(QuestionType::SelectMultiple),
-            "" => Err("empty question type".to_string()),
-            other => Err(format!("unknown question type `{other}`")),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn question_type_round_trips() {
-        for t in [
-            "text",
-            "integer",
-            "decimal",
-            "select_one yes_no",
-            "select_multiple device",
-            "date",
-            "geopoint",
-            "note",
-            "calculate",
-            "image",
-        ] {
-            let parsed: QuestionType = t.parse().unwrap();
-            assert_eq!(parsed.to_string(), t);
-        }
-        assert!("select_one".parse::<QuestionType>().is_err());
-        assert!("integer yes_no".parse::<QuestionType>().is_err());
-        assert!("barcode".parse::<QuestionType>().is_err());
-        assert!("select_one a b".parse::<QuestionType>().is_err());
-    }
 
     #[test]
     fn labels_fall_back_to_default_then_neutral() {

@@ -19,6 +19,7 @@
 
 mod checks;
 mod context;
+mod formats;
 mod messages;
 mod walk;
 

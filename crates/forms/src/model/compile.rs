@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::ops::Range;
 
-use super::{Form, Item, Labels, Question, QuestionType};
+use super::{Form, Item, Labels, Question, QuestionType, RangeParams};
 use crate::expr::{self, Expr, ExprError};
 
 /// What kind of item a name refers to.
@@ -35,6 +35,8 @@ pub enum FormErrorKind {
     Calculation,
     /// An expression that does not parse or refers to an unknown `${name}`.
     Expression,
+    /// A `parameters` cell that does not fit its type (a range's bounds).
+    Parameters,
     /// `default_language` is not one of `languages`.
     UnknownLanguage,
 }
@@ -86,6 +88,12 @@ pub(crate) struct Node {
     pub repeat_count: Option<Expr>,
     /// A select's `choice_filter`, with bare names as choice columns.
     pub choice_filter: Option<Expr>,
+    /// `required` given as an expression.
+    pub required_if: Option<Expr>,
+    /// `read_only` given as an expression.
+    pub read_only_if: Option<Expr>,
+    /// A `range` question's bounds, checked.
+    pub range: Option<RangeParams>,
     /// The `relevant` expression's text (questions, groups and repeats alike).
     pub relevant_src: Option<String>,
     /// The `repeat_count` expression's text.
@@ -261,6 +269,9 @@ impl Form {
                         );
                     }
                 }
+                if let Some(Err(message)) = q.range() {
+                    err(&q.name, "parameters", FormErrorKind::Parameters, message);
+                }
                 match (&q.qtype, &q.calculation) {
                     (QuestionType::Calculate, None) => err(
                         &q.name,
@@ -285,17 +296,19 @@ impl Form {
                 .get(name)
                 .is_some_and(|&id: &usize| nodes[id].kind != NodeKind::Group)
         };
-        let mut compiled: Vec<[Option<Expr>; 4]> = Vec::with_capacity(nodes.len());
+        let mut compiled: Vec<[Option<Expr>; 6]> = Vec::with_capacity(nodes.len());
         let mut forward_refs = false;
         for (id, node) in nodes.iter().enumerate() {
             let q = node.question.as_ref();
-            let sources: [(&str, Option<&String>); 4] = [
+            let sources: [(&str, Option<&String>); 6] = [
                 ("relevant", node.relevant_src.as_ref()),
                 ("constraint", q.and_then(|q| q.constraint.as_ref())),
                 ("calculation", q.and_then(|q| q.calculation.as_ref())),
                 ("repeat_count", node.repeat_count_src.as_ref()),
+                ("required", q.and_then(|q| q.required_if.as_ref())),
+                ("read_only", q.and_then(|q| q.read_only_if.as_ref())),
             ];
-            let mut exprs: [Option<Expr>; 4] = [None, None, None, None];
+            let mut exprs: [Option<Expr>; 6] = Default::default();
             for (slot, (column, src)) in sources.into_iter().enumerate() {
                 let Some(src) = src.filter(|s| !s.trim().is_empty()) else {
                     continue;
@@ -382,9 +395,16 @@ impl Form {
         if !errors.is_empty() {
             return Err(errors);
         }
-        for ((node, [relevant, constraint, calculation, repeat_count]), filter) in
-            nodes.iter_mut().zip(compiled).zip(filters)
-        {
+        for ((node, exprs), filter) in nodes.iter_mut().zip(compiled).zip(filters) {
+            let [relevant, constraint, calculation, repeat_count, required_if, read_only_if] =
+                exprs;
+            node.required_if = required_if;
+            node.read_only_if = read_only_if;
+            node.range = node
+                .question
+                .as_ref()
+                .and_then(|q| q.range())
+                .and_then(Result::ok);
             node.choice_filter = filter;
             node.relevant = relevant;
             node.constraint = constraint;
@@ -469,6 +489,9 @@ fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
         calculation: None,
         repeat_count: None,
         choice_filter: None,
+        required_if: None,
+        read_only_if: None,
+        range: None,
         relevant_src,
         repeat_count_src,
         children: Vec::new(),

@@ -6,8 +6,42 @@ use serde::{Deserialize, Serialize};
 use super::{Group, Item, Labels, Question, QuestionType, Repeat};
 use crate::Value;
 
-fn is_false(b: &bool) -> bool {
-    !*b
+/// A yes/no column that may hold an expression instead: `true`, `false` or
+/// `"${age} < 5"` (older definitions only have the booleans).
+#[derive(Serialize, Deserialize, Default)]
+#[serde(untagged)]
+enum Flag {
+    #[default]
+    Off,
+    Const(bool),
+    Expr(String),
+}
+
+impl Flag {
+    fn is_off(&self) -> bool {
+        matches!(self, Flag::Off | Flag::Const(false))
+    }
+
+    fn present(&self) -> bool {
+        !self.is_off()
+    }
+
+    /// The constant and the expression; a string that is a yes/no word is the constant.
+    fn split(self) -> (bool, Option<String>) {
+        match self {
+            Flag::Off => (false, None),
+            Flag::Const(b) => (b, None),
+            Flag::Expr(text) => super::flag_or_expression(&text),
+        }
+    }
+
+    fn join(constant: bool, expr: Option<String>) -> Flag {
+        match expr {
+            Some(e) => Flag::Expr(e),
+            None if constant => Flag::Const(true),
+            None => Flag::Off,
+        }
+    }
 }
 
 /// One item as written in JSON.
@@ -21,8 +55,8 @@ pub(crate) struct RawItem {
     label: Labels,
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
     hint: Labels,
-    #[serde(default, skip_serializing_if = "is_false")]
-    required: bool,
+    #[serde(default, skip_serializing_if = "Flag::is_off")]
+    required: Flag,
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
     required_message: Labels,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,8 +69,12 @@ pub(crate) struct RawItem {
     calculation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     default: Option<Value>,
-    #[serde(default, skip_serializing_if = "is_false")]
-    read_only: bool,
+    #[serde(default, skip_serializing_if = "Flag::is_off")]
+    read_only: Flag,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    appearance: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parameters: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     choice_filter: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,13 +102,14 @@ impl TryFrom<RawItem> for Item {
         };
         if container {
             reject("hint", !raw.hint.0.is_empty())?;
-            reject("required", raw.required)?;
+            reject("required", raw.required.present())?;
             reject("required_message", !raw.required_message.0.is_empty())?;
             reject("constraint", raw.constraint.is_some())?;
             reject("constraint_message", !raw.constraint_message.0.is_empty())?;
             reject("calculation", raw.calculation.is_some())?;
             reject("default", raw.default.is_some())?;
-            reject("read_only", raw.read_only)?;
+            reject("read_only", raw.read_only.present())?;
+            reject("parameters", raw.parameters.is_some())?;
             reject("choice_filter", raw.choice_filter.is_some())?;
             let items = raw.items.unwrap_or_default();
             if kind.contains("group") {
@@ -96,19 +135,25 @@ impl TryFrom<RawItem> for Item {
             let qtype: QuestionType = kind
                 .parse()
                 .map_err(|e: String| format!("question `{name}`: {e}"))?;
+            let (required, required_if) = raw.required.split();
+            let (read_only, read_only_if) = raw.read_only.split();
             Ok(Item::Question(Question {
                 name: raw.name,
                 qtype,
                 label: raw.label,
                 hint: raw.hint,
-                required: raw.required,
+                required,
+                required_if,
                 required_message: raw.required_message,
                 relevant: raw.relevant,
                 constraint: raw.constraint,
                 constraint_message: raw.constraint_message,
                 calculation: raw.calculation,
                 default: raw.default,
-                read_only: raw.read_only,
+                read_only,
+                read_only_if,
+                appearance: raw.appearance,
+                parameters: raw.parameters,
                 choice_filter: raw.choice_filter,
             }))
         }
@@ -122,14 +167,16 @@ impl From<Item> for RawItem {
             name,
             label,
             hint: Labels::new(),
-            required: false,
+            required: Flag::Off,
             required_message: Labels::new(),
             relevant,
             constraint: None,
             constraint_message: Labels::new(),
             calculation: None,
             default: None,
-            read_only: false,
+            read_only: Flag::Off,
+            appearance: None,
+            parameters: None,
             choice_filter: None,
             repeat_count: None,
             items: None,
@@ -137,13 +184,15 @@ impl From<Item> for RawItem {
         match item {
             Item::Question(q) => RawItem {
                 hint: q.hint,
-                required: q.required,
+                required: Flag::join(q.required, q.required_if),
                 required_message: q.required_message,
                 constraint: q.constraint,
                 constraint_message: q.constraint_message,
                 calculation: q.calculation,
                 default: q.default,
-                read_only: q.read_only,
+                read_only: Flag::join(q.read_only, q.read_only_if),
+                appearance: q.appearance,
+                parameters: q.parameters,
                 choice_filter: q.choice_filter,
                 ..empty(&q.qtype.to_string(), q.name, q.label, q.relevant)
             },

@@ -2,8 +2,9 @@
 
 use chrono::NaiveDate;
 
+use super::formats;
 use super::messages::Msg;
-use crate::model::QuestionType;
+use crate::model::{MetaType, QuestionType, RangeParams};
 use crate::Value;
 
 /// Why an answer does not fit its question type.
@@ -30,7 +31,7 @@ pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
-fn parse_finite(s: &str) -> Option<f64> {
+pub(crate) fn parse_finite(s: &str) -> Option<f64> {
     let s = s.trim();
     // Rust also parses "inf" and "NaN"; answers must be plain numbers.
     if s.is_empty() || s.chars().any(|c| c.is_alphabetic() && c != 'e' && c != 'E') {
@@ -39,15 +40,30 @@ fn parse_finite(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|d| d.is_finite())
 }
 
+/// What a type check needs to know beyond the answer.
+pub(crate) struct Ctx<'a> {
+    /// Whether a name is one of the choices offered.
+    pub is_choice: &'a dyn Fn(&str) -> bool,
+    /// How many choices are offered (a rank orders every one of them).
+    pub choice_count: usize,
+    /// A range question's bounds.
+    pub range: Option<&'a RangeParams>,
+}
+
+/// A text answer checked by `ok`, trimmed.
+fn text_shaped(value: &Value, ok: impl Fn(&str) -> bool, msg: Msg<'static>) -> Result<Value, Bad> {
+    match value {
+        Value::Text(s) if ok(s.trim()) => Ok(Value::Text(s.trim().into())),
+        _ => Err(Bad::Type(msg)),
+    }
+}
+
 /// Check a non-empty answer against its type and give the normalized value to store:
 /// integers as `Int`, decimals as `Decimal`, choices and dates trimmed, multiple choices
 /// single-space separated without repeats.
-pub(crate) fn check(
-    qtype: &QuestionType,
-    value: &Value,
-    is_choice: &dyn Fn(&str) -> bool,
-) -> Result<Value, Bad> {
+pub(crate) fn check(qtype: &QuestionType, value: &Value, ctx: &Ctx<'_>) -> Result<Value, Bad> {
     use QuestionType as T;
+    let is_choice = ctx.is_choice;
     match qtype {
         T::Text => match value {
             Value::Bool(_) => Err(Bad::Type(Msg::Text)),
@@ -78,14 +94,43 @@ pub(crate) fn check(
             Value::Text(s) if parse_date(s.trim()).is_some() => Ok(Value::Text(s.trim().into())),
             _ => Err(Bad::Type(Msg::Date)),
         },
+        T::Time => text_shaped(value, formats::is_time, Msg::Time),
+        T::DateTime => text_shaped(value, formats::is_datetime, Msg::DateTime),
         T::Geopoint => match value {
-            Value::Text(s) => check_geopoint(s).ok_or(Bad::Type(Msg::Geopoint)),
+            Value::Text(s) => formats::geopoint(s)
+                .map(Value::Text)
+                .ok_or(Bad::Type(Msg::Geopoint)),
             _ => Err(Bad::Type(Msg::Geopoint)),
         },
+        T::Geotrace | T::Geoshape => {
+            let closed = *qtype == T::Geoshape;
+            let msg = if closed { Msg::Geoshape } else { Msg::Geotrace };
+            match value {
+                Value::Text(s) => formats::geo_points(s, closed)
+                    .map(Value::Text)
+                    .ok_or(Bad::Type(msg)),
+                _ => Err(Bad::Type(msg)),
+            }
+        }
+        T::Range => check_range(value, ctx.range),
         T::Image => match value {
             Value::Text(s) => Ok(Value::Text(s.trim().into())),
             _ => Err(Bad::Type(Msg::Image)),
         },
+        T::Audio | T::Video | T::File => match value {
+            Value::Text(s) => Ok(Value::Text(s.trim().into())),
+            _ => Err(Bad::Type(Msg::File)),
+        },
+        T::Barcode => match value {
+            Value::Bool(_) => Err(Bad::Type(Msg::Text)),
+            other => Ok(Value::Text(other.as_text())),
+        },
+        T::Acknowledge => match value {
+            Value::Bool(true) => Ok(Value::Text("OK".into())),
+            Value::Text(s) if s.trim().eq_ignore_ascii_case("ok") => Ok(Value::Text("OK".into())),
+            _ => Err(Bad::Type(Msg::Acknowledge)),
+        },
+        T::Meta(m) => check_meta(*m, value),
         T::SelectOne(_) => {
             let text = value.as_text();
             let name = text.trim();
@@ -112,26 +157,66 @@ pub(crate) fn check(
                 Err(Bad::NotAChoice(bad.join(" ")))
             }
         }
-        // Notes and calculations are not answered by people; nothing to check.
-        T::Note | T::Calculate => Ok(value.clone()),
+        T::Rank(_) => {
+            let text = value.as_text();
+            let order: Vec<&str> = text.split_whitespace().collect();
+            let bad: Vec<&str> = order.iter().copied().filter(|n| !is_choice(n)).collect();
+            if !bad.is_empty() {
+                return Err(Bad::NotAChoice(bad.join(" ")));
+            }
+            let mut seen = std::collections::HashSet::new();
+            let once = order.iter().all(|n| seen.insert(*n));
+            if once && order.len() == ctx.choice_count {
+                Ok(Value::Text(order.join(" ")))
+            } else {
+                Err(Bad::Type(Msg::Rank))
+            }
+        }
+        // Notes and calculations are not answered by people; a hidden value is whatever
+        // was written (its default or an integration's); nothing to check.
+        T::Note | T::Calculate | T::Hidden => Ok(value.clone()),
     }
 }
 
-/// `"lat lon [altitude [accuracy]]"` with latitude in -90..=90, longitude in
-/// -180..=180 and a non-negative accuracy.
-fn check_geopoint(s: &str) -> Option<Value> {
-    let parts: Vec<&str> = s.split_whitespace().collect();
-    if !(2..=4).contains(&parts.len()) {
-        return None;
+/// A number within the range's bounds and on one of its steps; an integer unless the
+/// range is decimal.
+fn check_range(value: &Value, range: Option<&RangeParams>) -> Result<Value, Bad> {
+    let n = match value {
+        Value::Int(i) => Some(*i as f64),
+        Value::Decimal(d) => Some(*d),
+        Value::Text(s) => parse_finite(s),
+        _ => None,
+    };
+    // A range without valid bounds does not compile, so `range` is present here.
+    let (Some(n), Some(r)) = (n, range) else {
+        return Err(Bad::Type(Msg::Decimal));
+    };
+    if !r.accepts(n) {
+        let (lo, hi) = r.bounds();
+        return Err(Bad::Type(Msg::Range {
+            lo,
+            hi,
+            step: r.step,
+        }));
     }
-    let nums: Vec<f64> = parts
-        .iter()
-        .map(|p| parse_finite(p))
-        .collect::<Option<_>>()?;
-    let ok = (-90.0..=90.0).contains(&nums[0])
-        && (-180.0..=180.0).contains(&nums[1])
-        && nums.get(3).is_none_or(|acc| *acc >= 0.0);
-    ok.then(|| Value::Text(parts.join(" ")))
+    if r.decimal {
+        Ok(Value::Decimal(n))
+    } else {
+        Ok(Value::Int(n.round() as i64))
+    }
+}
+
+/// Metadata as the device writes it: `start` and `end` date-times, `today` a date,
+/// the rest text.
+fn check_meta(m: MetaType, value: &Value) -> Result<Value, Bad> {
+    match m {
+        MetaType::Start | MetaType::End => text_shaped(value, formats::is_datetime, Msg::DateTime),
+        MetaType::Today => text_shaped(value, |s| parse_date(s).is_some(), Msg::Date),
+        _ => match value {
+            Value::Bool(_) => Err(Bad::Type(Msg::Text)),
+            other => Ok(Value::Text(other.as_text())),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -142,12 +227,20 @@ mod tests {
         ["yes", "no", "computer", "tablet"].contains(&name)
     }
 
+    fn ctx() -> Ctx<'static> {
+        Ctx {
+            is_choice: &is_choice,
+            choice_count: 4,
+            range: None,
+        }
+    }
+
     fn ok(t: &str, v: impl Into<Value>) -> Value {
-        check(&t.parse().unwrap(), &v.into(), &is_choice).unwrap()
+        check(&t.parse().unwrap(), &v.into(), &ctx()).unwrap()
     }
 
     fn bad(t: &str, v: impl Into<Value>) -> Bad {
-        check(&t.parse().unwrap(), &v.into(), &is_choice).unwrap_err()
+        check(&t.parse().unwrap(), &v.into(), &ctx()).unwrap_err()
     }
 
     #[test]

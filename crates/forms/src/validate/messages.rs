@@ -11,6 +11,18 @@ pub(crate) enum Msg<'a> {
     Geopoint,
     Text,
     Image,
+    Time,
+    DateTime,
+    Geotrace,
+    Geoshape,
+    File,
+    Acknowledge,
+    Rank,
+    Range {
+        lo: f64,
+        hi: f64,
+        step: f64,
+    },
     NotAChoice(&'a str),
     Unknown,
     NotInThisPart,
@@ -65,6 +77,38 @@ pub(crate) fn builtin(msg: Msg<'_>, lang: &str, default_lang: &str) -> String {
             "Attach a photo (its file name).",
             "Adjunte una foto (el nombre del archivo).",
         ),
+        Msg::Time => pick(
+            "Enter a time as HH:MM.",
+            "Escriba una hora con el formato HH:MM.",
+        ),
+        Msg::DateTime => pick(
+            "Enter a date and time as YYYY-MM-DDTHH:MM.",
+            "Escriba una fecha y hora con el formato AAAA-MM-DDTHH:MM.",
+        ),
+        Msg::Geotrace => pick(
+            "Enter a line of two or more points (latitude and longitude), separated by “;”.",
+            "Indique una línea de dos o más puntos (latitud y longitud), separados por «;».",
+        ),
+        Msg::Geoshape => pick(
+            "Enter a closed shape: four or more points separated by “;”, the last the same as the first.",
+            "Indique una figura cerrada: cuatro o más puntos separados por «;», el último igual al primero.",
+        ),
+        Msg::File => pick(
+            "Attach a file (its file name).",
+            "Adjunte un archivo (el nombre del archivo).",
+        ),
+        Msg::Acknowledge => pick("Answer OK or leave empty.", "Responda OK o deje vacío."),
+        Msg::Rank => pick(
+            "Put every choice in order, each once.",
+            "Ordene todas las opciones, cada una una sola vez.",
+        ),
+        Msg::Range { lo, hi, step } => {
+            if es {
+                format!("Elija un número de {lo} a {hi}, en pasos de {step}.")
+            } else {
+                format!("Choose a number from {lo} to {hi}, in steps of {step}.")
+            }
+        }
         Msg::NotAChoice(v) => {
             if es {
                 format!("«{v}» no es una de las opciones.")

@@ -399,12 +399,33 @@ impl<'a> Walker<'a> {
         };
         let name = q.name.as_str();
         let default_lang = self.form.form.default_language.as_str();
-        state.read_only = q.read_only || q.qtype == QuestionType::Calculate;
-        state.required = q.required && q.qtype.takes_input();
+        // `required` and `read_only` may be expressions (XLSForm allows any boolean
+        // expression there); one that fails counts as false and is reported.
+        let mut flag_error = None;
+        let mut flag = |expr: Option<&crate::expr::Expr>, column: &'static str| match expr {
+            None => false,
+            Some(e) => match self.eval(e, scope, Value::Null) {
+                Ok(x) => x.truthy(),
+                Err(e) => {
+                    flag_error.get_or_insert((column, e));
+                    false
+                }
+            },
+        };
+        let read_only_now = q.read_only || flag(node.read_only_if.as_ref(), "read_only");
+        let required_now = q.required || flag(node.required_if.as_ref(), "required");
+        state.read_only = read_only_now || q.qtype == QuestionType::Calculate;
+        // Metadata, hidden values, notes and calculations are never required: nobody
+        // is asked for them.
+        state.required = required_now && q.qtype.takes_input();
         let mut report = |w: &mut Self, kind, message| {
             let issue = w.issue(path, name, kind, message);
             first_issue.get_or_insert(issue);
         };
+        if let Some((column, e)) = flag_error {
+            let m = self.msg(Msg::Expression(column, &e));
+            report(self, IssueKind::Expression, m);
+        }
         if let (Some(filter), Some(list)) = (&node.choice_filter, q.qtype.list()) {
             let (offered, error) = self.offered(filter, list, scope);
             state.choices = Some(offered);
@@ -469,7 +490,16 @@ impl<'a> Walker<'a> {
             Some(names) => names.iter().any(|n| n == name),
             None => list.is_some_and(|set| set.contains(name)),
         };
-        match checks::check(&q.qtype, &value, &is_choice) {
+        let choice_count = match &offered {
+            Some(names) => names.len(),
+            None => list.map_or(0, |set| set.len()),
+        };
+        let check_ctx = checks::Ctx {
+            is_choice: &is_choice,
+            choice_count,
+            range: node.range.as_ref(),
+        };
+        match checks::check(&q.qtype, &value, &check_ctx) {
             Err(Bad::Type(m)) => {
                 let m = self.msg(m);
                 report(self, IssueKind::Type, m);
