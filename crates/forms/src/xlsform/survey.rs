@@ -1,0 +1,438 @@
+//! The `survey` sheet: rows to questions, groups and repeats, with `or_other` and
+//! `begin loop over` expanded as the reference converter expands them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::headers::{Header, SheetKind};
+use super::types::{self, Control, Mapped, Parsed};
+use super::{Sheet, XlsFormError, XlsFormWarning};
+use crate::model::{Choice, Group, Item, Labels, Question, QuestionType, Repeat};
+use crate::Value;
+
+/// Survey columns the form model keeps; a value in any other column is a warning.
+const KEPT: [&str; 14] = [
+    "type",
+    "name",
+    "label",
+    "hint",
+    "required",
+    "required_message",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "calculation",
+    "default",
+    "read_only",
+    "repeat_count",
+    "choice_filter",
+];
+
+/// What the survey sheet gives: its items, each item's row, and the header (for
+/// placing the form's own errors).
+pub(super) struct Survey {
+    pub items: Vec<Item>,
+    pub rows_of: HashMap<String, usize>,
+    pub header: Header,
+}
+
+/// An open group, repeat or loop while its rows are read.
+enum Open {
+    Group(Group, usize),
+    Repeat(Repeat, usize),
+    /// A loop: a group, repeated once per choice of its list when it closes.
+    Loop(Group, String, usize),
+}
+
+fn yes(text: &str) -> Option<bool> {
+    match text.trim().to_lowercase().as_str() {
+        "" | "no" | "false" | "false()" | "0" => Some(false),
+        "yes" | "true" | "true()" | "1" => Some(true),
+        _ => None,
+    }
+}
+
+fn optional(text: &str) -> Option<String> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+pub(super) fn read(
+    survey: &Sheet,
+    choices: &mut BTreeMap<String, Vec<Choice>>,
+    languages: &mut BTreeMap<String, String>,
+    errors: &mut Vec<XlsFormError>,
+    warnings: &mut Vec<XlsFormWarning>,
+) -> Survey {
+    let header = Header::new(survey, SheetKind::Survey, languages, errors);
+    let mut top: Vec<Item> = Vec::new();
+    let mut open: Vec<Open> = Vec::new();
+    let mut rows_of: HashMap<String, usize> = HashMap::new();
+    if !header.has("type") {
+        errors.push(XlsFormError {
+            sheet: survey.name.clone(),
+            row: survey.first_row,
+            column: None,
+            message: "the header has no `type` column".into(),
+        });
+    }
+    header.unread(
+        survey,
+        &|name| KEPT.contains(&name),
+        &|c| match c.name.as_str() {
+            "appearance" => "`appearance` is read, not yet passed to devices".into(),
+            "parameters" => "`parameters` is read, not yet used on devices".into(),
+            n if n.starts_with("media:") => {
+                format!(
+                    "`{}` (question media) is read, not used on devices",
+                    c.heading
+                )
+            }
+            _ => format!(
+                "the column `{}` is read, not used by this server or its devices",
+                c.heading
+            ),
+        },
+        warnings,
+    );
+    for (i, row) in survey.rows.iter().enumerate().skip(1) {
+        let line = survey.first_row + i;
+        let kind = header.cell(row, "type");
+        let mut name = header.cell(row, "name").to_string();
+        let warn = |column: &str, message: String| XlsFormWarning {
+            sheet: survey.name.clone(),
+            row: line,
+            column: Some(header.heading(column)),
+            message,
+        };
+        let at = |column: &str, message: String| XlsFormError {
+            sheet: survey.name.clone(),
+            row: line,
+            column: Some(header.heading(column)),
+            message,
+        };
+        if kind.is_empty() {
+            if !name.is_empty() || row.iter().any(|c| !c.trim().is_empty()) {
+                warnings.push(warn("type", "a row with no type is not read".into()));
+            }
+            continue;
+        }
+        let relevant = optional(header.cell(row, "relevant"));
+        let label = header.labels(row, "label");
+        let parsed = match types::parse(kind) {
+            Ok(p) => p,
+            Err(message) => {
+                errors.push(at("type", message));
+                continue;
+            }
+        };
+        let (qname, list, or_other) = match parsed {
+            Parsed::Begin(control, list) => {
+                if name.is_empty() {
+                    errors.push(at("name", format!("`{kind}` needs a name")));
+                }
+                rows_of.insert(name.clone(), line);
+                let group = Group {
+                    name: name.clone(),
+                    label,
+                    relevant,
+                    ..Group::default()
+                };
+                open.push(match (control, list) {
+                    (Control::Group, _) => Open::Group(group, line),
+                    (Control::Repeat, _) => Open::Repeat(
+                        Repeat {
+                            name,
+                            label: group.label,
+                            relevant: group.relevant,
+                            repeat_count: optional(header.cell(row, "repeat_count")),
+                            ..Repeat::default()
+                        },
+                        line,
+                    ),
+                    (Control::Loop, Some(list)) => Open::Loop(group, list, line),
+                    (Control::Loop, None) => {
+                        errors.push(at(
+                            "type",
+                            "a loop needs a list: `begin loop over list`".into(),
+                        ));
+                        Open::Group(group, line)
+                    }
+                });
+                continue;
+            }
+            Parsed::End(control) => {
+                let closed = match (open.pop(), control) {
+                    (Some(Open::Group(g, _)), Control::Group) => vec![Item::Group(g)],
+                    (Some(Open::Repeat(r, _)), Control::Repeat) => vec![Item::Repeat(r)],
+                    (Some(Open::Loop(g, list, at_line)), Control::Loop) => {
+                        match expand_loop(g, &list, choices, &mut rows_of, at_line) {
+                            Ok((item, note)) => {
+                                warnings.push(XlsFormWarning {
+                                    sheet: survey.name.clone(),
+                                    row: at_line,
+                                    column: Some(header.heading("type")),
+                                    message: note,
+                                });
+                                vec![item]
+                            }
+                            Err(message) => {
+                                errors.push(XlsFormError {
+                                    sheet: survey.name.clone(),
+                                    row: at_line,
+                                    column: Some(header.heading("type")),
+                                    message,
+                                });
+                                vec![]
+                            }
+                        }
+                    }
+                    (other, _) => {
+                        errors.push(at(
+                            "type",
+                            format!("`{kind}` does not close the group or repeat open here"),
+                        ));
+                        open.extend(other);
+                        continue;
+                    }
+                };
+                for item in closed {
+                    push(&mut open, &mut top, item);
+                }
+                continue;
+            }
+            Parsed::Question {
+                name: qname,
+                list,
+                or_other,
+            } => (qname, list, or_other),
+        };
+        let calculation = optional(header.cell(row, "calculation"));
+        let qtype = match types::to_model(qname, list.as_deref(), calculation.is_some()) {
+            Mapped::Type(t) => t,
+            Mapped::Standin(t, note) => {
+                warnings.push(warn("type", note));
+                t
+            }
+            Mapped::Skip(note) => {
+                warnings.push(warn("type", note));
+                continue;
+            }
+        };
+        if name.is_empty() {
+            if qtype == QuestionType::Note {
+                // The reference names unnamed notes by their row.
+                name = format!("generated_note_name_{line}");
+            } else {
+                errors.push(at("name", "a question needs a name".into()));
+                continue;
+            }
+        }
+        let mut flag = |column: &str| {
+            let text = header.cell(row, column);
+            // A bare word is a typo for yes or no; an expression names or calls
+            // something.
+            let expression = text.contains("${") || text.contains('(') || text.contains(' ');
+            yes(text).unwrap_or_else(|| {
+                if !expression {
+                    errors.push(at(column, format!("`{text}` is neither yes nor no")));
+                    return false;
+                }
+                warnings.push(warn(
+                    column,
+                    format!(
+                        "`{column}` as an expression (`{text}`) is read, not yet supported \
+                         on devices: read as no"
+                    ),
+                ));
+                false
+            })
+        };
+        let required = flag("required");
+        let read_only = flag("read_only");
+        let default = optional(header.cell(row, "default")).map(|text| match qtype {
+            QuestionType::Integer => text.parse().map(Value::Int).unwrap_or(Value::Text(text)),
+            QuestionType::Decimal => text
+                .parse()
+                .map(Value::Decimal)
+                .unwrap_or(Value::Text(text)),
+            _ => Value::Text(text),
+        });
+        rows_of.insert(name.clone(), line);
+        let question = Question {
+            name: name.clone(),
+            qtype: qtype.clone(),
+            label,
+            hint: header.labels(row, "hint"),
+            required,
+            required_message: header.labels(row, "required_message"),
+            relevant,
+            constraint: optional(header.cell(row, "constraint")),
+            constraint_message: header.labels(row, "constraint_message"),
+            calculation,
+            default,
+            read_only,
+            choice_filter: optional(header.cell(row, "choice_filter")),
+            ..Question::default()
+        };
+        push(&mut open, &mut top, Item::Question(question));
+        if or_other {
+            add_other(&name, &qtype, choices);
+            let other = format!("{name}_other");
+            rows_of.insert(other.clone(), line);
+            let mut text = Question::new(other, QuestionType::Text);
+            text.label = Labels::from_pairs([("", "Specify other.")]);
+            text.relevant = Some(format!("selected(${{{name}}}, 'other')"));
+            push(&mut open, &mut top, Item::Question(text));
+        }
+    }
+    for still in open.into_iter().rev() {
+        let (what, name, line) = match &still {
+            Open::Group(g, l) => ("group", g.name.clone(), *l),
+            Open::Repeat(r, l) => ("repeat", r.name.clone(), *l),
+            Open::Loop(g, _, l) => ("loop", g.name.clone(), *l),
+        };
+        errors.push(XlsFormError {
+            sheet: survey.name.clone(),
+            row: line,
+            column: Some(header.heading("type")),
+            message: format!("{what} `{name}` is never closed (end {what})"),
+        });
+    }
+    Survey {
+        items: top,
+        rows_of,
+        header,
+    }
+}
+
+/// `or_other`: the list gains an `other` choice (once), as the reference adds it.
+fn add_other(_name: &str, qtype: &QuestionType, choices: &mut BTreeMap<String, Vec<Choice>>) {
+    let Some(list) = qtype.list() else { return };
+    let Some(entries) = choices.get_mut(list) else {
+        return;
+    };
+    if !entries.iter().any(|c| c.name == "other") {
+        entries.push(Choice {
+            name: "other".into(),
+            label: Labels::from_pairs([("", "Other")]),
+            columns: BTreeMap::new(),
+        });
+    }
+}
+
+fn push(open: &mut [Open], top: &mut Vec<Item>, item: Item) {
+    match open.last_mut() {
+        Some(Open::Group(g, _) | Open::Loop(g, _, _)) => g.items.push(item),
+        Some(Open::Repeat(r, _)) => r.items.push(item),
+        None => top.push(item),
+    }
+}
+
+/// `begin loop over list`: the loop's body once per choice (the reference skips a
+/// choice named `none`), in a group per choice. Names are unique in a form here, so
+/// each copy's names gain `_choice` and its `${references}` to the body follow;
+/// `%(name)s` and `%(label)s` in labels become the choice's name and label.
+fn expand_loop(
+    mut group: Group,
+    list: &str,
+    choices: &BTreeMap<String, Vec<Choice>>,
+    rows_of: &mut HashMap<String, usize>,
+    line: usize,
+) -> Result<(Item, String), String> {
+    let Some(entries) = choices.get(list) else {
+        return Err(format!(
+            "the loop's list `{list}` is not on the choices sheet"
+        ));
+    };
+    let mut names = Vec::new();
+    collect_names(&group.items, &mut names);
+    let body = std::mem::take(&mut group.items);
+    for choice in entries.iter().filter(|c| c.name != "none") {
+        let suffix = &choice.name;
+        let mut items = body.clone();
+        for item in &mut items {
+            rename(item, &names, suffix, choice);
+        }
+        let mut copies = Vec::new();
+        collect_names(&items, &mut copies);
+        for copy in copies {
+            rows_of.insert(copy, line);
+        }
+        group.items.push(Item::Group(Group {
+            name: format!("{}_{suffix}", group.name),
+            label: substitute(&group.label, choice),
+            items,
+            ..Group::default()
+        }));
+    }
+    let note = format!(
+        "`begin loop over {list}` is expanded as the reference expands it: a group per \
+         choice, each question's name followed by `_` and the choice's name"
+    );
+    Ok((Item::Group(group), note))
+}
+
+fn collect_names(items: &[Item], out: &mut Vec<String>) {
+    for item in items {
+        out.push(item.name().to_string());
+        collect_names(item.items(), out);
+    }
+}
+
+fn substitute(labels: &Labels, choice: &Choice) -> Labels {
+    Labels(
+        labels
+            .0
+            .iter()
+            .map(|(code, text)| {
+                let label = choice.label.get(code, code).unwrap_or(&choice.name);
+                let text = text
+                    .replace("%(name)s", &choice.name)
+                    .replace("%(label)s", label);
+                (code.clone(), text)
+            })
+            .collect(),
+    )
+}
+
+fn rename(item: &mut Item, names: &[String], suffix: &str, choice: &Choice) {
+    let fix = |e: &mut Option<String>| {
+        if let Some(text) = e {
+            for n in names {
+                *text = text.replace(&format!("${{{n}}}"), &format!("${{{n}_{suffix}}}"));
+            }
+        }
+    };
+    match item {
+        Item::Question(q) => {
+            q.name = format!("{}_{suffix}", q.name);
+            q.label = substitute(&q.label, choice);
+            q.hint = substitute(&q.hint, choice);
+            for e in [
+                &mut q.relevant,
+                &mut q.constraint,
+                &mut q.calculation,
+                &mut q.choice_filter,
+            ] {
+                fix(e);
+            }
+        }
+        Item::Group(g) => {
+            g.name = format!("{}_{suffix}", g.name);
+            g.label = substitute(&g.label, choice);
+            fix(&mut g.relevant);
+            for child in &mut g.items {
+                rename(child, names, suffix, choice);
+            }
+        }
+        Item::Repeat(r) => {
+            r.name = format!("{}_{suffix}", r.name);
+            r.label = substitute(&r.label, choice);
+            fix(&mut r.relevant);
+            fix(&mut r.repeat_count);
+            for child in &mut r.items {
+                rename(child, names, suffix, choice);
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The reader, sheet by sheet and workbook by workbook.
+
+use super::*;
+use crate::model::Item;
+use crate::Value;
+
+#[cfg(feature = "xlsx")]
+#[test]
+fn a_zip_bomb_is_refused_before_it_is_unpacked() {
+    use std::io::Write;
+    let mut bytes = Vec::new();
+    {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bytes));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+        let zeros = vec![b'0'; 1024 * 1024];
+        for _ in 0..80 {
+            zip.write_all(&zeros).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    assert!(bytes.len() < 1024 * 1024, "{} bytes", bytes.len());
+    let errors = read_xlsx(&bytes).unwrap_err();
+    assert!(
+        errors[0].message.contains("unpacks to 83886080 bytes"),
+        "{errors:?}"
+    );
+    let junk = read_xlsx(b"PK\x03\x04 not really a zip").unwrap_err();
+    assert!(
+        junk[0].message.contains("not an .xlsx workbook"),
+        "{junk:?}"
+    );
+}
+
+fn sheet(name: &str, rows: &[&[&str]]) -> Sheet {
+    Sheet {
+        name: name.into(),
+        first_row: 1,
+        rows: rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect(),
+    }
+}
+
+fn settings() -> Sheet {
+    sheet(
+        "settings",
+        &[
+            &["form_id", "version", "form_title", "default_language"],
+            &["check", "3", "Check", "English (en)"],
+        ],
+    )
+}
+
+#[test]
+fn a_bilingual_form_with_a_repeat_reads_whole() {
+    let survey = sheet(
+        "survey",
+        &[
+            &[
+                "type",
+                "name",
+                "label::English (en)",
+                "label::Español (es)",
+                "required",
+                "relevant",
+                "constraint",
+                "constraint_message::English (en)",
+                "default",
+                "repeat_count",
+            ],
+            &[
+                "select_one yes_no",
+                "consent",
+                "Consent?",
+                "¿Consiente?",
+                "yes",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
+            &[
+                "begin_repeat",
+                "child",
+                "Child",
+                "Niño",
+                "",
+                "${consent} = 'yes'",
+                "",
+                "",
+                "",
+                "2",
+            ],
+            &[
+                "integer", "age", "Age", "Edad", "TRUE()", "", ". < 18", "Under 18", "5", "",
+            ],
+            &["end repeat", "", "", "", "", "", "", "", "", ""],
+            &["", "", "", "", "", "", "", "", "", ""],
+        ],
+    );
+    let choices = sheet(
+        "choices",
+        &[
+            &[
+                "list_name",
+                "name",
+                "label::English (en)",
+                "label::Español (es)",
+            ],
+            &["yes_no", "yes", "Yes", "Sí"],
+            &["yes_no", "no", "No", "No"],
+        ],
+    );
+    let form = from_sheets(&[survey, choices, settings()]).unwrap();
+    assert_eq!((form.id.as_str(), form.version), ("check", 3));
+    assert_eq!(form.default_language, "en");
+    let codes: Vec<&str> = form.languages.iter().map(|l| l.code.as_str()).collect();
+    assert_eq!(codes, ["en", "es"]);
+    let Item::Question(consent) = &form.items[0] else {
+        panic!()
+    };
+    assert!(consent.required);
+    assert_eq!(consent.label.exact("es"), Some("¿Consiente?"));
+    let Item::Repeat(child) = &form.items[1] else {
+        panic!()
+    };
+    assert_eq!(child.repeat_count.as_deref(), Some("2"));
+    assert_eq!(child.relevant.as_deref(), Some("${consent} = 'yes'"));
+    let Item::Question(age) = &child.items[0] else {
+        panic!()
+    };
+    assert_eq!(age.default, Some(Value::Int(5)));
+    assert_eq!(age.constraint_message.exact("en"), Some("Under 18"));
+    assert_eq!(form.choices["yes_no"][0].label.exact("es"), Some("Sí"));
+    form.compile().unwrap();
+}
+
+#[test]
+fn errors_name_the_sheet_row_and_column() {
+    let survey = sheet(
+        "survey",
+        &[
+            &["type", "name", "label", "required"],
+            &["select_one nope", "a", "A", "maybe"],
+            &["integr", "b", "B", ""],
+            &["begin group", "g", "G", ""],
+        ],
+    );
+    let errors = from_sheets(&[survey, settings()]).unwrap_err();
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("survey sheet, row 2, column required: `maybe`")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t
+                .starts_with("survey sheet, row 3, column type: unknown question type `integr`")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("row 4") && t.contains("never closed")),
+        "{text:?}"
+    );
+
+    // The form's own checks come back on their rows too: an unknown list.
+    let survey = sheet(
+        "survey",
+        &[
+            &["type", "name", "label"],
+            &["text", "x", "X"],
+            &["select_one nope", "a", "A"],
+        ],
+    );
+    let errors = from_sheets(&[survey, settings()]).unwrap_err();
+    assert_eq!(errors[0].row, 3, "{errors:?}");
+
+    let missing = from_sheets(&[settings()]).unwrap_err();
+    assert!(missing[0].message.contains("no `survey` sheet"));
+    let no_id = from_sheets(&[sheet("survey", &[&["type", "name"], &["text", "x"]])]).unwrap_err();
+    assert!(no_id[0].message.contains("form_id"), "{no_id:?}");
+}
