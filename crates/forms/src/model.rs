@@ -19,6 +19,7 @@
 
 pub(crate) mod compile;
 mod lookup;
+mod metadata;
 mod or_other;
 mod params;
 mod qtype;
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::Value;
 
 pub use compile::{is_form_id, CompiledForm, FormError, FormErrorKind, NodeKind, MAX_FORM_ID};
+pub use metadata::{odk_timestamp, DeviceFacts, MetaMoment};
 pub use or_other::{or_other, OR_OTHER_CHOICE};
 pub use params::{parse_parameters, RangeParams};
 pub use qtype::{MetaType, QuestionType};

@@ -189,3 +189,5 @@ impl CompiledForm {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod types_tests;
