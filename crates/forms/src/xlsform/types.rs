@@ -279,15 +279,19 @@ fn control(lower: &str) -> Option<Parsed> {
 
 /// The error for a type nobody knows: the nearest known spelling, and the list.
 fn unknown(cell: &str) -> String {
-    let lower = cell.trim().to_lowercase();
+    // The first word is the type; a list name may follow (`selct_one yn`).
+    let words: Vec<&str> = cell.split_whitespace().collect();
+    let first = words.first().copied().unwrap_or_default().to_lowercase();
+    let rest = words.get(1..).unwrap_or_default().join(" ");
     let nearest = SUPPORTED
         .iter()
         .copied()
-        .chain(PLAIN.iter().map(|(s, _)| *s))
-        .map(|s| (distance(&lower, s), s))
+        .map(|s| (distance(&first, s), s))
         .min();
     let hint = match nearest {
-        Some((d, s)) if d <= 2.max(lower.len() / 3) => format!("; did you mean `{s}`?"),
+        Some((d, s)) if d <= 2.max(first.len() / 3) => {
+            format!("; did you mean `{}`?", format!("{s} {rest}").trim())
+        }
         _ => String::new(),
     };
     format!(
