@@ -3,7 +3,7 @@
 //! workbook or a JSON definition as the body).
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use forms::Form;
 use serde::Serialize;
@@ -23,24 +23,40 @@ pub const MAX_FORM_BYTES: usize = 5 * 1024 * 1024;
 /// Most form versions a device may say it holds.
 const MAX_HAVE: usize = 10_000;
 
-/// A form read from an uploaded file: an XLSForm workbook (`.xlsx`, a zip) or a JSON
-/// definition. Errors name the sheet, row and column (or the JSON line).
-pub(crate) fn read_form_file(bytes: &[u8]) -> Result<Form, Vec<String>> {
-    if bytes.starts_with(b"PK") {
-        return forms::xlsform::read_xlsx(bytes)
+/// A form read from an uploaded file: an XLSForm workbook (`.xlsx`/`.xlsm`, a zip, or
+/// old Excel `.xls`) or a JSON definition, with the workbook's warnings (what was read
+/// but is not kept). `file_name` is the uploaded file's name, the form id when the
+/// workbook's settings give none. Errors name the sheet, row and column (or the JSON line).
+pub(crate) fn read_form_file(
+    bytes: &[u8],
+    file_name: &str,
+) -> Result<(Form, Vec<String>), Vec<String>> {
+    const OLE2: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0];
+    if bytes.starts_with(b"PK") || bytes.starts_with(OLE2) {
+        return forms::xlsform::read_workbook(bytes, file_name)
+            .map(|r| (r.form, r.warnings.iter().map(ToString::to_string).collect()))
             .map_err(|errs| errs.iter().map(ToString::to_string).collect());
     }
     let text = std::str::from_utf8(bytes).map_err(|_| {
-        vec!["the file is neither an XLSForm workbook (.xlsx) nor a JSON definition".to_string()]
+        vec![
+            "the file is neither an XLSForm workbook (.xlsx, .xls) nor a JSON definition"
+                .to_string(),
+        ]
     })?;
-    Form::from_json(text).map_err(|e| vec![format!("the JSON definition: {e}")])
+    Form::from_json(text)
+        .map(|form| (form, Vec::new()))
+        .map_err(|e| vec![format!("the JSON definition: {e}")])
 }
+
+/// What reading a form file gives: the form and its warnings, or its errors.
+pub(crate) type FormRead = Result<(Form, Vec<String>), Vec<String>>;
 
 /// [`read_form_file`] off the async threads: a workbook takes a while to unpack.
 pub(crate) async fn read_form_blocking(
     bytes: Vec<u8>,
-) -> Result<Result<Form, Vec<String>>, ApiError> {
-    tokio::task::spawn_blocking(move || read_form_file(&bytes))
+    file_name: String,
+) -> Result<FormRead, ApiError> {
+    tokio::task::spawn_blocking(move || read_form_file(&bytes, &file_name))
         .await
         .map_err(|_| ApiError::internal())
 }
@@ -78,6 +94,17 @@ pub struct PublishResponse {
     pub version: u32,
     /// False when this very definition was published before (nothing changed).
     pub new: bool,
+    /// What the workbook has that was read but is not kept (sheet, row, column).
+    pub warnings: Vec<String>,
+}
+
+/// The publish request's query: `?file_name=household.xlsx`, the form id when the
+/// workbook's settings give none.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PublishQuery {
+    /// The uploaded file's name.
+    #[serde(default)]
+    pub file_name: String,
 }
 
 /// `POST /v1/admin/forms`: publish a form version (admins and backbone staff). A form
@@ -85,6 +112,7 @@ pub struct PublishResponse {
 pub async fn publish(
     State(state): State<AppState>,
     caller: Caller,
+    Query(query): Query<PublishQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Gz<PublishResponse>, ApiError> {
@@ -94,7 +122,9 @@ pub async fn publish(
         ));
     }
     let bytes = read_at_most(&headers, body, MAX_FORM_BYTES).await?;
-    let form = read_form_blocking(bytes).await?.map_err(invalid)?;
+    let (form, warnings) = read_form_blocking(bytes, query.file_name)
+        .await?
+        .map_err(invalid)?;
     let (id, version) = (form.id.clone(), form.version);
     let storage = state.storage.clone();
     let published = tokio::task::spawn_blocking(move || storage.publish_form(form))
@@ -107,6 +137,7 @@ pub async fn publish(
         id,
         version,
         new: published == Published::New,
+        warnings,
     }))
 }
 

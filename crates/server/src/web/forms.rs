@@ -57,13 +57,13 @@ pub async fn list(State(state): State<AppState>, staff: Staff) -> Response {
 
 fn upload_form(csrf: &str) -> String {
     format!(
-        "<h2>Upload a form</h2><p>An XLSForm workbook (<code>.xlsx</code>: survey, choices \
-         and settings sheets) or a JSON definition. You will see its errors, or a preview, \
+        "<h2>Upload a form</h2><p>An XLSForm workbook (<code>.xlsx</code> or <code>.xls</code>: \
+         survey, choices and settings sheets) or a JSON definition. You will see its errors, or a preview, \
          before anything is published. To publish a new version of a form, keep its \
          <code>form_id</code> and raise its <code>version</code>.</p>\
          <form method=\"post\" action=\"/forms/preview\" enctype=\"multipart/form-data\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label>File <input type=\"file\" name=\"file\" accept=\".xlsx,.json\" required></label>\
+         <label>File <input type=\"file\" name=\"file\" accept=\".xlsx,.xlsm,.xls,.json\" required></label>\
          <button type=\"submit\">Check and preview</button></form>",
         escape(csrf)
     )
@@ -85,8 +85,8 @@ pub async fn preview(State(state): State<AppState>, staff: Staff, form: Multipar
     if upload.file.is_empty() {
         return error_page(StatusCode::BAD_REQUEST, "Choose a file to upload.");
     }
-    let form = match read_form_blocking(upload.file).await {
-        Ok(Ok(form)) => form,
+    let (form, warnings) = match read_form_blocking(upload.file, upload.file_name).await {
+        Ok(Ok(read)) => read,
         Ok(Err(errors)) => return refused(&staff, &errors),
         Err(_) => {
             return error_page(
@@ -113,8 +113,22 @@ pub async fn preview(State(state): State<AppState>, staff: Staff, form: Multipar
             );
         }
     }
+    // What was read but is not kept, beside the preview: nothing dropped in silence.
+    let warned = if warnings.is_empty() {
+        String::new()
+    } else {
+        let items: String = warnings
+            .iter()
+            .map(|w| format!("<li>{}</li>", escape(w)))
+            .collect();
+        format!(
+            "<h2>Read but not kept</h2><p>The form publishes; these parts of the workbook \
+             are not used on devices yet, or were read differently from how they are \
+             written:</p><ul id=\"form-warnings\">{items}</ul>"
+        )
+    };
     let body = format!(
-        "<h1>Preview: {}</h1>{}<form method=\"post\" action=\"/forms/publish\">\
+        "<h1>Preview: {}</h1>{warned}{}<form method=\"post\" action=\"/forms/publish\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <input type=\"hidden\" name=\"definition\" value=\"{}\">\
          <button type=\"submit\" id=\"publish\">Publish version {version}</button></form>\

@@ -12,6 +12,9 @@ pub struct Upload {
     pub csrf: String,
     /// The file's bytes (empty when none was chosen).
     pub file: Vec<u8>,
+    /// The file's name as the browser sent it (an XLSForm's id when its settings have
+    /// none).
+    pub file_name: String,
 }
 
 /// Read the `csrf` and `file` fields of an upload form; other fields are ignored. A
@@ -20,11 +23,15 @@ pub async fn read_upload(mut form: Multipart) -> Result<Upload, Response> {
     let mut upload = Upload {
         csrf: String::new(),
         file: Vec::new(),
+        file_name: String::new(),
     };
     loop {
         match form.next_field().await {
             Ok(Some(field)) => {
                 let name = field.name().unwrap_or("").to_string();
+                if name == "file" {
+                    upload.file_name = field.file_name().unwrap_or("").to_string();
+                }
                 match field.bytes().await {
                     Ok(bytes) if name == "csrf" => {
                         upload.csrf = String::from_utf8_lossy(&bytes).into_owned()
