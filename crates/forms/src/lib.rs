@@ -14,8 +14,9 @@ pub mod xlsform;
 
 pub use answers::{Answer, Answers};
 pub use model::{
-    is_form_id, or_other, parse_parameters, Choice, CompiledForm, Form, FormError, FormErrorKind,
-    Group, Item, Labels, Language, MetaType, NodeKind, Question, QuestionType, RangeParams, Repeat,
+    is_form_id, or_other, parse_parameters, Choice, CompiledForm, DeviceFacts, Form, FormError,
+    FormErrorKind, Group, Item, Labels, Language, MetaMoment, MetaType, NodeKind, Question,
+    QuestionType, RangeParams, Repeat,
 };
 pub use validate::{Issue, IssueKind, QuestionState, Validation};
 pub use value::Value;

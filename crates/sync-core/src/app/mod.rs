@@ -8,11 +8,14 @@
 mod attachments;
 mod error;
 mod forms_catalog;
+mod metadata;
 mod progress;
 mod types;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod types_tests;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
@@ -216,6 +219,7 @@ impl DeviceStore {
         let kind = forms_catalog::kind_of(&form_id);
         let scope = writable_scope(&saved)?;
         let mut fields = form.defaults();
+        metadata::fill_start(&form, &saved, &mut fields);
         if let Some(household) = household_id {
             parse_id(&household)?;
             fields.set("_household", household);
@@ -303,6 +307,7 @@ impl DeviceStore {
         let meta = self.lock().meta(id)?;
         // On the version the response was started on, whatever is newer now.
         let form = self.form_of(meta.form)?;
+        self.fill_end(id, &form, &saved)?;
         let commit = Commit::new(&saved.user_id, "Finalized");
         self.lock()
             .finalize_response(id, &form, &lang, today(), &commit)?;

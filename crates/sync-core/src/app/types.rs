@@ -128,8 +128,21 @@ pub struct QuestionState {
     pub name: String,
     /// `question`, `group`, `repeat` or `instance` (one instance of a repeat).
     pub kind: String,
-    /// The question type (`integer`, `select_one`, ...); empty for groups.
+    /// The question type without its list: `text`, `integer`, `decimal`, `select_one`,
+    /// `select_multiple`, `rank`, `date`, `time`, `datetime`, `range`, `geopoint`,
+    /// `geotrace`, `geoshape`, `barcode`, `acknowledge`, `note`, `calculate`, `hidden`,
+    /// `image`, `audio`, `video`, `file`, or a metadata type (`start`, `end`, `today`,
+    /// `deviceid`, `username`...); empty for groups and repeats.
     pub question_type: String,
+    /// Whether the app shows this question: false for calculations, hidden values and
+    /// metadata, which the core fills in and nobody is asked.
+    pub shown: bool,
+    /// The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...).
+    pub appearance: Option<String>,
+    /// The XLSForm `parameters` as written (`start=0 end=10 step=1`, `max-pixels=1024`).
+    pub parameters: Option<String>,
+    /// A `range` question's bounds.
+    pub range: Option<RangeView>,
     /// The label in the requested language.
     pub label: String,
     /// Whether it is shown.
@@ -145,6 +158,20 @@ pub struct QuestionState {
     /// The choices of a select question offered as the answers stand (a `choice_filter`
     /// narrows them: the cities of the county answered), labelled in the requested language.
     pub choices: Vec<ChoiceView>,
+}
+
+/// The bounds of a `range` question: a slider from `start` to `end` (either may be the
+/// larger) in steps of `step`.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RangeView {
+    /// The first value.
+    pub start: f64,
+    /// The last value.
+    pub end: f64,
+    /// The distance between two values (positive).
+    pub step: f64,
+    /// Whether answers are decimals (else whole numbers).
+    pub decimal: bool,
 }
 
 /// A response (survey, check-in, case note) as a screen shows it.
@@ -341,6 +368,15 @@ pub(crate) fn question_states(
                     .filter(|_| !is_instance)
                     .map(|q| q.qtype.name().to_string())
                     .unwrap_or_default(),
+                shown: question.is_none_or(|q| q.qtype.is_shown()),
+                appearance: question.and_then(|q| q.appearance.clone()),
+                parameters: question.and_then(|q| q.parameters.clone()),
+                range: form.range(&s.name).map(|r| RangeView {
+                    start: r.start,
+                    end: r.end,
+                    step: r.step,
+                    decimal: r.decimal,
+                }),
                 label: s.label.clone(),
                 relevant: s.relevant,
                 required: s.required,

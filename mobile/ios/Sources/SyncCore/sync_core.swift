@@ -2217,9 +2217,30 @@ public struct QuestionState: Equatable, Hashable {
      */
     public var kind: String
     /**
-     * The question type (`integer`, `select_one`, ...); empty for groups.
+     * The question type without its list: `text`, `integer`, `decimal`, `select_one`,
+     * `select_multiple`, `rank`, `date`, `time`, `datetime`, `range`, `geopoint`,
+     * `geotrace`, `geoshape`, `barcode`, `acknowledge`, `note`, `calculate`, `hidden`,
+     * `image`, `audio`, `video`, `file`, or a metadata type (`start`, `end`, `today`,
+     * `deviceid`, `username`...); empty for groups and repeats.
      */
     public var questionType: String
+    /**
+     * Whether the app shows this question: false for calculations, hidden values and
+     * metadata, which the core fills in and nobody is asked.
+     */
+    public var shown: Bool
+    /**
+     * The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...).
+     */
+    public var appearance: String?
+    /**
+     * The XLSForm `parameters` as written (`start=0 end=10 step=1`, `max-pixels=1024`).
+     */
+    public var parameters: String?
+    /**
+     * A `range` question's bounds.
+     */
+    public var range: RangeView?
     /**
      * The label in the requested language.
      */
@@ -2263,8 +2284,25 @@ public struct QuestionState: Equatable, Hashable {
          * `question`, `group`, `repeat` or `instance` (one instance of a repeat).
          */kind: String, 
         /**
-         * The question type (`integer`, `select_one`, ...); empty for groups.
+         * The question type without its list: `text`, `integer`, `decimal`, `select_one`,
+         * `select_multiple`, `rank`, `date`, `time`, `datetime`, `range`, `geopoint`,
+         * `geotrace`, `geoshape`, `barcode`, `acknowledge`, `note`, `calculate`, `hidden`,
+         * `image`, `audio`, `video`, `file`, or a metadata type (`start`, `end`, `today`,
+         * `deviceid`, `username`...); empty for groups and repeats.
          */questionType: String, 
+        /**
+         * Whether the app shows this question: false for calculations, hidden values and
+         * metadata, which the core fills in and nobody is asked.
+         */shown: Bool, 
+        /**
+         * The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...).
+         */appearance: String?, 
+        /**
+         * The XLSForm `parameters` as written (`start=0 end=10 step=1`, `max-pixels=1024`).
+         */parameters: String?, 
+        /**
+         * A `range` question's bounds.
+         */range: RangeView?, 
         /**
          * The label in the requested language.
          */label: String, 
@@ -2291,6 +2329,10 @@ public struct QuestionState: Equatable, Hashable {
         self.name = name
         self.kind = kind
         self.questionType = questionType
+        self.shown = shown
+        self.appearance = appearance
+        self.parameters = parameters
+        self.range = range
         self.label = label
         self.relevant = relevant
         self.required = required
@@ -2320,6 +2362,10 @@ public struct FfiConverterTypeQuestionState: FfiConverterRustBuffer {
                 name: FfiConverterString.read(from: &buf), 
                 kind: FfiConverterString.read(from: &buf), 
                 questionType: FfiConverterString.read(from: &buf), 
+                shown: FfiConverterBool.read(from: &buf), 
+                appearance: FfiConverterOptionString.read(from: &buf), 
+                parameters: FfiConverterOptionString.read(from: &buf), 
+                range: FfiConverterOptionTypeRangeView.read(from: &buf), 
                 label: FfiConverterString.read(from: &buf), 
                 relevant: FfiConverterBool.read(from: &buf), 
                 required: FfiConverterBool.read(from: &buf), 
@@ -2335,6 +2381,10 @@ public struct FfiConverterTypeQuestionState: FfiConverterRustBuffer {
         FfiConverterString.write(value.name, into: &buf)
         FfiConverterString.write(value.kind, into: &buf)
         FfiConverterString.write(value.questionType, into: &buf)
+        FfiConverterBool.write(value.shown, into: &buf)
+        FfiConverterOptionString.write(value.appearance, into: &buf)
+        FfiConverterOptionString.write(value.parameters, into: &buf)
+        FfiConverterOptionTypeRangeView.write(value.range, into: &buf)
         FfiConverterString.write(value.label, into: &buf)
         FfiConverterBool.write(value.relevant, into: &buf)
         FfiConverterBool.write(value.required, into: &buf)
@@ -2358,6 +2408,96 @@ public func FfiConverterTypeQuestionState_lift(_ buf: RustBuffer) throws -> Ques
 #endif
 public func FfiConverterTypeQuestionState_lower(_ value: QuestionState) -> RustBuffer {
     return FfiConverterTypeQuestionState.lower(value)
+}
+
+
+/**
+ * The bounds of a `range` question: a slider from `start` to `end` (either may be the
+ * larger) in steps of `step`.
+ */
+public struct RangeView: Equatable, Hashable {
+    /**
+     * The first value.
+     */
+    public var start: Double
+    /**
+     * The last value.
+     */
+    public var end: Double
+    /**
+     * The distance between two values (positive).
+     */
+    public var step: Double
+    /**
+     * Whether answers are decimals (else whole numbers).
+     */
+    public var decimal: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The first value.
+         */start: Double, 
+        /**
+         * The last value.
+         */end: Double, 
+        /**
+         * The distance between two values (positive).
+         */step: Double, 
+        /**
+         * Whether answers are decimals (else whole numbers).
+         */decimal: Bool) {
+        self.start = start
+        self.end = end
+        self.step = step
+        self.decimal = decimal
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RangeView: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRangeView: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RangeView {
+        return
+            try RangeView(
+                start: FfiConverterDouble.read(from: &buf), 
+                end: FfiConverterDouble.read(from: &buf), 
+                step: FfiConverterDouble.read(from: &buf), 
+                decimal: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RangeView, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.start, into: &buf)
+        FfiConverterDouble.write(value.end, into: &buf)
+        FfiConverterDouble.write(value.step, into: &buf)
+        FfiConverterBool.write(value.decimal, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRangeView_lift(_ buf: RustBuffer) throws -> RangeView {
+    return try FfiConverterTypeRangeView.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRangeView_lower(_ value: RangeView) -> RustBuffer {
+    return FfiConverterTypeRangeView.lower(value)
 }
 
 
@@ -3427,6 +3567,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeRangeView: FfiConverterRustBuffer {
+    typealias SwiftType = RangeView?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRangeView.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRangeView.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

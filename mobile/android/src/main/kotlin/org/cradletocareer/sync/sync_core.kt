@@ -3433,9 +3433,34 @@ data class QuestionState (
     var `kind`: kotlin.String
     , 
     /**
-     * The question type (`integer`, `select_one`, ...); empty for groups.
+     * The question type without its list: `text`, `integer`, `decimal`, `select_one`,
+     * `select_multiple`, `rank`, `date`, `time`, `datetime`, `range`, `geopoint`,
+     * `geotrace`, `geoshape`, `barcode`, `acknowledge`, `note`, `calculate`, `hidden`,
+     * `image`, `audio`, `video`, `file`, or a metadata type (`start`, `end`, `today`,
+     * `deviceid`, `username`...); empty for groups and repeats.
      */
     var `questionType`: kotlin.String
+    , 
+    /**
+     * Whether the app shows this question: false for calculations, hidden values and
+     * metadata, which the core fills in and nobody is asked.
+     */
+    var `shown`: kotlin.Boolean
+    , 
+    /**
+     * The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...).
+     */
+    var `appearance`: kotlin.String?
+    , 
+    /**
+     * The XLSForm `parameters` as written (`start=0 end=10 step=1`, `max-pixels=1024`).
+     */
+    var `parameters`: kotlin.String?
+    , 
+    /**
+     * A `range` question's bounds.
+     */
+    var `range`: RangeView?
     , 
     /**
      * The label in the requested language.
@@ -3492,6 +3517,10 @@ public object FfiConverterTypeQuestionState: FfiConverterRustBuffer<QuestionStat
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeRangeView.read(buf),
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
@@ -3507,6 +3536,10 @@ public object FfiConverterTypeQuestionState: FfiConverterRustBuffer<QuestionStat
             FfiConverterString.allocationSize(value.`name`) +
             FfiConverterString.allocationSize(value.`kind`) +
             FfiConverterString.allocationSize(value.`questionType`) +
+            FfiConverterBoolean.allocationSize(value.`shown`) +
+            FfiConverterOptionalString.allocationSize(value.`appearance`) +
+            FfiConverterOptionalString.allocationSize(value.`parameters`) +
+            FfiConverterOptionalTypeRangeView.allocationSize(value.`range`) +
             FfiConverterString.allocationSize(value.`label`) +
             FfiConverterBoolean.allocationSize(value.`relevant`) +
             FfiConverterBoolean.allocationSize(value.`required`) +
@@ -3521,6 +3554,10 @@ public object FfiConverterTypeQuestionState: FfiConverterRustBuffer<QuestionStat
             FfiConverterString.write(value.`name`, buf)
             FfiConverterString.write(value.`kind`, buf)
             FfiConverterString.write(value.`questionType`, buf)
+            FfiConverterBoolean.write(value.`shown`, buf)
+            FfiConverterOptionalString.write(value.`appearance`, buf)
+            FfiConverterOptionalString.write(value.`parameters`, buf)
+            FfiConverterOptionalTypeRangeView.write(value.`range`, buf)
             FfiConverterString.write(value.`label`, buf)
             FfiConverterBoolean.write(value.`relevant`, buf)
             FfiConverterBoolean.write(value.`required`, buf)
@@ -3528,6 +3565,70 @@ public object FfiConverterTypeQuestionState: FfiConverterRustBuffer<QuestionStat
             FfiConverterOptionalTypeAnswerValue.write(value.`value`, buf)
             FfiConverterOptionalString.write(value.`error`, buf)
             FfiConverterSequenceTypeChoiceView.write(value.`choices`, buf)
+    }
+}
+
+
+
+/**
+ * The bounds of a `range` question: a slider from `start` to `end` (either may be the
+ * larger) in steps of `step`.
+ */
+data class RangeView (
+    /**
+     * The first value.
+     */
+    var `start`: kotlin.Double
+    , 
+    /**
+     * The last value.
+     */
+    var `end`: kotlin.Double
+    , 
+    /**
+     * The distance between two values (positive).
+     */
+    var `step`: kotlin.Double
+    , 
+    /**
+     * Whether answers are decimals (else whole numbers).
+     */
+    var `decimal`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRangeView: FfiConverterRustBuffer<RangeView> {
+    override fun read(buf: ByteBuffer): RangeView {
+        return RangeView(
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RangeView) = (
+            FfiConverterDouble.allocationSize(value.`start`) +
+            FfiConverterDouble.allocationSize(value.`end`) +
+            FfiConverterDouble.allocationSize(value.`step`) +
+            FfiConverterBoolean.allocationSize(value.`decimal`)
+    )
+
+    override fun write(value: RangeView, buf: ByteBuffer) {
+            FfiConverterDouble.write(value.`start`, buf)
+            FfiConverterDouble.write(value.`end`, buf)
+            FfiConverterDouble.write(value.`step`, buf)
+            FfiConverterBoolean.write(value.`decimal`, buf)
     }
 }
 
@@ -4384,6 +4485,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeRangeView: FfiConverterRustBuffer<RangeView?> {
+    override fun read(buf: ByteBuffer): RangeView? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRangeView.read(buf)
+    }
+
+    override fun allocationSize(value: RangeView?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRangeView.allocationSize(value)
+        }
+    }
+
+    override fun write(value: RangeView?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRangeView.write(value, buf)
         }
     }
 }
