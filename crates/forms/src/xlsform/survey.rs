@@ -10,7 +10,9 @@ use crate::model::{Choice, Group, Item, Labels, Question, QuestionType, Repeat};
 use crate::Value;
 
 /// Survey columns the form model keeps; a value in any other column is a warning.
-const KEPT: [&str; 14] = [
+const KEPT: [&str; 16] = [
+    "appearance",
+    "parameters",
     "type",
     "name",
     "label",
@@ -272,6 +274,8 @@ pub(super) fn read(
             default,
             read_only,
             choice_filter: optional(header.cell(row, "choice_filter")),
+            appearance: optional(header.cell(row, "appearance")),
+            parameters: optional(header.cell(row, "parameters")),
             ..Question::default()
         };
         push(&mut open, &mut top, Item::Question(question));

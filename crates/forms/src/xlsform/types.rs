@@ -331,6 +331,13 @@ pub(super) fn to_model(name: &str, list: Option<&str>, calculation: bool) -> Map
             format!("`{what}` is read, not yet supported on devices: asked as text for now"),
         )
     };
+    // Whatever the model itself parses (its list of types grows) is its own type.
+    let written = format!("{name} {list}");
+    if let Ok(t) = written.trim().parse::<QuestionType>() {
+        if name != "hidden" || !calculation {
+            return Mapped::Type(t);
+        }
+    }
     match name {
         "text" => Mapped::Type(QuestionType::Text),
         "integer" => Mapped::Type(QuestionType::Integer),
