@@ -197,6 +197,9 @@ pub struct Choice {
 /// In JSON, every item is an object with a `type`; see the [module docs](self).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "serde_item::RawItem", into = "serde_item::RawItem")]
+// A form holds a few hundred items at most, built once; boxing questions would change
+// every constructor and pattern in the workspace for no measurable gain.
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
     /// A question.
     Question(Question),
