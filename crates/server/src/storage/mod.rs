@@ -40,7 +40,7 @@ use uuid::Uuid;
 
 use crate::auth::{self, Caller, Role};
 pub use accounts::{normalize_code, DeviceSummary, Enrollment, UserSummary, ENROLLMENT_TTL};
-pub use attachments::{AttachmentError, NewAttachment, UploadState};
+pub use attachments::{AttachmentError, NewAttachment, Swept, UploadState};
 pub use browse::{ChangeOrigin, ListCursor, ListedRecord, RecordFilter, RecordList, SEARCH_SCAN};
 pub use feed_watch::FeedMark;
 pub use form_versions::{FormListing, PublishError, Published, FORMS_PER_ANSWER};
