@@ -190,7 +190,7 @@ fn full_outline(form: &Form, items: &[Item], depth: usize, out: &mut Vec<String>
                     if q.required {
                         "yes".into()
                     } else {
-                        String::new()
+                        q.required_if.clone().unwrap_or_default()
                     },
                 );
                 add(
@@ -198,7 +198,7 @@ fn full_outline(form: &Form, items: &[Item], depth: usize, out: &mut Vec<String>
                     if q.read_only {
                         "yes".into()
                     } else {
-                        String::new()
+                        q.read_only_if.clone().unwrap_or_default()
                     },
                 );
                 add("relevant", q.relevant.clone().unwrap_or_default());

@@ -56,7 +56,9 @@ fn columns(
 ) {
     for item in items {
         match item {
-            Item::Question(q) if q.qtype.takes_input() || q.qtype == QuestionType::Calculate => {
+            // Every question that holds an answer: what the person typed, what was
+            // computed, and what the device filled itself (metadata, hidden values).
+            Item::Question(q) if q.qtype != QuestionType::Note => {
                 out.push(Column::Answer(q.name.clone()));
                 if let QuestionType::SelectMultiple(list) = &q.qtype {
                     for choice in form.choices.get(list).into_iter().flatten() {
@@ -226,5 +228,28 @@ mod tests {
         assert_eq!(layout.repeat_names().collect::<Vec<_>>(), ["child"]);
         let child = layout.repeat_header("child").unwrap();
         assert!(child.starts_with("_parent_id,_index,age_years,hispanic,race,race/aian,"));
+    }
+
+    #[test]
+    fn answers_the_device_fills_are_exported_and_notes_are_not() {
+        use forms::{Item, Question};
+        let mut form = forms::instruments::seed_forms().remove(0);
+        let meta = |name: &str| {
+            Item::Question(Question::new(
+                name,
+                QuestionType::from_xlsform_name(name, None).unwrap(),
+            ))
+        };
+        form.items.insert(0, meta("start"));
+        form.items.push(meta("end"));
+        form.items
+            .push(Item::Question(Question::new("kept", QuestionType::Hidden)));
+        form.items
+            .push(Item::Question(Question::new("hello", QuestionType::Note)));
+        let header = Layout::of(&form).main_header();
+        for column in [",start,", ",end,", ",kept"] {
+            assert!(header.contains(column), "{column} in {header}");
+        }
+        assert!(!header.contains("hello"), "{header}");
     }
 }

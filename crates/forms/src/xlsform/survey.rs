@@ -229,28 +229,22 @@ pub(super) fn read(
                 continue;
             }
         }
-        let mut flag = |column: &str| {
+        let mut flag = |column: &str| -> (bool, Option<String>) {
             let text = header.cell(row, column);
             // A bare word is a typo for yes or no; an expression names or calls
-            // something.
+            // something, and is evaluated as the answers stand.
             let expression = text.contains("${") || text.contains('(') || text.contains(' ');
-            yes(text).unwrap_or_else(|| {
-                if !expression {
+            match yes(text) {
+                Some(flag) => (flag, None),
+                None if expression => (false, Some(text.trim().to_string())),
+                None => {
                     errors.push(at(column, format!("`{text}` is neither yes nor no")));
-                    return false;
+                    (false, None)
                 }
-                warnings.push(warn(
-                    column,
-                    format!(
-                        "`{column}` as an expression (`{text}`) is read, not yet supported \
-                         on devices: read as no"
-                    ),
-                ));
-                false
-            })
+            }
         };
-        let required = flag("required");
-        let read_only = flag("read_only");
+        let (required, required_if) = flag("required");
+        let (read_only, read_only_if) = flag("read_only");
         let default = optional(header.cell(row, "default")).map(|text| match qtype {
             QuestionType::Integer => text.parse().map(Value::Int).unwrap_or(Value::Text(text)),
             QuestionType::Decimal => text
@@ -266,6 +260,7 @@ pub(super) fn read(
             label,
             hint: header.labels(row, "hint"),
             required,
+            required_if,
             required_message: header.labels(row, "required_message"),
             relevant,
             constraint: optional(header.cell(row, "constraint")),
@@ -273,6 +268,7 @@ pub(super) fn read(
             calculation,
             default,
             read_only,
+            read_only_if,
             choice_filter: optional(header.cell(row, "choice_filter")),
             appearance: optional(header.cell(row, "appearance")),
             parameters: optional(header.cell(row, "parameters")),
