@@ -272,7 +272,6 @@ pub(super) fn read(
             choice_filter: optional(header.cell(row, "choice_filter")),
             appearance: optional(header.cell(row, "appearance")),
             parameters: optional(header.cell(row, "parameters")),
-            ..Question::default()
         };
         push(&mut open, &mut top, Item::Question(question));
         if or_other {
