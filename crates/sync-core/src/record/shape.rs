@@ -158,28 +158,28 @@ fn check_answers<R: ReadDoc>(
     depth: usize,
 ) -> std::result::Result<(), String> {
     for item in doc.map_range(map, ..) {
-        let path = format!("{prefix}{}", item.key);
-        for value in values(doc, map, item.key.as_ref()) {
+        // Every concurrent value of a conflicted field; the one value otherwise,
+        // without a second lookup (this runs on every push, for every answer).
+        let all = if item.conflict {
+            doc.get_all(map, item.key.as_ref()).unwrap_or_default()
+        } else {
+            vec![(item.value.clone().into_value(), item.id())]
+        };
+        for (value, id) in all {
+            let path = || format!("{prefix}{}", item.key);
             match value {
-                Value::Scalar(s) => check_scalar(&s).map_err(|e| format!("`{path}`: {e}"))?,
+                Value::Scalar(s) => check_scalar(&s).map_err(|e| format!("`{}`: {e}", path()))?,
                 Value::Object(ObjType::List) => {
-                    let (_, list) = doc
-                        .get_all(map, item.key.as_ref())
-                        .ok()
-                        .and_then(|all| {
-                            all.into_iter()
-                                .find(|(v, _)| *v == Value::Object(ObjType::List))
-                        })
-                        .ok_or_else(|| format!("`{path}`: unreadable"))?;
                     if depth + 1 > MAX_DEPTH {
                         return Err(format!(
-                            "`{path}`: repeats nested more than {MAX_DEPTH} deep"
+                            "`{}`: repeats nested more than {MAX_DEPTH} deep",
+                            path()
                         ));
                     }
-                    check_repeat(doc, &list, &path, depth + 1)?;
+                    check_repeat(doc, &id, &path(), depth + 1)?;
                 }
                 Value::Object(other) => {
-                    return Err(format!("`{path}`: {}", describe_object(other)));
+                    return Err(format!("`{}`: {}", path(), describe_object(other)));
                 }
             }
         }
@@ -193,15 +193,22 @@ fn check_repeat<R: ReadDoc>(
     path: &str,
     depth: usize,
 ) -> std::result::Result<(), String> {
-    for index in 0..doc.length(list) {
-        let here = format!("{path}[{}]", index + 1);
-        let all = doc.get_all(list, index).unwrap_or_default();
+    for entry in doc.list_range(list, ..) {
+        let all = if entry.conflict {
+            doc.get_all(list, entry.index).unwrap_or_default()
+        } else {
+            vec![(entry.value.clone().into_value(), entry.id())]
+        };
+        let here = || format!("{path}[{}]", entry.index + 1);
         for (value, id) in all {
             match value {
-                Value::Object(ObjType::Map) => check_answers(doc, &id, &format!("{here}/"), depth)?,
+                Value::Object(ObjType::Map) => {
+                    check_answers(doc, &id, &format!("{}/", here()), depth)?
+                }
                 other => {
                     return Err(format!(
-                        "`{here}`: a repeat is a list of maps of answers, not {}",
+                        "`{}`: a repeat is a list of maps of answers, not {}",
+                        here(),
                         describe(&other)
                     ))
                 }
