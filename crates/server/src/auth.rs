@@ -176,7 +176,13 @@ pub fn hash_password(password: &str) -> Result<String, String> {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| e.to_string())?;
     let argon = Argon2::default();
     let hash = with_memory(argon.params().block_count(), |blocks| {
-        compute(&argon, password, salt.as_salt(), blocks)
+        compute(
+            &argon,
+            password,
+            salt.as_salt(),
+            argon2::Params::DEFAULT_OUTPUT_LEN,
+            blocks,
+        )
     })
     .map_err(|e| e.to_string())?;
     Ok(PasswordHash {
@@ -218,13 +224,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         return false;
     }
     let computed = with_memory(argon.params().block_count(), |blocks| {
-        argon2::password_hash::Output::init_with(expected.len(), |out| {
-            let mut salt_bytes = [0u8; 64];
-            let salt = salt.decode_b64(&mut salt_bytes)?;
-            argon
-                .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut *blocks)
-                .map_err(|_| argon2::password_hash::Error::Password)
-        })
+        compute(&argon, password, salt, expected.len(), blocks)
     });
     // `Output`'s equality is constant-time.
     computed.is_ok_and(|c| c == expected)
@@ -257,16 +257,18 @@ fn with_memory<T>(blocks: usize, work: impl FnOnce(&mut [argon2::Block]) -> T) -
     out
 }
 
-/// An argon2 output for `password` and `salt`, in `blocks`.
+/// An argon2 output of `len` bytes for `password` and `salt`, in `blocks`: what a new
+/// hash stores and what a check compares with the stored one.
 fn compute(
     argon: &Argon2<'_>,
     password: &str,
     salt: argon2::password_hash::Salt<'_>,
+    len: usize,
     blocks: &mut [argon2::Block],
 ) -> Result<argon2::password_hash::Output, argon2::password_hash::Error> {
     let mut salt_bytes = [0u8; 64];
     let salt = salt.decode_b64(&mut salt_bytes)?;
-    argon2::password_hash::Output::init_with(argon2::Params::DEFAULT_OUTPUT_LEN, |out| {
+    argon2::password_hash::Output::init_with(len, |out| {
         argon
             .hash_password_into_with_memory(password.as_bytes(), salt, out, &mut *blocks)
             .map_err(|_| argon2::password_hash::Error::Password)

@@ -3,7 +3,7 @@
 //! One argon2 check takes about 19 MiB and tens of milliseconds of a core. Run on
 //! the blocking pool without a bound, 300 concurrent sign-ins (unknown names cost
 //! the same as known ones, by design) held 300 checks' memory at once and starved
-//! everyone else's requests. Here at most [`PasswordPool::running`] checks run at
+//! everyone else's requests. Here at most a few checks (one per core, at most 4) run at
 //! once, a bounded number wait their turn, and anything beyond that is answered 503
 //! `busy` at once (with `Retry-After`), as is a wait that lasts too long.
 
@@ -24,7 +24,6 @@ pub const MAX_WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct PasswordPool {
     turns: Arc<Semaphore>,
-    running: usize,
     waiting: AtomicUsize,
     max_waiting: usize,
 }
@@ -42,15 +41,9 @@ impl PasswordPool {
     pub fn new(running: usize, max_waiting: usize) -> Self {
         PasswordPool {
             turns: Arc::new(Semaphore::new(running.max(1))),
-            running: running.max(1),
             waiting: AtomicUsize::new(0),
             max_waiting,
         }
-    }
-
-    /// How many checks run at once.
-    pub fn running(&self) -> usize {
-        self.running
     }
 
     /// Run `work` (which hashes or checks a password) on a blocking thread when a
