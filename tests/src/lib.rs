@@ -6,6 +6,7 @@ pub mod fleet;
 pub mod pg;
 pub mod proxy;
 pub mod server;
+pub mod xlsx;
 
 use forms::Answers;
 
