@@ -359,9 +359,17 @@ fn row_of(columns: &[(&str, &str)], cells: &[(&str, &str)]) -> Vec<String> {
     row
 }
 
-/// A workbook's sheets: name, column keys, and rows (header first).
+/// One sheet of a workbook built here: its name, the key of each column, and its rows
+/// (header first).
+struct BookSheet {
+    name: &'static str,
+    keys: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+/// A workbook built here, sheet by sheet.
 struct Book {
-    sheets: Vec<(&'static str, Vec<&'static str>, Vec<Vec<String>>)>,
+    sheets: Vec<BookSheet>,
 }
 
 impl Book {
@@ -369,7 +377,7 @@ impl Book {
         let sheets: Vec<(&str, Vec<Vec<String>>)> = self
             .sheets
             .iter()
-            .map(|(name, _, rows)| (*name, rows.clone()))
+            .map(|sheet| (sheet.name, sheet.rows.clone()))
             .collect();
         xlsx::xlsx(&sheets)
     }
@@ -545,12 +553,16 @@ fn visit_workbook(aliases: bool, version: &str) -> Book {
             ],
         ),
     ];
-    let keys = |c: &[(&'static str, &'static str)]| c.iter().map(|(k, _)| *k).collect();
+    let sheet = |name, columns: &[(&'static str, &'static str)], rows| BookSheet {
+        name,
+        keys: columns.iter().map(|(k, _)| *k).collect(),
+        rows,
+    };
     Book {
         sheets: vec![
-            ("survey", keys(&columns), survey),
-            ("choices", keys(&choice_columns), choices),
-            ("settings", keys(&settings_columns), settings),
+            sheet("survey", &columns, survey),
+            sheet("choices", &choice_columns, choices),
+            sheet("settings", &settings_columns, settings),
         ],
     }
 }
@@ -586,7 +598,12 @@ fn missing_cells(
 ) -> Vec<(String, String, String)> {
     let mut missing = Vec::new();
     let mut checked = 0;
-    for (sheet, keys, rows) in &book.sheets {
+    for BookSheet {
+        name: sheet,
+        keys,
+        rows,
+    } in &book.sheets
+    {
         for (i, row) in rows.iter().enumerate().skip(1) {
             let spreadsheet_row = i + 1;
             let cell = |key: &str| {
@@ -647,9 +664,8 @@ fn missing_cells(
                     ("settings", "form_id") => {
                         Some(definition["id"].clone()).filter(|v| v == text.as_str())
                     }
-                    ("settings", "version") => {
-                        Some(definition["version"].clone()).filter(|v| v.to_string() == *text)
-                    }
+                    ("settings", "version") => Some(definition["version"].clone())
+                        .filter(|v| v.as_u64().is_some_and(|n| text.parse() == Ok(n))),
                     ("settings", "form_title") => {
                         let title = &definition["title"];
                         (title == text.as_str()
