@@ -99,6 +99,14 @@ pub fn router_with_state(state: AppState) -> Router {
         .route("/v1/sync/repair", post(handlers::sync::repair))
         .route("/v1/sync/forms", post(handlers::forms::missing))
         .route("/v1/admin/forms", post(handlers::forms::publish))
+        .route(
+            "/v1/admin/forms/{id}/{version}",
+            get(handlers::forms::version),
+        )
+        .route(
+            "/v1/admin/forms/{id}/{version}/files/{name}",
+            get(handlers::forms::file),
+        )
         .route("/v1/attachments", post(handlers::attachments::begin))
         .route(
             "/v1/attachments/{sha256}",

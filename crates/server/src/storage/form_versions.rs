@@ -6,6 +6,10 @@
 //! version 2 is out. Compiled forms are kept in memory; a version this process has not
 //! seen (published by another server node on the same database) is read and compiled on
 //! first use.
+//!
+//! Beside each version published from a workbook, `form_files` keeps the workbook as
+//! it was uploaded and the CSV files attached to it (the ones its reading used),
+//! written in the publication's transaction, so staff can download them again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -14,6 +18,7 @@ use forms::{CompiledForm, Form};
 use rusqlite::{params, Connection, OptionalExtension};
 use sync_core::protocol::{FormVersion, PublishedForm};
 
+use super::sql::{args, Row};
 use super::{now, sqlite, Storage, StorageError};
 
 /// Most definitions in one answer to a device (it asks again while `more`).
@@ -109,6 +114,58 @@ pub enum Published {
     Unchanged,
 }
 
+/// What a file kept beside a form version is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormFileKind {
+    /// The XLSForm workbook the version was read from.
+    Workbook,
+    /// A CSV file attached to the workbook (`select_one_from_file`, `pulldata()`).
+    Data,
+}
+
+impl FormFileKind {
+    /// Its name in the database and in answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FormFileKind::Workbook => "workbook",
+            FormFileKind::Data => "data",
+        }
+    }
+
+    fn parse(text: &str) -> Result<FormFileKind, StorageError> {
+        match text {
+            "workbook" => Ok(FormFileKind::Workbook),
+            "data" => Ok(FormFileKind::Data),
+            other => Err(StorageError::Corrupt(format!(
+                "a form file of unknown kind `{other}`"
+            ))),
+        }
+    }
+}
+
+/// A file kept beside a form version: the uploaded workbook or an attached CSV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormFile {
+    /// Its name as uploaded (unique within the version).
+    pub name: String,
+    /// Workbook or data.
+    pub kind: FormFileKind,
+    /// Its bytes, as uploaded.
+    pub bytes: Vec<u8>,
+}
+
+/// A kept file without its bytes, for listings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FormFileInfo {
+    /// Its name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Workbook or data.
+    pub kind: FormFileKind,
+}
+
 /// One published form version, for the forms page.
 #[derive(Debug, Clone)]
 pub struct FormListing {
@@ -120,6 +177,9 @@ pub struct FormListing {
     pub published_at: i64,
     /// Its title in the form's default language.
     pub title: String,
+    /// The files kept beside it (workbook first, then CSVs by name); none for a
+    /// version published from JSON or before files were kept.
+    pub files: Vec<FormFileInfo>,
 }
 
 impl Storage {
@@ -164,13 +224,24 @@ impl Storage {
     /// Publish a form version: it must compile and be newer than every published
     /// version of its id. Devices get it on their next sync.
     pub fn publish_form(&self, form: Form) -> Result<Published, PublishError> {
+        self.publish_form_with_files(form, Vec::new())
+    }
+
+    /// [`Storage::publish_form`], keeping `files` (the uploaded workbook, the CSVs it
+    /// used) beside the version in the same transaction. Publishing the same
+    /// definition again ([`Published::Unchanged`]) writes nothing, files included.
+    pub fn publish_form_with_files(
+        &self,
+        form: Form,
+        files: Vec<FormFile>,
+    ) -> Result<Published, PublishError> {
         let json = form.to_json();
         let compiled = form.compile().map_err(|errs| {
             PublishError::Invalid(errs.iter().map(ToString::to_string).collect())
         })?;
         let (id, version) = (compiled.form().id.clone(), compiled.form().version);
         if let Some(pg) = self.pg() {
-            let published = publish_on_postgres(pg, &id, version, &json)?;
+            let published = publish_on_postgres(pg, &id, version, &json, files)?;
             if published == Published::New {
                 tracing::info!(form = %id, version, "form published");
             }
@@ -208,7 +279,23 @@ impl Storage {
                     latest,
                 }));
             }
-            sqlite::insert_form(&tx, &id, version, &json, now())?;
+            let at = now();
+            sqlite::insert_form(&tx, &id, version, &json, at)?;
+            for file in &files {
+                tx.execute(
+                    "INSERT INTO form_files (form_id, version, name, kind, size, bytes, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        id,
+                        version,
+                        file.name,
+                        file.kind.as_str(),
+                        file.bytes.len() as i64,
+                        file.bytes,
+                        at
+                    ],
+                )?;
+            }
             tx.commit()?;
             Ok(Ok(Published::New))
         })??;
@@ -217,6 +304,82 @@ impl Storage {
         }
         self.inner.forms.insert(Arc::new(compiled));
         Ok(published)
+    }
+
+    /// One published version's definition (JSON) and when it was published.
+    pub fn form_definition(
+        &self,
+        id: &str,
+        version: u32,
+    ) -> Result<Option<(String, i64)>, StorageError> {
+        self.with_sql(|c| {
+            c.row(
+                "SELECT definition, created_at FROM forms WHERE id = ?1 AND version = ?2",
+                &args![id, version],
+            )?
+            .map(|r| Ok((r.get(0)?, r.get(1)?)))
+            .transpose()
+        })
+    }
+
+    /// The files kept beside one version: the workbook first, then CSVs by name.
+    pub fn form_files(&self, id: &str, version: u32) -> Result<Vec<FormFileInfo>, StorageError> {
+        self.with_sql(|c| {
+            c.rows(
+                "SELECT name, size, kind FROM form_files WHERE form_id = ?1 AND version = ?2
+                 ORDER BY kind DESC, name",
+                &args![id, version],
+            )?
+            .iter()
+            .map(file_info)
+            .collect()
+        })
+    }
+
+    /// One kept file, bytes and all.
+    pub fn form_file(
+        &self,
+        id: &str,
+        version: u32,
+        name: &str,
+    ) -> Result<Option<FormFile>, StorageError> {
+        self.with_sql(|c| {
+            c.row(
+                "SELECT kind, bytes FROM form_files
+                 WHERE form_id = ?1 AND version = ?2 AND name = ?3",
+                &args![id, version, name],
+            )?
+            .map(|mut r| {
+                Ok(FormFile {
+                    name: name.to_string(),
+                    kind: FormFileKind::parse(&r.take_text(0)?)?,
+                    bytes: r.take_blob(1)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    /// Every kept file (no bytes), by form id and version.
+    fn all_form_files(&self) -> Result<HashMap<(String, u32), Vec<FormFileInfo>>, StorageError> {
+        let rows = self.with_sql(|c| {
+            c.rows(
+                "SELECT form_id, version, name, size, kind FROM form_files
+                 ORDER BY form_id, version, kind DESC, name",
+                &[],
+            )
+        })?;
+        let mut out: HashMap<(String, u32), Vec<FormFileInfo>> = HashMap::new();
+        for row in rows {
+            let key = (row.get::<String>(0)?, row.get::<i64>(1)? as u32);
+            let info = FormFileInfo {
+                name: row.get(2)?,
+                size: row.get::<i64>(3)? as u64,
+                kind: FormFileKind::parse(&row.get::<String>(4)?)?,
+            };
+            out.entry(key).or_default().push(info);
+        }
+        Ok(out)
     }
 
     /// One stored definition's JSON.
@@ -259,6 +422,7 @@ impl Storage {
     /// Every published version with its publication time, by id, newest version first.
     pub fn form_listing(&self) -> Result<Vec<FormListing>, StorageError> {
         let mut rows = self.stored_forms()?;
+        let mut files = self.all_form_files()?;
         rows.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         Ok(rows
             .into_iter()
@@ -275,11 +439,13 @@ impl Storage {
                             .map(str::to_string)
                     })
                     .unwrap_or_else(|| id.clone());
+                let files = files.remove(&(id.clone(), version)).unwrap_or_default();
                 FormListing {
                     id,
                     version,
                     published_at,
                     title,
+                    files,
                 }
             })
             .collect())
@@ -310,6 +476,14 @@ impl Storage {
     }
 }
 
+fn file_info(row: &Row) -> Result<FormFileInfo, StorageError> {
+    Ok(FormFileInfo {
+        name: row.get(0)?,
+        size: row.get::<i64>(1)? as u64,
+        kind: FormFileKind::parse(&row.get::<String>(2)?)?,
+    })
+}
+
 /// [`Storage::publish_form`]'s checks and insert on PostgreSQL, in one transaction
 /// that locks the form's id (two nodes publishing the same id take turns).
 fn publish_on_postgres(
@@ -317,6 +491,7 @@ fn publish_on_postgres(
     id: &str,
     version: u32,
     json: &str,
+    files: Vec<FormFile>,
 ) -> Result<Published, PublishError> {
     let (id, json) = (id.to_string(), json.to_string());
     let outcome = pg.run(move |mut c| async move {
@@ -349,7 +524,24 @@ fn publish_on_postgres(
                 latest,
             }));
         }
-        super::pg::accounts::insert_form(&tx, &id, version, &json, now()).await?;
+        let at = now();
+        super::pg::accounts::insert_form(&tx, &id, version, &json, at).await?;
+        for file in &files {
+            tx.execute(
+                "INSERT INTO form_files (form_id, version, name, kind, size, bytes, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &id,
+                    &(version as i32),
+                    &file.name,
+                    &file.kind.as_str(),
+                    &(file.bytes.len() as i64),
+                    &file.bytes,
+                    &at,
+                ],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(Ok(Published::New))
     });

@@ -43,7 +43,9 @@ pub use accounts::{normalize_code, DeviceSummary, Enrollment, UserSummary, ENROL
 pub use attachments::{AttachmentError, NewAttachment, Swept, UploadState};
 pub use browse::{ChangeOrigin, ListCursor, ListedRecord, RecordFilter, RecordList, SEARCH_SCAN};
 pub use feed_watch::FeedMark;
-pub use form_versions::{FormListing, PublishError, Published, FORMS_PER_ANSWER};
+pub use form_versions::{
+    FormFile, FormFileInfo, FormFileKind, FormListing, PublishError, Published, FORMS_PER_ANSWER,
+};
 pub use purge::PurgeReport;
 pub use sqlite::RecordRow;
 pub use survey_cache::{SurveyFacts, SURVEY_FORM};

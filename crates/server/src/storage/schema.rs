@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StorageError;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE settings (
@@ -224,6 +224,22 @@ SELECT a.sha256, a.record_id, a.uploaded_by, a.name, a.size,
 FROM attachments a WHERE a.complete;
 ";
 
+/// Version 7, the files of a form version (issue 19): the XLSForm workbook it was
+/// published from and the CSV files attached to it, by (form id, version, file name),
+/// written in the publication's transaction and never changed after.
+const SCHEMA_V7: &str = "
+CREATE TABLE form_files (
+    form_id    TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    bytes      BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (form_id, version, name)
+);
+";
+
 /// Set the connection up: WAL, full durability, foreign keys, a busy timeout.
 pub fn configure(conn: &Connection) -> Result<(), StorageError> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -272,6 +288,9 @@ pub fn migrate(conn: &mut Connection, new_epoch: &str) -> Result<bool, StorageEr
     }
     if version < 6 {
         tx.execute_batch(SCHEMA_V6)?;
+    }
+    if version < 7 {
+        tx.execute_batch(SCHEMA_V7)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;

@@ -5,9 +5,11 @@
 //!
 //! The preview carries the read definition in a hidden field, so publishing needs no
 //! draft kept on the server: the posted definition is checked again before it is
-//! stored.
+//! stored. A workbook and the CSV files uploaded with it ride along the same way
+//! (base64 in a hidden field); publishing reads them again and keeps them beside the
+//! version, and the list offers each version's files back as downloads.
 
-use axum::extract::{Multipart, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form as Posted;
@@ -19,8 +21,17 @@ use super::session::error_page;
 use super::upload::read_upload;
 use super::{storage_call, Staff, BACKBONE_ROLES};
 use crate::app::AppState;
-use crate::handlers::forms::read_form_blocking;
-use crate::storage::{PublishError, Published};
+use crate::handlers::forms::{
+    file_response, read_upload_blocking, Attached, FormUpload, MAX_FORM_BYTES, MAX_UPLOAD_BYTES,
+};
+use crate::storage::{FormFile, FormFileInfo, FormFileKind, PublishError, Published};
+
+/// The most the preview's upload may hold: a workbook and its attached files.
+pub(super) const PREVIEW_LIMIT: usize = MAX_UPLOAD_BYTES;
+
+/// The most the publish form may hold: the upload again in base64 (4/3 of its size)
+/// and the definition read from it.
+pub(super) const PUBLISH_LIMIT: usize = MAX_UPLOAD_BYTES / 3 * 4 + 4 * MAX_FORM_BYTES;
 
 /// `GET /forms`: the published versions and the upload form.
 pub async fn list(State(state): State<AppState>, staff: Staff) -> Response {
@@ -39,20 +50,93 @@ pub async fn list(State(state): State<AppState>, staff: Staff) -> Response {
                 .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                 .unwrap_or_default();
             format!(
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{when}</td></tr>",
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{when}</td>\
+                 <td class=\"form-files\">{}</td></tr>",
                 escape(&f.title),
                 escape(&f.id),
-                f.version
+                f.version,
+                file_links(&f.id, f.version, &f.files)
             )
         })
         .collect();
     let body = format!(
         "<h1>Forms</h1><table id=\"forms\"><thead><tr><th>Title</th><th>Form id</th>\
-         <th>Version</th><th>Published</th></tr></thead><tbody>{rows}</tbody></table>\
+         <th>Version</th><th>Published</th><th>Files</th></tr></thead><tbody>{rows}</tbody></table>\
          {}",
         upload_form(&staff.csrf)
     );
     staff.page("Forms", &body)
+}
+
+/// A version's kept files as download links: the workbook, then its CSV files.
+fn file_links(id: &str, version: u32, files: &[FormFileInfo]) -> String {
+    files
+        .iter()
+        .map(|f| {
+            let what = match f.kind {
+                FormFileKind::Workbook => "workbook",
+                FormFileKind::Data => "CSV",
+            };
+            format!(
+                "<a href=\"{}\" download>{}</a> ({what}, {})",
+                escape(&file_path(id, version, &f.name)),
+                escape(&f.name),
+                size_text(f.size)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
+}
+
+/// The page path of a kept file, each part percent-encoded.
+fn file_path(id: &str, version: u32, name: &str) -> String {
+    format!(
+        "/forms/{}/{version}/files/{}",
+        path_segment(id),
+        path_segment(name)
+    )
+}
+
+/// Percent-encode a path segment (everything but unreserved characters).
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} bytes"),
+        b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// `GET /forms/{id}/{version}/files/{name}`: a file kept beside a version (the
+/// uploaded workbook or an attached CSV) as a download.
+pub async fn download(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, version, name)): Path<(String, String, String)>,
+) -> Response {
+    if let Err(page) = staff.require(BACKBONE_ROLES) {
+        return page;
+    }
+    let not_found = || error_page(StatusCode::NOT_FOUND, "That version has no such file.");
+    let Ok(version) = version.parse::<u32>() else {
+        return not_found();
+    };
+    let storage = state.storage.clone();
+    match storage_call(move || storage.form_file(&id, version, &name)).await {
+        Ok(Some(file)) => file_response(file),
+        Ok(None) => not_found(),
+        Err(page) => page,
+    }
 }
 
 fn upload_form(csrf: &str) -> String {
@@ -64,6 +148,9 @@ fn upload_form(csrf: &str) -> String {
          <form method=\"post\" action=\"/forms/preview\" enctype=\"multipart/form-data\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <label>File <input type=\"file\" name=\"file\" accept=\".xlsx,.xlsm,.xls,.json\" required></label>\
+         <label>CSV files the workbook uses (<code>select_one_from_file</code>, \
+         <code>pulldata()</code>), if any \
+         <input type=\"file\" name=\"files\" multiple accept=\".csv\"></label>\
          <button type=\"submit\">Check and preview</button></form>",
         escape(csrf)
     )
@@ -85,7 +172,16 @@ pub async fn preview(State(state): State<AppState>, staff: Staff, form: Multipar
     if upload.file.is_empty() {
         return error_page(StatusCode::BAD_REQUEST, "Choose a file to upload.");
     }
-    let (form, warnings) = match read_form_blocking(upload.file, upload.file_name).await {
+    let attached = upload
+        .files
+        .into_iter()
+        .map(|(name, bytes)| Attached { name, bytes })
+        .collect();
+    let FormUpload {
+        form,
+        warnings,
+        files,
+    } = match read_upload_blocking(upload.file, upload.file_name, attached).await {
         Ok(Ok(read)) => read,
         Ok(Err(errors)) => return refused(&staff, &errors),
         Err(_) => {
@@ -127,25 +223,139 @@ pub async fn preview(State(state): State<AppState>, staff: Staff, form: Multipar
              written:</p><ul id=\"form-warnings\">{items}</ul>"
         )
     };
+    // The files kept with the version if it is published.
+    let kept = if files.is_empty() {
+        String::new()
+    } else {
+        let items: String = files
+            .iter()
+            .map(|f| {
+                let what = match f.kind {
+                    FormFileKind::Workbook => "the workbook",
+                    FormFileKind::Data => "attached CSV",
+                };
+                format!(
+                    "<li>{} ({what}, {})</li>",
+                    escape(&f.name),
+                    size_text(f.bytes.len() as u64)
+                )
+            })
+            .collect();
+        format!(
+            "<h2>Files kept with this version</h2><p>They can be downloaded from the forms \
+             list once it is published.</p><ul id=\"form-files\">{items}</ul>"
+        )
+    };
     let body = format!(
-        "<h1>Preview: {}</h1>{warned}{}<form method=\"post\" action=\"/forms/publish\">\
+        "<h1>Preview: {}</h1>{warned}{kept}{}<form method=\"post\" action=\"/forms/publish\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <input type=\"hidden\" name=\"definition\" value=\"{}\">\
+         <input type=\"hidden\" name=\"files\" value=\"{}\">\
          <button type=\"submit\" id=\"publish\">Publish version {version}</button></form>\
          <p><a href=\"/forms\">Cancel</a></p>",
         escape(&title(&form.title, &form.default_language, &form.id)),
         render(&form),
         escape(&staff.csrf),
         escape(&form.to_json()),
+        escape(&carried_files(&files)),
     );
     staff.page("Preview", &body)
 }
 
-/// The fields of the publish form.
+/// The fields of the publish form. When `files` carries the uploaded workbook, the
+/// form is read from it again (with the CSV files beside it) and they are kept with
+/// the version; otherwise `definition` is published as it is.
 #[derive(Deserialize)]
 pub struct PublishForm {
     csrf: String,
+    #[serde(default)]
     definition: String,
+    #[serde(default)]
+    files: String,
+}
+
+/// A file carried from the preview to the publish form.
+#[derive(serde::Serialize, Deserialize)]
+struct Carried {
+    name: String,
+    kind: FormFileKind,
+    /// The bytes in URL-safe base64 without padding (nothing to percent-encode).
+    data: String,
+}
+
+/// The files to keep, for the publish form's hidden field (empty when none).
+fn carried_files(files: &[FormFile]) -> String {
+    if files.is_empty() {
+        return String::new();
+    }
+    let carried: Vec<Carried> = files
+        .iter()
+        .map(|f| Carried {
+            name: f.name.clone(),
+            kind: f.kind,
+            data: base64_encode(&f.bytes),
+        })
+        .collect();
+    serde_json::to_string(&carried).unwrap_or_default()
+}
+
+/// The workbook and attached files back from the publish form's hidden field.
+fn uncarried_files(text: &str) -> Result<(Attached, Vec<Attached>), String> {
+    let carried: Vec<Carried> =
+        serde_json::from_str(text).map_err(|e| format!("the posted files: {e}"))?;
+    let mut workbook = None;
+    let mut data = Vec::new();
+    for c in carried {
+        let bytes = base64_decode(&c.data)
+            .ok_or_else(|| format!("the posted file `{}` is not base64", c.name))?;
+        let file = Attached {
+            name: c.name,
+            bytes,
+        };
+        match c.kind {
+            FormFileKind::Workbook if workbook.is_none() => workbook = Some(file),
+            FormFileKind::Workbook => return Err("two workbooks were posted".into()),
+            FormFileKind::Data => data.push(file),
+        }
+    }
+    let workbook = workbook.ok_or("the posted files hold no workbook")?;
+    Ok((workbook, data))
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// URL-safe base64 without padding.
+fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(BASE64[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// [`base64_encode`] undone; `None` for anything else.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
+    for chunk in text.as_bytes().chunks(4) {
+        if chunk.len() == 1 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            let v = BASE64.iter().position(|b| b == c)? as u32;
+            n |= v << (18 - 6 * i);
+        }
+        for i in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// `POST /forms/publish`: publish the previewed definition.
@@ -160,15 +370,34 @@ pub async fn publish(
     if let Err(page) = staff.check_csrf(&posted.csrf) {
         return page;
     }
-    let form = match Form::from_json(&posted.definition) {
-        Ok(form) => form,
-        Err(e) => return refused(&staff, &[format!("the definition: {e}")]),
+    let (form, files) = if posted.files.is_empty() {
+        match Form::from_json(&posted.definition) {
+            Ok(form) => (form, Vec::new()),
+            Err(e) => return refused(&staff, &[format!("the definition: {e}")]),
+        }
+    } else {
+        // The workbook itself, read again with its files: what is kept is what it says.
+        let (workbook, attached) = match uncarried_files(&posted.files) {
+            Ok(files) => files,
+            Err(e) => return refused(&staff, &[e]),
+        };
+        match read_upload_blocking(workbook.bytes, workbook.name, attached).await {
+            Ok(Ok(upload)) => (upload.form, upload.files),
+            Ok(Err(errors)) => return refused(&staff, &errors),
+            Err(_) => {
+                return error_page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The server could not read the file just now; try again in a moment.",
+                )
+            }
+        }
     };
     let (id, version) = (form.id.clone(), form.version);
+    let kept = files.len();
     let storage = state.storage.clone();
-    match tokio::task::spawn_blocking(move || storage.publish_form(form)).await {
+    match tokio::task::spawn_blocking(move || storage.publish_form_with_files(form, files)).await {
         Ok(Ok(published)) => {
-            tracing::info!(user = %staff.caller.user_id, form = %id, version, new = (published == Published::New), "publish (web)");
+            tracing::info!(user = %staff.caller.user_id, form = %id, version, files = kept, new = (published == Published::New), "publish (web)");
             Redirect::to("/forms").into_response()
         }
         Ok(Err(PublishError::Invalid(errors))) => refused(&staff, &errors),

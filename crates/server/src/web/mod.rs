@@ -88,8 +88,15 @@ pub fn routes() -> Router<AppState> {
         .route("/devices", get(accounts::devices))
         .route("/devices/{id}/revoke", post(accounts::revoke))
         .route("/forms", get(forms::list))
-        .route("/forms/preview", post(forms::preview))
-        .route("/forms/publish", post(forms::publish))
+        .route(
+            "/forms/preview",
+            post(forms::preview).layer(DefaultBodyLimit::max(forms::PREVIEW_LIMIT)),
+        )
+        .route(
+            "/forms/publish",
+            post(forms::publish).layer(DefaultBodyLimit::max(forms::PUBLISH_LIMIT)),
+        )
+        .route("/forms/{id}/{version}/files/{name}", get(forms::download))
         .route("/exports/{form}", get(downloads::responses))
         .route("/exports/{form}/{repeat}", get(downloads::repeat))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))

@@ -190,6 +190,20 @@ const MIGRATIONS: &[&str] = &[
         COALESCE(a.completed_at, a.created_at)
     FROM attachments a WHERE a.complete;
     ",
+    // 3: SQLite's schema version 7, the files of a form version: the workbook it was
+    // published from and its attached CSV files.
+    "
+    CREATE TABLE form_files (
+        form_id    TEXT NOT NULL,
+        version    INTEGER NOT NULL,
+        name       TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        size       BIGINT NOT NULL,
+        bytes      BYTEA NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (form_id, version, name)
+    );
+    ",
 ];
 
 /// The newest schema version this code knows.
