@@ -306,9 +306,17 @@ mod xlsx;
 use serde_json::Value as Json;
 
 /// Cells the reader is known to drop without a warning today (the item's name and the
-/// column's key): each is a bug, reported, with a test of its own below marked
-/// `#[ignore]` until it is fixed. Every other cell must reach the definition.
-const KNOWN_DROPS: &[(&str, &str)] = &[("visit", "appearance")];
+/// column's key): a group's or a repeat's `appearance` and `hint` (the form model's
+/// groups and repeats have neither, and the reader keeps both columns for questions,
+/// so no warning is given). Each is a bug, reported; the test that expects them in the
+/// definition or in a warning is marked `#[ignore]` until it is fixed. Every other
+/// cell must reach the definition.
+const KNOWN_DROPS: &[(&str, &str)] = &[
+    ("visit", "appearance"),
+    ("visit", "hint_en"),
+    ("visit", "hint_es"),
+    ("member", "appearance"),
+];
 
 /// The survey columns, by the key the checks use, and their heading: as the spec
 /// writes them, or (`aliases`) as older workbooks and other tools write them.
@@ -412,6 +420,8 @@ fn visit_workbook(aliases: bool, version: &str) -> Book {
             ("name", "visit"),
             ("label_en", "The visit"),
             ("label_es", "La visita"),
+            ("hint_en", "Only once consent is given."),
+            ("hint_es", "Solo con el consentimiento."),
             ("relevant", "${consent} = 'yes'"),
             ("appearance", "field-list"),
         ]),
@@ -469,6 +479,7 @@ fn visit_workbook(aliases: bool, version: &str) -> Book {
             ("label_en", "Household member"),
             ("label_es", "Miembro del hogar"),
             ("repeat_count", "${others}"),
+            ("appearance", "field-list"),
         ]),
         r(&[
             ("type", "text"),
@@ -612,15 +623,19 @@ fn missing_cells(
                     .map_or("", |at| row[at].as_str())
             };
             let name = cell("name");
-            for (key, text) in keys.iter().zip(row) {
+            for ((key, text), heading) in keys.iter().zip(row).zip(&rows[0]) {
                 if text.is_empty() {
                     continue;
                 }
                 checked += 1;
+                // Read but not kept, and said so: the cell's place starts a warning.
+                let place = format!("{sheet} sheet, row {spreadsheet_row}, column {heading}: ");
+                if *key != "my_notes" && warnings.iter().any(|w| w.starts_with(&place)) {
+                    continue;
+                }
                 let in_definition: Option<Json> = match (*sheet, *key) {
                     ("survey", "type") if text.starts_with("end_") => continue,
                     ("survey", "my_notes") => {
-                        let place = format!("survey sheet, row {spreadsheet_row}, column my_notes");
                         if !warnings.iter().any(|w| w.starts_with(&place)) {
                             missing.push((
                                 name.to_string(),
@@ -731,54 +746,70 @@ async fn publish_workbook(s: &TestServer, bytes: Vec<u8>, file_name: &str) -> se
 on_both_backends!(every_cell_of_a_workbook_reaches_the_published_definition);
 
 /// Ignored until the bug is fixed: see [`KNOWN_DROPS`].
-mod a_groups_appearance_reaches_the_published_definition {
+mod every_cell_of_groups_and_repeats_reaches_the_published_definition {
     #[tokio::test]
-    #[ignore = "bug: a group's `appearance` (field-list) is dropped without a warning"]
+    #[ignore = "bug: a group's or repeat's appearance and hint are dropped without a warning"]
     async fn sqlite() {
-        super::a_groups_appearance_reaches_the_published_definition(super::TestServer::new().await)
-            .await
+        super::every_cell_of_groups_and_repeats_reaches_the_published_definition(
+            super::TestServer::new().await,
+        )
+        .await
     }
 
     #[tokio::test]
-    #[ignore = "bug: a group's `appearance` (field-list) is dropped without a warning"]
+    #[ignore = "bug: a group's or repeat's appearance and hint are dropped without a warning"]
     async fn postgres() {
-        super::a_groups_appearance_reaches_the_published_definition(
+        super::every_cell_of_groups_and_repeats_reaches_the_published_definition(
             super::TestServer::postgres().await,
         )
         .await
     }
 }
 
-async fn every_cell_of_a_workbook_reaches_the_published_definition(s: TestServer) {
+/// Publish the visit workbook (spec headings, then the aliases other tools write) and
+/// check every cell against the definition a device is sent, leaving out `known`
+/// drops: the cells missing, as `(aliases, description)`.
+async fn publish_and_check(s: &TestServer, known: &[(&str, &str)]) -> Vec<(bool, String)> {
     let worker = s.user("wanda", "outreach_worker", Some(east())).await;
-    // Version 1 with the spec's headings, version 2 with the aliases other tools write.
+    let mut dropped = Vec::new();
     for (aliases, version) in [(false, 1u32), (true, 2)] {
         let book = visit_workbook(aliases, &version.to_string());
-        let answer = publish_workbook(&s, book.bytes(), "visit.xlsx").await;
+        let answer = publish_workbook(s, book.bytes(), "visit.xlsx").await;
         assert_eq!(
             (answer["id"].as_str(), answer["version"].as_u64()),
             (Some("home_visit"), Some(u64::from(version)))
         );
         let warnings: Vec<String> = serde_json::from_value(answer["warnings"].clone()).unwrap();
-        // `my_notes` on the last survey row (row 19), and nothing else: every other
-        // column is one the form keeps.
-        assert_eq!(warnings.len(), 1, "aliases {aliases}: {warnings:#?}");
+        // `my_notes` on the last survey row (row 19) is warned with its row and column;
+        // any other warning may only be about a known drop (once it is fixed by a
+        // warning rather than kept): every other column is one the form keeps.
         assert!(
-            warnings[0].starts_with("survey sheet, row 19, column my_notes: "),
-            "{warnings:?}"
+            warnings
+                .iter()
+                .any(|w| w.starts_with("survey sheet, row 19, column my_notes: ")),
+            "aliases {aliases}: {warnings:#?}"
         );
-
-        let definition = definition_sent(&s, &worker, "home_visit", version).await;
-        let missing = missing_cells(&book, &definition, &warnings);
-        let unexpected: Vec<&String> = missing
-            .iter()
-            .filter(|(item, key, _)| !KNOWN_DROPS.contains(&(item.as_str(), key.as_str())))
-            .map(|(_, _, why)| why)
-            .collect();
-        assert!(
-            unexpected.is_empty(),
-            "aliases {aliases}: dropped without a warning:\n{unexpected:#?}\n{definition:#}"
-        );
+        let definition = definition_sent(s, &worker, "home_visit", version).await;
+        for (item, key, why) in missing_cells(&book, &definition, &warnings) {
+            if !known.contains(&(item.as_str(), key.as_str())) {
+                dropped.push((aliases, why));
+            }
+        }
+        for warning in &warnings {
+            let about_a_known_drop = |(item, _): &(&str, &str)| {
+                let row = match *item {
+                    "visit" => 7,
+                    "member" => 15,
+                    other => panic!("the row of {other}?"),
+                };
+                warning.starts_with(&format!("survey sheet, row {row}, "))
+            };
+            assert!(
+                warning.starts_with("survey sheet, row 19, column my_notes: ")
+                    || KNOWN_DROPS.iter().any(about_a_known_drop),
+                "aliases {aliases}: unexpected warning `{warning}`"
+            );
+        }
 
         // `or_other` spelled out as the reference does: an `other` choice and its text.
         let other = find_item(&definition["items"], "transport_other").expect("transport_other");
@@ -794,23 +825,25 @@ async fn every_cell_of_a_workbook_reaches_the_published_definition(s: TestServer
         let range = compiled.range("satisfaction").unwrap();
         assert_eq!((range.start, range.end, range.step), (0.0, 10.0, 2.0));
     }
+    dropped
 }
 
-/// A group's `appearance` (`field-list`: the group's questions on one screen) must reach
-/// the definition or be a warning; today the reader keeps the column for questions
-/// and drops it on groups without a word.
-async fn a_groups_appearance_reaches_the_published_definition(s: TestServer) {
-    let worker = s.user("wanda", "outreach_worker", Some(east())).await;
-    let book = visit_workbook(false, "1");
-    let answer = publish_workbook(&s, book.bytes(), "visit.xlsx").await;
-    let warnings: Vec<String> = serde_json::from_value(answer["warnings"].clone()).unwrap();
-    let definition = definition_sent(&s, &worker, "home_visit", 1).await;
-    let group = find_item(&definition["items"], "visit").unwrap();
-    let warned = warnings
-        .iter()
-        .any(|w| w.starts_with("survey sheet, row 7, column appearance"));
+async fn every_cell_of_a_workbook_reaches_the_published_definition(s: TestServer) {
+    let dropped = publish_and_check(&s, KNOWN_DROPS).await;
     assert!(
-        group["appearance"] == "field-list" || warned,
-        "the group's `field-list` is neither in the definition nor a warning: {group:#}\n{warnings:?}"
+        dropped.is_empty(),
+        "dropped without a warning:\n{dropped:#?}"
+    );
+}
+
+/// The group's `field-list` appearance and hint, and the repeat's appearance, must
+/// reach the definition or be warnings naming their row and column; today the reader
+/// keeps both columns for questions and drops them on groups and repeats without a
+/// word.
+async fn every_cell_of_groups_and_repeats_reaches_the_published_definition(s: TestServer) {
+    let dropped = publish_and_check(&s, &[]).await;
+    assert!(
+        dropped.is_empty(),
+        "dropped without a warning:\n{dropped:#?}"
     );
 }
