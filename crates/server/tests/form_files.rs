@@ -458,6 +458,20 @@ async fn the_admin_api_keeps_a_workbook_and_its_csv_and_gives_them_back(s: TestS
     )
     .await;
     assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A CSV over 2 MiB: the body is over axum's default limit too, which does not apply.
+    let big = vec![b'a'; 2 * 1024 * 1024 + 1];
+    let too_big = publish_multipart(
+        &s,
+        &admin,
+        multipart(&[
+            ("form", Some("v5.xlsx"), &book5),
+            ("file", Some("big.csv"), &big),
+        ]),
+    )
+    .await;
+    assert_eq!(too_big.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = too_big.json()["message"].as_str().unwrap().to_string();
+    assert!(message.contains("`big.csv` is 2097153 bytes"), "{message}");
     let unnamed = publish_multipart(
         &s,
         &admin,
