@@ -8,11 +8,11 @@
 //! # Determinism: the server accepts what a device computed
 //!
 //! A response is validated on the device and again on the server, and the server
-//! stores the calculations it computes. `now()`, `random()`, `uuid()`, `today()` and
-//! `once()` cannot give the server the device's result, so a calculation that calls
-//! one of them ([`is_volatile`]) is not recomputed when the response already holds a
-//! value for it: the device's value is kept (checked against the question's type like
-//! any answer). Only when the response holds none is it computed, and then
+//! stores the calculations it computes. `now()`, `random()`, `uuid()` and `once()`
+//! cannot give the server the device's result, so a calculation that calls one of
+//! them ([`is_volatile`]) is not recomputed when the response already holds a value
+//! for it: the device's value is kept (checked against the question's type like any
+//! answer). Only when the response holds none is it computed, and then
 //! deterministically: the clock is the one validation is given (the server passes a
 //! date, so `now()` is that midnight) and the random bits come from the seed
 //! validation is given, the response's answers and the question's place, never from
@@ -20,6 +20,10 @@
 //! result, and a device that has computed `now()` or `random()` once keeps that value
 //! through later edits (as ODK's `once()` does). A device that wants fresh randomness
 //! passes its own seed (`validate::Moment::device`).
+//!
+//! `today()` is not among them: a calculation like an age from a birth date must
+//! follow its inputs when they are edited, so it is recomputed as before, with the
+//! date validation is given (a day's difference around midnight is the price).
 
 use chrono::{
     DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike,
@@ -90,7 +94,7 @@ pub(crate) const SPECS: &[Spec] = &[
 ];
 
 /// Functions whose result the server cannot reproduce: see the [module docs](self).
-const VOLATILE: [&str; 5] = ["now", "today", "random", "uuid", "once"];
+const VOLATILE: [&str; 4] = ["now", "random", "uuid", "once"];
 
 /// Whether `expr` calls a function whose result depends on the clock or chance.
 pub fn is_volatile(expr: &Expr) -> bool {

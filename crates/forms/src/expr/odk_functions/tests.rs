@@ -161,16 +161,10 @@ fn now_once_and_the_clock() {
 
 #[test]
 fn volatile_calculations_are_recognised() {
-    for src in [
-        "now()",
-        "once(${n})",
-        "1 + random()",
-        "concat('a', uuid())",
-        "today()",
-    ] {
+    for src in ["now()", "once(${n})", "1 + random()", "concat('a', uuid())"] {
         assert!(is_volatile(&parse(src).unwrap()), "{src}");
     }
-    for src in ["${n} + 1", "pow(2, 3)", "format-date(${day}, '%Y')"] {
+    for src in ["${n} + 1", "today() - ${day}", "format-date(${day}, '%Y')"] {
         assert!(!is_volatile(&parse(src).unwrap()), "{src}");
     }
 }
