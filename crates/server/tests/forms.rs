@@ -293,10 +293,11 @@ on_both_backends!(staff_upload_see_errors_preview_and_publish_a_workbook,);
 
 // ---------------------------------------------------------------------------------
 // Nothing dropped in silence (#19): a workbook built here with every column a real
-// survey uses, published through the admin API and read back as a device gets it;
+// survey uses, published through the admin API;
 // every label, hint, relevance, constraint, message, calculation, required, choice,
-// appearance and parameter cell must be in the definition, and a column nobody uses
-// must be a warning naming its row and column.
+// appearance and parameter cell must be in the definition (read back through the admin
+// API, and the same as a device is sent), and a column nobody uses must be a warning
+// naming its row and column.
 
 // The writer is plain std code shared with the end-to-end scenarios.
 #[path = "../../../tests/src/xlsx.rs"]
@@ -708,6 +709,39 @@ fn missing_cells(
     missing
 }
 
+/// A published version's definition, read back through the admin API (`GET
+/// /v1/admin/forms/{id}/{version}`).
+async fn definition_read_back(s: &TestServer, id: &str, version: u32) -> Json {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::get(format!("/v1/admin/forms/{id}/{version}"))
+        .header("authorization", format!("Bearer {}", s.admin))
+        .body(Body::empty())
+        .unwrap();
+    let response = s.app.clone().oneshot(request).await.unwrap();
+    let reply = Reply {
+        status: response.status(),
+        encoding: response
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string()),
+        body: response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    };
+    let answer: Json = reply.message();
+    assert_eq!(
+        (answer["id"].as_str(), answer["version"].as_u64()),
+        (Some(id), Some(u64::from(version)))
+    );
+    answer["definition"].clone()
+}
+
 /// The definition a device is sent for `id` at `version` (`POST /v1/sync/forms`).
 async fn definition_sent(s: &TestServer, token: &str, id: &str, version: u32) -> Json {
     let seeds = [
@@ -789,7 +823,12 @@ async fn publish_and_check(s: &TestServer, known: &[(&str, &str)]) -> Vec<(bool,
                 .any(|w| w.starts_with("survey sheet, row 19, column my_notes: ")),
             "aliases {aliases}: {warnings:#?}"
         );
-        let definition = definition_sent(s, &worker, "home_visit", version).await;
+        let definition = definition_read_back(s, "home_visit", version).await;
+        assert_eq!(
+            definition_sent(s, &worker, "home_visit", version).await,
+            definition,
+            "a device is sent the definition published"
+        );
         for (item, key, why) in missing_cells(&book, &definition, &warnings) {
             if !known.contains(&(item.as_str(), key.as_str())) {
                 dropped.push((aliases, why));
