@@ -14,9 +14,10 @@ pub mod xlsform;
 
 pub use answers::{Answer, Answers};
 pub use model::{
-    is_form_id, or_other, parse_parameters, Choice, CompiledForm, DeviceFacts, Form, FormError,
-    FormErrorKind, Group, Item, Labels, Language, MetaMoment, MetaType, NodeKind, Question,
-    QuestionType, RangeParams, Repeat,
+    is_data_file_name, is_form_id, or_other, parse_parameters, Choice, CompiledForm, DataFile,
+    DeviceFacts, Form, FormError, FormErrorKind, Group, Item, Labels, Language, MetaMoment,
+    MetaType, NodeKind, Question, QuestionType, RangeParams, Repeat, MAX_DATA_FILE_BYTES,
+    MAX_DATA_FILE_ROWS,
 };
 pub use validate::{Issue, IssueKind, QuestionState, Validation};
 pub use value::Value;

@@ -18,6 +18,7 @@
 //! a [`CompiledForm`] that validates responses.
 
 pub(crate) mod compile;
+mod data_file;
 mod lookup;
 mod metadata;
 mod or_other;
@@ -32,6 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::Value;
 
 pub use compile::{is_form_id, CompiledForm, FormError, FormErrorKind, NodeKind, MAX_FORM_ID};
+pub(crate) use data_file::value_label_params;
+pub use data_file::{is_data_file_name, DataFile, MAX_DATA_FILE_BYTES, MAX_DATA_FILE_ROWS};
 pub use metadata::{odk_timestamp, DeviceFacts, MetaMoment};
 pub use or_other::{or_other, OR_OTHER_CHOICE};
 pub use params::{parse_parameters, RangeParams};
@@ -64,6 +67,20 @@ pub struct Form {
     /// Choice lists by list name, referred to by `select_one list` questions.
     #[serde(default)]
     pub choices: BTreeMap<String, Vec<Choice>>,
+    /// Whether a choice list may name the same choice twice (XLSForm's
+    /// `allow_choice_duplicates` setting); otherwise that is a form error.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_choice_duplicates: bool,
+    /// The CSV files attached to the form that it uses, with their data: the choices
+    /// of a select whose list is a file's name (`select_one fruits.csv`, from XLSForm's
+    /// `select_one_from_file fruits.csv`), the tables of `pulldata('fruits', ...)` and
+    /// `instance('fruits')/root/item[...]`. Devices get them with the form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_files: Vec<DataFile>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn default_language() -> String {
@@ -80,6 +97,28 @@ impl Form {
     pub fn to_json(&self) -> String {
         // Serializing plain data with string keys cannot fail.
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The attached data file named `name` (`fruits.csv`).
+    pub fn data_file(&self, name: &str) -> Option<&DataFile> {
+        self.data_files.iter().find(|f| f.name == name)
+    }
+
+    /// The choices of `list`: the `choices` list of that name, else, when `list` names
+    /// a data file (`fruits.csv`), the file's rows as choices, read with the `value=`
+    /// and `label=` parameters of the first select that uses it (as
+    /// [`CompiledForm::choices`] gives them). For exports and previews of an
+    /// uncompiled definition.
+    pub fn list_choices(&self, list: &str) -> Option<std::borrow::Cow<'_, [Choice]>> {
+        if let Some(c) = self.choices.get(list) {
+            return Some(std::borrow::Cow::Borrowed(c.as_slice()));
+        }
+        let file = self.data_file(list)?;
+        let params = compile::first_select_parameters(&self.items, list);
+        let (value, label) = value_label_params(params.as_deref()).unwrap_or_default();
+        file.choices(value.as_deref(), label.as_deref())
+            .ok()
+            .map(std::borrow::Cow::Owned)
     }
 }
 

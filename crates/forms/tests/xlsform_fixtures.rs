@@ -7,13 +7,14 @@
 //! `crates/forms/tests/xlsform/` (made by `make_fixtures.py` there), each as `.xlsx` and
 //! `.xls`: both must read to `<case>.expected` (a fuller outline, and the warnings).
 //! `XLSFORM_BLESS=1` writes the expected files from what is read, to be reviewed.
+//! The CSV files attached to a case `name` are the `*.csv` in `name.files/` beside it.
 
 #![cfg(feature = "xlsx")]
 
 use std::path::PathBuf;
 
 use forms::xlsform::{read_workbook, read_xlsx, Reading};
-use forms::{Form, Item, Labels};
+use forms::{DataFile, Form, Item, Labels};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/xlsform")
@@ -254,13 +255,48 @@ fn full_summary(reading: &Reading) -> String {
             .collect();
         lines.push(format!("list {list}: {}", names.join(", ")));
     }
+    for file in &form.data_files {
+        lines.push(format!(
+            "file {}: columns [{}], {} rows",
+            file.name,
+            file.columns.join(", "),
+            file.rows.len()
+        ));
+        if let Some(choices) = form.list_choices(&file.name) {
+            let names: Vec<String> = choices
+                .iter()
+                .map(|c| format!("{}={}", c.name, text(&c.label, &form.default_language)))
+                .collect();
+            lines.push(format!("list {}: {}", file.name, names.join(", ")));
+        }
+    }
+    if !reading.files_used.is_empty() {
+        lines.push(format!("files used: {}", reading.files_used.join(", ")));
+    }
     lines.extend(reading.warnings.iter().map(|w| format!("warning: {w}")));
     lines.join("\n")
 }
 
+/// The CSV files attached to the case at `path`: `*.csv` in `<case>.files/`.
+fn attached(path: &std::path::Path) -> Vec<DataFile> {
+    let Ok(dir) = std::fs::read_dir(path.with_extension("files")) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = dir.map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            DataFile::from_csv(&name, &std::fs::read(p).unwrap()).unwrap()
+        })
+        .collect()
+}
+
 fn outcome(path: &std::path::Path) -> String {
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    match read_workbook(&std::fs::read(path).unwrap(), &name) {
+    match read_workbook(&std::fs::read(path).unwrap(), &name, &attached(path)) {
         Ok(reading) => full_summary(&reading),
         Err(errors) => errors
             .iter()
@@ -315,7 +351,8 @@ fn every_cell_reaches_the_definition_or_a_warning() {
         "or_other",
     ] {
         let path = reader_fixtures().join(format!("{case}.xlsx"));
-        let reading = read_workbook(&std::fs::read(&path).unwrap(), "x.xlsx").unwrap();
+        let reading =
+            read_workbook(&std::fs::read(&path).unwrap(), "x.xlsx", &attached(&path)).unwrap();
         let json = reading.form.to_json();
         let mut book: Xlsx<_> = calamine::open_workbook(&path).unwrap();
         let mut checked = 0;

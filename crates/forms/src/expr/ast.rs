@@ -57,6 +57,17 @@ pub enum NodeKind {
         /// Arguments, in order.
         args: Vec<Node>,
     },
+    /// `instance('table')/root/item[filter]/field`: the `field` of the first item of a
+    /// choice list or attached file whose `filter` holds (bare names in the filter are
+    /// the item's columns); empty text when none does.
+    Lookup {
+        /// The list name or the attached file's name without `.csv`.
+        table: String,
+        /// The predicate, if any.
+        filter: Option<Box<Node>>,
+        /// The column whose value is taken.
+        field: String,
+    },
 }
 
 /// Binary operators, loosest-binding first.
@@ -140,6 +151,89 @@ impl Expr {
         collect_refs(&self.root, &mut out);
         out
     }
+
+    /// Every table the expression reads: `pulldata()` calls and `instance()` lookups,
+    /// in source order.
+    pub fn tables(&self) -> Vec<TableUse> {
+        let mut out = Vec::new();
+        collect_tables(&self.root, &mut out);
+        out
+    }
+}
+
+/// A table read by an expression ([`Expr::tables`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableUse {
+    /// `pulldata(file, column, key_column, key)`: the arguments written as text
+    /// literals (`None` for a computed one), and the call's span.
+    Pulldata {
+        /// The file's name as written (`fruits` or `fruits.csv`).
+        file: Option<String>,
+        /// The column read.
+        column: Option<String>,
+        /// The column matched against the key.
+        key_column: Option<String>,
+        /// Where the call is.
+        span: Span,
+    },
+    /// `instance(table)/root/item[filter]/field`.
+    Lookup {
+        /// The list or file named.
+        table: String,
+        /// The bare column names of the filter, with their spans.
+        columns: Vec<(String, Span)>,
+        /// The column taken.
+        field: String,
+        /// Where the lookup is.
+        span: Span,
+    },
+}
+
+fn collect_tables(node: &Node, out: &mut Vec<TableUse>) {
+    match &node.kind {
+        NodeKind::Call { name, args } => {
+            if name == "pulldata" {
+                let lit = |i: usize| match args.get(i).map(|a| &a.kind) {
+                    Some(NodeKind::Text(t)) => Some(t.clone()),
+                    _ => None,
+                };
+                out.push(TableUse::Pulldata {
+                    file: lit(0),
+                    column: lit(1),
+                    key_column: lit(2),
+                    span: node.span,
+                });
+            }
+            args.iter().for_each(|a| collect_tables(a, out));
+        }
+        NodeKind::Lookup {
+            table,
+            filter,
+            field,
+        } => {
+            let mut columns = Vec::new();
+            if let Some(f) = filter {
+                collect_columns(f, &mut columns);
+                collect_tables(f, out);
+            }
+            out.push(TableUse::Lookup {
+                table: table.clone(),
+                columns,
+                field: field.clone(),
+                span: node.span,
+            });
+        }
+        NodeKind::Neg(inner) => collect_tables(inner, out),
+        NodeKind::Binary { left, right, .. } => {
+            collect_tables(left, out);
+            collect_tables(right, out);
+        }
+        NodeKind::Number(_)
+        | NodeKind::Text(_)
+        | NodeKind::Ref(_)
+        | NodeKind::Current
+        | NodeKind::Column(_) => {}
+    }
 }
 
 impl Expr {
@@ -160,6 +254,8 @@ fn collect_columns(node: &Node, out: &mut Vec<(String, Span)>) {
             collect_columns(right, out);
         }
         NodeKind::Call { args, .. } => args.iter().for_each(|a| collect_columns(a, out)),
+        // The filter's bare names are the looked-up item's columns, not the choice's.
+        NodeKind::Lookup { .. } => {}
         _ => {}
     }
 }
@@ -174,6 +270,11 @@ fn collect_refs(node: &Node, out: &mut Vec<(String, Span)>) {
             collect_refs(right, out);
         }
         NodeKind::Call { args, .. } => args.iter().for_each(|a| collect_refs(a, out)),
+        NodeKind::Lookup { filter, .. } => {
+            if let Some(f) = filter {
+                collect_refs(f, out);
+            }
+        }
     }
 }
 

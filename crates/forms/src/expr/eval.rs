@@ -12,6 +12,7 @@ use super::convert::{
 };
 use super::error::{ExprError, Span};
 use super::functions;
+use crate::model::DataFile;
 use crate::Value;
 
 /// What expressions can see of a response.
@@ -30,6 +31,39 @@ pub trait Context {
     fn column(&self, name: &str) -> Option<Value> {
         let _ = name;
         None
+    }
+    /// The table `pulldata(name, ...)` and `instance(name)` read: an attached data file
+    /// (by its name without `.csv`) or a choice list. `None` when there is none.
+    fn table(&self, name: &str) -> Option<&DataFile> {
+        let _ = name;
+        None
+    }
+}
+
+/// The context inside an `instance()` predicate: bare names are the item's columns,
+/// everything else is the outer context's.
+struct RowCtx<'a> {
+    outer: &'a dyn Context,
+    file: &'a DataFile,
+    row: &'a [String],
+}
+
+impl Context for RowCtx<'_> {
+    fn resolve(&self, name: &str) -> Option<Resolved> {
+        self.outer.resolve(name)
+    }
+    fn current(&self) -> Value {
+        self.outer.current()
+    }
+    fn today(&self) -> NaiveDate {
+        self.outer.today()
+    }
+    fn column(&self, name: &str) -> Option<Value> {
+        let i = self.file.column(name)?;
+        Some(Value::Text(self.row.get(i).cloned().unwrap_or_default()))
+    }
+    fn table(&self, name: &str) -> Option<&DataFile> {
+        self.outer.table(name)
     }
 }
 
@@ -179,7 +213,46 @@ impl Eval<'_> {
                 right,
             } => self.binary(*op, *op_span, left, right),
             NodeKind::Call { name, args } => functions::call(self, name, args, node.span),
+            NodeKind::Lookup {
+                table,
+                filter,
+                field,
+            } => self.lookup(table, filter.as_deref(), field, node.span),
         }
+    }
+
+    /// `instance(table)/root/item[filter]/field`.
+    fn lookup(&self, table: &str, filter: Option<&Node>, field: &str, span: Span) -> R<XValue> {
+        let Some(file) = self.ctx.table(table) else {
+            return Err(ExprError::at(
+                span,
+                format!("there is no choice list or attached file `{table}`"),
+            ));
+        };
+        let Some(f) = file.column(field) else {
+            return Err(ExprError::at(
+                span,
+                format!("`{table}` has no column `{field}`"),
+            ));
+        };
+        for row in &file.rows {
+            if let Some(filter) = filter {
+                let ctx = RowCtx {
+                    outer: self.ctx,
+                    file,
+                    row,
+                };
+                let inner = Eval {
+                    ctx: &ctx,
+                    src: self.src,
+                };
+                if !inner.eval(filter)?.truthy() {
+                    continue;
+                }
+            }
+            return Ok(XValue::Text(row.get(f).cloned().unwrap_or_default()));
+        }
+        Ok(XValue::Text(String::new()))
     }
 
     fn binary(&self, op: BinaryOp, op_span: Span, left: &Node, right: &Node) -> R<XValue> {

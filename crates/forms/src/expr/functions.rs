@@ -59,6 +59,12 @@ const SPECS: &[Spec] = &[
     f("floor", 1, Some(1), "number"),
     f("ceiling", 1, Some(1), "number"),
     f("abs", 1, Some(1), "number"),
+    f(
+        "pulldata",
+        4,
+        Some(4),
+        "'file', 'column', 'key column', key",
+    ),
 ];
 
 /// The function called `name`, if there is one.
@@ -268,6 +274,24 @@ pub(crate) fn call(ev: &Eval, name: &str, args: &[Node], span: Span) -> R<XValue
             Ok(XValue::Text(parts.join(&sep)))
         }
         "today" => Ok(XValue::Date(ev.ctx.today())),
+        "pulldata" => {
+            let file = text(0)?;
+            let table = file.strip_suffix(".csv").unwrap_or(&file);
+            let Some(data) = ev.ctx.table(table) else {
+                return Err(ExprError::at(
+                    span,
+                    format!("pulldata(): there is no attached file `{table}.csv`"),
+                ));
+            };
+            let (column, key_column, key) = (text(1)?, text(2)?, text(3)?);
+            match data.pull(&column, &key_column, &key) {
+                Some(v) => Ok(XValue::Text(v.to_string())),
+                None => Err(ExprError::at(
+                    span,
+                    format!("pulldata(): `{table}.csv` has no column `{column}` or `{key_column}`"),
+                )),
+            }
+        }
         "date" => to_date(ev, arg(0)?),
         "number" => {
             let node = arg(0)?;

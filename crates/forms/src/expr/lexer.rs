@@ -27,6 +27,11 @@ pub(crate) enum Tok {
     Le,
     Gt,
     Ge,
+    /// `/`, `[`, `]`: only in `instance('list')/root/item[...]/field` paths, lexed only
+    /// after the word `instance`.
+    Slash,
+    LBracket,
+    RBracket,
 }
 
 /// A token and where it is.
@@ -77,6 +82,13 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ExprError> {
             '>' => simple(Tok::Gt, 1),
             '&' if next == Some('&') => return Err(err(start, 2, "use `and` instead of `&&`")),
             '|' if next == Some('|') => return Err(err(start, 2, "use `or` instead of `||`")),
+            '/' | '[' | ']' if toks.iter().any(|t: &Token| t.tok == Tok::Ident("instance".into())) => {
+                match c {
+                    '/' => simple(Tok::Slash, 1),
+                    '[' => simple(Tok::LBracket, 1),
+                    _ => simple(Tok::RBracket, 1),
+                }
+            }
             '/' => {
                 return Err(err(
                     start,

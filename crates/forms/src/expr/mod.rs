@@ -27,6 +27,14 @@
 //!   it with `^...$` to match the whole text.
 //! - `round(x, digits)` rounds half away from zero.
 //! - Numbers print without a trailing `.0` (`string(2 * 3)` is `6`).
+//! - `pulldata('fruits', 'color', 'name', ${fruit})` reads the attached `fruits.csv`:
+//!   the `color` cell of the first row whose `name` is the answer, empty text when no
+//!   row matches (as ODK).
+//! - `instance('list')/root/item[column = expr]/field` looks up the first item of a
+//!   choice list (columns `name`, `label` in the default language, and its further
+//!   columns) or attached file (`instance('fruits')`) whose predicate holds, and gives
+//!   its `field`; empty text when none does. Only this shape (a predicate optional,
+//!   one trailing field) is read; other paths are an error.
 
 mod ast;
 mod convert;
@@ -39,7 +47,7 @@ mod parser;
 #[cfg(test)]
 mod tests;
 
-pub use ast::{BinaryOp, Expr, Node, NodeKind};
+pub use ast::{BinaryOp, Expr, Node, NodeKind, TableUse};
 pub use convert::format_number;
 pub use error::{ExprError, Span};
 pub use eval::{Context, Resolved, XValue};

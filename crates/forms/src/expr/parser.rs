@@ -213,6 +213,12 @@ impl Parser {
                 Ok((inner, depth))
             }
             Tok::Ident(name)
+                if name == "instance"
+                    && self.toks.get(self.pos + 1).map(|t| &t.tok) == Some(&Tok::LParen) =>
+            {
+                self.instance(t.span)
+            }
+            Tok::Ident(name)
                 if self.toks.get(self.pos + 1).map(|t| &t.tok) == Some(&Tok::LParen) =>
             {
                 self.call(name, t.span)
@@ -285,6 +291,80 @@ impl Parser {
         ))
     }
 
+    /// `instance('list')/root/item[predicate]/field`: the current token is `instance`,
+    /// the next one `(`. Any other shape is an error.
+    fn instance(&mut self, start: Span) -> R<Parsed> {
+        const SHAPE: &str =
+            "only lookups shaped `instance('list')/root/item[column = value]/column` are supported";
+        let fail = |p: &Self, what: &str| {
+            let span = p.here();
+            Err(ExprError::at(span, format!("{what}: {SHAPE}")))
+        };
+        self.pos += 2;
+        let Some(Tok::Str(table)) = self.peek_tok().cloned() else {
+            return fail(self, "`instance(` takes the list's name in quotes");
+        };
+        self.pos += 1;
+        if self.peek_tok() != Some(&Tok::RParen) {
+            return fail(self, "expected `)` after the list's name");
+        }
+        self.pos += 1;
+        for step in ["root", "item"] {
+            if self.peek_tok() != Some(&Tok::Slash) {
+                return fail(self, &format!("expected `/{step}`"));
+            }
+            self.pos += 1;
+            if self.peek_tok() != Some(&Tok::Ident(step.into())) {
+                return fail(self, &format!("expected `{step}`"));
+            }
+            self.pos += 1;
+        }
+        let mut filter = None;
+        let mut depth = 1;
+        if self.peek_tok() == Some(&Tok::LBracket) {
+            self.pos += 1;
+            self.enter()?;
+            let columns = std::mem::replace(&mut self.columns, true);
+            let parsed = self.level(0);
+            self.columns = columns;
+            let (pred, d) = parsed?;
+            self.nesting -= 1;
+            if self.peek_tok() != Some(&Tok::RBracket) {
+                return fail(self, "expected `]` to close the predicate");
+            }
+            self.pos += 1;
+            depth += d;
+            filter = Some(Box::new(pred));
+        }
+        if self.peek_tok() != Some(&Tok::Slash) {
+            return fail(self, "expected `/` and the column to take, like `/label`");
+        }
+        self.pos += 1;
+        let Some(Tok::Ident(field)) = self.peek_tok().cloned() else {
+            return fail(self, "expected the column to take, like `/label`");
+        };
+        let end = self.here();
+        self.pos += 1;
+        if matches!(self.peek_tok(), Some(Tok::Slash | Tok::LBracket)) {
+            return fail(self, "one column name ends the lookup");
+        }
+        let span = start.to(end);
+        if depth > MAX_DEPTH {
+            return Err(too_deep(span));
+        }
+        Ok((
+            Node {
+                kind: NodeKind::Lookup {
+                    table,
+                    filter,
+                    field,
+                },
+                span,
+            },
+            depth,
+        ))
+    }
+
     /// The error for a missing value at the current position.
     fn expected_value(&self) -> ExprError {
         let prev = self.pos.checked_sub(1).and_then(|i| self.toks.get(i));
@@ -348,5 +428,8 @@ pub(crate) fn describe(tok: &Tok) -> String {
         Tok::Le => "`<=`".into(),
         Tok::Gt => "`>`".into(),
         Tok::Ge => "`>=`".into(),
+        Tok::Slash => "`/` (use `div` to divide)".into(),
+        Tok::LBracket => "`[`".into(),
+        Tok::RBracket => "`]`".into(),
     }
 }

@@ -4,8 +4,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::ops::Range;
 
-use super::{Form, Item, Labels, Question, QuestionType, RangeParams};
-use crate::expr::{self, Expr, ExprError};
+use super::data_file::{is_data_file_name, value_label_params};
+use super::{Choice, DataFile, Form, Item, Labels, Question, QuestionType, RangeParams};
+use crate::expr::{self, Expr, ExprError, TableUse};
 
 /// What kind of item a name refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -39,6 +40,8 @@ pub enum FormErrorKind {
     Parameters,
     /// `default_language` is not one of `languages`.
     UnknownLanguage,
+    /// A data file that is missing, badly named or lacks a column the form reads.
+    DataFile,
 }
 
 /// One error in a form definition, naming the item and the column it is in.
@@ -118,6 +121,84 @@ pub struct CompiledForm {
     /// Whether an expression refers to a calculation later in document order, so that
     /// validation settles calculations by evaluating again.
     pub(crate) forward_refs: bool,
+    /// The choices of lists that are attached files (`fruits.csv`), from the file's rows.
+    pub(crate) file_choices: BTreeMap<String, Vec<Choice>>,
+    /// The tables `pulldata()` and `instance()` read, by instance name: attached files
+    /// (`fruits`) and the choice lists expressions look up.
+    pub(crate) tables: BTreeMap<String, DataFile>,
+    /// The names of the attached files the form uses, in the order of `data_files`.
+    pub(crate) files_used: Vec<String>,
+}
+
+/// The data file a list name that looks like one (`fruits.csv`, `places.xml`) would
+/// be, with the message when it is not a supported kind.
+fn file_list_kind(list: &str) -> Option<Result<(), String>> {
+    let lower = list.to_ascii_lowercase();
+    if lower.ends_with(".csv") {
+        Some(Ok(()))
+    } else if lower.ends_with(".xml") || lower.ends_with(".geojson") {
+        Some(Err(format!(
+            "choices from `{list}`: only CSV files are supported here; save the list as a \
+             CSV file (columns `name`, `label`) and use that"
+        )))
+    } else {
+        None
+    }
+}
+
+/// The message for an attached file the form names but does not have.
+pub(crate) fn missing_file(name: &str) -> String {
+    format!("needs the file `{name}`: upload it beside the workbook")
+}
+
+/// The `parameters` of the first select (in document order) whose list is `list`.
+pub(crate) fn first_select_parameters(items: &[Item], list: &str) -> Option<String> {
+    for item in items {
+        match item {
+            Item::Question(q) if q.qtype.list() == Some(list) => {
+                return Some(q.parameters.clone().unwrap_or_default())
+            }
+            Item::Question(_) => {}
+            Item::Group(_) | Item::Repeat(_) => {
+                if let Some(p) = first_select_parameters(item.items(), list) {
+                    return Some(p);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A choice list as a table: `name`, `label` (in `lang`) and its further columns.
+fn list_table(list: &str, choices: &[Choice], lang: &str) -> DataFile {
+    let mut columns = vec!["name".to_string(), "label".to_string()];
+    for c in choices {
+        for k in c.columns.keys() {
+            if !columns.contains(k) {
+                columns.push(k.clone());
+            }
+        }
+    }
+    let rows = choices
+        .iter()
+        .map(|c| {
+            let mut row = vec![
+                c.name.clone(),
+                c.label.get(lang, lang).unwrap_or_default().to_string(),
+            ];
+            row.extend(
+                columns[2..]
+                    .iter()
+                    .map(|k| c.columns.get(k).cloned().unwrap_or_default()),
+            );
+            row
+        })
+        .collect();
+    DataFile {
+        name: list.to_string(),
+        columns,
+        rows,
+    }
 }
 
 fn is_xml_name(name: &str) -> bool {
@@ -213,16 +294,47 @@ impl Form {
                         FormErrorKind::InvalidName,
                         format!("choice name `{}` is empty or has spaces", c.name),
                     );
-                } else if !seen.insert(c.name.as_str()) {
+                } else if !seen.insert(c.name.as_str()) && !self.allow_choice_duplicates {
                     err(
                         list,
                         "choices",
                         FormErrorKind::BadChoices,
-                        format!("choice `{}` appears twice", c.name),
+                        format!(
+                            "choice `{}` appears twice (allowed only with the setting \
+                             allow_choice_duplicates: yes)",
+                            c.name
+                        ),
                     );
                 }
             }
         }
+
+        let mut file_names = BTreeSet::new();
+        for f in &self.data_files {
+            if !is_data_file_name(&f.name) {
+                err(
+                    &f.name,
+                    "data_files",
+                    FormErrorKind::DataFile,
+                    format!(
+                        "`{}` is not a CSV file name: a plain file name ending `.csv`",
+                        f.name.escape_debug()
+                    ),
+                );
+            } else if !file_names.insert(f.name.as_str()) {
+                err(
+                    &f.name,
+                    "data_files",
+                    FormErrorKind::DataFile,
+                    format!("the file `{}` is attached twice", f.name),
+                );
+            }
+        }
+        // A select whose list is an attached file: its choices are the file's rows,
+        // read with the first such select's `value=` / `label=` parameters.
+        let mut file_choices: BTreeMap<String, Vec<Choice>> = BTreeMap::new();
+        let mut file_params: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
+        let mut used: BTreeSet<String> = BTreeSet::new();
 
         let mut nodes = Vec::new();
         let mut roots = Vec::new();
@@ -260,13 +372,70 @@ impl Form {
             }
             if let Some(q) = &node.question {
                 if let Some(list) = q.qtype.list() {
-                    if !self.choices.contains_key(list) {
-                        err(
-                            &q.name,
-                            "type",
-                            FormErrorKind::UnknownList,
-                            format!("there is no choice list `{list}`"),
-                        );
+                    let file = self.data_file(list);
+                    if self.choices.contains_key(list) {
+                        if file.is_some() {
+                            err(
+                                &q.name,
+                                "type",
+                                FormErrorKind::UnknownList,
+                                format!("`{list}` is both a choice list and an attached file"),
+                            );
+                        }
+                    } else if let Some(file) = file {
+                        used.insert(file.name.clone());
+                        match value_label_params(q.parameters.as_deref()) {
+                            Err(message) => {
+                                err(&q.name, "parameters", FormErrorKind::Parameters, message)
+                            }
+                            Ok(params) => match file_params.get(list) {
+                                Some(first) if *first != params => err(
+                                    &q.name,
+                                    "parameters",
+                                    FormErrorKind::Parameters,
+                                    format!(
+                                        "the selects using `{list}` must read the same `value=` \
+                                         and `label=` columns"
+                                    ),
+                                ),
+                                Some(_) => {}
+                                None => {
+                                    match file.choices(params.0.as_deref(), params.1.as_deref()) {
+                                        Ok(cs) if cs.is_empty() => err(
+                                            &q.name,
+                                            "type",
+                                            FormErrorKind::DataFile,
+                                            format!("`{list}` has no rows with a value"),
+                                        ),
+                                        Ok(cs) => {
+                                            file_params.insert(list.to_string(), params);
+                                            file_choices.insert(list.to_string(), cs);
+                                        }
+                                        Err(message) => err(
+                                            &q.name,
+                                            "parameters",
+                                            FormErrorKind::DataFile,
+                                            message,
+                                        ),
+                                    }
+                                }
+                            },
+                        }
+                    } else {
+                        match file_list_kind(list) {
+                            Some(Ok(())) => {
+                                err(&q.name, "type", FormErrorKind::DataFile, missing_file(list))
+                            }
+                            Some(Err(message)) => {
+                                err(&q.name, "type", FormErrorKind::DataFile, message)
+                            }
+                            None => err(
+                                &q.name,
+                                "type",
+                                FormErrorKind::UnknownList,
+                                format!("there is no choice list `{list}`"),
+                            ),
+                        }
                     }
                 }
                 if let Some(Err(message)) = q.range() {
@@ -381,7 +550,12 @@ impl Form {
                 filters.push(None);
                 continue;
             };
-            let choices = self.choices.get(list).map(Vec::as_slice).unwrap_or(&[]);
+            let choices = self
+                .choices
+                .get(list)
+                .or_else(|| file_choices.get(list))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             let column =
                 |name: &str| name == "name" || choices.iter().any(|c| c.columns.contains_key(name));
             match expr::compile_filter(src, &known, &column) {
@@ -389,6 +563,37 @@ impl Form {
                 Err(e) => {
                     errors.push(expr_error(&node.name, "choice_filter", e));
                     filters.push(None);
+                }
+            }
+        }
+        // The tables `pulldata()` and `instance()` read: attached files by their name
+        // without `.csv`, choice lists by theirs.
+        let mut tables: BTreeMap<String, DataFile> = BTreeMap::new();
+        for (node, (exprs, filter)) in nodes.iter().zip(compiled.iter().zip(&filters)) {
+            let columns = [
+                "relevant",
+                "constraint",
+                "calculation",
+                "repeat_count",
+                "required",
+                "read_only",
+            ];
+            let all = exprs
+                .iter()
+                .zip(columns)
+                .chain(std::iter::once((filter, "choice_filter")));
+            for (e, column) in all {
+                let Some(e) = e else { continue };
+                for table_use in e.tables() {
+                    if let Err(error) = self.check_table(&table_use, &mut tables, &mut used) {
+                        errors.push(FormError {
+                            item: node.name.clone(),
+                            column: column.into(),
+                            kind: FormErrorKind::DataFile,
+                            message: error,
+                            span: None,
+                        });
+                    }
                 }
             }
         }
@@ -414,16 +619,119 @@ impl Form {
         let choice_sets = self
             .choices
             .iter()
+            .chain(&file_choices)
             .map(|(list, cs)| (list.clone(), cs.iter().map(|c| c.name.clone()).collect()))
+            .collect();
+        let files_used = self
+            .data_files
+            .iter()
+            .filter(|f| used.contains(&f.name))
+            .map(|f| f.name.clone())
             .collect();
         Ok(CompiledForm {
             choice_sets,
+            file_choices,
+            tables,
+            files_used,
             form: self,
             nodes,
             roots,
             by_name,
             forward_refs,
         })
+    }
+}
+
+impl Form {
+    /// Check one table an expression reads, adding it to `tables` and the file to
+    /// `used`.
+    fn check_table(
+        &self,
+        table_use: &TableUse,
+        tables: &mut BTreeMap<String, DataFile>,
+        used: &mut BTreeSet<String>,
+    ) -> Result<(), String> {
+        let (name, wanted, what): (String, Vec<&str>, &str) = match table_use {
+            TableUse::Pulldata {
+                file,
+                column,
+                key_column,
+                ..
+            } => {
+                let Some(file) = file else {
+                    return Err("pulldata(): write the file's name in quotes as the first \
+                                argument, like pulldata('fruits', 'color', 'name', ${fruit})"
+                        .into());
+                };
+                let stem = file.strip_suffix(".csv").unwrap_or(file);
+                let full = format!("{stem}.csv");
+                let Some(data) = self.data_file(&full) else {
+                    return Err(missing_file(&full));
+                };
+                used.insert(data.name.clone());
+                tables
+                    .entry(stem.to_string())
+                    .or_insert_with(|| data.clone());
+                let cols = [column, key_column]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
+                (stem.to_string(), cols, "pulldata()")
+            }
+            TableUse::Lookup {
+                table,
+                columns,
+                field,
+                ..
+            } => {
+                let full = format!("{table}.csv");
+                let file = self.data_file(&full);
+                let list = self.choices.get(table.as_str());
+                match (list, file) {
+                    (Some(_), Some(_)) => {
+                        return Err(format!(
+                            "instance('{table}') is both the choice list `{table}` and the \
+                             file `{full}`: rename one"
+                        ))
+                    }
+                    (Some(cs), None) => {
+                        tables
+                            .entry(table.clone())
+                            .or_insert_with(|| list_table(table, cs, &self.default_language));
+                    }
+                    (None, Some(f)) => {
+                        used.insert(f.name.clone());
+                        tables.entry(table.clone()).or_insert_with(|| f.clone());
+                    }
+                    (None, None) => {
+                        return Err(format!(
+                            "instance('{table}'): there is no choice list `{table}`; for a \
+                             file, {}",
+                            missing_file(&full)
+                        ))
+                    }
+                }
+                let mut cols: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
+                cols.push(field);
+                (table.clone(), cols, "the lookup")
+            }
+        };
+        let data = &tables[&name];
+        for c in wanted {
+            if data.column(c).is_none() {
+                return Err(format!(
+                    "{what}: `{}` has no column `{c}` (its columns: {})",
+                    if data.name.ends_with(".csv") {
+                        &data.name
+                    } else {
+                        &name
+                    },
+                    data.columns.join(", ")
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -49,8 +49,25 @@ impl CompiledForm {
     }
 
     /// The choices of a choice list.
+    ///
+    /// A list that is an attached file (`fruits.csv`) gives the file's rows as choices.
     pub fn choices(&self, list: &str) -> Option<&[Choice]> {
-        self.form.choices.get(list).map(Vec::as_slice)
+        self.form
+            .choices
+            .get(list)
+            .or_else(|| self.file_choices.get(list))
+            .map(Vec::as_slice)
+    }
+
+    /// The names of the attached data files the form uses (selects from a file,
+    /// `pulldata()`, `instance()` lookups), in the order of [`Form::data_files`].
+    pub fn files_used(&self) -> &[String] {
+        &self.files_used
+    }
+
+    /// The table `pulldata()` and `instance()` read under `name`.
+    pub(crate) fn table(&self, name: &str) -> Option<&crate::model::DataFile> {
+        self.tables.get(name)
     }
 
     /// The label of a choice in `lang` (falling back to the default language).

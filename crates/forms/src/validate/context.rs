@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use crate::expr::{Context, Resolved};
-use crate::model::{Choice, CompiledForm, NodeKind};
+use crate::model::{Choice, CompiledForm, DataFile, NodeKind};
 use crate::{Answers, Value};
 
 /// Where evaluation happens: the repeat instances entered, outermost first, as
@@ -86,6 +86,10 @@ impl Context for Ctx<'_> {
     fn today(&self) -> NaiveDate {
         self.today
     }
+
+    fn table(&self, name: &str) -> Option<&DataFile> {
+        self.form.table(name)
+    }
 }
 
 /// The context of a `choice_filter`: the answers as [`Ctx`] sees them, and the choice
@@ -106,6 +110,10 @@ impl Context for ChoiceCtx<'_> {
 
     fn today(&self) -> NaiveDate {
         self.inner.today
+    }
+
+    fn table(&self, name: &str) -> Option<&DataFile> {
+        self.inner.table(name)
     }
 
     fn column(&self, name: &str) -> Option<Value> {

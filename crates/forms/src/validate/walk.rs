@@ -119,7 +119,7 @@ impl<'a> Walker<'a> {
     ) -> (Vec<String>, Option<String>) {
         let mut names = Vec::new();
         let mut error = None;
-        for choice in self.form.form.choices.get(list).into_iter().flatten() {
+        for choice in self.form.choices(list).into_iter().flatten() {
             let ctx = ChoiceCtx {
                 inner: Ctx {
                     form: self.form,

@@ -66,19 +66,9 @@ pub(super) fn read(
             continue;
         }
         let entries = choices.entry(list.to_string()).or_default();
-        if entries.iter().any(|c| c.name == name) {
-            if allow_duplicates {
-                // The model keys an answer by the choice's name: one choice per name.
-                warnings.push(at(
-                    "name",
-                    format!(
-                        "list `{list}` has `{name}` again (allow_choice_duplicates): only \
-                         the first is offered"
-                    ),
-                ));
-            } else {
-                errors.push(at("name", format!("list `{list}` has `{name}` twice")));
-            }
+        // With allow_choice_duplicates the form keeps both, as the reference does.
+        if !allow_duplicates && entries.iter().any(|c| c.name == name) {
+            errors.push(at("name", format!("list `{list}` has `{name}` twice")));
             continue;
         }
         let columns = header

@@ -30,7 +30,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use crate::model::{Form, Language};
+use crate::model::{DataFile, Form, Language};
 
 #[cfg(feature = "xlsx")]
 pub use workbook::{read_workbook, read_xlsx, MAX_UNPACKED_BYTES, MAX_XLS_BYTES};
@@ -73,6 +73,10 @@ pub struct Reading {
     pub form: Form,
     /// Warnings, in sheet and row order.
     pub warnings: Vec<XlsFormWarning>,
+    /// The names of the attached files the form uses (`fruits.csv`): the ones in
+    /// `form.data_files`, to store beside the workbook. Files supplied but not used
+    /// are left out, with a warning.
+    pub files_used: Vec<String>,
 }
 
 /// Sheets the reference reads; any other sheet of a workbook with several is a warning.
@@ -88,14 +92,25 @@ const KNOWN_SHEETS: [&str; 6] = [
 /// Build a form from its sheets (see [`read_sheets`]), without a file name and
 /// dropping the warnings: for forms known to need neither (the seed instruments).
 pub fn from_sheets(sheets: &[Sheet]) -> Result<Form, Vec<XlsFormError>> {
-    read_sheets(sheets, "").map(|r| r.form)
+    read_sheets(sheets, "", &[]).map(|r| r.form)
 }
 
 /// Build a form from its sheets. Sheet names are matched without regard to case;
 /// `survey` is required (a workbook of one sheet, whatever its name, is its survey),
 /// `choices` and `settings` are optional. `file_name` is the uploaded file's name: the
 /// form id when the settings give none, as the reference converter does.
-pub fn read_sheets(sheets: &[Sheet], file_name: &str) -> Result<Reading, Vec<XlsFormError>> {
+///
+/// `files` are the CSV files uploaded beside the workbook: the choices of
+/// `select_one_from_file fruits.csv`, the tables of `pulldata('fruits', ...)` and of
+/// `instance('fruits')` lookups. A file the form names but `files` lacks is an error
+/// on its row and column ("needs the file `fruits.csv`: upload it beside the
+/// workbook"); a file given but not used is a warning. The files used go into the
+/// form's `data_files` (devices get them with the form) and [`Reading::files_used`].
+pub fn read_sheets(
+    sheets: &[Sheet],
+    file_name: &str,
+    files: &[DataFile],
+) -> Result<Reading, Vec<XlsFormError>> {
     let find = |name: &str| {
         sheets
             .iter()
@@ -165,6 +180,7 @@ pub fn read_sheets(sheets: &[Sheet], file_name: &str) -> Result<Reading, Vec<Xls
     }
     let survey_read = survey::read(
         survey,
+        files,
         &mut choices,
         &mut languages,
         &mut errors,
@@ -187,26 +203,59 @@ pub fn read_sheets(sheets: &[Sheet], file_name: &str) -> Result<Reading, Vec<Xls
         default_language,
         items: survey_read.items,
         choices,
+        allow_choice_duplicates: settings.allow_choice_duplicates,
+        data_files: files.to_vec(),
     };
     if !errors.is_empty() {
         return Err(errors);
     }
-    // The form's own checks (names, lists, expressions), placed on their rows.
-    if let Err(found) = form.clone().compile() {
-        let header = &survey_read.header;
-        return Err(found
-            .into_iter()
-            .map(|e| XlsFormError {
-                sheet: if e.column == "choices" {
-                    "choices".into()
-                } else {
-                    survey.name.clone()
-                },
-                row: survey_read.rows_of.get(&e.item).copied().unwrap_or(1),
-                column: (!e.column.is_empty()).then(|| header.heading(&e.column)),
-                message: e.message,
-            })
-            .collect());
+    // The form's own checks (names, lists, expressions, files), placed on their rows.
+    let mut form = form;
+    let files_used = match form.clone().compile() {
+        Ok(compiled) => compiled.files_used().to_vec(),
+        Err(found) => {
+            let header = &survey_read.header;
+            return Err(found
+                .into_iter()
+                .map(|e| match e.column.as_str() {
+                    "data_files" => XlsFormError {
+                        sheet: e.item,
+                        row: 1,
+                        column: None,
+                        message: e.message,
+                    },
+                    _ => XlsFormError {
+                        sheet: if e.column == "choices" {
+                            "choices".into()
+                        } else {
+                            survey.name.clone()
+                        },
+                        row: survey_read.rows_of.get(&e.item).copied().unwrap_or(1),
+                        column: (!e.column.is_empty()).then(|| header.heading(&e.column)),
+                        message: e.message,
+                    },
+                })
+                .collect());
+        }
+    };
+    for file in &form.data_files {
+        if !files_used.contains(&file.name) {
+            warnings.push(XlsFormWarning {
+                sheet: survey.name.clone(),
+                row: survey.first_row,
+                column: None,
+                message: format!(
+                    "the attached file `{}` is not used by the form (no select_one_from_file, \
+                     pulldata() or instance() names it): it is not kept",
+                    file.name
+                ),
+            });
+        }
     }
-    Ok(Reading { form, warnings })
+    form.data_files.retain(|f| files_used.contains(&f.name));
+    Ok(Reading {
+        form,
+        warnings,
+        files_used,
+    })
 }

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use super::headers::{Header, SheetKind};
 use super::types::{self, Control, Mapped, Parsed};
 use super::{Sheet, XlsFormError, XlsFormWarning};
-use crate::model::{Choice, Group, Item, Labels, Question, QuestionType, Repeat};
+use crate::model::{Choice, DataFile, Group, Item, Labels, Question, QuestionType, Repeat};
 use crate::Value;
 
 /// Survey columns the form model keeps; a value in any other column is a warning.
-const KEPT: [&str; 16] = [
+const KEPT: [&str; 17] = [
     "appearance",
     "parameters",
     "type",
@@ -27,6 +27,8 @@ const KEPT: [&str; 16] = [
     "read_only",
     "repeat_count",
     "choice_filter",
+    // Read on each row: a warning says what devices do instead.
+    "trigger",
 ];
 
 /// What the survey sheet gives: its items, each item's row, and the header (for
@@ -60,6 +62,7 @@ fn optional(text: &str) -> Option<String> {
 
 pub(super) fn read(
     survey: &Sheet,
+    files: &[DataFile],
     choices: &mut BTreeMap<String, Vec<Choice>>,
     languages: &mut BTreeMap<String, String>,
     errors: &mut Vec<XlsFormError>,
@@ -219,7 +222,18 @@ pub(super) fn read(
                 warnings.push(warn("type", note));
                 continue;
             }
+            Mapped::Error(message) => {
+                errors.push(at("type", message));
+                continue;
+            }
         };
+        if matches!(qname, "select_one_from_file" | "select_multiple_from_file") {
+            if let Some(file) = qtype.list() {
+                if !files.iter().any(|f| f.name == file) {
+                    errors.push(at("type", crate::model::compile::missing_file(file)));
+                }
+            }
+        }
         if name.is_empty() {
             if qtype == QuestionType::Note {
                 // The reference names unnamed notes by their row.
@@ -228,6 +242,19 @@ pub(super) fn read(
                 errors.push(at("name", "a question needs a name".into()));
                 continue;
             }
+        }
+        if let Some(trigger) = optional(header.cell(row, "trigger")) {
+            let instead = if calculation.is_some() {
+                "devices compute the calculation whenever the answers it reads change \
+                 (one with now(), random(), uuid() or once() once, then keep it), \
+                 not when the trigger changes"
+            } else {
+                "devices do not clear this question when the trigger changes"
+            };
+            warnings.push(warn(
+                "trigger",
+                format!("`trigger` {trigger} is read but not used: {instead}"),
+            ));
         }
         let mut flag = |column: &str| -> (bool, Option<String>) {
             let text = header.cell(row, column);

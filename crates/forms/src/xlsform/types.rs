@@ -38,6 +38,8 @@ pub(super) enum Mapped {
     Standin(QuestionType, String),
     /// Not kept: the question is left out, with this warning.
     Skip(String),
+    /// Not readable as written: an error on the `type` cell.
+    Error(String),
 }
 
 /// Each selecting spelling, longest first (so `select one from` wins over `select
@@ -331,6 +333,13 @@ pub(super) fn to_model(name: &str, list: Option<&str>, calculation: bool) -> Map
             format!("`{what}` is read, not yet supported on devices: asked as text for now"),
         )
     };
+    if let Some(multiple) = match name {
+        "select_one_from_file" => Some(false),
+        "select_multiple_from_file" => Some(true),
+        _ => None,
+    } {
+        return from_file(name, list, multiple);
+    }
     // Whatever the model itself parses (its list of types grows) is its own type.
     let written = format!("{name} {list}");
     if let Ok(t) = written.trim().parse::<QuestionType>() {
@@ -372,12 +381,30 @@ pub(super) fn to_model(name: &str, list: Option<&str>, calculation: bool) -> Map
             QuestionType::Calculate,
             "`hidden` with a calculation is kept as a calculate".into(),
         ),
-        "select_one_from_file" | "select_multiple_from_file" => Mapped::Skip(format!(
-            "`{name} {list}`: choices from an attached file are not yet supported: \
-             this question is left out"
-        )),
         other => later(other),
     }
+}
+
+/// `select_one_from_file fruits.csv`: a select whose list is the attached file, by its
+/// name (the form model reads a list named like an attached file from the file).
+fn from_file(name: &str, file: String, multiple: bool) -> Mapped {
+    let lower = file.to_ascii_lowercase();
+    if lower.ends_with(".xml") || lower.ends_with(".geojson") {
+        return Mapped::Error(format!(
+            "`{name} {file}`: only CSV files are supported here; save the list as a CSV \
+             file (columns `name`, `label`) and use `{name} <file>.csv`"
+        ));
+    }
+    if !crate::model::is_data_file_name(&file) {
+        return Mapped::Error(format!(
+            "`{name} {file}`: the file must be a CSV file named like `fruits.csv` (no folder)"
+        ));
+    }
+    Mapped::Type(if multiple {
+        QuestionType::SelectMultiple(file)
+    } else {
+        QuestionType::SelectOne(file)
+    })
 }
 
 #[cfg(test)]
@@ -422,6 +449,23 @@ mod tests {
             parse("begin group"),
             Ok(Parsed::Begin(Control::Group, None))
         );
+        assert_eq!(
+            to_model("select_one_from_file", Some("fruits.csv"), false),
+            Mapped::Type(QuestionType::SelectOne("fruits.csv".into()))
+        );
+        assert_eq!(
+            to_model("select_multiple_from_file", Some("fruits.csv"), false),
+            Mapped::Type(QuestionType::SelectMultiple("fruits.csv".into()))
+        );
+        for bad in ["places.xml", "shapes.geojson", "fruits", "a/fruits.csv"] {
+            assert!(
+                matches!(
+                    to_model("select_one_from_file", Some(bad), false),
+                    Mapped::Error(_)
+                ),
+                "{bad}"
+            );
+        }
         let err = parse("integr").unwrap_err();
         assert!(err.contains("did you mean `integer`"), "{err}");
         assert!(err.contains("select_one, select_multiple"), "{err}");

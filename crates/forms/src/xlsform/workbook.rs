@@ -6,7 +6,7 @@
 use calamine::{Data, Reader};
 
 use super::{read_sheets, Reading, Sheet, XlsFormError};
-use crate::model::Form;
+use crate::model::{DataFile, Form};
 
 /// The most a workbook may unpack to: an XLSForm of a long survey unpacks to a few MB;
 /// more is a zip bomb, refused before anything is inflated.
@@ -31,13 +31,18 @@ fn file_error(message: String) -> Vec<XlsFormError> {
 /// Read an XLSForm `.xlsx` file (bytes) into a form, without a file name and dropping
 /// the warnings (see [`read_workbook`]).
 pub fn read_xlsx(bytes: &[u8]) -> Result<Form, Vec<XlsFormError>> {
-    read_workbook(bytes, "").map(|r| r.form)
+    read_workbook(bytes, "", &[]).map(|r| r.form)
 }
 
 /// Read an XLSForm workbook (`.xlsx`, `.xlsm` or `.xls`, told apart by their first
 /// bytes) into a form and its warnings. `file_name` is the uploaded file's name: the
-/// form id when its settings give none.
-pub fn read_workbook(bytes: &[u8], file_name: &str) -> Result<Reading, Vec<XlsFormError>> {
+/// form id when its settings give none. `files` are the CSV files uploaded beside it
+/// (see [`read_sheets`](super::read_sheets)).
+pub fn read_workbook(
+    bytes: &[u8],
+    file_name: &str,
+    files: &[DataFile],
+) -> Result<Reading, Vec<XlsFormError>> {
     let xls = bytes.starts_with(&OLE2);
     if xls {
         if bytes.len() > MAX_XLS_BYTES {
@@ -60,7 +65,7 @@ pub fn read_workbook(bytes: &[u8], file_name: &str) -> Result<Reading, Vec<XlsFo
                 "the workbook is damaged and cannot be read".into()
             }))
         })
-        .and_then(|sheets| read_sheets(&sheets, file_name))
+        .and_then(|sheets| read_sheets(&sheets, file_name, files))
 }
 
 /// Refuse a workbook whose parts, as its zip directory declares them, unpack to more

@@ -5,9 +5,15 @@ each and compares its outcome (the form's outline and warnings, or its errors) w
 `<case>.expected`, the same for both formats.
 
 Run: pip install openpyxl xlwt && python3 crates/forms/tests/xlsform/make_fixtures.py
+[case ...] (only the named cases, when given).
+
+Attached files: the CSV files of case `name` are written to `name.files/` beside it;
+the test passes every `*.csv` there to the reader, as the Forms page passes the files
+uploaded beside a workbook.
 """
 import datetime
 import os
+import sys
 
 import openpyxl
 import xlwt
@@ -51,9 +57,20 @@ def xls(name, sheets):
     wb.save(os.path.join(HERE, f"{name}.xls"))
 
 
-def book(name, sheets):
+ONLY = set(sys.argv[1:])
+
+
+def book(name, sheets, files=None):
+    if ONLY and name not in ONLY:
+        return
     xlsx(name, sheets)
     xls(name, sheets)
+    if files:
+        folder = os.path.join(HERE, f"{name}.files")
+        os.makedirs(folder, exist_ok=True)
+        for file_name, text in files.items():
+            with open(os.path.join(folder, file_name), "w", encoding="utf-8", newline="") as f:
+                f.write(text)
 
 
 book("list_name_with_a_space", [
@@ -134,7 +151,7 @@ book("types_not_yet_on_devices", [
                 ["simserial", "simserial", "", ""], ["subscriberid", "subscriberid", "", ""],
                 ["phonenumber", "phonenumber", "", ""], ["phone number", "phone2", "", ""],
                 ["username", "username", "", ""], ["email", "email", "", ""],
-                ["audit", "audit", "", ""], ["select_one_from_file towns.csv", "tf", "TF", ""]]),
+                ["audit", "audit", "", ""]]),
     ("choices", YN), ("settings", SETTINGS)])
 book("allow_choice_duplicates", [
     ("survey", [["type", "name", "label"], ["select_one yn", "a", "A"]]),
@@ -163,4 +180,43 @@ book("everything_reaches_the_definition", [
                  ["yn", "yes", "Yes", "Sí"], ["yn", "no", "No", "No"]]),
     ("settings", [["form_id", "version", "form_title", "default_language"],
                   ["fixture", 3, "Everything", "English (en)"]])])
+FRUITS = ("\ufeffname,label::English (en),label::Español (es),color,price\r\n"
+          "apple,Apple,Manzana,red,3\r\nkiwi,Kiwi,Kiwi,green,5\r\n"
+          "lime,Lime,Lima,green,2\r\n")
+book("select_from_file", [
+    ("survey", [["type", "name", "label::English (en)", "label::Español (es)", "choice_filter",
+                 "parameters"],
+                ["select_one_from_file fruits.csv", "fruit", "Fruit?", "¿Fruta?", "", ""],
+                ["select_multiple_from_file fruits.csv", "greens", "Green ones?", "¿Verdes?",
+                 "color = 'green'", ""],
+                ["select_one_from_file towns.csv", "town", "Town?", "¿Pueblo?", "", "value=code label=town"]]),
+    ("settings", [["form_id", "version", "default_language"], ["fixture", 3, "English (en)"]])],
+    files={"fruits.csv": FRUITS,
+           "towns.csv": "code,town,county\n1,Springfield,north\n2,Shelbyville,south\n",
+           "unused.csv": "name,label\na,A\n"})
+book("pulldata", [
+    ("survey", [["type", "name", "label", "calculation", "constraint", "relevant", "choice_filter"],
+                ["select_one_from_file fruits.csv", "fruit", "Fruit?", "", "", "", ""],
+                ["calculate", "price", "", "pulldata('fruits', 'price', 'name', ${fruit})", "", "", ""],
+                ["calculate", "color", "", "instance('fruits')/root/item[name = ${fruit}]/color", "", "", ""],
+                ["integer", "paid", "Paid?", "", ". >= number(${price})", "pulldata('fruits.csv', 'color', 'name', ${fruit}) != ''", ""],
+                ["select_one yn", "sure", "Sure?", "", "", "", "name != instance('yn')/root/item[label = 'No']/name"]]),
+    ("choices", YN),
+    ("settings", SETTINGS)],
+    files={"fruits.csv": FRUITS})
+book("missing_file", [
+    ("survey", [["type", "name", "label", "calculation"],
+                ["select_one_from_file fruits.csv", "fruit", "Fruit?", ""],
+                ["select_multiple_from_file places.xml", "place", "Place?", ""],
+                ["calculate", "price", "", "pulldata('prices', 'price', 'name', ${fruit})"]]),
+    ("settings", SETTINGS)])
+book("missing_pulldata_file", [
+    ("survey", [["type", "name", "label", "calculation"],
+                ["text", "fruit", "Fruit?", ""],
+                ["calculate", "price", "", "pulldata('prices', 'price', 'name', ${fruit})"]]),
+    ("settings", SETTINGS)])
+book("duplicate_choice_not_allowed", [
+    ("survey", [["type", "name", "label"], ["select_one yn", "a", "A"]]),
+    ("choices", YN + [["yn", "yes", "Yes again"]]),
+    ("settings", SETTINGS)])
 print("wrote the fixtures")

@@ -233,7 +233,7 @@ fn read_workbook_with(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let reading = forms::xlsform::read_workbook(bytes, file_name)
+    let reading = forms::xlsform::read_workbook(bytes, file_name, &[])
         .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let used = attached.iter().map(|f| f.name.clone()).collect();
     Ok((
