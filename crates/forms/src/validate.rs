@@ -23,12 +23,64 @@ mod formats;
 mod messages;
 mod walk;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::{CompiledForm, NodeKind, QuestionType};
 use crate::{Answer, Answers, Value};
+use context::Extra;
 use walk::Walker;
+
+/// When a response is validated: what `today()` and `now()` return, and the seed of
+/// `random()` and `uuid()` (mixed with the response's answers). From a date: midnight
+/// UTC, seed 0, so the server's results never depend on the hour; a device passes
+/// [`Moment::device`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moment {
+    /// The date and time, with the offset `now()` writes.
+    pub now: DateTime<FixedOffset>,
+    /// The seed of `random()` and `uuid()`.
+    pub seed: u64,
+}
+
+impl Moment {
+    /// The system clock in UTC and a seed from the process's random hasher keys: for
+    /// devices, where `random()` must differ between responses.
+    pub fn device() -> Moment {
+        use std::hash::{BuildHasher, Hasher};
+        let now = Utc::now();
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_i64(now.timestamp_nanos_opt().unwrap_or_default());
+        Moment {
+            now: now.fixed_offset(),
+            seed: h.finish(),
+        }
+    }
+}
+
+impl From<NaiveDate> for Moment {
+    fn from(date: NaiveDate) -> Moment {
+        Moment {
+            now: date.and_time(NaiveTime::MIN).and_utc().fixed_offset(),
+            seed: 0,
+        }
+    }
+}
+
+impl From<DateTime<FixedOffset>> for Moment {
+    fn from(now: DateTime<FixedOffset>) -> Moment {
+        Moment { now, seed: 0 }
+    }
+}
+
+impl From<DateTime<Utc>> for Moment {
+    fn from(now: DateTime<Utc>) -> Moment {
+        Moment {
+            now: now.fixed_offset(),
+            seed: 0,
+        }
+    }
+}
 
 /// The outcome of validating a response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,19 +182,31 @@ impl CompiledForm {
     /// Validate a response: see the [module docs](self) for the rules.
     ///
     /// `lang` picks the language of messages and labels (falling back to the form's
-    /// default language); `today` is what `today()` returns in expressions.
-    pub fn validate(&self, answers: &Answers, lang: &str, today: NaiveDate) -> Validation {
+    /// default language); `at` is when: a date (what `today()` returns; `now()` is its
+    /// midnight UTC) or a [`Moment`] (a date-time, and the seed of `random()`).
+    pub fn validate(&self, answers: &Answers, lang: &str, at: impl Into<Moment>) -> Validation {
         let lang = if lang.trim().is_empty() {
             self.form.default_language.as_str()
         } else {
             lang
         };
-        let mut result = self.pass(answers.clone(), lang, today);
+        let at: Moment = at.into();
+        // The same response validated at the same moment draws the same random bits.
+        let json = serde_json::to_string(answers).unwrap_or_default();
+        let seed = json
+            .bytes()
+            .fold(at.seed, |h, b| h.rotate_left(5) ^ u64::from(b));
+        let extra = Extra {
+            now: at.now,
+            seed: crate::expr::mix(seed, 1),
+            lang,
+        };
+        let mut result = self.pass(answers.clone(), extra);
         if self.forward_refs {
             for _ in 0..3 {
                 let mut input = answers.clone();
                 self.overlay_calculations(&self.roots, &mut input, &result.answers);
-                let next = self.pass(input, lang, today);
+                let next = self.pass(input, extra);
                 let settled = next.answers == result.answers;
                 result = next;
                 if settled {
@@ -153,8 +217,8 @@ impl CompiledForm {
         result
     }
 
-    fn pass(&self, answers: Answers, lang: &str, today: NaiveDate) -> Validation {
-        Walker::run(self, answers, lang, today)
+    fn pass(&self, answers: Answers, extra: Extra<'_>) -> Validation {
+        Walker::run(self, answers, extra)
     }
 
     /// Copy computed calculations from `from` into `into`, instance by instance.
@@ -171,10 +235,11 @@ impl CompiledForm {
                     }
                 }
                 NodeKind::Question => {
-                    let calc = node
-                        .question
-                        .as_ref()
-                        .is_some_and(|q| q.qtype == QuestionType::Calculate);
+                    let calc = node.calculation.is_some()
+                        || node
+                            .question
+                            .as_ref()
+                            .is_some_and(|q| q.qtype == QuestionType::Calculate);
                     if calc {
                         match from.0.get(&node.name) {
                             Some(a) => into.0.insert(node.name.clone(), a.clone()),
@@ -187,6 +252,8 @@ impl CompiledForm {
     }
 }
 
+#[cfg(test)]
+mod odk_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! neither empty, a number nor a date, used where a number is needed (arithmetic,
 //! `<`/`>`, `round()`...), is an error rather than a silent NaN.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 
 use super::ast::{BinaryOp, Expr, Node, NodeKind};
 use super::convert::{
@@ -38,6 +38,35 @@ pub trait Context {
         let _ = name;
         None
     }
+    /// What `now()` returns (injected like `today()`); by default midnight UTC of
+    /// `today()`.
+    fn now(&self) -> DateTime<FixedOffset> {
+        let midnight = self.today().and_time(NaiveTime::MIN);
+        DateTime::from_naive_utc_and_offset(midnight, FixedOffset::east_opt(0).unwrap())
+    }
+    /// 64 bits for `random()` and `uuid()`: the same `salt` in the same context gives
+    /// the same bits (see `odk_functions` on why evaluation stays deterministic).
+    fn random_bits(&self, salt: u64) -> u64 {
+        salt
+    }
+    /// The 1-based position of the repeat instance evaluation happens in, for
+    /// `position(..)`; `None` outside repeats.
+    fn position(&self) -> Option<usize> {
+        None
+    }
+    /// `indexed-repeat()`: the value(s) of question `name` with each repeat of `at`
+    /// (repeat name, 1-based instance) entered at that instance. `None`: no such
+    /// question or repeat.
+    fn indexed(&self, name: &str, at: &[(String, usize)]) -> Option<Resolved> {
+        let _ = (name, at);
+        None
+    }
+    /// The label of choice `choice` in the list of select `question`, in the language
+    /// of the evaluation, for `jr:choice-name()`. `None`: no such question or choice.
+    fn choice_label(&self, question: &str, choice: &str) -> Option<String> {
+        let _ = (question, choice);
+        None
+    }
 }
 
 /// The context inside an `instance()` predicate: bare names are the item's columns,
@@ -64,6 +93,21 @@ impl Context for RowCtx<'_> {
     }
     fn table(&self, name: &str) -> Option<&DataFile> {
         self.outer.table(name)
+    }
+    fn now(&self) -> DateTime<FixedOffset> {
+        self.outer.now()
+    }
+    fn random_bits(&self, salt: u64) -> u64 {
+        self.outer.random_bits(salt)
+    }
+    fn position(&self) -> Option<usize> {
+        self.outer.position()
+    }
+    fn indexed(&self, name: &str, at: &[(String, usize)]) -> Option<Resolved> {
+        self.outer.indexed(name, at)
+    }
+    fn choice_label(&self, question: &str, choice: &str) -> Option<String> {
+        self.outer.choice_label(question, choice)
     }
 }
 

@@ -10,6 +10,7 @@ use super::ast::{Node, NodeKind};
 use super::convert::{date_from_days, days_of, parse_date, parse_number};
 use super::error::{ExprError, Span};
 use super::eval::{from_value, Eval, Num, XValue, R};
+use super::odk_functions;
 
 /// A function's name and how many arguments it takes.
 pub(crate) struct Spec {
@@ -21,7 +22,12 @@ pub(crate) struct Spec {
     args: &'static str,
 }
 
-const fn f(name: &'static str, min: usize, max: Option<usize>, args: &'static str) -> Spec {
+pub(super) const fn f(
+    name: &'static str,
+    min: usize,
+    max: Option<usize>,
+    args: &'static str,
+) -> Spec {
     Spec {
         name,
         min,
@@ -69,7 +75,10 @@ const SPECS: &[Spec] = &[
 
 /// The function called `name`, if there is one.
 pub(crate) fn spec(name: &str) -> Option<&'static Spec> {
-    SPECS.iter().find(|s| s.name == name)
+    SPECS
+        .iter()
+        .chain(odk_functions::SPECS)
+        .find(|s| s.name == name)
 }
 
 /// The function name closest to a misspelt `name`, if one is close.
@@ -77,6 +86,7 @@ pub(crate) fn suggest(name: &str) -> Option<&'static str> {
     let limit = if name.chars().count() <= 4 { 1 } else { 2 };
     SPECS
         .iter()
+        .chain(odk_functions::SPECS)
         .map(|s| (edit_distance(name, s.name), s.name))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -123,6 +133,7 @@ impl Spec {
 
 /// Checks of literal arguments done once, when parsing (a bad regex pattern).
 pub(crate) fn check_literals(name: &str, args: &[Node]) -> Result<(), ExprError> {
+    odk_functions::check(name, args)?;
     if let (
         "regex",
         Some(Node {
@@ -318,7 +329,7 @@ pub(crate) fn call(ev: &Eval, name: &str, args: &[Node], span: Span) -> R<XValue
             let digits = if args.len() > 1 { number(1)? } else { 0.0 };
             n(round(x, digits))
         }
-        _ => Err(ExprError::at(span, format!("unknown function `{name}`"))),
+        _ => odk_functions::call(ev, name, args, span),
     }
 }
 

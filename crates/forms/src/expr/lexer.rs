@@ -113,6 +113,10 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ExprError> {
                 }
             }
             '$' => lex_ref(&chars, start)?,
+            // `position(..)`: the parent of the question, read as `.` two characters long.
+            '.' if next == Some('.') && chars.get(i + 2) == Some(&')') && in_position(&toks) => {
+                simple(Tok::Dot, 2)
+            }
             '.' if next == Some('.') => {
                 return Err(err(
                     start,
@@ -136,6 +140,11 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ExprError> {
         i = start + len;
     }
     Ok(toks)
+}
+
+/// Whether the tokens so far end with `position(`.
+fn in_position(toks: &[Token]) -> bool {
+    matches!(toks, [.., Token { tok: Tok::Ident(w), .. }, Token { tok: Tok::LParen, .. }] if w == "position")
 }
 
 fn err(start: usize, len: usize, message: impl Into<String>) -> ExprError {

@@ -42,6 +42,7 @@ mod error;
 mod eval;
 mod functions;
 mod lexer;
+mod odk_functions;
 mod parser;
 
 #[cfg(test)]
@@ -51,6 +52,8 @@ pub use ast::{BinaryOp, Expr, Node, NodeKind, TableUse};
 pub use convert::format_number;
 pub use error::{ExprError, Span};
 pub use eval::{Context, Resolved, XValue};
+pub use odk_functions::is_volatile;
+pub(crate) use odk_functions::mix;
 
 /// Parse an expression once into a tree.
 ///

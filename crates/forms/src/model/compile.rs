@@ -32,7 +32,7 @@ pub enum FormErrorKind {
     UnknownList,
     /// A choice list with no choices, or two choices with the same name.
     BadChoices,
-    /// A `calculate` without a calculation, or a calculation on another type.
+    /// A `calculate` without a calculation.
     Calculation,
     /// An expression that does not parse or refers to an unknown `${name}`.
     Expression,
@@ -441,20 +441,15 @@ impl Form {
                 if let Some(Err(message)) = q.range() {
                     err(&q.name, "parameters", FormErrorKind::Parameters, message);
                 }
-                match (&q.qtype, &q.calculation) {
-                    (QuestionType::Calculate, None) => err(
+                // Any other question may have a calculation too (as pyxform allows):
+                // it computes the answer.
+                if let (QuestionType::Calculate, None) = (&q.qtype, &q.calculation) {
+                    err(
                         &q.name,
                         "calculation",
                         FormErrorKind::Calculation,
                         "a calculate question needs a calculation".into(),
-                    ),
-                    (QuestionType::Calculate, Some(_)) | (_, None) => {}
-                    (t, Some(_)) => err(
-                        &q.name,
-                        "calculation",
-                        FormErrorKind::Calculation,
-                        format!("a {t} question cannot have a calculation; use a calculate"),
-                    ),
+                    );
                 }
             }
         }
@@ -497,10 +492,9 @@ impl Form {
                                     span: Some(span.start..span.end),
                                 });
                             }
-                            let is_calc = nodes[target]
-                                .question
-                                .as_ref()
-                                .is_some_and(|t| t.qtype == QuestionType::Calculate);
+                            let is_calc = nodes[target].question.as_ref().is_some_and(|t| {
+                                t.qtype == QuestionType::Calculate || t.calculation.is_some()
+                            });
                             forward_refs |= target > id && is_calc;
                         }
                         exprs[slot] = Some(e);

@@ -1,8 +1,8 @@
 //! The expression [`Context`] over the answers being validated.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, FixedOffset, NaiveDate};
 
-use crate::expr::{Context, Resolved};
+use crate::expr::{mix, Context, Resolved};
 use crate::model::{Choice, CompiledForm, DataFile, NodeKind};
 use crate::{Answers, Value};
 
@@ -17,6 +17,16 @@ pub(crate) struct Ctx<'a> {
     pub scope: &'a Scope,
     pub current: Value,
     pub today: NaiveDate,
+    pub extra: Extra<'a>,
+}
+
+/// What expressions read besides the answers: the clock of `now()`, the seed of
+/// `random()` and `uuid()`, the language of `jr:choice-name()`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Extra<'a> {
+    pub now: DateTime<FixedOffset>,
+    pub seed: u64,
+    pub lang: &'a str,
 }
 
 impl Ctx<'_> {
@@ -90,6 +100,63 @@ impl Context for Ctx<'_> {
     fn table(&self, name: &str) -> Option<&DataFile> {
         self.form.table(name)
     }
+
+    fn now(&self) -> DateTime<FixedOffset> {
+        self.extra.now
+    }
+
+    fn random_bits(&self, salt: u64) -> u64 {
+        let at = self.scope.iter().fold(self.extra.seed, |h, &(r, i)| {
+            mix(mix(h, r as u64), i as u64)
+        });
+        mix(at, salt)
+    }
+
+    fn position(&self) -> Option<usize> {
+        self.scope.last().map(|&(_, i)| i + 1)
+    }
+
+    fn indexed(&self, name: &str, at: &[(String, usize)]) -> Option<Resolved> {
+        let id = *self.form.by_name.get(name)?;
+        let mut chain = Vec::new();
+        let mut up = self.form.nodes[id].repeat;
+        while let Some(r) = up {
+            chain.push(r);
+            up = self.form.nodes[r].repeat;
+        }
+        chain.reverse();
+        let named = |r: usize| at.iter().find(|(n, _)| *n == self.form.nodes[r].name);
+        if at
+            .iter()
+            .any(|(n, _)| !chain.iter().any(|&r| self.form.nodes[r].name == *n))
+        {
+            return None;
+        }
+        // The named repeats at the given instances, the others as evaluation sees them.
+        let mut scope = Vec::new();
+        for &r in &chain {
+            match (named(r), self.scope.iter().find(|(s, _)| *s == r)) {
+                (Some((_, i)), _) => scope.push((r, i.saturating_sub(1))),
+                (None, Some(&here)) => scope.push(here),
+                (None, None) => break,
+            }
+        }
+        let ctx = Ctx {
+            form: self.form,
+            root: self.root,
+            scope: &scope,
+            current: Value::Null,
+            today: self.today,
+            extra: self.extra,
+        };
+        ctx.resolve(name)
+    }
+
+    fn choice_label(&self, question: &str, choice: &str) -> Option<String> {
+        let list = self.form.question(question)?.qtype.list()?;
+        let label = self.form.choice_label(list, choice, self.extra.lang)?;
+        Some(label.to_string())
+    }
 }
 
 /// The context of a `choice_filter`: the answers as [`Ctx`] sees them, and the choice
@@ -114,6 +181,26 @@ impl Context for ChoiceCtx<'_> {
 
     fn table(&self, name: &str) -> Option<&DataFile> {
         self.inner.table(name)
+    }
+
+    fn now(&self) -> DateTime<FixedOffset> {
+        self.inner.now()
+    }
+
+    fn random_bits(&self, salt: u64) -> u64 {
+        self.inner.random_bits(salt)
+    }
+
+    fn position(&self) -> Option<usize> {
+        self.inner.position()
+    }
+
+    fn indexed(&self, name: &str, at: &[(String, usize)]) -> Option<Resolved> {
+        self.inner.indexed(name, at)
+    }
+
+    fn choice_label(&self, question: &str, choice: &str) -> Option<String> {
+        self.inner.choice_label(question, choice)
     }
 
     fn column(&self, name: &str) -> Option<Value> {

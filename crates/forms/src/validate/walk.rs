@@ -3,10 +3,10 @@
 use chrono::NaiveDate;
 
 use super::checks::{self, Bad};
-use super::context::{ChoiceCtx, Ctx, Scope};
+use super::context::{ChoiceCtx, Ctx, Extra, Scope};
 use super::messages::{builtin, Msg};
 use super::{Issue, IssueKind, QuestionState, Validation};
-use crate::expr::{Context as _, Resolved};
+use crate::expr::{is_volatile, mix, Context as _, Expr, Resolved};
 use crate::model::compile::placeholders;
 use crate::model::META_PREFIX;
 use crate::model::{CompiledForm, NodeKind, QuestionType};
@@ -17,6 +17,7 @@ pub(super) struct Walker<'a> {
     form: &'a CompiledForm,
     lang: &'a str,
     today: NaiveDate,
+    extra: Extra<'a>,
     root: Answers,
     issues: Vec<Issue>,
     states: Vec<QuestionState>,
@@ -48,16 +49,12 @@ fn answers_at_mut<'a>(
 
 impl<'a> Walker<'a> {
     /// Validate `answers` (a working copy, cleaned in place) in one pass.
-    pub(super) fn run(
-        form: &'a CompiledForm,
-        answers: Answers,
-        lang: &'a str,
-        today: NaiveDate,
-    ) -> Validation {
+    pub(super) fn run(form: &'a CompiledForm, answers: Answers, extra: Extra<'a>) -> Validation {
         let mut w = Walker {
             form,
-            lang,
-            today,
+            lang: extra.lang,
+            today: extra.now.date_naive(),
+            extra,
             root: answers,
             issues: Vec::new(),
             states: Vec::new(),
@@ -127,6 +124,7 @@ impl<'a> Walker<'a> {
                     scope,
                     current: Value::Null,
                     today: self.today,
+                    extra: self.extra,
                 },
                 choice,
             };
@@ -154,8 +152,39 @@ impl<'a> Walker<'a> {
             scope,
             current,
             today: self.today,
+            extra: self.extra,
         };
         expr.eval(&ctx).map_err(|e| e.summary())
+    }
+
+    /// The value of question `name`'s calculation at `scope`. A volatile calculation
+    /// (`now()`, `random()`...: see `expr::odk_functions`) keeps the answer already
+    /// given, so the server accepts what the device computed; otherwise it is computed
+    /// with `.` the given answer (for `once()`), its random bits seeded by the name.
+    fn calculate(&self, expr: &Expr, scope: &Scope, name: &str) -> Result<Value, String> {
+        let given = match self.get(scope, name) {
+            Some(Answer::Value(v)) => v.clone(),
+            _ => Value::Null,
+        };
+        if !given.is_empty() && is_volatile(expr) {
+            return Ok(given);
+        }
+        let seed = name
+            .bytes()
+            .fold(self.extra.seed, |h, b| mix(h, u64::from(b)));
+        let ctx = Ctx {
+            form: self.form,
+            root: &self.root,
+            scope,
+            current: given,
+            today: self.today,
+            extra: Extra { seed, ..self.extra },
+        };
+        let value = expr.eval(&ctx).map_err(|e| e.summary())?.to_value();
+        Ok(match value {
+            Value::Decimal(d) if !d.is_finite() => Value::Null,
+            v => v,
+        })
     }
 
     /// A label with each `${name}` replaced by the answer as it stands (a choice by its
@@ -171,6 +200,7 @@ impl<'a> Walker<'a> {
             scope,
             current: Value::Null,
             today: self.today,
+            extra: self.extra,
         };
         let shown = |name: &str, v: &Value| -> String {
             let text = v.as_text();
@@ -434,34 +464,40 @@ impl<'a> Walker<'a> {
                 report(self, IssueKind::Expression, m);
             }
         }
+        // A calculation gives the answer, of a calculate or of any other question (as
+        // pyxform allows); on other questions it replaces what was given.
+        let computed = node.calculation.as_ref().map(|expr| {
+            self.calculate(expr, scope, name).unwrap_or_else(|e| {
+                let m = self.msg(Msg::Expression("calculation", &e));
+                report(self, IssueKind::Expression, m);
+                Value::Null
+            })
+        });
         match &q.qtype {
             QuestionType::Note => {
-                // A note holds no answer.
+                // A note holds no answer; a calculated one shows its value.
+                state.value = computed.unwrap_or(Value::Null);
                 self.set(scope, name, None);
                 return;
             }
             QuestionType::Calculate => {
-                let computed = match &node.calculation {
-                    Some(expr) => match self.eval(expr, scope, Value::Null) {
-                        Ok(x) => x.to_value(),
-                        Err(e) => {
-                            let m = self.msg(Msg::Expression("calculation", &e));
-                            report(self, IssueKind::Expression, m);
-                            Value::Null
-                        }
-                    },
-                    None => Value::Null,
-                };
-                let computed = match computed {
-                    Value::Decimal(d) if !d.is_finite() => Value::Null,
-                    v => v,
-                };
+                let computed = computed.unwrap_or(Value::Null);
                 state.value = computed.clone();
                 let stored = (!computed.is_empty()).then_some(Answer::Value(computed));
                 self.set(scope, name, stored);
                 return;
             }
             _ => {}
+        }
+        if let Some(computed) = computed {
+            // Shown, not edited: the calculation would overwrite an edit.
+            state.read_only = true;
+            let computed = match computed {
+                Value::Bool(b) => Value::Text(b.to_string()),
+                v => v,
+            };
+            let stored = (!computed.is_empty()).then_some(Answer::Value(computed));
+            self.set(scope, name, stored);
         }
         let value = match self.get(scope, name) {
             None => Value::Null,
