@@ -14,6 +14,19 @@
 //!   "constraint_message": { "en": "Enter an age from 0 to 18.", "es": "Escriba una edad de 0 a 18." } }
 //! ```
 //!
+//! Attached CSV files travel in the definition, under `data_files` ([`DataFile`]): a
+//! select whose list is a file's name (`"select_one fruits.csv"`, XLSForm's
+//! `select_one_from_file fruits.csv`) takes its choices from the file's rows when the
+//! form is compiled, and `pulldata('fruits', ...)` and `instance('fruits')/root/item[...]`
+//! read it. A definition without files leaves the key out:
+//!
+//! ```json
+//! { "id": "f", "version": 1,
+//!   "items": [{ "type": "select_one fruits.csv", "name": "fruit" }],
+//!   "data_files": [{ "name": "fruits.csv", "columns": ["name", "label"],
+//!                    "rows": [["apple", "Apple"], ["kiwi", "Kiwi"]] }] }
+//! ```
+//!
 //! A [`Form`] is checked and its expressions parsed once by [`Form::compile`], which gives
 //! a [`CompiledForm`] that validates responses.
 
