@@ -140,8 +140,9 @@ async fn a_form_with_the_new_types_is_filled_synced_and_exported(db: Database) {
         .send()
         .await
         .unwrap();
-    assert_eq!(published.status(), 200);
+    let status = published.status();
     let answer = read_json(published).await;
+    assert_eq!(status, 200, "{answer}");
     assert_eq!(
         (answer["id"].as_str(), answer["version"].as_u64()),
         (Some("field_visit"), Some(1)),
