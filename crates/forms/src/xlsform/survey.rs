@@ -233,6 +233,16 @@ pub(super) fn read(
                     errors.push(at("type", crate::model::compile::missing_file(file)));
                 }
             }
+            if or_other {
+                errors.push(at(
+                    "type",
+                    format!(
+                        "`or_other` cannot follow `{qname}`: add a row `other` to the file \
+                         and a text question relevant when it is selected"
+                    ),
+                ));
+                continue;
+            }
         }
         if name.is_empty() {
             if qtype == QuestionType::Note {

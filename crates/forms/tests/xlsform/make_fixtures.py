@@ -208,7 +208,8 @@ book("missing_file", [
     ("survey", [["type", "name", "label", "calculation"],
                 ["select_one_from_file fruits.csv", "fruit", "Fruit?", ""],
                 ["select_multiple_from_file places.xml", "place", "Place?", ""],
-                ["calculate", "price", "", "pulldata('prices', 'price', 'name', ${fruit})"]]),
+                ["calculate", "price", "", "pulldata('prices', 'price', 'name', ${fruit})"],
+                ["select_one_from_file fruits.csv or_other", "fruit2", "Fruit?", ""]]),
     ("settings", SETTINGS)])
 book("missing_pulldata_file", [
     ("survey", [["type", "name", "label", "calculation"],
