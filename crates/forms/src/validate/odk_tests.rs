@@ -240,3 +240,47 @@ fn a_workbook_calculation_on_any_type_reads_and_trigger_is_a_warning() {
     );
     assert_eq!(v.answers.value("ts"), Some(&Value::Int(20157)));
 }
+
+#[test]
+fn a_trigger_names_questions_someone_answers() {
+    use crate::xlsform::{read_sheets, Sheet};
+    let read = |trigger: &str| {
+        let rows: Vec<Vec<String>> = [
+            ["type", "name", "label", "calculation", "trigger"],
+            ["text", "a", "A", "", ""],
+            ["text", "b", "B", "", ""],
+            ["integer", "two", "Two", "1 + 1", ""],
+            ["calculate", "nine", "", "5 + 4", ""],
+            ["datetime", "c", "C", "now()", trigger],
+        ]
+        .iter()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+        let survey = Sheet {
+            name: "survey".into(),
+            first_row: 1,
+            rows,
+        };
+        read_sheets(&[survey], "t.xlsx", &[])
+    };
+    assert!(read("${a}").is_ok());
+    assert!(read(" ${a} , ${b} ").is_ok());
+    assert!(read("${a},, ${b} ,").is_ok(), "empty parts are skipped");
+    for bad in ["${a}${b}", ",${a}${b}", ",", "6", "a"] {
+        let errors = read(bad).unwrap_err();
+        assert!(
+            errors[0].to_string().contains("row 6, column trigger")
+                && errors[0].message.contains("a trigger names questions"),
+            "{bad}: {errors:?}"
+        );
+    }
+    let errors = read("${zz}").unwrap_err();
+    assert!(
+        errors[0].message.contains("${zz} is not a question"),
+        "{errors:?}"
+    );
+    for calculated in ["${two}", "${nine}"] {
+        let errors = read(calculated).unwrap_err();
+        assert!(errors[0].message.contains("is calculated"), "{errors:?}");
+    }
+}

@@ -1,7 +1,7 @@
 //! The `survey` sheet: rows to questions, groups and repeats, with `or_other` and
 //! `begin loop over` expanded as the reference converter expands them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::headers::{Header, SheetKind};
 use super::types::{self, Control, Mapped, Parsed};
@@ -72,6 +72,10 @@ pub(super) fn read(
     let mut top: Vec<Item> = Vec::new();
     let mut open: Vec<Open> = Vec::new();
     let mut rows_of: HashMap<String, usize> = HashMap::new();
+    // Each row's `trigger` references, and the questions a calculation fills, which
+    // cannot be triggers (checked once every name is known).
+    let mut triggers: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut calculated: HashSet<String> = HashSet::new();
     if !header.has("type") {
         errors.push(XlsFormError {
             sheet: survey.name.clone(),
@@ -254,6 +258,16 @@ pub(super) fn read(
             }
         }
         if let Some(trigger) = optional(header.cell(row, "trigger")) {
+            match trigger_names(&trigger) {
+                Some(names) => triggers.push((line, names)),
+                None => errors.push(at(
+                    "trigger",
+                    format!(
+                        "`{trigger}`: a trigger names questions, like ${{a}}, or ${{a}}, ${{b}} \
+                         for several"
+                    ),
+                )),
+            }
             let instead = if calculation.is_some() {
                 "devices compute the calculation whenever the answers it reads change \
                  (one with now(), random(), uuid() or once() once, then keep it), \
@@ -291,6 +305,9 @@ pub(super) fn read(
             _ => Value::Text(text),
         });
         rows_of.insert(name.clone(), line);
+        if calculation.is_some() || qtype == QuestionType::Calculate {
+            calculated.insert(name.clone());
+        }
         let question = Question {
             name: name.clone(),
             qtype: qtype.clone(),
@@ -334,11 +351,44 @@ pub(super) fn read(
             message: format!("{what} `{name}` is never closed (end {what})"),
         });
     }
+    for (line, names) in triggers {
+        for name in names {
+            let problem = if !rows_of.contains_key(&name) {
+                "is not a question of this form"
+            } else if calculated.contains(&name) {
+                "is calculated: a trigger is a question someone answers"
+            } else {
+                continue;
+            };
+            errors.push(XlsFormError {
+                sheet: survey.name.clone(),
+                row: line,
+                column: Some(header.heading("trigger")),
+                message: format!("the trigger ${{{name}}} {problem}"),
+            });
+        }
+    }
     Survey {
         items: top,
         rows_of,
         header,
     }
+}
+
+/// The question names of a `trigger` cell: `${a}`, or several separated by commas
+/// (empty parts skipped, as the reference does). `None` when it is anything else (as
+/// the reference refuses it).
+fn trigger_names(cell: &str) -> Option<Vec<String>> {
+    let names: Option<Vec<String>> = cell
+        .split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| {
+            let name = part.trim().strip_prefix("${")?.strip_suffix('}')?;
+            let plain = !name.is_empty() && !name.contains(['$', '{', '}', ' ']);
+            plain.then(|| name.to_string())
+        })
+        .collect();
+    names.filter(|n| !n.is_empty())
 }
 
 /// `or_other`: the list gains an `other` choice (once), as the reference adds it.
