@@ -27,6 +27,9 @@
 //!   it with `^...$` to match the whole text.
 //! - `round(x, digits)` rounds half away from zero.
 //! - Numbers print without a trailing `.0` (`string(2 * 3)` is `6`).
+//! - The rest of ODK's library (`now()`, `random()`, `format-date()`, `substr()`,
+//!   `position(..)`, `indexed-repeat()`, `jr:choice-name()`, math, `area()`...) is in
+//!   `odk_functions`, with why a device's `now()` or `random()` is kept by the server.
 //! - `pulldata('fruits', 'color', 'name', ${fruit})` reads the attached `fruits.csv`:
 //!   the `color` cell of the first row whose `name` is the answer, empty text when no
 //!   row matches (as ODK).
