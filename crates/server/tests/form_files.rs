@@ -481,8 +481,53 @@ async fn the_admin_api_keeps_a_workbook_and_its_csv_and_gives_them_back(s: TestS
     assert_eq!(unnamed.status, StatusCode::BAD_REQUEST);
     let no_form = publish_multipart(&s, &admin, multipart(&[("file", Some("a.csv"), CSV)])).await;
     assert_eq!(no_form.status, StatusCode::BAD_REQUEST);
+    let twice_a_column = publish_multipart(
+        &s,
+        &admin,
+        multipart(&[
+            ("form", Some("v5.xlsx"), &book5),
+            ("file", Some("fruits.csv"), b"name,name\na,b\n"),
+        ]),
+    )
+    .await;
+    assert_eq!(twice_a_column.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = twice_a_column.json()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.starts_with("attached file `fruits.csv`"),
+        "{message}"
+    );
     assert!(s.storage.form("fruit_survey", 5).unwrap().is_none());
     assert_eq!(s.sql("SELECT COUNT(*) FROM form_files"), 3);
+
+    // A file the form does not use is a warning, and not kept.
+    let published = publish_multipart(
+        &s,
+        &admin,
+        multipart(&[
+            ("form", Some("v5.xlsx"), &book5),
+            ("file", Some("fruits.csv"), CSV),
+            ("file", Some("spare.csv"), CSV),
+        ]),
+    )
+    .await
+    .json();
+    assert!(
+        published["warnings"].to_string().contains("spare.csv"),
+        "{published}"
+    );
+    let read = api_get(&s, &admin, "/v1/admin/forms/fruit_survey/5")
+        .await
+        .json();
+    let names: Vec<&str> = read["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["v5.xlsx", "fruits.csv"]);
 }
 
 async fn the_forms_page_uploads_lists_and_serves_the_files(s: TestServer) {

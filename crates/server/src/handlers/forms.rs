@@ -129,7 +129,7 @@ pub(crate) fn read_form_upload(
             .map_err(|e| vec![format!("the JSON definition: {e}")]);
     }
     let attached = check_attached(file_name, attached)?;
-    let (form, mut warnings, used) = read_workbook_with(&bytes, file_name, &attached)?;
+    let (form, warnings, used) = read_workbook_with(&bytes, file_name, &attached)?;
     let workbook_name = plain_file_name(file_name).unwrap_or_else(|_| {
         let ext = if bytes.starts_with(OLE2) {
             "xls"
@@ -143,20 +143,17 @@ pub(crate) fn read_form_upload(
         kind: FormFileKind::Workbook,
         bytes,
     }];
-    for file in attached {
-        if used.contains(&file.name) {
-            files.push(FormFile {
+    // The reader has warned of each file it did not use.
+    files.extend(
+        attached
+            .into_iter()
+            .filter(|file| used.contains(&file.name))
+            .map(|file| FormFile {
                 name: file.name,
                 kind: FormFileKind::Data,
                 bytes: file.bytes,
-            });
-        } else {
-            warnings.push(format!(
-                "attached file `{}`: the form does not use it; it is not kept",
-                file.name
-            ));
-        }
-    }
+            }),
+    );
     Ok(FormUpload {
         form,
         warnings,
@@ -207,39 +204,35 @@ fn check_attached(workbook: &str, attached: Vec<Attached>) -> Result<Vec<Attache
     }
 }
 
-/// The one place the XLSForm reader meets the attached files: the form, its warnings,
-/// and the names of the attached files its reading used (the ones kept).
+/// The one place the XLSForm reader meets the attached files: each read as CSV
+/// ([`forms::DataFile::from_csv`]; one that is not is an error with its name and why),
+/// then the workbook read with them. Gives the form, its warnings (an attached file
+/// the form does not use is one) and the names of the files its reading used (the
+/// ones kept).
 fn read_workbook_with(
     bytes: &[u8],
     file_name: &str,
     attached: &[Attached],
 ) -> Result<(Form, Vec<String>, Vec<String>), Vec<String>> {
-    // The reader does not take attached files yet: each one is kept as it came, text
-    // in UTF-8 (with or without a byte-order mark).
     let mut errors = Vec::new();
+    let mut files = Vec::with_capacity(attached.len());
     for file in attached {
-        let text = file
-            .bytes
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(&file.bytes);
-        if let Err(e) = std::str::from_utf8(text) {
-            errors.push(format!(
-                "attached file `{}` is not UTF-8 text (at byte {}): save it as \"CSV UTF-8\"",
-                file.name,
-                e.valid_up_to()
-            ));
+        match forms::DataFile::from_csv(&file.name, &file.bytes) {
+            Ok(data) => files.push(data),
+            // Its reasons start with the file's name in backquotes.
+            Err(e) if e.starts_with('`') => errors.push(format!("attached file {e}")),
+            Err(e) => errors.push(format!("attached file `{}`: {e}", file.name)),
         }
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let reading = forms::xlsform::read_workbook(bytes, file_name, &[])
+    let reading = forms::xlsform::read_workbook(bytes, file_name, &files)
         .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    let used = attached.iter().map(|f| f.name.clone()).collect();
     Ok((
         reading.form,
         reading.warnings.iter().map(ToString::to_string).collect(),
-        used,
+        reading.files_used,
     ))
 }
 
