@@ -20,6 +20,7 @@ mod types_tests;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
+use forms::validate::Moment;
 use uuid::Uuid;
 
 pub use error::AppError;
@@ -115,8 +116,18 @@ fn parse_enroll_link(link: &str) -> AppResult<(String, String)> {
     Ok((server.ok_or_else(bad)?, code.ok_or_else(bad)?))
 }
 
-fn today() -> chrono::NaiveDate {
-    chrono::Local::now().date_naive()
+/// When a response is validated on this device: the local time (what `now()` and
+/// `today()` read, with its offset, as ODK Collect writes it) and a seed of `random()`
+/// and `uuid()` fixed for the response, so the same answers draw the same value on
+/// every screen of it; values the core stores at finalize are then kept by the server.
+fn moment(response: Uuid) -> Moment {
+    let bytes = response.as_bytes();
+    let mut seed = [0u8; 8];
+    seed.copy_from_slice(&bytes[..8]);
+    Moment {
+        now: chrono::Local::now().fixed_offset(),
+        seed: u64::from_le_bytes(seed),
+    }
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -249,7 +260,7 @@ impl DeviceStore {
             .form
             .ok_or_else(|| AppError::invalid(format!("record {id} is not a response")))?;
         let form = self.catalog().get(&form_ref.id, form_ref.version)?;
-        let validation = form.validate(&fields, &lang, today());
+        let validation = form.validate(&fields, &lang, moment(id));
         Ok(ResponseView {
             id: id.to_string(),
             form_id: form_ref.id,
@@ -310,7 +321,7 @@ impl DeviceStore {
         self.fill_end(id, &form, &saved)?;
         let commit = Commit::new(&saved.user_id, "Finalized");
         self.lock()
-            .finalize_response(id, &form, &lang, today(), &commit)?;
+            .finalize_response(id, &form, &lang, moment(id), &commit)?;
         self.response(response_id, lang)
     }
 

@@ -2,8 +2,7 @@
 //! store the cleaned answers (non-relevant answers dropped, calculations computed).
 
 use automerge::Change;
-use chrono::NaiveDate;
-use forms::validate::Validation;
+use forms::validate::{Moment, Validation};
 use forms::{Answer, CompiledForm, Value};
 
 use super::{Commit, RecordDoc};
@@ -17,12 +16,13 @@ impl RecordDoc {
     /// Validate the response against `form` (which must be the form and version the
     /// response names) in language `lang`. When valid, store the cleaned answers and
     /// mark the response final in one commit; when not, change nothing. Returns the
-    /// validation either way, and the change when one was made.
+    /// validation either way, and the change when one was made. `at` is when (see
+    /// [`Moment`]): a date alone makes `now()` its midnight UTC.
     pub fn finalize(
         &mut self,
         form: &CompiledForm,
         lang: &str,
-        today: NaiveDate,
+        at: impl Into<Moment>,
         commit: &Commit,
     ) -> Result<(Validation, Option<Change>)> {
         let meta = self.meta();
@@ -38,7 +38,7 @@ impl RecordDoc {
                 given: format!("{} v{}", given.id, given.version),
             });
         }
-        let validation = form.validate(&self.fields(), lang, today);
+        let validation = form.validate(&self.fields(), lang, at);
         if !validation.is_valid() {
             return Ok((validation, None));
         }

@@ -362,11 +362,11 @@ impl Store {
         id: Uuid,
         form: &forms::CompiledForm,
         lang: &str,
-        today: chrono::NaiveDate,
+        at: impl Into<forms::validate::Moment>,
         commit: &Commit,
     ) -> Result<forms::validate::Validation> {
         let mut doc = self.take(id)?;
-        let (validation, change) = match doc.finalize(form, lang, today, commit) {
+        let (validation, change) = match doc.finalize(form, lang, at, commit) {
             Ok(done) => done,
             Err(e) => {
                 self.cache.put(id, doc);
