@@ -368,6 +368,21 @@ mod tests {
         }
 
         #[test]
+        fn instance_paths_never_panic(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "instance(", "'fruits'", ")", "/", "root", "item", "[", "]", "name",
+                    "=", "${a}", "label", "and", "(", ",", "'x'", ".", " ",
+                ]),
+                0..24,
+            )
+        ) {
+            let src: String = parts.concat();
+            let _ = crate::expr::parse(&src);
+            let _ = crate::expr::compile_filter(&src, &|_| true, &|_| true);
+        }
+
+        #[test]
         fn from_csv_of_text_rows_are_rectangular(
             text in "[a-c,\"\\n\r ]{0,200}"
         ) {
