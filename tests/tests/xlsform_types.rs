@@ -3,7 +3,8 @@
 //! the app API the Kotlin and Swift apps call: metadata (start, end, today, deviceid,
 //! username) filled by the core itself, a `time`, a `datetime`, a `range` (a value out
 //! of bounds or off its steps refused, one in bounds accepted), an `or_other` select
-//! with its text, a `select_multiple`, a `barcode`, and an `image` and a `file` answer
+//! with its text, a `select_multiple`, a choice from a CSV file attached to the workbook
+//! (`select_one_from_file`), a `barcode`, and an `image` and a `file` answer
 //! whose bytes go up through the resumable attachment path; the response finalizes and
 //! syncs, the server validates it, and the CSV export shows each answer as the
 //! reference (ODK Central) lays it out: a column per question named by the question,
@@ -29,6 +30,28 @@ impl ProgressObserver for Quiet {
     fn on_progress(&self, _: SyncProgress) -> Result<(), AppError> {
         Ok(())
     }
+}
+
+/// The CSV attached to the workbook: the choices of `select_one_from_file fruits.csv`.
+const FRUITS: &[u8] = b"name,label\napple,Apple\nkiwi,Kiwi\nmango,Mango\n";
+
+/// A `multipart/form-data` body of `(part name, file name, bytes)`, and its content type.
+fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    const BOUNDARY: &str = "xlsform-types-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, file_name, bytes) in parts {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                 filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
 
 /// The form: every type a device fills or asks that the seed instruments lack.
@@ -67,6 +90,11 @@ fn workbook() -> Vec<u8> {
         &["begin_group", "details", "Details"],
         &["integer", "household_size", "People living here"],
         &["end_group"],
+        &[
+            "select_one_from_file fruits.csv",
+            "fruit",
+            "Favourite fruit",
+        ],
     ]);
     let choices = rows(&[
         &["list_name", "name", "label"],
@@ -131,12 +159,18 @@ async fn a_form_with_the_new_types_is_filled_synced_and_exported(db: Database) {
     )
     .await;
 
-    // Staff publish the workbook.
+    // Staff publish the workbook with the CSV attached, as the Forms page sends them.
     let admin = token(&url, "admin", ADMIN_PASSWORD, "console").await;
+    let book = workbook();
+    let (content_type, body) = multipart(&[
+        ("form", "field_visit.xlsx", &book),
+        ("file", "fruits.csv", FRUITS),
+    ]);
     let published = reqwest::Client::new()
-        .post(format!("{url}/v1/admin/forms?file_name=field_visit.xlsx"))
+        .post(format!("{url}/v1/admin/forms"))
         .bearer_auth(&admin)
-        .body(workbook())
+        .header("content-type", content_type)
+        .body(body)
         .send()
         .await
         .unwrap();
@@ -153,6 +187,22 @@ async fn a_form_with_the_new_types_is_filled_synced_and_exported(db: Database) {
         json!([]),
         "every column and type is kept"
     );
+
+    // The version keeps the workbook and the CSV it uses.
+    let kept = reqwest::Client::new()
+        .get(format!("{url}/v1/admin/forms/field_visit/1"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let kept = read_json(kept).await;
+    let names: Vec<&str> = kept["files"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{kept}"))
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(names, ["field_visit.xlsx", "fruits.csv"], "{kept}");
 
     // A phone signs in and gets it on sync.
     let phone = DeviceStore::open(dir.path().join("phone.db").display().to_string()).unwrap();
@@ -264,6 +314,26 @@ async fn a_form_with_the_new_types_is_filled_synced_and_exported(db: Database) {
     set("card", text("4006381333931"));
     set("household_size", int(4));
 
+    // A choice from the attached CSV: its rows are the choices; another value is refused.
+    let fruit = state(&view, "fruit");
+    let offered: Vec<(&str, &str)> = fruit
+        .choices
+        .iter()
+        .map(|c| (c.name.as_str(), c.label.as_str()))
+        .collect();
+    assert_eq!(
+        offered,
+        [("apple", "Apple"), ("kiwi", "Kiwi"), ("mango", "Mango")],
+        "{fruit:?}"
+    );
+    let view = set("fruit", text("banana"));
+    assert!(
+        state(&view, "fruit").error.is_some(),
+        "banana is not in fruits.csv"
+    );
+    let view = set("fruit", text("kiwi"));
+    assert_eq!(state(&view, "fruit").error, None);
+
     // An image and a file: the bytes kept in the store, the answer their name.
     let photo: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let pdf = b"%PDF-1.4\n% signed consent\n".repeat(100);
@@ -356,6 +426,7 @@ async fn a_form_with_the_new_types_is_filled_synced_and_exported(db: Database) {
             "photo",
             "consent_form",
             "household_size",
+            "fruit",
         ],
         "{header:?}"
     );
@@ -386,6 +457,7 @@ async fn a_form_with_the_new_types_is_filled_synced_and_exported(db: Database) {
         ("photo", photo_name.as_str()),
         ("consent_form", pdf_name.as_str()),
         ("household_size", "4"),
+        ("fruit", "kiwi"),
     ] {
         assert_eq!(row(column), expected, "column {column}");
     }
