@@ -90,6 +90,13 @@ pub struct Form {
     /// `instance('fruits')/root/item[...]`. Devices get them with the form.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_files: Vec<DataFile>,
+    /// Attached files the form names but was published without (an XLSForm uploaded
+    /// before its CSV, as ODK allows; the reader warns). Until a version with the file
+    /// is published, a select from it offers no choices and `pulldata()` or an
+    /// `instance()` lookup on it gives nothing. A file named here and nowhere in
+    /// `data_files` is not an error; one named in neither is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_files: Vec<String>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -273,6 +273,9 @@ impl Eval<'_> {
                 format!("there is no choice list or attached file `{table}`"),
             ));
         };
+        if file.is_placeholder() {
+            return Ok(XValue::Text(String::new()));
+        }
         let Some(f) = file.column(field) else {
             return Err(ExprError::at(
                 span,

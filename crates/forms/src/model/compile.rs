@@ -421,6 +421,11 @@ impl Form {
                                 }
                             },
                         }
+                    } else if file_list_kind(list).is_some()
+                        && self.missing_files.iter().any(|m| m == list)
+                    {
+                        // Published before its file: no choices until a version has it.
+                        file_choices.entry(list.to_string()).or_default();
                     } else {
                         match file_list_kind(list) {
                             Some(Ok(())) => {
@@ -660,6 +665,12 @@ impl Form {
                 let stem = file.strip_suffix(".csv").unwrap_or(file);
                 let full = format!("{stem}.csv");
                 let Some(data) = self.data_file(&full) else {
+                    if self.missing_files.contains(&full) {
+                        tables
+                            .entry(stem.to_string())
+                            .or_insert_with(|| DataFile::placeholder(&full));
+                        return Ok(());
+                    }
                     return Err(missing_file(&full));
                 };
                 used.insert(data.name.clone());
@@ -697,6 +708,12 @@ impl Form {
                     (None, Some(f)) => {
                         used.insert(f.name.clone());
                         tables.entry(table.clone()).or_insert_with(|| f.clone());
+                    }
+                    (None, None) if self.missing_files.contains(&full) => {
+                        tables
+                            .entry(table.clone())
+                            .or_insert_with(|| DataFile::placeholder(&full));
+                        return Ok(());
                     }
                     (None, None) => {
                         return Err(format!(

@@ -141,6 +141,22 @@ impl DataFile {
         }
     }
 
+    /// The stand-in for a file the form names but was published without
+    /// ([`Form::missing_files`](crate::Form::missing_files)): no columns, no rows;
+    /// `pulldata()` and lookups on it give nothing.
+    pub(crate) fn placeholder(name: &str) -> DataFile {
+        DataFile {
+            name: name.to_string(),
+            columns: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Whether this is the stand-in for a missing file (a real file has a header).
+    pub(crate) fn is_placeholder(&self) -> bool {
+        self.columns.is_empty()
+    }
+
     /// The index of the column named `name`.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
@@ -213,6 +229,9 @@ impl DataFile {
     /// `pulldata`: the `column` cell of the first row whose `key_column` cell is `key`
     /// (empty when no row matches). `None` when a column is missing.
     pub fn pull(&self, column: &str, key_column: &str, key: &str) -> Option<&str> {
+        if self.is_placeholder() {
+            return Some("");
+        }
         let c = self.column(column)?;
         let k = self.column(key_column)?;
         Some(

@@ -19,6 +19,7 @@
 
 mod choices;
 mod headers;
+mod missing_files;
 mod settings;
 mod survey;
 mod types;
@@ -102,9 +103,11 @@ pub fn from_sheets(sheets: &[Sheet]) -> Result<Form, Vec<XlsFormError>> {
 ///
 /// `files` are the CSV files uploaded beside the workbook: the choices of
 /// `select_one_from_file fruits.csv`, the tables of `pulldata('fruits', ...)` and of
-/// `instance('fruits')` lookups. A file the form names but `files` lacks is an error
-/// on its row and column ("needs the file `fruits.csv`: upload it beside the
-/// workbook"); a file given but not used is a warning. The files used go into the
+/// `instance('fruits')` lookups. A file the form names but `files` lacks is a warning
+/// on its row and column ("needs the file `fruits.csv`: attach it beside the
+/// workbook"), as the reference converter accepts such a workbook: the form records it
+/// in [`Form::missing_files`] and reads it as empty until a version with it is
+/// published. A file given but not used is a warning. The files used go into the
 /// form's `data_files` (devices get them with the form) and [`Reading::files_used`].
 pub fn read_sheets(
     sheets: &[Sheet],
@@ -180,7 +183,6 @@ pub fn read_sheets(
     }
     let survey_read = survey::read(
         survey,
-        files,
         &mut choices,
         &mut languages,
         &mut errors,
@@ -205,12 +207,21 @@ pub fn read_sheets(
         choices,
         allow_choice_duplicates: settings.allow_choice_duplicates,
         data_files: files.to_vec(),
+        missing_files: Vec::new(),
     };
     if !errors.is_empty() {
         return Err(errors);
     }
-    // The form's own checks (names, lists, expressions, files), placed on their rows.
     let mut form = form;
+    missing_files::record(
+        &mut form,
+        files,
+        &survey_read.rows_of,
+        |column| survey_read.header.heading(column),
+        &survey.name,
+        &mut warnings,
+    );
+    // The form's own checks (names, lists, expressions, files), placed on their rows.
     let files_used = match form.clone().compile() {
         Ok(compiled) => compiled.files_used().to_vec(),
         Err(found) => {

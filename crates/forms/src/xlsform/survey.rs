@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::headers::{Header, SheetKind};
 use super::types::{self, Control, Mapped, Parsed};
 use super::{Sheet, XlsFormError, XlsFormWarning};
-use crate::model::{Choice, DataFile, Group, Item, Labels, Question, QuestionType, Repeat};
+use crate::model::{Choice, Group, Item, Labels, Question, QuestionType, Repeat};
 use crate::Value;
 
 /// Survey columns the form model keeps; a value in any other column is a warning.
@@ -62,7 +62,6 @@ fn optional(text: &str) -> Option<String> {
 
 pub(super) fn read(
     survey: &Sheet,
-    files: &[DataFile],
     choices: &mut BTreeMap<String, Vec<Choice>>,
     languages: &mut BTreeMap<String, String>,
     errors: &mut Vec<XlsFormError>,
@@ -232,11 +231,6 @@ pub(super) fn read(
             }
         };
         if matches!(qname, "select_one_from_file" | "select_multiple_from_file") {
-            if let Some(file) = qtype.list() {
-                if !files.iter().any(|f| f.name == file) {
-                    errors.push(at("type", crate::model::compile::missing_file(file)));
-                }
-            }
             if or_other {
                 errors.push(at(
                     "type",

@@ -388,14 +388,11 @@ pub(super) fn to_model(name: &str, list: Option<&str>, calculation: bool) -> Map
 /// `select_one_from_file fruits.csv`: a select whose list is the attached file, by its
 /// name (the form model reads a list named like an attached file from the file).
 fn from_file(name: &str, file: String, multiple: bool) -> Mapped {
+    // `.xml` and `.geojson` lists are kept by name: the reader warns that devices
+    // offer no choices until a CSV is attached (see `missing_files`).
     let lower = file.to_ascii_lowercase();
-    if lower.ends_with(".xml") || lower.ends_with(".geojson") {
-        return Mapped::Error(format!(
-            "`{name} {file}`: only CSV files are supported here; save the list as a CSV \
-             file (columns `name`, `label`) and use `{name} <file>.csv`"
-        ));
-    }
-    if !crate::model::is_data_file_name(&file) {
+    let other_kind = lower.ends_with(".xml") || lower.ends_with(".geojson");
+    if !other_kind && !crate::model::is_data_file_name(&file) {
         return Mapped::Error(format!(
             "`{name} {file}`: the file must be a CSV file named like `fruits.csv` (no folder)"
         ));
@@ -457,7 +454,12 @@ mod tests {
             to_model("select_multiple_from_file", Some("fruits.csv"), false),
             Mapped::Type(QuestionType::SelectMultiple("fruits.csv".into()))
         );
-        for bad in ["places.xml", "shapes.geojson", "fruits", "a/fruits.csv"] {
+        // Other kinds of list file are kept by name (the reader warns they are not read).
+        assert_eq!(
+            to_model("select_one_from_file", Some("places.xml"), false),
+            Mapped::Type(QuestionType::SelectOne("places.xml".into()))
+        );
+        for bad in ["fruits", "a/fruits.csv"] {
             assert!(
                 matches!(
                     to_model("select_one_from_file", Some(bad), false),

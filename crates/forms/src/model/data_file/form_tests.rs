@@ -288,3 +288,33 @@ fn duplicate_choices_only_with_the_setting() {
     let v = c.validate(&answers(json!({"a": "yes"})), "en", today());
     assert!(v.is_valid());
 }
+
+#[test]
+fn a_file_published_missing_gives_no_choices_and_empty_lookups() {
+    let items = json!([
+        {"type": "select_one fruits.csv", "name": "fruit"},
+        {"type": "calculate", "name": "price", "calculation": "pulldata('fruits', 'price', 'name', ${fruit})"},
+        {"type": "calculate", "name": "tag", "calculation": "concat('x', instance('fruits')/root/item[name = ${fruit}]/color)"}
+    ]);
+    // Named nowhere: an error, as before.
+    let err = form(items.clone(), vec![]).compile().unwrap_err();
+    assert!(err.iter().all(|e| e.kind == FormErrorKind::DataFile), "{err:?}");
+    assert!(err[0].message.contains("needs the file `fruits.csv`"), "{err:?}");
+    // Named as missing: it compiles; no choices, and what is read from it is empty.
+    let mut missing = form(items, vec![]);
+    missing.missing_files = vec!["fruits.csv".into()];
+    let round = Form::from_json(&missing.to_json()).unwrap();
+    assert_eq!(round.missing_files, ["fruits.csv"]);
+    let f = round.compile().unwrap();
+    assert!(f.choices("fruits.csv").unwrap().is_empty());
+    assert!(f.files_used().is_empty());
+    let v = f.validate(&answers(json!({})), "en", today());
+    assert!(v.is_valid(), "{:?}", v.issues);
+    assert_eq!(v.answers.value("tag"), Some(&Value::from("x")));
+    let v = f.validate(&answers(json!({"fruit": "kiwi"})), "en", today());
+    assert!(
+        v.issues.iter().any(|i| i.kind == IssueKind::NotAChoice),
+        "{:?}",
+        v.issues
+    );
+}
