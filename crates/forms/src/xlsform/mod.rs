@@ -169,16 +169,51 @@ pub fn read_sheets(
         &mut warnings,
     );
     let mut choices = BTreeMap::new();
-    for name in ["choices", "external_choices"] {
-        if let Some(sheet) = find(name) {
-            choices::read(
-                sheet,
-                settings.allow_choice_duplicates,
-                &mut languages,
-                &mut choices,
-                &mut errors,
-                &mut warnings,
-            );
+    if let Some(sheet) = find("choices") {
+        choices::read(
+            sheet,
+            settings.allow_choice_duplicates,
+            &mut languages,
+            &mut choices,
+            &mut errors,
+            &mut warnings,
+        );
+    }
+    // `external_choices` feeds `select_one_external` (a CSV beside the form on ODK);
+    // devices offer its lists like the choices sheet's. A list on both sheets (the
+    // reference keeps them apart) offers both sheets' choices, warned.
+    if let Some(sheet) = find("external_choices") {
+        let mut external = BTreeMap::new();
+        choices::read(
+            sheet,
+            settings.allow_choice_duplicates,
+            &mut languages,
+            &mut external,
+            &mut errors,
+            &mut warnings,
+        );
+        for (list, items) in external {
+            match choices.get_mut(&list) {
+                Some(existing) => {
+                    warnings.push(XlsFormWarning {
+                        sheet: sheet.name.clone(),
+                        row: 1,
+                        column: Some("list_name".into()),
+                        message: format!(
+                            "the list `{list}` is on the choices sheet too: its questions \
+                             offer both sheets' choices (a name on both, the choices sheet's)"
+                        ),
+                    });
+                    for item in items {
+                        if !existing.iter().any(|c| c.name == item.name) {
+                            existing.push(item);
+                        }
+                    }
+                }
+                None => {
+                    choices.insert(list, items);
+                }
+            }
         }
     }
     let survey_read = survey::read(
@@ -189,8 +224,20 @@ pub fn read_sheets(
         &mut warnings,
     );
 
+    // `default_language` may name a language as its columns do (`English` for
+    // `label::English (en)`): the reference matches either.
     let default_language = settings
         .default_language
+        .map(|wanted| {
+            if languages.contains_key(&wanted) {
+                return wanted;
+            }
+            languages
+                .iter()
+                .find(|(code, name)| !code.is_empty() && name.eq_ignore_ascii_case(&wanted))
+                .map(|(code, _)| code.clone())
+                .unwrap_or(wanted)
+        })
         .or_else(|| languages.keys().find(|c| !c.is_empty()).cloned())
         .unwrap_or_else(|| "en".to_string());
     let form = Form {

@@ -101,7 +101,34 @@ pub(super) fn read(
             warnings,
         );
     }
-    if settings.id.is_empty() {
+    if !settings.id.is_empty() && !is_form_id(&settings.id) {
+        // The reference takes any text as the id; ours are names (they appear in
+        // URLs, file names and exports), so `Spec test` becomes `Spec_test`.
+        let given = std::mem::take(&mut settings.id);
+        match id_from_text(&given) {
+            Some(id) => {
+                warnings.push(XlsFormWarning {
+                    sheet: "settings".into(),
+                    row: 2,
+                    column: Some("form_id".into()),
+                    message: format!(
+                        "the form id `{given}` is read as `{id}`: ids are letters, digits, \
+                         `_`, `-` and `.`"
+                    ),
+                });
+                settings.id = id;
+            }
+            None => errors.push(XlsFormError {
+                sheet: "settings".into(),
+                row: 2,
+                column: Some("form_id".into()),
+                message: format!(
+                    "the form id `{given}` has no letter or digit: give the form an id of \
+                     letters, digits, `_`, `-` and `.`"
+                ),
+            }),
+        }
+    } else if settings.id.is_empty() {
         match id_from_file_name(file_name) {
             Some(id) => {
                 warnings.push(XlsFormWarning {
@@ -133,6 +160,12 @@ pub(super) fn id_from_file_name(file_name: &str) -> Option<String> {
         Some((stem, _)) if !stem.is_empty() => stem,
         _ => base,
     };
+    id_from_text(stem)
+}
+
+/// A form id from any text: runs of other characters become one `_`, the ends trimmed
+/// to a letter or digit, at most [`MAX_FORM_ID`] characters.
+fn id_from_text(stem: &str) -> Option<String> {
     let mut id = String::new();
     for c in stem.chars() {
         if c.is_ascii_alphanumeric() || matches!(c, '-' | '.') {

@@ -186,3 +186,91 @@ fn errors_name_the_sheet_row_and_column() {
     let no_id = from_sheets(&[sheet("survey", &[&["type", "name"], &["text", "x"]])]).unwrap_err();
     assert!(no_id[0].message.contains("form_id"), "{no_id:?}");
 }
+
+#[test]
+fn a_form_id_that_is_not_a_name_is_read_as_one_with_a_warning() {
+    let survey = sheet("survey", &[&["type", "name", "label"], &["text", "q", "Q"]]);
+    let settings = sheet("settings", &[&["form_id"], &["Spec test (v2)"]]);
+    let reading = read_sheets(&[survey.clone(), settings], "x.xlsx", &[]).unwrap();
+    assert_eq!(reading.form.id, "Spec_test_v2");
+    assert!(
+        reading
+            .warnings
+            .iter()
+            .any(|w| w.column.as_deref() == Some("form_id")
+                && w.message
+                    .contains("`Spec test (v2)` is read as `Spec_test_v2`")),
+        "{:?}",
+        reading.warnings
+    );
+    let nothing = sheet("settings", &[&["form_id"], &["(!)"]]);
+    let errors = read_sheets(&[survey, nothing], "x.xlsx", &[]).unwrap_err();
+    assert!(
+        errors[0].message.contains("no letter or digit"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn default_language_may_name_the_language() {
+    let survey = sheet(
+        "survey",
+        &[
+            &["type", "name", "label::English (en)", "label::Español (es)"],
+            &["text", "q", "Q", "P"],
+        ],
+    );
+    let settings = sheet(
+        "settings",
+        &[&["form_id", "default_language"], &["f", "español"]],
+    );
+    let form = read_sheets(&[survey, settings], "", &[]).unwrap().form;
+    assert_eq!(form.default_language, "es");
+}
+
+#[test]
+fn a_list_on_both_choice_sheets_offers_both_with_a_warning() {
+    let survey = sheet(
+        "survey",
+        &[
+            &["type", "name", "label"],
+            &["select_one c1", "q1", "Q1"],
+            &["select_one_external c1", "q2", "Q2"],
+            &["select_one_external towns", "q3", "Q3"],
+        ],
+    );
+    let choices = sheet(
+        "choices",
+        &[
+            &["list_name", "name", "label"],
+            &["c1", "a", "A"],
+            &["c1", "b", "B"],
+        ],
+    );
+    let external = sheet(
+        "external_choices",
+        &[
+            &["list_name", "name", "label"],
+            &["c1", "b", "B again"],
+            &["c1", "e", "E"],
+            &["towns", "x", "X"],
+        ],
+    );
+    let reading = read_sheets(&[survey, choices, external, settings()], "", &[]).unwrap();
+    let names = |list: &str| -> Vec<String> {
+        reading.form.choices[list]
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    assert_eq!(names("c1"), ["a", "b", "e"]);
+    assert_eq!(names("towns"), ["x"]);
+    assert!(
+        reading
+            .warnings
+            .iter()
+            .any(|w| w.sheet == "external_choices" && w.message.contains("`c1`")),
+        "{:?}",
+        reading.warnings
+    );
+}
