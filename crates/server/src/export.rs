@@ -61,7 +61,8 @@ fn columns(
             Item::Question(q) if q.qtype != QuestionType::Note => {
                 out.push(Column::Answer(q.name.clone()));
                 if let QuestionType::SelectMultiple(list) = &q.qtype {
-                    for choice in form.choices.get(list).into_iter().flatten() {
+                    let choices = form.list_choices(list).unwrap_or_default();
+                    for choice in choices.iter() {
                         out.push(Column::Choice(q.name.clone(), choice.name.clone()));
                     }
                 }
@@ -251,5 +252,24 @@ mod tests {
             assert!(header.contains(column), "{column} in {header}");
         }
         assert!(!header.contains("hello"), "{header}");
+    }
+
+    #[test]
+    fn a_select_multiple_from_an_attached_file_splits_into_its_rows() {
+        use forms::{DataFile, Item, Question};
+        let mut form = forms::instruments::seed_forms().remove(0);
+        form.items.push(Item::Question(Question::new(
+            "fruits",
+            QuestionType::SelectMultiple("fruits.csv".into()),
+        )));
+        form.data_files =
+            vec![
+                DataFile::from_csv("fruits.csv", b"name,label\napple,Apple\nkiwi,Kiwi\n").unwrap(),
+            ];
+        let header = Layout::of(&form).main_header();
+        assert!(
+            header.contains(",fruits,fruits/apple,fruits/kiwi"),
+            "{header}"
+        );
     }
 }

@@ -510,11 +510,17 @@ fn items(
                         rules.push(format!("{what} <code>{}</code>", escape(e)));
                     }
                 }
-                if let Some(choices) = q.qtype.list().and_then(|l| form.choices.get(l)) {
-                    let names: Vec<String> = choices
+                // A list from an attached file may have thousands of rows: the first few.
+                if let Some(choices) = q.qtype.list().and_then(|l| form.list_choices(l)) {
+                    const SHOWN: usize = 20;
+                    let mut names: Vec<String> = choices
                         .iter()
+                        .take(SHOWN)
                         .map(|c| escape(&title(&c.label, &form.default_language, &c.name)))
                         .collect();
+                    if choices.len() > SHOWN {
+                        names.push(format!("… {} in all", choices.len()));
+                    }
                     rules.push(format!("choices: {}", names.join(", ")));
                 }
                 out.push_str(&format!(
