@@ -174,7 +174,9 @@ pub struct QuestionState {
     /// The first issue with this item, if any.
     pub issue: Option<Issue>,
     /// For a select with a `choice_filter`: the names of the choices offered as the
-    /// answers stand, in list order. `None`: every choice of its list.
+    /// answers stand, in list order. For a select from earlier answers (`select_one
+    /// ${child_name}`): those answers, in the order of the repeat's instances, each
+    /// once, filtered likewise (each is its own label). `None`: every choice of its list.
     pub choices: Option<Vec<String>>,
 }
 
@@ -252,6 +254,8 @@ impl CompiledForm {
     }
 }
 
+#[cfg(test)]
+mod dynamic_tests;
 #[cfg(test)]
 mod odk_tests;
 #[cfg(test)]

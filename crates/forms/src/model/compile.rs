@@ -91,6 +91,10 @@ pub(crate) struct Node {
     pub repeat_count: Option<Expr>,
     /// A select's `choice_filter`, with bare names as choice columns.
     pub choice_filter: Option<Expr>,
+    /// For a select whose list is an earlier question in a repeat (`select_one
+    /// ${child_name}`): that question's node. Its choices are the answers to it, one
+    /// per instance of its repeat (see [`dynamic_list_name`]).
+    pub dynamic_list: Option<usize>,
     /// `required` given as an expression.
     pub required_if: Option<Expr>,
     /// `read_only` given as an expression.
@@ -144,6 +148,13 @@ fn file_list_kind(list: &str) -> Option<Result<(), String>> {
     } else {
         None
     }
+}
+
+/// The question a select's list names when it is written `${name}` (XLSForm's choices
+/// from earlier repeat answers, `select_one ${child_name}`): `child_name`.
+pub fn dynamic_list_name(list: &str) -> Option<&str> {
+    let name = list.strip_prefix("${")?.strip_suffix('}')?.trim();
+    (!name.is_empty()).then_some(name)
 }
 
 /// The message for an attached file the form names but does not have.
@@ -373,7 +384,9 @@ impl Form {
             if let Some(q) = &node.question {
                 if let Some(list) = q.qtype.list() {
                     let file = self.data_file(list);
-                    if self.choices.contains_key(list) {
+                    if dynamic_list_name(list).is_some() && !self.choices.contains_key(list) {
+                        // Checked below, once every name is known.
+                    } else if self.choices.contains_key(list) {
                         if file.is_some() {
                             err(
                                 &q.name,
@@ -459,6 +472,47 @@ impl Form {
             }
         }
 
+        // Selects from earlier answers in a repeat (`select_one ${child_name}`).
+        let mut dynamic_lists: Vec<Option<usize>> = vec![None; nodes.len()];
+        for (id, node) in nodes.iter().enumerate() {
+            let Some(q) = &node.question else { continue };
+            let Some(list) = q.qtype.list() else { continue };
+            let Some(source) = dynamic_list_name(list) else {
+                continue;
+            };
+            if self.choices.contains_key(list) {
+                continue;
+            }
+            let why = match by_name.get(source).map(|&s| (s, &nodes[s])) {
+                None => format!("there is no question `{source}` in the form"),
+                Some((_, n)) if n.kind != NodeKind::Question => format!(
+                    "`{source}` is a {}, not a question",
+                    if n.kind == NodeKind::Group {
+                        "group"
+                    } else {
+                        "repeat"
+                    }
+                ),
+                Some((_, n)) if n.repeat.is_none() => {
+                    format!("`{source}` is not inside a repeat")
+                }
+                Some((s, _)) => {
+                    dynamic_lists[id] = Some(s);
+                    continue;
+                }
+            };
+            err(
+                &q.name,
+                "type",
+                FormErrorKind::UnknownList,
+                format!(
+                    "`{list}`: the choices of `{}` would be the answers to `{source}` in each \
+                     instance of its repeat, but {why}",
+                    q.name
+                ),
+            );
+        }
+
         // Expressions may refer to questions and repeats (`count(${child})`).
         let known = |name: &str| {
             by_name
@@ -530,7 +584,7 @@ impl Form {
             }
         }
         let mut filters = Vec::with_capacity(nodes.len());
-        for node in &nodes {
+        for (id, node) in nodes.iter().enumerate() {
             let Some((q, src)) = node.question.as_ref().and_then(|q| {
                 let src = q.choice_filter.as_ref().filter(|s| !s.trim().is_empty())?;
                 Some((q, src))
@@ -555,10 +609,25 @@ impl Form {
                 .or_else(|| file_choices.get(list))
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
-            let column =
-                |name: &str| name == "name" || choices.iter().any(|c| c.columns.contains_key(name));
+            // From earlier answers: bare names are the candidate instance's questions.
+            let source_repeat = dynamic_lists[id].and_then(|s| nodes[s].repeat);
+            let column = |name: &str| match source_repeat {
+                Some(r) => by_name.get(name).is_some_and(|&n: &usize| {
+                    nodes[n].kind == NodeKind::Question && nodes[n].repeat == Some(r)
+                }),
+                None => name == "name" || choices.iter().any(|c| c.columns.contains_key(name)),
+            };
             match expr::compile_filter(src, &known, &column) {
                 Ok(e) => filters.push(Some(e)),
+                Err(mut e) if source_repeat.is_some() && e.message.contains("not a column") => {
+                    let name: String = src.chars().skip(e.span.start).take(e.span.len()).collect();
+                    e.message = format!(
+                        "`{name}` is not a question of the repeat `{list}` comes from: write \
+                         `${{question}}` for its answers in each instance, or a question outside it"
+                    );
+                    errors.push(expr_error(&node.name, "choice_filter", e));
+                    filters.push(None);
+                }
                 Err(e) => {
                     errors.push(expr_error(&node.name, "choice_filter", e));
                     filters.push(None);
@@ -599,7 +668,13 @@ impl Form {
         if !errors.is_empty() {
             return Err(errors);
         }
-        for ((node, exprs), filter) in nodes.iter_mut().zip(compiled).zip(filters) {
+        for (((node, exprs), filter), dynamic_list) in nodes
+            .iter_mut()
+            .zip(compiled)
+            .zip(filters)
+            .zip(dynamic_lists)
+        {
+            node.dynamic_list = dynamic_list;
             let [relevant, constraint, calculation, repeat_count, required_if, read_only_if] =
                 exprs;
             node.required_if = required_if;
@@ -808,6 +883,7 @@ fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
         calculation: None,
         repeat_count: None,
         choice_filter: None,
+        dynamic_list: None,
         required_if: None,
         read_only_if: None,
         range: None,

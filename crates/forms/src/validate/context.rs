@@ -153,7 +153,12 @@ impl Context for Ctx<'_> {
     }
 
     fn choice_label(&self, question: &str, choice: &str) -> Option<String> {
-        let list = self.form.question(question)?.qtype.list()?;
+        let node = self.form.node(question)?;
+        let list = node.question.as_ref()?.qtype.list()?;
+        if node.dynamic_list.is_some() {
+            // A choice from earlier answers is labelled with itself.
+            return Some(choice.to_string());
+        }
         let label = self.form.choice_label(list, choice, self.extra.lang)?;
         Some(label.to_string())
     }
@@ -215,5 +220,85 @@ impl Context for ChoiceCtx<'_> {
                 .map(|v| Value::Text(v.clone()))
                 .unwrap_or(Value::Null),
         )
+    }
+}
+
+/// The context of a `choice_filter` on a select from earlier answers (`select_one
+/// ${child_name}`), for one candidate instance of the repeat the answers come from:
+/// questions of that repeat (`${age}`, or bare `age`) read the candidate instance's
+/// answers, every other name reads as from the select.
+pub(crate) struct InstanceCtx<'a> {
+    /// The answers as seen from the select.
+    pub select: Ctx<'a>,
+    /// The answers as seen from inside the candidate instance.
+    pub candidate: Ctx<'a>,
+    /// The repeat the answers come from.
+    pub repeat: usize,
+    /// The candidate's answer (the choice's name), for `.`.
+    pub value: Value,
+}
+
+impl InstanceCtx<'_> {
+    /// Whether the named item is inside the candidate's repeat (at any depth).
+    fn in_repeat(&self, name: &str) -> bool {
+        let form = self.select.form;
+        let mut at = form.by_name.get(name).and_then(|&id| form.nodes[id].repeat);
+        while let Some(r) = at {
+            if r == self.repeat {
+                return true;
+            }
+            at = form.nodes[r].repeat;
+        }
+        false
+    }
+}
+
+impl Context for InstanceCtx<'_> {
+    fn resolve(&self, name: &str) -> Option<Resolved> {
+        if self.in_repeat(name) {
+            self.candidate.resolve(name)
+        } else {
+            self.select.resolve(name)
+        }
+    }
+
+    fn current(&self) -> Value {
+        self.value.clone()
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.select.today
+    }
+
+    fn table(&self, name: &str) -> Option<&DataFile> {
+        self.select.table(name)
+    }
+
+    fn now(&self) -> DateTime<FixedOffset> {
+        self.select.now()
+    }
+
+    fn random_bits(&self, salt: u64) -> u64 {
+        self.select.random_bits(salt)
+    }
+
+    fn position(&self) -> Option<usize> {
+        self.select.position()
+    }
+
+    fn indexed(&self, name: &str, at: &[(String, usize)]) -> Option<Resolved> {
+        self.select.indexed(name, at)
+    }
+
+    fn choice_label(&self, question: &str, choice: &str) -> Option<String> {
+        self.select.choice_label(question, choice)
+    }
+
+    fn column(&self, name: &str) -> Option<Value> {
+        // Compiling checked that bare names are questions of the candidate's repeat.
+        match self.candidate.resolve(name)? {
+            Resolved::One(v) => Some(v),
+            Resolved::Many(vs) => vs.into_iter().next(),
+        }
     }
 }

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use super::checks::{self, Bad};
-use super::context::{ChoiceCtx, Ctx, Extra, Scope};
+use super::context::{ChoiceCtx, Ctx, Extra, InstanceCtx, Scope};
 use super::messages::{builtin, Msg};
 use super::{Issue, IssueKind, QuestionState, Validation};
 use crate::expr::{is_volatile, mix, Context as _, Expr, Resolved};
@@ -45,6 +45,40 @@ fn answers_at_mut<'a>(
         }
     }
     Some(at)
+}
+
+/// The scopes of the instances of the innermost repeat of `chain` (repeats outermost
+/// first) under `answers`: every instance of it, within the instances of the outer
+/// repeats that `scope` is in (all of them for the outer repeats it is not in).
+fn instance_scopes(
+    form: &CompiledForm,
+    answers: &Answers,
+    chain: &[usize],
+    scope: &Scope,
+    prefix: &mut Vec<(usize, usize)>,
+    out: &mut Vec<Vec<(usize, usize)>>,
+) {
+    let Some((&repeat, rest)) = chain.split_first() else {
+        out.push(prefix.clone());
+        return;
+    };
+    let instances = answers.repeat(&form.nodes[repeat].name);
+    match scope.split_first() {
+        Some((&(r, i), scope_rest)) if r == repeat && !rest.is_empty() => {
+            if let Some(instance) = instances.get(i) {
+                prefix.push((repeat, i));
+                instance_scopes(form, instance, rest, scope_rest, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => {
+            for (i, instance) in instances.iter().enumerate() {
+                prefix.push((repeat, i));
+                instance_scopes(form, instance, rest, &[], prefix, out);
+                prefix.pop();
+            }
+        }
+    }
 }
 
 impl<'a> Walker<'a> {
@@ -135,6 +169,80 @@ impl<'a> Walker<'a> {
                     error.get_or_insert(e.summary());
                 }
             }
+        }
+        (names, error)
+    }
+
+    /// The choices of a select from earlier answers (`select_one ${child_name}`) at
+    /// `scope`: the answers to question `source` in each instance of its repeat (within
+    /// the instances of outer repeats that `scope` is in), in instance order, without
+    /// empty answers or repeats, kept by `filter` when given; and the first evaluation
+    /// error (an instance whose filter fails is not offered).
+    fn offered_from_answers(
+        &self,
+        source: usize,
+        filter: Option<&crate::expr::Expr>,
+        scope: &Scope,
+    ) -> (Vec<String>, Option<String>) {
+        let node = &self.form.nodes[source];
+        let Some(repeat) = node.repeat else {
+            return (Vec::new(), None);
+        };
+        let mut chain = vec![repeat];
+        while let Some(r) = self.form.nodes[chain[chain.len() - 1]].repeat {
+            chain.push(r);
+        }
+        chain.reverse();
+        let mut candidates = Vec::new();
+        instance_scopes(
+            self.form,
+            &self.root,
+            &chain,
+            scope,
+            &mut Vec::new(),
+            &mut candidates,
+        );
+        let mut names: Vec<String> = Vec::new();
+        let mut error = None;
+        for candidate in &candidates {
+            let value = answers_at(self.form, &self.root, candidate)
+                .and_then(|a| a.value(&node.name))
+                .map(|v| v.as_text().trim().to_string())
+                .unwrap_or_default();
+            if value.is_empty() || names.contains(&value) {
+                continue;
+            }
+            if let Some(filter) = filter {
+                let ctx = InstanceCtx {
+                    select: Ctx {
+                        form: self.form,
+                        root: &self.root,
+                        scope,
+                        current: Value::Null,
+                        today: self.today,
+                        extra: self.extra,
+                    },
+                    candidate: Ctx {
+                        form: self.form,
+                        root: &self.root,
+                        scope: candidate,
+                        current: Value::Null,
+                        today: self.today,
+                        extra: self.extra,
+                    },
+                    repeat,
+                    value: Value::Text(value.clone()),
+                };
+                match filter.eval(&ctx) {
+                    Ok(x) if x.truthy() => {}
+                    Ok(_) => continue,
+                    Err(e) => {
+                        error.get_or_insert(e.summary());
+                        continue;
+                    }
+                }
+            }
+            names.push(value);
         }
         (names, error)
     }
@@ -456,7 +564,15 @@ impl<'a> Walker<'a> {
             let m = self.msg(Msg::Expression(column, &e));
             report(self, IssueKind::Expression, m);
         }
-        if let (Some(filter), Some(list)) = (&node.choice_filter, q.qtype.list()) {
+        if let Some(source) = node.dynamic_list {
+            let (offered, error) =
+                self.offered_from_answers(source, node.choice_filter.as_ref(), scope);
+            state.choices = Some(offered);
+            if let Some(e) = error {
+                let m = self.msg(Msg::Expression("choice_filter", &e));
+                report(self, IssueKind::Expression, m);
+            }
+        } else if let (Some(filter), Some(list)) = (&node.choice_filter, q.qtype.list()) {
             let (offered, error) = self.offered(filter, list, scope);
             state.choices = Some(offered);
             if let Some(e) = error {

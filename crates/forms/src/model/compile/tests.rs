@@ -217,3 +217,53 @@ fn form_ids_are_names() {
         );
     }
 }
+
+#[test]
+fn choices_from_answers_need_a_question_inside_a_repeat() {
+    let ok = form(json!([
+        {"type": "repeat", "name": "child", "items": [
+            {"type": "group", "name": "g", "items": [{"type": "text", "name": "child_name"}]},
+            {"type": "integer", "name": "age"}
+        ]},
+        {"type": "select_one ${child_name}", "name": "pick", "choice_filter": "${age} > 5"},
+        {"type": "select_multiple ${child_name}", "name": "many", "choice_filter": "age > 5"}
+    ]));
+    let compiled = ok.compile().unwrap();
+    assert_eq!(compiled.choices("${child_name}"), None);
+    let e = errors(json!([
+        {"type": "text", "name": "top"},
+        {"type": "repeat", "name": "child", "items": [{"type": "text", "name": "child_name"}]},
+        {"type": "select_one ${top}", "name": "a"},
+        {"type": "select_one ${child}", "name": "b"},
+        {"type": "select_one ${nobody}", "name": "c"}
+    ]));
+    let text: Vec<String> = e.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "`a`, type: `${top}`: the choices of `a` would be the answers to `top` in each \
+             instance of its repeat, but `top` is not inside a repeat",
+            "`b`, type: `${child}`: the choices of `b` would be the answers to `child` in each \
+             instance of its repeat, but `child` is a repeat, not a question",
+            "`c`, type: `${nobody}`: the choices of `c` would be the answers to `nobody` in \
+             each instance of its repeat, but there is no question `nobody` in the form",
+        ]
+    );
+    assert!(e.iter().all(|e| e.kind == FormErrorKind::UnknownList));
+}
+
+#[test]
+fn a_filter_on_choices_from_answers_names_the_repeat_s_questions() {
+    let e = errors(json!([
+        {"type": "integer", "name": "min_age"},
+        {"type": "repeat", "name": "child", "items": [{"type": "text", "name": "child_name"}]},
+        {"type": "select_one ${child_name}", "name": "pick", "choice_filter": "min_age > 1"}
+    ]));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].column, "choice_filter");
+    assert_eq!(
+        e[0].message,
+        "`min_age` is not a question of the repeat `${child_name}` comes from: write \
+         `${question}` for its answers in each instance, or a question outside it"
+    );
+}
