@@ -4,8 +4,10 @@
 //! A question's `type` is written as in an XLSForm `survey` sheet: `"integer"`,
 //! `"select_one yes_no"`, `"select_multiple device"`. Groups and repeats are items with
 //! `"type": "group"` / `"type": "repeat"` (XLSForm's `begin group` / `begin repeat`
-//! are accepted as well) and their own `items`. Labels and messages are either a plain
-//! string or an object keyed by language code:
+//! are accepted as well) and their own `items`; besides `name` they take `label`,
+//! `hint`, `appearance` (`"field-list"`: the group on one screen) and `relevant` as
+//! questions write them, and a repeat `repeat_count`. Labels and messages are either a
+//! plain string or an object keyed by language code:
 //!
 //! ```json
 //! { "type": "integer", "name": "age_years", "required": true,
@@ -378,6 +380,11 @@ pub struct Group {
     pub name: String,
     /// Heading, per language.
     pub label: Labels,
+    /// Help text shown under the heading, per language.
+    pub hint: Labels,
+    /// XLSForm `appearance` as written, passed to the apps: `field-list` shows the
+    /// whole group on one screen, `table-list` its selects as one table on one screen.
+    pub appearance: Option<String>,
     /// XLSForm expression: the whole group is asked only when it is true.
     pub relevant: Option<String>,
     /// The items of the group.
@@ -391,6 +398,11 @@ pub struct Repeat {
     pub name: String,
     /// Heading of each instance, per language.
     pub label: Labels,
+    /// Help text shown under the heading, per language.
+    pub hint: Labels,
+    /// XLSForm `appearance` as written, passed to the apps: `field-list` shows each
+    /// instance on one screen.
+    pub appearance: Option<String>,
     /// XLSForm expression: the repeat is asked only when it is true.
     pub relevant: Option<String>,
     /// The items answered in each instance.

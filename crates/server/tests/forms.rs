@@ -307,17 +307,10 @@ mod xlsx;
 use serde_json::Value as Json;
 
 /// Cells the reader is known to drop without a warning today (the item's name and the
-/// column's key): a group's or a repeat's `appearance` and `hint` (the form model's
-/// groups and repeats have neither, and the reader keeps both columns for questions,
-/// so no warning is given). Each is a bug, reported; the test that expects them in the
-/// definition or in a warning is marked `#[ignore]` until it is fixed. Every other
-/// cell must reach the definition.
-const KNOWN_DROPS: &[(&str, &str)] = &[
-    ("visit", "appearance"),
-    ("visit", "hint_en"),
-    ("visit", "hint_es"),
-    ("member", "appearance"),
-];
+/// column's key), each a bug, reported, with an ignored test that expects them in the
+/// definition or in a warning. None now: a group's and a repeat's `appearance` and
+/// `hint` reach the definition. Every other cell must reach the definition.
+const KNOWN_DROPS: &[(&str, &str)] = &[];
 
 /// The survey columns, by the key the checks use, and their heading: as the spec
 /// writes them, or (`aliases`) as older workbooks and other tools write them.
@@ -779,10 +772,9 @@ async fn publish_workbook(s: &TestServer, bytes: Vec<u8>, file_name: &str) -> se
 
 on_both_backends!(every_cell_of_a_workbook_reaches_the_published_definition);
 
-/// Ignored until the bug is fixed: see [`KNOWN_DROPS`].
+/// On both databases, with no known drops.
 mod every_cell_of_groups_and_repeats_reaches_the_published_definition {
     #[tokio::test]
-    #[ignore = "bug: a group's or repeat's appearance and hint are dropped without a warning"]
     async fn sqlite() {
         super::every_cell_of_groups_and_repeats_reaches_the_published_definition(
             super::TestServer::new().await,
@@ -791,7 +783,6 @@ mod every_cell_of_groups_and_repeats_reaches_the_published_definition {
     }
 
     #[tokio::test]
-    #[ignore = "bug: a group's or repeat's appearance and hint are dropped without a warning"]
     async fn postgres() {
         super::every_cell_of_groups_and_repeats_reaches_the_published_definition(
             super::TestServer::postgres().await,

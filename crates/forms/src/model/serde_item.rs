@@ -101,7 +101,6 @@ impl TryFrom<RawItem> for Item {
             }
         };
         if container {
-            reject("hint", !raw.hint.0.is_empty())?;
             reject("required", raw.required.present())?;
             reject("required_message", !raw.required_message.0.is_empty())?;
             reject("constraint", raw.constraint.is_some())?;
@@ -117,6 +116,8 @@ impl TryFrom<RawItem> for Item {
                 Ok(Item::Group(Group {
                     name: raw.name,
                     label: raw.label,
+                    hint: raw.hint,
+                    appearance: raw.appearance,
                     relevant: raw.relevant,
                     items,
                 }))
@@ -124,6 +125,8 @@ impl TryFrom<RawItem> for Item {
                 Ok(Item::Repeat(Repeat {
                     name: raw.name,
                     label: raw.label,
+                    hint: raw.hint,
+                    appearance: raw.appearance,
                     relevant: raw.relevant,
                     items,
                     repeat_count: raw.repeat_count,
@@ -197,14 +200,100 @@ impl From<Item> for RawItem {
                 ..empty(&q.qtype.to_string(), q.name, q.label, q.relevant)
             },
             Item::Group(g) => RawItem {
+                hint: g.hint,
+                appearance: g.appearance,
                 items: Some(g.items),
                 ..empty("group", g.name, g.label, g.relevant)
             },
             Item::Repeat(r) => RawItem {
+                hint: r.hint,
+                appearance: r.appearance,
                 items: Some(r.items),
                 repeat_count: r.repeat_count,
                 ..empty("repeat", r.name, r.label, r.relevant)
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Form;
+    use super::*;
+
+    fn items(json: &str) -> Result<Vec<Item>, serde_json::Error> {
+        Form::from_json(&format!(
+            r#"{{"id": "f", "version": 1, "items": [{json}]}}"#
+        ))
+        .map(|f| f.items)
+    }
+
+    #[test]
+    fn groups_and_repeats_keep_hint_and_appearance() {
+        let read = items(
+            r#"{"type": "group", "name": "visit", "label": "The visit",
+                "hint": {"en": "Once consent is given.", "es": "Con el consentimiento."},
+                "appearance": "field-list", "items": [
+                  {"type": "begin repeat", "name": "member", "hint": "One per person.",
+                   "appearance": "minimal", "items": []}]}"#,
+        )
+        .unwrap();
+        let Item::Group(g) = &read[0] else {
+            panic!("not a group")
+        };
+        assert_eq!(g.appearance.as_deref(), Some("field-list"));
+        assert_eq!(g.hint.get("es", "en"), Some("Con el consentimiento."));
+        let Item::Repeat(r) = &g.items[0] else {
+            panic!("not a repeat")
+        };
+        assert_eq!(r.appearance.as_deref(), Some("minimal"));
+        assert_eq!(r.hint.get("en", "en"), Some("One per person."));
+        // Written under the keys questions use, and read back the same.
+        let json = serde_json::to_value(&read[0]).unwrap();
+        assert_eq!(json["appearance"], "field-list");
+        assert_eq!(json["hint"]["en"], "Once consent is given.");
+        assert_eq!(json["items"][0]["hint"], "One per person.");
+        let again: Item = serde_json::from_value(json).unwrap();
+        assert_eq!(again, read[0]);
+    }
+
+    #[test]
+    fn groups_without_them_are_written_as_before() {
+        // An older definition (no hint, no appearance) parses, and is written back
+        // without the keys.
+        let read = items(r#"{"type": "group", "name": "g", "label": "G", "items": []}"#).unwrap();
+        let Item::Group(g) = &read[0] else {
+            panic!("not a group")
+        };
+        assert!(g.hint.is_empty() && g.appearance.is_none());
+        let json = serde_json::to_value(&read[0]).unwrap();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["items", "label", "name", "type"]);
+    }
+
+    #[test]
+    fn question_only_fields_are_still_refused_on_groups() {
+        for field in [
+            r#""required": true"#,
+            r#""constraint": ". > 1""#,
+            r#""read_only": true"#,
+            r#""parameters": "start=1""#,
+        ] {
+            let err = items(&format!(
+                r#"{{"type": "group", "name": "g", {field}, "items": []}}"#
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("is not allowed on group `g`"),
+                "{field}: {err}"
+            );
         }
     }
 }

@@ -139,9 +139,28 @@ pub(super) fn read(
                     errors.push(at("name", format!("`{kind}` needs a name")));
                 }
                 rows_of.insert(name.clone(), line);
+                let (found, notes) = container_cells(&header, row, control);
+                for (column, message) in found {
+                    errors.push(XlsFormError {
+                        sheet: survey.name.clone(),
+                        row: line,
+                        column: Some(column),
+                        message,
+                    });
+                }
+                for (column, message) in notes {
+                    warnings.push(XlsFormWarning {
+                        sheet: survey.name.clone(),
+                        row: line,
+                        column: Some(column),
+                        message,
+                    });
+                }
                 let group = Group {
                     name: name.clone(),
                     label,
+                    hint: header.labels(row, "hint"),
+                    appearance: optional(header.cell(row, "appearance")),
                     relevant,
                     ..Group::default()
                 };
@@ -151,6 +170,8 @@ pub(super) fn read(
                         Repeat {
                             name,
                             label: group.label,
+                            hint: group.hint,
+                            appearance: group.appearance,
                             relevant: group.relevant,
                             repeat_count: optional(header.cell(row, "repeat_count")),
                             ..Repeat::default()
@@ -169,6 +190,14 @@ pub(super) fn read(
                 continue;
             }
             Parsed::End(control) => {
+                for (column, message) in end_cells(&header, row, kind) {
+                    warnings.push(XlsFormWarning {
+                        sheet: survey.name.clone(),
+                        row: line,
+                        column: Some(column),
+                        message,
+                    });
+                }
                 let closed = match (open.pop(), control) {
                     (Some(Open::Group(g, _)), Control::Group) => vec![Item::Group(g)],
                     (Some(Open::Repeat(r, _)), Control::Repeat) => vec![Item::Repeat(r)],
@@ -369,6 +398,82 @@ pub(super) fn read(
     }
 }
 
+/// The cells of a `begin group`, `begin repeat` or `begin loop` row that the form
+/// does not keep on it, as `(heading, message)`: errors (a `required` other than no,
+/// which the reference refuses on groups, repeats and loops) and warnings (the
+/// question-only columns, read but not used; `repeat_count` outside a repeat). Kept:
+/// `type`, `name`, `label`, `hint`, `relevant`, `appearance`, and a repeat's
+/// `repeat_count`. A column the form keeps nowhere is warned by `Header::unread`.
+#[allow(clippy::type_complexity)]
+fn container_cells(
+    header: &Header,
+    row: &[String],
+    control: Control,
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let what = match control {
+        Control::Group => "group",
+        Control::Repeat => "repeat",
+        Control::Loop => "loop",
+    };
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    for column in &header.columns {
+        let text = row.get(column.index).map_or("", |t| t.trim());
+        if text.is_empty() {
+            continue;
+        }
+        let heading = column.heading.clone();
+        match column.name.as_str() {
+            "type" | "name" | "label" | "hint" | "relevant" | "appearance" => {}
+            "repeat_count" if control == Control::Repeat => {}
+            "repeat_count" => warnings.push((
+                heading,
+                format!("`repeat_count` on a {what} is read, not used: only a repeat has a count"),
+            )),
+            // As the reference: a no is fine, anything else is an error.
+            "required" | "read_only" if yes(text) == Some(false) => {}
+            "required" => errors.push((
+                heading,
+                format!(
+                    "a {what} cannot be required (`{text}`): remove it, or set `required` \
+                     on the questions inside"
+                ),
+            )),
+            "read_only" => warnings.push((
+                heading,
+                format!(
+                    "`read_only` on a {what} is read, not used: devices do not make the \
+                     questions inside read-only; set `read_only` on each of them"
+                ),
+            )),
+            name if KEPT.contains(&name) => warnings.push((
+                heading,
+                format!("`{name}` on a {what} is read, not used: it applies to questions only"),
+            )),
+            _ => {}
+        }
+    }
+    (errors, warnings)
+}
+
+/// The cells of an `end group` / `end repeat` row besides its type and name (the
+/// reference ignores them), each a warning `(heading, message)`. A column the form
+/// keeps nowhere is warned by `Header::unread`.
+fn end_cells(header: &Header, row: &[String], kind: &str) -> Vec<(String, String)> {
+    header
+        .columns
+        .iter()
+        .filter(|c| KEPT.contains(&c.name.as_str()) && !matches!(c.name.as_str(), "type" | "name"))
+        .filter(|c| row.get(c.index).is_some_and(|t| !t.trim().is_empty()))
+        .map(|c| {
+            (
+                c.heading.clone(),
+                format!("`{}` on an `{kind}` row is read, not used", c.name),
+            )
+        })
+        .collect()
+}
+
 /// The question names of a `trigger` cell: `${a}`, or several separated by commas
 /// (empty parts skipped, as the reference does). `None` when it is anything else (as
 /// the reference refuses it).
@@ -500,6 +605,7 @@ fn rename(item: &mut Item, names: &[String], suffix: &str, choice: &Choice) {
         Item::Group(g) => {
             g.name = format!("{}_{suffix}", g.name);
             g.label = substitute(&g.label, choice);
+            g.hint = substitute(&g.hint, choice);
             fix(&mut g.relevant);
             for child in &mut g.items {
                 rename(child, names, suffix, choice);
@@ -508,11 +614,218 @@ fn rename(item: &mut Item, names: &[String], suffix: &str, choice: &Choice) {
         Item::Repeat(r) => {
             r.name = format!("{}_{suffix}", r.name);
             r.label = substitute(&r.label, choice);
+            r.hint = substitute(&r.hint, choice);
             fix(&mut r.relevant);
             fix(&mut r.repeat_count);
             for child in &mut r.items {
                 rename(child, names, suffix, choice);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{read_sheets, Sheet};
+    use crate::model::Item;
+
+    fn sheet(name: &str, rows: &[&[&str]]) -> Sheet {
+        Sheet {
+            name: name.into(),
+            first_row: 1,
+            rows: rows
+                .iter()
+                .map(|r| r.iter().map(|c| c.to_string()).collect())
+                .collect(),
+        }
+    }
+
+    fn settings() -> Sheet {
+        sheet("settings", &[&["form_id", "version"], &["groups", "1"]])
+    }
+
+    const HEADER: &[&str] = &[
+        "type",
+        "name",
+        "label::English (en)",
+        "hint::English (en)",
+        "hint::Español (es)",
+        "appearance",
+        "relevant",
+        "repeat_count",
+        "required",
+        "read_only",
+        "constraint",
+        "constraint_message::Español (es)",
+    ];
+
+    #[test]
+    fn groups_and_repeats_keep_their_hint_and_appearance() {
+        let survey = sheet(
+            "survey",
+            &[
+                HEADER,
+                &[
+                    "begin group",
+                    "visit",
+                    "The visit",
+                    "Once consent is given.",
+                    "Con el consentimiento.",
+                    "field-list",
+                    "1 = 1",
+                    "",
+                    "no",
+                    "",
+                    "",
+                    "",
+                ],
+                &[
+                    "text", "place", "Where?", "", "", "", "", "", "", "", "", "",
+                ],
+                &["end group", "", "", "", "", "", "", "", "", "", "", ""],
+                &[
+                    "begin repeat",
+                    "member",
+                    "Member",
+                    "One per person.",
+                    "",
+                    "minimal",
+                    "",
+                    "2",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                &["text", "who", "Who?", "", "", "", "", "", "", "", "", ""],
+                &["end repeat", "", "", "", "", "", "", "", "", "", "", ""],
+            ],
+        );
+        let reading = read_sheets(&[survey, settings()], "groups.xlsx", &[]).unwrap();
+        assert!(reading.warnings.is_empty(), "{:?}", reading.warnings);
+        let Item::Group(visit) = &reading.form.items[0] else {
+            panic!("not a group")
+        };
+        assert_eq!(visit.appearance.as_deref(), Some("field-list"));
+        assert_eq!(visit.hint.exact("en"), Some("Once consent is given."));
+        assert_eq!(visit.hint.exact("es"), Some("Con el consentimiento."));
+        assert_eq!(visit.relevant.as_deref(), Some("1 = 1"));
+        let Item::Repeat(member) = &reading.form.items[1] else {
+            panic!("not a repeat")
+        };
+        assert_eq!(member.appearance.as_deref(), Some("minimal"));
+        assert_eq!(member.hint.exact("en"), Some("One per person."));
+        assert_eq!(member.repeat_count.as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn question_columns_on_a_group_are_warned_and_required_refused() {
+        let survey = sheet(
+            "survey",
+            &[
+                HEADER,
+                &[
+                    "begin group",
+                    "visit",
+                    "The visit",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "3",
+                    "",
+                    "yes",
+                    ". > 1",
+                    "Mal",
+                ],
+                &[
+                    "text", "place", "Where?", "", "", "", "", "", "", "", "", "",
+                ],
+                &[
+                    "end group",
+                    "visit",
+                    "Again",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+            ],
+        );
+        let reading = read_sheets(&[survey, settings()], "groups.xlsx", &[]).unwrap();
+        let warnings: Vec<String> = reading.warnings.iter().map(ToString::to_string).collect();
+        for expected in [
+            "survey sheet, row 2, column repeat_count: `repeat_count` on a group is read, not used",
+            "survey sheet, row 2, column read_only: `read_only` on a group is read, not used",
+            "survey sheet, row 2, column constraint: `constraint` on a group is read, not used",
+            "survey sheet, row 2, column constraint_message::Español (es): \
+             `constraint_message` on a group",
+            "survey sheet, row 4, column label::English (en): `label` on an `end group` row",
+        ] {
+            assert!(
+                warnings.iter().any(|w| w.starts_with(expected)),
+                "{expected}: {warnings:#?}"
+            );
+        }
+        assert_eq!(warnings.len(), 5, "{warnings:#?}");
+
+        // As the reference: a group, repeat or loop cannot be required.
+        for required in ["yes", "${place} != ''"] {
+            let survey = sheet(
+                "survey",
+                &[
+                    &["type", "name", "label", "required"],
+                    &["begin repeat", "member", "Member", required],
+                    &["text", "who", "Who?", ""],
+                    &["end repeat", "", "", ""],
+                ],
+            );
+            let errors = read_sheets(&[survey, settings()], "", &[]).unwrap_err();
+            assert!(
+                errors[0].to_string().starts_with(
+                    "survey sheet, row 2, column required: a repeat cannot be required"
+                ),
+                "{errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_loop_keeps_its_hint_and_appearance_on_the_outer_group() {
+        let survey = sheet(
+            "survey",
+            &[
+                &["type", "name", "label", "hint", "appearance"],
+                &[
+                    "begin loop over fruit",
+                    "each",
+                    "Each fruit",
+                    "About %(label)s",
+                    "field-list",
+                ],
+                &["integer", "count", "How many %(label)s?", "", ""],
+                &["end loop", "", "", "", ""],
+            ],
+        );
+        let choices = sheet(
+            "choices",
+            &[
+                &["list_name", "name", "label"],
+                &["fruit", "apple", "Apple"],
+                &["fruit", "kiwi", "Kiwi"],
+            ],
+        );
+        let reading = read_sheets(&[survey, choices, settings()], "", &[]).unwrap();
+        let Item::Group(each) = &reading.form.items[0] else {
+            panic!("not a group")
+        };
+        assert_eq!(each.appearance.as_deref(), Some("field-list"));
+        assert_eq!(each.hint.get("en", "en"), Some("About %(label)s"));
+        assert_eq!(each.items.len(), 2);
     }
 }

@@ -1,8 +1,10 @@
 //! The records and enums screens read: plain data, generated as Kotlin data classes
 //! and Swift structs.
 
+use std::collections::HashMap;
+
 use forms::validate::Validation;
-use forms::Value;
+use forms::{Item, NodeKind, Value};
 
 use crate::record::{Conflict, HistoryEntry, Scope};
 
@@ -137,8 +139,23 @@ pub struct QuestionState {
     /// Whether the app shows this question: false for calculations, hidden values and
     /// metadata, which the core fills in and nobody is asked.
     pub shown: bool,
-    /// The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...).
+    /// The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...); a
+    /// group's (`field-list`, `table-list`) and a repeat's too, which its instances
+    /// carry as well.
     pub appearance: Option<String>,
+    /// The hint (help text under the label) in the requested language, as written; a
+    /// repeat's hint is its instances' too.
+    pub hint: Option<String>,
+    /// The path of the group or repeat instance this item is directly inside (a repeat
+    /// instance's parent is its repeat); `None` at the top of the form. The parent
+    /// comes earlier in [`ResponseView::questions`], with its label, hint and
+    /// appearance: follow the parents for the headings around a question.
+    pub parent: Option<String>,
+    /// The path of the screen this item is shown on: items with the same `screen` are
+    /// shown together. It is the outermost enclosing group whose appearance is
+    /// `field-list` or `table-list`, or instance of a repeat whose appearance is; else
+    /// the item's own path (one question per screen, as ODK Collect shows them).
+    pub screen: String,
     /// The XLSForm `parameters` as written (`start=0 end=10 step=1`, `max-pixels=1024`).
     pub parameters: Option<String>,
     /// A `range` question's bounds.
@@ -185,7 +202,9 @@ pub struct ResponseView {
     pub form_version: u32,
     /// Whether it was finalized.
     pub finalized: bool,
-    /// Every item in document order, with its state.
+    /// Every item in document order, with its state: a group, a repeat and each of
+    /// its instances before the items inside them (their `parent`); items sharing a
+    /// `screen` (a `field-list` group) are shown on one screen.
     pub questions: Vec<QuestionState>,
     /// How many problems stand in the way of finalizing.
     pub error_count: u32,
@@ -321,18 +340,87 @@ pub struct SyncSummary {
     pub attachments_refused: u64,
 }
 
+/// Each item of `items` (and below) by name, with the group or repeat it is directly
+/// inside.
+fn items_by_name<'a>(
+    items: &'a [Item],
+    parent: Option<&'a Item>,
+    out: &mut HashMap<&'a str, (&'a Item, Option<&'a Item>)>,
+) {
+    for item in items {
+        out.insert(item.name(), (item, parent));
+        items_by_name(item.items(), Some(item), out);
+    }
+}
+
+/// Whether an appearance shows a group (or a repeat's instance) on one screen.
+fn one_screen(appearance: Option<&str>) -> bool {
+    appearance.is_some_and(|a| {
+        a.split_whitespace()
+            .any(|word| matches!(word, "field-list" | "table-list"))
+    })
+}
+
+/// The path of the item a state is directly inside (see [`QuestionState::parent`]).
+fn parent_path(path: &str, is_instance: bool, parent: Option<&Item>) -> Option<String> {
+    if is_instance {
+        return path.rsplit_once('[').map(|(repeat, _)| repeat.to_string());
+    }
+    // Groups do not nest answers: a group's path is its name after the instance its
+    // items are in (`member[2]/health`), and an instance's items follow its path.
+    let instance = path.rsplit_once('/').map(|(before, _)| before);
+    match parent? {
+        Item::Group(g) => Some(match instance {
+            Some(before) => format!("{before}/{}", g.name),
+            None => g.name.clone(),
+        }),
+        Item::Repeat(_) => instance.map(str::to_string),
+        Item::Question(_) => None,
+    }
+}
+
 /// The per-question states of a validation, for a screen.
 pub(crate) fn question_states(
     validation: &Validation,
     form: &forms::CompiledForm,
     lang: &str,
 ) -> Vec<QuestionState> {
+    let mut by_name = HashMap::new();
+    items_by_name(&form.form().items, None, &mut by_name);
+    let default_lang = &form.form().default_language;
+    // For each group or instance path: the screen its items are shown on, when one
+    // field-list holds them.
+    let mut covering: HashMap<String, Option<String>> = HashMap::new();
     validation
         .states
         .iter()
         .map(|s| {
             let question = form.question(&s.name);
             let is_instance = s.path.ends_with(']');
+            let (item, container) = match by_name.get(s.name.as_str()) {
+                Some(&(item, container)) => (Some(item), container),
+                None => (None, None),
+            };
+            let (hint, appearance) = match item {
+                Some(Item::Question(q)) => (Some(&q.hint), q.appearance.as_deref()),
+                Some(Item::Group(g)) => (Some(&g.hint), g.appearance.as_deref()),
+                Some(Item::Repeat(r)) => (Some(&r.hint), r.appearance.as_deref()),
+                None => (None, None),
+            };
+            let hint = hint
+                .and_then(|h| h.get(lang, default_lang))
+                .map(str::to_string);
+            let parent = parent_path(&s.path, is_instance, container);
+            let around = parent
+                .as_ref()
+                .and_then(|p| covering.get(p).cloned().flatten());
+            // A repeat's instances are its screens, not the repeat itself.
+            let owns = one_screen(appearance) && (is_instance || s.kind != NodeKind::Repeat);
+            let inside = around.clone().or_else(|| owns.then(|| s.path.clone()));
+            if s.kind != NodeKind::Question {
+                covering.insert(s.path.clone(), inside);
+            }
+            let screen = around.unwrap_or_else(|| s.path.clone());
             let kind = if is_instance {
                 "instance".to_string()
             } else {
@@ -369,7 +457,10 @@ pub(crate) fn question_states(
                     .map(|q| q.qtype.name().to_string())
                     .unwrap_or_default(),
                 shown: question.is_none_or(|q| q.qtype.is_shown()),
-                appearance: question.and_then(|q| q.appearance.clone()),
+                appearance: appearance.map(str::to_string),
+                hint,
+                parent,
+                screen,
                 parameters: question.and_then(|q| q.parameters.clone()),
                 range: form.range(&s.name).map(|r| RangeView {
                     start: r.start,

@@ -137,3 +137,110 @@ fn metadata_is_filled_at_start_and_end_at_finalize() {
     assert_eq!(text(&done, "started").unwrap(), started);
     assert_eq!(text(&done, "doc").unwrap(), name);
 }
+
+/// A store signed in, holding one fetched form `definition`.
+fn store_holding(definition: serde_json::Value) -> (tempfile::TempDir, Arc<DeviceStore>) {
+    let (dir, store) = store_with_form();
+    store
+        .lock()
+        .save_forms(&[StoredForm {
+            id: definition["id"].as_str().unwrap().into(),
+            version: 1,
+            definition: definition.to_string(),
+        }])
+        .unwrap();
+    let catalog = Catalog::load(&store.lock()).unwrap();
+    *store.catalog.write().unwrap() = catalog;
+    (dir, store)
+}
+
+#[test]
+fn groups_and_repeats_carry_hint_appearance_parent_and_screen() {
+    let (_dir, store) = store_holding(json!({
+        "id": "grouped", "version": 1, "title": "Grouped",
+        "items": [
+            {"type": "text", "name": "intro", "label": "Intro",
+             "hint": {"en": "Say hello.", "es": "Salude."}},
+            {"type": "group", "name": "visit", "label": "The visit",
+             "hint": {"en": "Once consent is given.", "es": "Con el consentimiento."},
+             "appearance": "field-list", "items": [
+                {"type": "integer", "name": "size", "label": "Size"},
+                {"type": "group", "name": "inner", "label": "Inner", "items": [
+                    {"type": "text", "name": "note", "label": "Note"}]}]},
+            {"type": "repeat", "name": "member", "label": "Member", "hint": "One per person.",
+             "appearance": "field-list", "items": [
+                {"type": "text", "name": "who", "label": "Who?"},
+                {"type": "group", "name": "health", "label": "Health", "items": [
+                    {"type": "integer", "name": "age", "label": "Age"}]}]},
+            {"type": "group", "name": "plain", "label": "Plain", "appearance": "w2", "items": [
+                {"type": "text", "name": "last", "label": "Last"}]}
+        ]
+    }));
+    let r = store
+        .start_response("grouped".into(), None, "es".into())
+        .unwrap();
+    store.add_repeat(r.id.clone(), "member".into()).unwrap();
+    store.add_repeat(r.id.clone(), "member".into()).unwrap();
+    let v = store.response(r.id.clone(), "es".into()).unwrap();
+    let seen: Vec<(&str, &str, Option<&str>, &str)> = v
+        .questions
+        .iter()
+        .map(|q| {
+            (
+                q.path.as_str(),
+                q.kind.as_str(),
+                q.parent.as_deref(),
+                q.screen.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("intro", "question", None, "intro"),
+            ("visit", "group", None, "visit"),
+            ("size", "question", Some("visit"), "visit"),
+            ("inner", "group", Some("visit"), "visit"),
+            ("note", "question", Some("inner"), "visit"),
+            ("member", "repeat", None, "member"),
+            ("member[1]", "instance", Some("member"), "member[1]"),
+            ("member[1]/who", "question", Some("member[1]"), "member[1]"),
+            ("member[1]/health", "group", Some("member[1]"), "member[1]"),
+            (
+                "member[1]/age",
+                "question",
+                Some("member[1]/health"),
+                "member[1]"
+            ),
+            ("member[2]", "instance", Some("member"), "member[2]"),
+            ("member[2]/who", "question", Some("member[2]"), "member[2]"),
+            ("member[2]/health", "group", Some("member[2]"), "member[2]"),
+            (
+                "member[2]/age",
+                "question",
+                Some("member[2]/health"),
+                "member[2]"
+            ),
+            ("plain", "group", None, "plain"),
+            ("last", "question", Some("plain"), "last"),
+        ]
+    );
+    // Every parent comes before its items.
+    for (i, q) in v.questions.iter().enumerate() {
+        if let Some(parent) = &q.parent {
+            assert!(v.questions[..i].iter().any(|p| &p.path == parent), "{q:?}");
+        }
+    }
+    let visit = state(&v, "visit");
+    assert_eq!(visit.appearance.as_deref(), Some("field-list"));
+    assert_eq!(visit.hint.as_deref(), Some("Con el consentimiento."));
+    assert_eq!(visit.label, "The visit");
+    assert_eq!(state(&v, "intro").hint.as_deref(), Some("Salude."));
+    assert_eq!(state(&v, "size").hint, None);
+    for path in ["member", "member[2]"] {
+        let q = state(&v, path);
+        assert_eq!(q.appearance.as_deref(), Some("field-list"), "{path}");
+        assert_eq!(q.hint.as_deref(), Some("One per person."), "{path}");
+    }
+    assert_eq!(state(&v, "plain").appearance.as_deref(), Some("w2"));
+}

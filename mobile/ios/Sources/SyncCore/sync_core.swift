@@ -2230,9 +2230,30 @@ public struct QuestionState: Equatable, Hashable {
      */
     public var shown: Bool
     /**
-     * The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...).
+     * The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...); a
+     * group's (`field-list`, `table-list`) and a repeat's too, which its instances
+     * carry as well.
      */
     public var appearance: String?
+    /**
+     * The hint (help text under the label) in the requested language, as written; a
+     * repeat's hint is its instances' too.
+     */
+    public var hint: String?
+    /**
+     * The path of the group or repeat instance this item is directly inside (a repeat
+     * instance's parent is its repeat); `None` at the top of the form. The parent
+     * comes earlier in [`ResponseView::questions`], with its label, hint and
+     * appearance: follow the parents for the headings around a question.
+     */
+    public var parent: String?
+    /**
+     * The path of the screen this item is shown on: items with the same `screen` are
+     * shown together. It is the outermost enclosing group whose appearance is
+     * `field-list` or `table-list`, or instance of a repeat whose appearance is; else
+     * the item's own path (one question per screen, as ODK Collect shows them).
+     */
+    public var screen: String
     /**
      * The XLSForm `parameters` as written (`start=0 end=10 step=1`, `max-pixels=1024`).
      */
@@ -2295,8 +2316,26 @@ public struct QuestionState: Equatable, Hashable {
          * metadata, which the core fills in and nobody is asked.
          */shown: Bool, 
         /**
-         * The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...).
+         * The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...); a
+         * group's (`field-list`, `table-list`) and a repeat's too, which its instances
+         * carry as well.
          */appearance: String?, 
+        /**
+         * The hint (help text under the label) in the requested language, as written; a
+         * repeat's hint is its instances' too.
+         */hint: String?, 
+        /**
+         * The path of the group or repeat instance this item is directly inside (a repeat
+         * instance's parent is its repeat); `None` at the top of the form. The parent
+         * comes earlier in [`ResponseView::questions`], with its label, hint and
+         * appearance: follow the parents for the headings around a question.
+         */parent: String?, 
+        /**
+         * The path of the screen this item is shown on: items with the same `screen` are
+         * shown together. It is the outermost enclosing group whose appearance is
+         * `field-list` or `table-list`, or instance of a repeat whose appearance is; else
+         * the item's own path (one question per screen, as ODK Collect shows them).
+         */screen: String, 
         /**
          * The XLSForm `parameters` as written (`start=0 end=10 step=1`, `max-pixels=1024`).
          */parameters: String?, 
@@ -2331,6 +2370,9 @@ public struct QuestionState: Equatable, Hashable {
         self.questionType = questionType
         self.shown = shown
         self.appearance = appearance
+        self.hint = hint
+        self.parent = parent
+        self.screen = screen
         self.parameters = parameters
         self.range = range
         self.label = label
@@ -2364,6 +2406,9 @@ public struct FfiConverterTypeQuestionState: FfiConverterRustBuffer {
                 questionType: FfiConverterString.read(from: &buf), 
                 shown: FfiConverterBool.read(from: &buf), 
                 appearance: FfiConverterOptionString.read(from: &buf), 
+                hint: FfiConverterOptionString.read(from: &buf), 
+                parent: FfiConverterOptionString.read(from: &buf), 
+                screen: FfiConverterString.read(from: &buf), 
                 parameters: FfiConverterOptionString.read(from: &buf), 
                 range: FfiConverterOptionTypeRangeView.read(from: &buf), 
                 label: FfiConverterString.read(from: &buf), 
@@ -2383,6 +2428,9 @@ public struct FfiConverterTypeQuestionState: FfiConverterRustBuffer {
         FfiConverterString.write(value.questionType, into: &buf)
         FfiConverterBool.write(value.shown, into: &buf)
         FfiConverterOptionString.write(value.appearance, into: &buf)
+        FfiConverterOptionString.write(value.hint, into: &buf)
+        FfiConverterOptionString.write(value.parent, into: &buf)
+        FfiConverterString.write(value.screen, into: &buf)
         FfiConverterOptionString.write(value.parameters, into: &buf)
         FfiConverterOptionTypeRangeView.write(value.range, into: &buf)
         FfiConverterString.write(value.label, into: &buf)
@@ -2631,7 +2679,9 @@ public struct ResponseView: Equatable, Hashable {
      */
     public var finalized: Bool
     /**
-     * Every item in document order, with its state.
+     * Every item in document order, with its state: a group, a repeat and each of
+     * its instances before the items inside them (their `parent`); items sharing a
+     * `screen` (a `field-list` group) are shown on one screen.
      */
     public var questions: [QuestionState]
     /**
@@ -2655,7 +2705,9 @@ public struct ResponseView: Equatable, Hashable {
          * Whether it was finalized.
          */finalized: Bool, 
         /**
-         * Every item in document order, with its state.
+         * Every item in document order, with its state: a group, a repeat and each of
+         * its instances before the items inside them (their `parent`); items sharing a
+         * `screen` (a `field-list` group) are shown on one screen.
          */questions: [QuestionState], 
         /**
          * How many problems stand in the way of finalizing.

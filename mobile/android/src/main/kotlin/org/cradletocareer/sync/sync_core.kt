@@ -3448,9 +3448,33 @@ data class QuestionState (
     var `shown`: kotlin.Boolean
     , 
     /**
-     * The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...).
+     * The XLSForm `appearance` as written (`minimal`, `multiline`, `signature`...); a
+     * group's (`field-list`, `table-list`) and a repeat's too, which its instances
+     * carry as well.
      */
     var `appearance`: kotlin.String?
+    , 
+    /**
+     * The hint (help text under the label) in the requested language, as written; a
+     * repeat's hint is its instances' too.
+     */
+    var `hint`: kotlin.String?
+    , 
+    /**
+     * The path of the group or repeat instance this item is directly inside (a repeat
+     * instance's parent is its repeat); `None` at the top of the form. The parent
+     * comes earlier in [`ResponseView::questions`], with its label, hint and
+     * appearance: follow the parents for the headings around a question.
+     */
+    var `parent`: kotlin.String?
+    , 
+    /**
+     * The path of the screen this item is shown on: items with the same `screen` are
+     * shown together. It is the outermost enclosing group whose appearance is
+     * `field-list` or `table-list`, or instance of a repeat whose appearance is; else
+     * the item's own path (one question per screen, as ODK Collect shows them).
+     */
+    var `screen`: kotlin.String
     , 
     /**
      * The XLSForm `parameters` as written (`start=0 end=10 step=1`, `max-pixels=1024`).
@@ -3520,6 +3544,9 @@ public object FfiConverterTypeQuestionState: FfiConverterRustBuffer<QuestionStat
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
             FfiConverterOptionalTypeRangeView.read(buf),
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
@@ -3538,6 +3565,9 @@ public object FfiConverterTypeQuestionState: FfiConverterRustBuffer<QuestionStat
             FfiConverterString.allocationSize(value.`questionType`) +
             FfiConverterBoolean.allocationSize(value.`shown`) +
             FfiConverterOptionalString.allocationSize(value.`appearance`) +
+            FfiConverterOptionalString.allocationSize(value.`hint`) +
+            FfiConverterOptionalString.allocationSize(value.`parent`) +
+            FfiConverterString.allocationSize(value.`screen`) +
             FfiConverterOptionalString.allocationSize(value.`parameters`) +
             FfiConverterOptionalTypeRangeView.allocationSize(value.`range`) +
             FfiConverterString.allocationSize(value.`label`) +
@@ -3556,6 +3586,9 @@ public object FfiConverterTypeQuestionState: FfiConverterRustBuffer<QuestionStat
             FfiConverterString.write(value.`questionType`, buf)
             FfiConverterBoolean.write(value.`shown`, buf)
             FfiConverterOptionalString.write(value.`appearance`, buf)
+            FfiConverterOptionalString.write(value.`hint`, buf)
+            FfiConverterOptionalString.write(value.`parent`, buf)
+            FfiConverterString.write(value.`screen`, buf)
             FfiConverterOptionalString.write(value.`parameters`, buf)
             FfiConverterOptionalTypeRangeView.write(value.`range`, buf)
             FfiConverterString.write(value.`label`, buf)
@@ -3738,7 +3771,9 @@ data class ResponseView (
     var `finalized`: kotlin.Boolean
     , 
     /**
-     * Every item in document order, with its state.
+     * Every item in document order, with its state: a group, a repeat and each of
+     * its instances before the items inside them (their `parent`); items sharing a
+     * `screen` (a `field-list` group) are shown on one screen.
      */
     var `questions`: List<QuestionState>
     , 
