@@ -274,3 +274,61 @@ fn a_list_on_both_choice_sheets_offers_both_with_a_warning() {
         reading.warnings
     );
 }
+
+#[test]
+fn a_select_from_earlier_repeat_answers_offers_the_roster() {
+    let survey = sheet(
+        "survey",
+        &[
+            &["type", "name", "label", "choice_filter"],
+            &["begin repeat", "child", "Child", ""],
+            &["text", "child_name", "Name", ""],
+            &["integer", "age", "Age", ""],
+            &["end repeat", "", "", ""],
+            &[
+                "select one ${child_name}",
+                "youngest",
+                "Youngest?",
+                "${age} < 5",
+            ],
+            &[
+                "select_multiple ${child_name}",
+                "in_school",
+                "In school?",
+                "",
+            ],
+        ],
+    );
+    let form = from_sheets(&[survey, settings()]).unwrap();
+    let compiled = form.compile().unwrap();
+    let answers: crate::Answers = serde_json::from_value(serde_json::json!({
+        "child": [{"child_name": "Ana", "age": 3}, {"child_name": "Ben", "age": 9}],
+        "youngest": "Ana", "in_school": "Ben"
+    }))
+    .unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+    let v = compiled.validate(&answers, "en", today);
+    assert!(v.is_valid(), "{:#?}", v.issues);
+    let offered = |path: &str| v.state(path).unwrap().choices.clone().unwrap();
+    assert_eq!(offered("youngest"), ["Ana"]);
+    assert_eq!(offered("in_school"), ["Ana", "Ben"]);
+
+    // Outside a repeat, `${name}` is no list: the row says why.
+    let survey = sheet(
+        "survey",
+        &[
+            &["type", "name", "label"],
+            &["text", "top", "Top"],
+            &["select_one ${top}", "pick", "Pick"],
+        ],
+    );
+    let errors = from_sheets(&[survey, settings()]).unwrap_err();
+    assert_eq!(
+        (errors[0].row, errors[0].column.as_deref()),
+        (3, Some("type"))
+    );
+    assert!(
+        errors[0].message.contains("`top` is not inside a repeat"),
+        "{errors:?}"
+    );
+}
