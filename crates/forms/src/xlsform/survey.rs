@@ -259,17 +259,15 @@ pub(super) fn read(
                 continue;
             }
         };
-        if matches!(qname, "select_one_from_file" | "select_multiple_from_file") {
-            if or_other {
-                errors.push(at(
-                    "type",
-                    format!(
-                        "`or_other` cannot follow `{qname}`: add a row `other` to the file \
-                         and a text question relevant when it is selected"
-                    ),
-                ));
-                continue;
-            }
+        if or_other && matches!(qname, "select_one_from_file" | "select_multiple_from_file") {
+            errors.push(at(
+                "type",
+                format!(
+                    "`or_other` cannot follow `{qname}`: add a row `other` to the file \
+                     and a text question relevant when it is selected"
+                ),
+            ));
+            continue;
         }
         if name.is_empty() {
             if qtype == QuestionType::Note {
