@@ -147,7 +147,9 @@ mod tests {
     #[test]
     fn tables_are_found_in_expressions() {
         assert_eq!(
-            tables_named("pulldata('fruits', 'price', 'name', ${f}) + pulldata( \"veg.csv\" ,'a','b',1)"),
+            tables_named(
+                "pulldata('fruits', 'price', 'name', ${f}) + pulldata( \"veg.csv\" ,'a','b',1)"
+            ),
             ["fruits", "veg.csv"]
         );
         assert_eq!(
