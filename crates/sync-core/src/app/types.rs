@@ -447,6 +447,20 @@ pub(crate) fn question_states(
                         })
                         .collect()
                 })
+                // No list: choices from earlier answers (`select_one ${child_name}`),
+                // each answer its own label.
+                .or_else(|| {
+                    let offered = s.choices.as_ref().filter(|_| list.is_some())?;
+                    Some(
+                        offered
+                            .iter()
+                            .map(|name| ChoiceView {
+                                name: name.clone(),
+                                label: name.clone(),
+                            })
+                            .collect(),
+                    )
+                })
                 .unwrap_or_default();
             QuestionState {
                 path: s.path.clone(),

@@ -244,3 +244,52 @@ fn groups_and_repeats_carry_hint_appearance_parent_and_screen() {
     }
     assert_eq!(state(&v, "plain").appearance.as_deref(), Some("w2"));
 }
+
+#[test]
+fn a_select_from_the_roster_offers_the_names_entered() {
+    let (_dir, store) = store_holding(json!({
+        "id": "roster", "version": 1, "title": "Roster",
+        "items": [
+            {"type": "repeat", "name": "child", "label": "Child", "items": [
+                {"type": "text", "name": "child_name", "label": "Name"}]},
+            {"type": "select_one ${child_name}", "name": "respondent", "label": "Who answers?"}
+        ]
+    }));
+    let r = store
+        .start_response("roster".into(), None, "en".into())
+        .unwrap();
+    let offered = |v: &ResponseView| -> Vec<(String, String)> {
+        state(v, "respondent")
+            .choices
+            .iter()
+            .map(|c| (c.name.clone(), c.label.clone()))
+            .collect()
+    };
+    let v = store.response(r.id.clone(), "en".into()).unwrap();
+    assert_eq!(offered(&v), []);
+    let name = |path: &str, value: Option<&str>| {
+        store
+            .set_answer(
+                r.id.clone(),
+                path.into(),
+                value.map(|v| AnswerValue::Text { value: v.into() }),
+                "en".into(),
+            )
+            .unwrap()
+    };
+    store.add_repeat(r.id.clone(), "child".into()).unwrap();
+    store.add_repeat(r.id.clone(), "child".into()).unwrap();
+    name("child[1]/child_name", Some("Ana"));
+    let v = name("child[2]/child_name", Some("Ben"));
+    let both = [
+        ("Ana".to_string(), "Ana".to_string()),
+        ("Ben".into(), "Ben".into()),
+    ];
+    assert_eq!(offered(&v), both);
+    let v = name("respondent", Some("Ben"));
+    assert_eq!(state(&v, "respondent").error, None);
+    // Ben's name cleared: no longer a choice, and the answer is not one.
+    let v = name("child[2]/child_name", None);
+    assert_eq!(offered(&v), both[..1]);
+    assert!(state(&v, "respondent").error.is_some(), "{v:?}");
+}
