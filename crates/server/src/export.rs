@@ -272,4 +272,16 @@ mod tests {
             "{header}"
         );
     }
+
+    #[test]
+    fn a_select_multiple_from_earlier_answers_has_its_answer_column_only() {
+        use forms::{Item, Question};
+        let mut form = forms::instruments::seed_forms().remove(0);
+        form.items.push(Item::Question(Question::new(
+            "in_school",
+            QuestionType::SelectMultiple("${child_name}".into()),
+        )));
+        let header = Layout::of(&form).main_header();
+        assert!(header.trim_end().ends_with(",in_school"), "{header}");
+    }
 }
