@@ -194,10 +194,15 @@ impl CompiledForm {
         };
         let at: Moment = at.into();
         // The same response validated at the same moment draws the same random bits.
-        let json = serde_json::to_string(answers).unwrap_or_default();
-        let seed = json
-            .bytes()
-            .fold(at.seed, |h, b| h.rotate_left(5) ^ u64::from(b));
+        // Only forms that draw any pay for reading the answers into the seed.
+        let seed = if self.volatile {
+            serde_json::to_string(answers)
+                .unwrap_or_default()
+                .bytes()
+                .fold(at.seed, |h, b| h.rotate_left(5) ^ u64::from(b))
+        } else {
+            at.seed
+        };
         let extra = Extra {
             now: at.now,
             seed: crate::expr::mix(seed, 1),

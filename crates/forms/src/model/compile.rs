@@ -125,6 +125,9 @@ pub struct CompiledForm {
     /// Whether an expression refers to a calculation later in document order, so that
     /// validation settles calculations by evaluating again.
     pub(crate) forward_refs: bool,
+    /// Whether an expression calls `now()`, `random()`, `uuid()` or `once()`: only
+    /// then does validation derive a seed from the answers.
+    pub(crate) volatile: bool,
     /// The choices of lists that are attached files (`fruits.csv`), from the file's rows.
     pub(crate) file_choices: BTreeMap<String, Vec<Choice>>,
     /// The tables `pulldata()` and `instance()` read, by instance name: attached files
@@ -702,7 +705,22 @@ impl Form {
             .filter(|f| used.contains(&f.name))
             .map(|f| f.name.clone())
             .collect();
+        let volatile = nodes.iter().any(|n| {
+            [
+                &n.relevant,
+                &n.constraint,
+                &n.calculation,
+                &n.repeat_count,
+                &n.choice_filter,
+                &n.required_if,
+                &n.read_only_if,
+            ]
+            .into_iter()
+            .flatten()
+            .any(crate::expr::is_volatile)
+        });
         Ok(CompiledForm {
+            volatile,
             choice_sets,
             file_choices,
             tables,
