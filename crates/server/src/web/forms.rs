@@ -16,7 +16,7 @@ use axum::Form as Posted;
 use forms::{Form, Item, Labels};
 use serde::Deserialize;
 
-use super::html::escape;
+use super::html::{escape, url_encode};
 use super::session::error_page;
 use super::upload::read_upload;
 use super::{storage_call, Staff, BACKBONE_ROLES};
@@ -92,21 +92,9 @@ fn file_links(id: &str, version: u32, files: &[FormFileInfo]) -> String {
 fn file_path(id: &str, version: u32, name: &str) -> String {
     format!(
         "/forms/{}/{version}/files/{}",
-        path_segment(id),
-        path_segment(name)
+        url_encode(id),
+        url_encode(name)
     )
-}
-
-/// Percent-encode a path segment (everything but unreserved characters).
-fn path_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn size_text(bytes: u64) -> String {

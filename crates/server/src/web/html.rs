@@ -17,6 +17,19 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Text made safe to place in a URL's path segment or query value: every byte but
+/// the unreserved characters (`A-Z a-z 0-9 - _ . ~`) percent-encoded.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b}\
 header{background:#1d3557;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center}\
 header a{color:#fff}header form{margin-left:auto}main{padding:1rem;max-width:70rem}\

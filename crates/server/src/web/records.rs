@@ -16,7 +16,7 @@ use sync_core::protocol::PushStatus;
 use sync_core::{Conflict, HistoryEntry, RecordKind};
 use uuid::Uuid;
 
-use super::html::escape;
+use super::html::{escape, url_encode};
 use super::session::error_page;
 use super::{storage_call, Staff, BACKBONE_ROLES, RECORD_ROLES};
 use crate::app::AppState;
@@ -71,17 +71,6 @@ fn query_string(q: &ListQuery, after: Option<&ListCursor>) -> String {
         .map(|(k, v)| format!("{k}={}", url_encode(&v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `GET /records`.
