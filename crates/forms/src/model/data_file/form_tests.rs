@@ -298,8 +298,14 @@ fn a_file_published_missing_gives_no_choices_and_empty_lookups() {
     ]);
     // Named nowhere: an error, as before.
     let err = form(items.clone(), vec![]).compile().unwrap_err();
-    assert!(err.iter().all(|e| e.kind == FormErrorKind::DataFile), "{err:?}");
-    assert!(err[0].message.contains("needs the file `fruits.csv`"), "{err:?}");
+    assert!(
+        err.iter().all(|e| e.kind == FormErrorKind::DataFile),
+        "{err:?}"
+    );
+    assert!(
+        err[0].message.contains("needs the file `fruits.csv`"),
+        "{err:?}"
+    );
     // Named as missing: it compiles; no choices, and what is read from it is empty.
     let mut missing = form(items, vec![]);
     missing.missing_files = vec!["fruits.csv".into()];
