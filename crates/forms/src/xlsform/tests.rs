@@ -332,3 +332,193 @@ fn a_select_from_earlier_repeat_answers_offers_the_roster() {
         "{errors:?}"
     );
 }
+
+// The survey sheet: groups, repeats, loops and what their rows may carry.
+fn group_settings() -> Sheet {
+    sheet("settings", &[&["form_id", "version"], &["groups", "1"]])
+}
+
+const HEADER: &[&str] = &[
+    "type",
+    "name",
+    "label::English (en)",
+    "hint::English (en)",
+    "hint::Español (es)",
+    "appearance",
+    "relevant",
+    "repeat_count",
+    "required",
+    "read_only",
+    "constraint",
+    "constraint_message::Español (es)",
+];
+
+#[test]
+fn groups_and_repeats_keep_their_hint_and_appearance() {
+    let survey = sheet(
+        "survey",
+        &[
+            HEADER,
+            &[
+                "begin group",
+                "visit",
+                "The visit",
+                "Once consent is given.",
+                "Con el consentimiento.",
+                "field-list",
+                "1 = 1",
+                "",
+                "no",
+                "",
+                "",
+                "",
+            ],
+            &[
+                "text", "place", "Where?", "", "", "", "", "", "", "", "", "",
+            ],
+            &["end group", "", "", "", "", "", "", "", "", "", "", ""],
+            &[
+                "begin repeat",
+                "member",
+                "Member",
+                "One per person.",
+                "",
+                "minimal",
+                "",
+                "2",
+                "",
+                "",
+                "",
+                "",
+            ],
+            &["text", "who", "Who?", "", "", "", "", "", "", "", "", ""],
+            &["end repeat", "", "", "", "", "", "", "", "", "", "", ""],
+        ],
+    );
+    let reading = read_sheets(&[survey, group_settings()], "groups.xlsx", &[]).unwrap();
+    assert!(reading.warnings.is_empty(), "{:?}", reading.warnings);
+    let Item::Group(visit) = &reading.form.items[0] else {
+        panic!("not a group")
+    };
+    assert_eq!(visit.appearance.as_deref(), Some("field-list"));
+    assert_eq!(visit.hint.exact("en"), Some("Once consent is given."));
+    assert_eq!(visit.hint.exact("es"), Some("Con el consentimiento."));
+    assert_eq!(visit.relevant.as_deref(), Some("1 = 1"));
+    let Item::Repeat(member) = &reading.form.items[1] else {
+        panic!("not a repeat")
+    };
+    assert_eq!(member.appearance.as_deref(), Some("minimal"));
+    assert_eq!(member.hint.exact("en"), Some("One per person."));
+    assert_eq!(member.repeat_count.as_deref(), Some("2"));
+}
+
+#[test]
+fn question_columns_on_a_group_are_warned_and_required_refused() {
+    let survey = sheet(
+        "survey",
+        &[
+            HEADER,
+            &[
+                "begin group",
+                "visit",
+                "The visit",
+                "",
+                "",
+                "",
+                "",
+                "3",
+                "",
+                "yes",
+                ". > 1",
+                "Mal",
+            ],
+            &[
+                "text", "place", "Where?", "", "", "", "", "", "", "", "", "",
+            ],
+            &[
+                "end group",
+                "visit",
+                "Again",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ],
+        ],
+    );
+    let reading = read_sheets(&[survey, group_settings()], "groups.xlsx", &[]).unwrap();
+    let warnings: Vec<String> = reading.warnings.iter().map(ToString::to_string).collect();
+    for expected in [
+        "survey sheet, row 2, column repeat_count: `repeat_count` on a group is read, not used",
+        "survey sheet, row 2, column read_only: `read_only` on a group is read, not used",
+        "survey sheet, row 2, column constraint: `constraint` on a group is read, not used",
+        "survey sheet, row 2, column constraint_message::Español (es): \
+         `constraint_message` on a group",
+        "survey sheet, row 4, column label::English (en): `label` on an `end group` row",
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.starts_with(expected)),
+            "{expected}: {warnings:#?}"
+        );
+    }
+    assert_eq!(warnings.len(), 5, "{warnings:#?}");
+
+    // As the reference: a group, repeat or loop cannot be required.
+    for required in ["yes", "${place} != ''"] {
+        let survey = sheet(
+            "survey",
+            &[
+                &["type", "name", "label", "required"],
+                &["begin repeat", "member", "Member", required],
+                &["text", "who", "Who?", ""],
+                &["end repeat", "", "", ""],
+            ],
+        );
+        let errors = read_sheets(&[survey, group_settings()], "", &[]).unwrap_err();
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("survey sheet, row 2, column required: a repeat cannot be required"),
+            "{errors:?}"
+        );
+    }
+}
+
+#[test]
+fn a_loop_keeps_its_hint_and_appearance_on_the_outer_group() {
+    let survey = sheet(
+        "survey",
+        &[
+            &["type", "name", "label", "hint", "appearance"],
+            &[
+                "begin loop over fruit",
+                "each",
+                "Each fruit",
+                "About %(label)s",
+                "field-list",
+            ],
+            &["integer", "count", "How many %(label)s?", "", ""],
+            &["end loop", "", "", "", ""],
+        ],
+    );
+    let choices = sheet(
+        "choices",
+        &[
+            &["list_name", "name", "label"],
+            &["fruit", "apple", "Apple"],
+            &["fruit", "kiwi", "Kiwi"],
+        ],
+    );
+    let reading = read_sheets(&[survey, choices, group_settings()], "", &[]).unwrap();
+    let Item::Group(each) = &reading.form.items[0] else {
+        panic!("not a group")
+    };
+    assert_eq!(each.appearance.as_deref(), Some("field-list"));
+    assert_eq!(each.hint.get("en", "en"), Some("About %(label)s"));
+    assert_eq!(each.items.len(), 2);
+}
