@@ -162,6 +162,9 @@ pub struct QuestionState {
     pub kind: NodeKind,
     /// The label in the requested language (empty when the form has none).
     pub label: String,
+    /// The hint in the requested language, `${name}` filled in as in the label (empty
+    /// when the form has none).
+    pub hint: String,
     /// Whether the item is shown (it and every enclosing group are relevant).
     pub relevant: bool,
     /// Whether an answer is required.

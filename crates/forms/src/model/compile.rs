@@ -90,6 +90,8 @@ pub(crate) struct Node {
     /// The question, for question nodes.
     pub question: Option<Question>,
     pub label: Labels,
+    /// The help text under the label (questions, groups and repeats alike).
+    pub hint: Labels,
     pub relevant: Option<Expr>,
     pub constraint: Option<Expr>,
     pub calculation: Option<Expr>,
@@ -494,9 +496,8 @@ impl Form {
             compiled.push(exprs);
         }
         for node in &nodes {
-            let hint = node.question.as_ref().map(|q| &q.hint);
-            for (column, labels) in [("label", Some(&node.label)), ("hint", hint)] {
-                for text in labels.into_iter().flat_map(|l| l.0.values()) {
+            for (column, labels) in [("label", &node.label), ("hint", &node.hint)] {
+                for text in labels.0.values() {
                     for (range, name) in placeholders(text) {
                         if !known(name) {
                             let start = text[..range.start].chars().count();
@@ -690,11 +691,12 @@ fn expr_error(item: &str, column: &str, e: ExprError) -> FormError {
 /// Append `item` and its descendants in document order; returns the item's node id.
 fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
     let id = nodes.len();
-    let (kind, question, label, relevant_src, repeat_count_src) = match item {
+    let (kind, question, label, hint, relevant_src, repeat_count_src) = match item {
         Item::Question(q) => (
             NodeKind::Question,
             Some(q.clone()),
             q.label.clone(),
+            q.hint.clone(),
             q.relevant.clone(),
             None,
         ),
@@ -702,6 +704,7 @@ fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
             NodeKind::Group,
             None,
             g.label.clone(),
+            g.hint.clone(),
             g.relevant.clone(),
             None,
         ),
@@ -709,6 +712,7 @@ fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
             NodeKind::Repeat,
             None,
             r.label.clone(),
+            r.hint.clone(),
             r.relevant.clone(),
             r.repeat_count.clone(),
         ),
@@ -718,6 +722,7 @@ fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
         kind,
         question,
         label,
+        hint,
         relevant: None,
         constraint: None,
         calculation: None,

@@ -395,6 +395,35 @@ fn labels_show_answers_in_place_of_placeholders() {
     );
 }
 
+#[test]
+fn hints_show_answers_in_place_of_placeholders() {
+    let f = compiled(json!([
+        {"type": "text", "name": "name"},
+        {"type": "group", "name": "g", "hint": "About ${name}'s home", "items": [
+            {"type": "integer", "name": "rooms", "hint": {"en": "Rooms at ${name}'s", "es": "Cuartos de ${name}"}}
+        ]},
+        {"type": "repeat", "name": "kid", "hint": "Child of ${name}", "items": [
+            {"type": "text", "name": "kid_name", "hint": "As ${name} says it"}
+        ]},
+        {"type": "text", "name": "plain"}
+    ]));
+    let input = answers(json!({"name": "Ana", "kid": [{"kid_name": "Leo"}]}));
+    let v = f.validate(&input, "es", today());
+    assert_eq!(v.state("rooms").unwrap().hint, "Cuartos de Ana");
+    assert_eq!(v.state("g").unwrap().hint, "About Ana's home");
+    assert_eq!(v.state("kid").unwrap().hint, "Child of Ana");
+    assert_eq!(v.state("kid[1]").unwrap().hint, "Child of Ana");
+    assert_eq!(v.state("kid[1]/kid_name").unwrap().hint, "As Ana says it");
+    assert_eq!(v.state("plain").unwrap().hint, "");
+    // An unknown name in a group's hint is refused, as in a question's.
+    let bad = form(json!([
+        {"type": "group", "name": "g", "hint": "${nobody}", "items": [{"type": "text", "name": "t"}]}
+    ]))
+    .compile()
+    .unwrap_err();
+    assert_eq!(bad[0].column, "hint", "{bad:?}");
+}
+
 mod never_panics {
     use proptest::prelude::*;
 

@@ -7,7 +7,7 @@ use super::context::{ChoiceCtx, Ctx, Extra, InstanceCtx, Scope};
 use super::messages::{builtin, Msg};
 use super::{Issue, IssueKind, QuestionState, Validation};
 use crate::expr::{is_volatile, mix, Context as _, Expr, Resolved};
-use crate::model::compile::placeholders;
+use crate::model::compile::{placeholders, Node};
 use crate::model::META_PREFIX;
 use crate::model::{CompiledForm, NodeKind, QuestionType};
 use crate::{Answer, Answers, Value};
@@ -297,6 +297,18 @@ impl<'a> Walker<'a> {
 
     /// A label with each `${name}` replaced by the answer as it stands (a choice by its
     /// label, the instances of a repeat question joined by `, `).
+    /// An item's hint in the validation's language, `${name}` filled in at `scope`.
+    fn hint(&self, node: &Node, scope: &Scope) -> String {
+        let text = node
+            .hint
+            .get(self.lang, &self.form.form.default_language)
+            .unwrap_or("");
+        if text.is_empty() {
+            return String::new();
+        }
+        self.interpolate(text, scope)
+    }
+
     fn interpolate(&self, text: &str, scope: &Scope) -> String {
         let places = placeholders(text);
         if places.is_empty() {
@@ -403,11 +415,13 @@ impl<'a> Walker<'a> {
                 .get(self.lang, &self.form.form.default_language)
                 .unwrap_or("");
             let label = self.interpolate(label, scope);
+            let hint = self.hint(node, scope);
             let mut state = QuestionState {
                 path: path.clone(),
                 name: node.name.clone(),
                 kind: node.kind,
                 label,
+                hint,
                 relevant,
                 required: false,
                 read_only: false,
@@ -439,6 +453,7 @@ impl<'a> Walker<'a> {
                             name: node.name.clone(),
                             kind: NodeKind::Repeat,
                             label: self.interpolate(heading, scope),
+                            hint: self.hint(node, scope),
                             relevant: true,
                             required: false,
                             read_only: false,

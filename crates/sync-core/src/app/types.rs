@@ -143,8 +143,8 @@ pub struct QuestionState {
     /// group's (`field-list`, `table-list`) and a repeat's too, which its instances
     /// carry as well.
     pub appearance: Option<String>,
-    /// The hint (help text under the label) in the requested language, as written; a
-    /// repeat's hint is its instances' too.
+    /// The hint (help text under the label) in the requested language, `${name}`
+    /// filled in as in the label; a repeat's hint is its instances' too.
     pub hint: Option<String>,
     /// The path of the group or repeat instance this item is directly inside (a repeat
     /// instance's parent is its repeat); `None` at the top of the form. The parent
@@ -387,7 +387,6 @@ pub(crate) fn question_states(
 ) -> Vec<QuestionState> {
     let mut by_name = HashMap::new();
     items_by_name(&form.form().items, None, &mut by_name);
-    let default_lang = &form.form().default_language;
     // For each group or instance path: the screen its items are shown on, when one
     // field-list holds them.
     let mut covering: HashMap<String, Option<String>> = HashMap::new();
@@ -401,15 +400,14 @@ pub(crate) fn question_states(
                 Some(&(item, container)) => (Some(item), container),
                 None => (None, None),
             };
-            let (hint, appearance) = match item {
-                Some(Item::Question(q)) => (Some(&q.hint), q.appearance.as_deref()),
-                Some(Item::Group(g)) => (Some(&g.hint), g.appearance.as_deref()),
-                Some(Item::Repeat(r)) => (Some(&r.hint), r.appearance.as_deref()),
-                None => (None, None),
+            let appearance = match item {
+                Some(Item::Question(q)) => q.appearance.as_deref(),
+                Some(Item::Group(g)) => g.appearance.as_deref(),
+                Some(Item::Repeat(r)) => r.appearance.as_deref(),
+                None => None,
             };
-            let hint = hint
-                .and_then(|h| h.get(lang, default_lang))
-                .map(str::to_string);
+            // The validation's hint: `${name}` filled in as in the label.
+            let hint = (!s.hint.is_empty()).then(|| s.hint.clone());
             let parent = parent_path(&s.path, is_instance, container);
             let around = parent
                 .as_ref()

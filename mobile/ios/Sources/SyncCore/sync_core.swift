@@ -2236,8 +2236,8 @@ public struct QuestionState: Equatable, Hashable {
      */
     public var appearance: String?
     /**
-     * The hint (help text under the label) in the requested language, as written; a
-     * repeat's hint is its instances' too.
+     * The hint (help text under the label) in the requested language, `${name}`
+     * filled in as in the label; a repeat's hint is its instances' too.
      */
     public var hint: String?
     /**
@@ -2321,8 +2321,8 @@ public struct QuestionState: Equatable, Hashable {
          * carry as well.
          */appearance: String?, 
         /**
-         * The hint (help text under the label) in the requested language, as written; a
-         * repeat's hint is its instances' too.
+         * The hint (help text under the label) in the requested language, `${name}`
+         * filled in as in the label; a repeat's hint is its instances' too.
          */hint: String?, 
         /**
          * The path of the group or repeat instance this item is directly inside (a repeat

@@ -3455,8 +3455,8 @@ data class QuestionState (
     var `appearance`: kotlin.String?
     , 
     /**
-     * The hint (help text under the label) in the requested language, as written; a
-     * repeat's hint is its instances' too.
+     * The hint (help text under the label) in the requested language, `${name}`
+     * filled in as in the label; a repeat's hint is its instances' too.
      */
     var `hint`: kotlin.String?
     , 
