@@ -225,6 +225,20 @@ async fn staff_upload_see_errors_preview_and_publish_a_workbook(s: TestServer) {
         table.contains("<td>Consent?</td><td>¿Consiente?</td><td>required"),
         "{table}"
     );
+    // Hints are previewed with the rules.
+    let workbook = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../forms/tests/xlsform/everything_reaches_the_definition.xlsx");
+    let everything = post_upload(
+        &s,
+        "/forms/preview",
+        &cookie,
+        &csrf,
+        "everything.xlsx",
+        &std::fs::read(workbook).unwrap(),
+    )
+    .await;
+    let table = between(&everything.body, "<table id=\"preview\">", "</table>");
+    assert!(table.contains("hint: Ask first"), "{table}");
     assert!(!get(&s, "/forms", Some(&cookie))
         .await
         .body

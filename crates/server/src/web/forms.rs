@@ -473,6 +473,18 @@ fn texts(labels: &Labels, languages: &[(String, String)]) -> String {
         .collect()
 }
 
+/// What the preview says of an item's hint and appearance, when it has them.
+fn hint_and_appearance(hint: &Labels, appearance: Option<&str>, lang: &str) -> Vec<String> {
+    let mut said = Vec::new();
+    if let Some(text) = hint.get(lang, lang).filter(|t| !t.is_empty()) {
+        said.push(format!("hint: {}", escape(text)));
+    }
+    if let Some(a) = appearance.filter(|a| !a.is_empty()) {
+        said.push(format!("appearance <code>{}</code>", escape(a)));
+    }
+    said
+}
+
 fn items(
     form: &Form,
     list: &[Item],
@@ -511,6 +523,11 @@ fn items(
                     }
                     rules.push(format!("choices: {}", names.join(", ")));
                 }
+                rules.extend(hint_and_appearance(
+                    &q.hint,
+                    q.appearance.as_deref(),
+                    &form.default_language,
+                ));
                 out.push_str(&format!(
                     "<tr><td style=\"{pad}\"><code>{}</code></td><td>{}</td>{}<td>{}</td></tr>",
                     escape(&q.name),
@@ -520,15 +537,22 @@ fn items(
                 ));
             }
             Item::Group(g) => {
-                let rule = g
+                let mut rules: Vec<String> = g
                     .relevant
                     .as_ref()
                     .map(|r| format!("shown if <code>{}</code>", escape(r)))
-                    .unwrap_or_default();
+                    .into_iter()
+                    .collect();
+                rules.extend(hint_and_appearance(
+                    &g.hint,
+                    g.appearance.as_deref(),
+                    &form.default_language,
+                ));
                 out.push_str(&format!(
-                    "<tr><td style=\"{pad}\"><strong>{}</strong></td><td>group</td>{}<td>{rule}</td></tr>",
+                    "<tr><td style=\"{pad}\"><strong>{}</strong></td><td>group</td>{}<td>{}</td></tr>",
                     escape(&g.name),
-                    texts(&g.label, languages)
+                    texts(&g.label, languages),
+                    rules.join("; ")
                 ));
                 items(form, &g.items, depth + 1, languages, out);
             }
@@ -540,6 +564,11 @@ fn items(
                 if let Some(e) = &r.repeat_count {
                     rules.push(format!("repeated <code>{}</code> times", escape(e)));
                 }
+                rules.extend(hint_and_appearance(
+                    &r.hint,
+                    r.appearance.as_deref(),
+                    &form.default_language,
+                ));
                 out.push_str(&format!(
                     "<tr><td style=\"{pad}\"><strong>{}</strong></td><td>repeat</td>{}<td>{}</td></tr>",
                     escape(&r.name),
