@@ -152,14 +152,7 @@ impl<'a> Walker<'a> {
         let mut error = None;
         for choice in self.form.choices(list).into_iter().flatten() {
             let ctx = ChoiceCtx {
-                inner: Ctx {
-                    form: self.form,
-                    root: &self.root,
-                    scope,
-                    current: Value::Null,
-                    today: self.today,
-                    extra: self.extra,
-                },
+                inner: self.ctx(scope, Value::Null),
                 choice,
             };
             match filter.eval(&ctx) {
@@ -214,22 +207,8 @@ impl<'a> Walker<'a> {
             }
             if let Some(filter) = filter {
                 let ctx = InstanceCtx {
-                    select: Ctx {
-                        form: self.form,
-                        root: &self.root,
-                        scope,
-                        current: Value::Null,
-                        today: self.today,
-                        extra: self.extra,
-                    },
-                    candidate: Ctx {
-                        form: self.form,
-                        root: &self.root,
-                        scope: candidate,
-                        current: Value::Null,
-                        today: self.today,
-                        extra: self.extra,
-                    },
+                    select: self.ctx(scope, Value::Null),
+                    candidate: self.ctx(candidate, Value::Null),
                     repeat,
                     value: Value::Text(value.clone()),
                 };
@@ -247,6 +226,18 @@ impl<'a> Walker<'a> {
         (names, error)
     }
 
+    /// What an expression evaluated at `scope`, with `.` = `current`, reads.
+    fn ctx<'s>(&'s self, scope: &'s Scope, current: Value) -> Ctx<'s> {
+        Ctx {
+            form: self.form,
+            root: &self.root,
+            scope,
+            current,
+            today: self.today,
+            extra: self.extra,
+        }
+    }
+
     /// Evaluate an expression of node `id` at `scope` with `.` = `current`.
     fn eval(
         &self,
@@ -254,14 +245,7 @@ impl<'a> Walker<'a> {
         scope: &Scope,
         current: Value,
     ) -> Result<crate::expr::XValue, String> {
-        let ctx = Ctx {
-            form: self.form,
-            root: &self.root,
-            scope,
-            current,
-            today: self.today,
-            extra: self.extra,
-        };
+        let ctx = self.ctx(scope, current);
         expr.eval(&ctx).map_err(|e| e.summary())
     }
 
@@ -281,12 +265,8 @@ impl<'a> Walker<'a> {
             .bytes()
             .fold(self.extra.seed, |h, b| mix(h, u64::from(b)));
         let ctx = Ctx {
-            form: self.form,
-            root: &self.root,
-            scope,
-            current: given,
-            today: self.today,
             extra: Extra { seed, ..self.extra },
+            ..self.ctx(scope, given)
         };
         let value = expr.eval(&ctx).map_err(|e| e.summary())?.to_value();
         Ok(match value {
@@ -295,8 +275,6 @@ impl<'a> Walker<'a> {
         })
     }
 
-    /// A label with each `${name}` replaced by the answer as it stands (a choice by its
-    /// label, the instances of a repeat question joined by `, `).
     /// An item's hint in the validation's language, `${name}` filled in at `scope`.
     fn hint(&self, node: &Node, scope: &Scope) -> String {
         let text = node
@@ -309,19 +287,14 @@ impl<'a> Walker<'a> {
         self.interpolate(text, scope)
     }
 
+    /// A label with each `${name}` replaced by the answer as it stands (a choice by its
+    /// label, the instances of a repeat question joined by `, `).
     fn interpolate(&self, text: &str, scope: &Scope) -> String {
         let places = placeholders(text);
         if places.is_empty() {
             return text.to_string();
         }
-        let ctx = Ctx {
-            form: self.form,
-            root: &self.root,
-            scope,
-            current: Value::Null,
-            today: self.today,
-            extra: self.extra,
-        };
+        let ctx = self.ctx(scope, Value::Null);
         let shown = |name: &str, v: &Value| -> String {
             let text = v.as_text();
             let list = self.form.question(name).and_then(|q| q.qtype.list());
