@@ -542,11 +542,17 @@ impl Form {
                 .unwrap_or(&[]);
             // From earlier answers: bare names are the candidate instance's questions.
             let source_repeat = dynamic_lists[id].and_then(|s| nodes[s].repeat);
+            // A file published missing has no columns to check the filter against.
+            let missing = self.missing_files.iter().any(|m| m == list);
             let column = |name: &str| match source_repeat {
                 Some(r) => by_name.get(name).is_some_and(|&n: &usize| {
                     nodes[n].kind == NodeKind::Question && nodes[n].repeat == Some(r)
                 }),
-                None => name == "name" || choices.iter().any(|c| c.columns.contains_key(name)),
+                None => {
+                    missing
+                        || name == "name"
+                        || choices.iter().any(|c| c.columns.contains_key(name))
+                }
             };
             match expr::compile_filter(src, &known, &column) {
                 Ok(e) => filters.push(Some(e)),
