@@ -522,3 +522,24 @@ fn a_loop_keeps_its_hint_and_appearance_on_the_outer_group() {
     assert_eq!(each.hint.get("en", "en"), Some("About %(label)s"));
     assert_eq!(each.items.len(), 2);
 }
+
+#[test]
+fn osm_without_a_list_reads_with_a_warning() {
+    let survey = sheet(
+        "survey",
+        &[
+            &["type", "name", "label"],
+            &["osm", "building", "B"],
+            &["text", "t", "T"],
+        ],
+    );
+    let reading = read_sheets(&[survey, settings()], "", &[]).unwrap();
+    assert!(
+        reading
+            .warnings
+            .iter()
+            .any(|w| w.row == 2 && w.message.contains("osm")),
+        "{:?}",
+        reading.warnings
+    );
+}

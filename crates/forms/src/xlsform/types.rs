@@ -219,6 +219,14 @@ pub(super) fn parse(cell: &str) -> Result<Parsed, String> {
         let n = spelling.split(' ').count();
         // The list name keeps its case: `select_one YesNo`.
         let Some(list) = words.get(n) else {
+            // `osm` may name a list of tags, or none.
+            if *name == "osm" {
+                return Ok(Parsed::Question {
+                    name,
+                    list: None,
+                    or_other: false,
+                });
+            }
             return Err(format!(
                 "`{}` needs a choice list: `{name} list_name`",
                 words.join(" ")
