@@ -219,6 +219,9 @@ impl Form {
                 ),
             );
         }
+        // Answers to these are space-separated choice names: theirs may hold no space.
+        let mut multiple = BTreeSet::new();
+        multiple_lists(&self.items, &mut multiple);
         for (list, choices) in &self.choices {
             if choices.is_empty() {
                 err(
@@ -230,12 +233,23 @@ impl Form {
             }
             let mut seen = BTreeSet::new();
             for c in choices {
-                if c.name.trim().is_empty() || c.name.contains(char::is_whitespace) {
+                if c.name.trim().is_empty() {
                     err(
                         list,
                         "choices",
                         FormErrorKind::InvalidName,
-                        format!("choice name `{}` is empty or has spaces", c.name),
+                        "a choice has no name".into(),
+                    );
+                } else if c.name.contains(char::is_whitespace) && multiple.contains(list.as_str()) {
+                    err(
+                        list,
+                        "choices",
+                        FormErrorKind::InvalidName,
+                        format!(
+                            "choice name `{}` has spaces, and a select_multiple or rank uses \
+                             the list (its answer is the names separated by spaces)",
+                            c.name
+                        ),
                     );
                 } else if !seen.insert(c.name.as_str()) && !self.allow_choice_duplicates {
                     err(
@@ -695,6 +709,20 @@ fn expr_error(item: &str, column: &str, e: ExprError) -> FormError {
 }
 
 /// Append `item` and its descendants in document order; returns the item's node id.
+/// The lists of the form's select_multiple and rank questions.
+fn multiple_lists<'f>(items: &'f [Item], out: &mut BTreeSet<&'f str>) {
+    for item in items {
+        match item {
+            Item::Question(q) => {
+                if let QuestionType::SelectMultiple(l) | QuestionType::Rank(l) = &q.qtype {
+                    out.insert(l.as_str());
+                }
+            }
+            Item::Group(_) | Item::Repeat(_) => multiple_lists(item.items(), out),
+        }
+    }
+}
+
 fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
     let id = nodes.len();
     let (kind, question, label, hint, relevant_src, repeat_count_src) = match item {

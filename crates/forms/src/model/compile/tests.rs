@@ -89,7 +89,11 @@ fn every_error_is_reported() {
 
 #[test]
 fn form_level_errors() {
-    let mut f = form(json!([{"type": "text", "name": "a"}]));
+    // `dup` feeds a select_multiple: a name with a space cannot be told apart there.
+    let mut f = form(json!([
+        {"type": "text", "name": "a"},
+        {"type": "select_multiple dup", "name": "m"}
+    ]));
     f.default_language = "fr".into();
     f.id = " ".into();
     f.choices.insert("empty".into(), vec![]);
@@ -266,4 +270,31 @@ fn a_filter_on_choices_from_answers_names_the_repeat_s_questions() {
         "`min_age` is not a question of the repeat `${child_name}` comes from: write \
          `${question}` for its answers in each instance, or a question outside it"
     );
+}
+
+#[test]
+fn a_choice_name_with_a_space_is_kept_for_select_one_only() {
+    let f = form(json!([{"type": "select_one places", "name": "p"}]));
+    let mut f = f;
+    f.choices.insert(
+        "places".into(),
+        vec![Choice {
+            name: "option a".into(),
+            label: Default::default(),
+            columns: Default::default(),
+        }],
+    );
+    let compiled = f.clone().compile().unwrap();
+    let v = compiled.validate(
+        &serde_json::from_value(json!({"p": "option a"})).unwrap(),
+        "",
+        chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+    );
+    assert!(v.issues.is_empty(), "{:?}", v.issues);
+    f.items.push(crate::Item::Question(crate::Question::new(
+        "m",
+        crate::QuestionType::SelectMultiple("places".into()),
+    )));
+    let errors = f.compile().unwrap_err();
+    assert!(errors[0].message.contains("has spaces"), "{errors:?}");
 }
