@@ -74,6 +74,7 @@ pub(super) fn read(
     let mut top: Vec<Item> = Vec::new();
     let mut open: Vec<Open> = Vec::new();
     let mut rows_of: HashMap<String, usize> = HashMap::new();
+    let mut read_only_containers: HashSet<String> = HashSet::new();
     // Each row's `trigger` references, and the questions a calculation fills, which
     // cannot be triggers (checked once every name is known).
     let mut triggers: Vec<(usize, Vec<String>)> = Vec::new();
@@ -143,6 +144,10 @@ pub(super) fn read(
                 }
                 rows_of.insert(name.clone(), line);
                 let (found, notes) = container_cells(&header, row, control);
+                // As in ODK, `read_only` on a group holds for every question inside.
+                if yes(header.cell(row, "read_only")) == Some(true) {
+                    read_only_containers.insert(name.clone());
+                }
                 for (column, message) in found {
                     errors.push(XlsFormError {
                         sheet: survey.name.clone(),
@@ -201,7 +206,19 @@ pub(super) fn read(
                         message,
                     });
                 }
-                let closed = match (open.pop(), control) {
+                let mut closing = open.pop();
+                match &mut closing {
+                    Some(Open::Group(g, _) | Open::Loop(g, _, _))
+                        if read_only_containers.contains(&g.name) =>
+                    {
+                        make_read_only(&mut g.items)
+                    }
+                    Some(Open::Repeat(r, _)) if read_only_containers.contains(&r.name) => {
+                        make_read_only(&mut r.items)
+                    }
+                    _ => {}
+                }
+                let closed = match (closing, control) {
                     (Some(Open::Group(g, _)), Control::Group) => vec![Item::Group(g)],
                     (Some(Open::Repeat(r, _)), Control::Repeat) => vec![Item::Repeat(r)],
                     (Some(Open::Loop(g, list, at_line)), Control::Loop) => {
@@ -440,11 +457,13 @@ fn container_cells(
                      on the questions inside"
                 ),
             )),
+            // A yes makes every question inside read-only (see `make_read_only`).
+            "read_only" if yes(text) == Some(true) => {}
             "read_only" => warnings.push((
                 heading,
                 format!(
-                    "`read_only` on a {what} is read, not used: devices do not make the \
-                     questions inside read-only; set `read_only` on each of them"
+                    "`read_only` on a {what} is read as yes or no only (`{text}` is neither): \
+                     set `read_only` on the questions inside"
                 ),
             )),
             name if KEPT.contains(&name) => warnings.push((
@@ -503,6 +522,17 @@ fn add_other(_name: &str, qtype: &QuestionType, choices: &mut BTreeMap<String, V
             label: Labels::from_pairs([("", "Other")]),
             columns: BTreeMap::new(),
         });
+    }
+}
+
+/// Every question in `items`, nested ones too, made read-only.
+fn make_read_only(items: &mut [Item]) {
+    for item in items {
+        match item {
+            Item::Question(q) => q.read_only = true,
+            Item::Group(g) => make_read_only(&mut g.items),
+            Item::Repeat(r) => make_read_only(&mut r.items),
+        }
     }
 }
 

@@ -455,7 +455,6 @@ fn question_columns_on_a_group_are_warned_and_required_refused() {
     let warnings: Vec<String> = reading.warnings.iter().map(ToString::to_string).collect();
     for expected in [
         "survey sheet, row 2, column repeat_count: `repeat_count` on a group is read, not used",
-        "survey sheet, row 2, column read_only: `read_only` on a group is read, not used",
         "survey sheet, row 2, column constraint: `constraint` on a group is read, not used",
         "survey sheet, row 2, column constraint_message::Español (es): \
          `constraint_message` on a group",
@@ -466,7 +465,15 @@ fn question_columns_on_a_group_are_warned_and_required_refused() {
             "{expected}: {warnings:#?}"
         );
     }
-    assert_eq!(warnings.len(), 5, "{warnings:#?}");
+    assert_eq!(warnings.len(), 4, "{warnings:#?}");
+    // `read_only: yes` on the group holds for the questions inside, as in ODK.
+    let Item::Group(visit) = &reading.form.items[0] else {
+        panic!("{:?}", reading.form.items)
+    };
+    let Item::Question(place) = &visit.items[0] else {
+        panic!("{:?}", visit.items)
+    };
+    assert!(place.read_only);
 
     // As the reference: a group, repeat or loop cannot be required.
     for required in ["yes", "${place} != ''"] {
