@@ -288,6 +288,18 @@ impl Item {
             Item::Repeat(r) => &r.items,
         }
     }
+
+    /// Every question of `items`, nested ones too, in document order.
+    pub fn questions(items: &[Item]) -> impl Iterator<Item = &Question> + '_ {
+        items
+            .iter()
+            .flat_map(|item| -> Box<dyn Iterator<Item = &Question> + '_> {
+                match item {
+                    Item::Question(q) => Box::new(std::iter::once(q)),
+                    _ => Box::new(Item::questions(item.items())),
+                }
+            })
+    }
 }
 
 /// A question of a form.

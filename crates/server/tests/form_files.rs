@@ -252,18 +252,6 @@ async fn api_get(s: &TestServer, token: &str, path: &str) -> Answer {
     call(s, req).await
 }
 
-/// Percent-encode a path segment or a form value.
-fn url_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn unescape_html(text: &str) -> String {
     text.replace("&quot;", "\"")
         .replace("&lt;", "<")

@@ -291,18 +291,6 @@ async fn staff_upload_see_errors_preview_and_publish_a_workbook(s: TestServer) {
     );
 }
 
-/// Percent-encode a form value.
-fn url_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 on_both_backends!(staff_upload_see_errors_preview_and_publish_a_workbook,);
 
 // ---------------------------------------------------------------------------------

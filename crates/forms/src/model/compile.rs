@@ -11,6 +11,7 @@ use crate::expr::{self, Expr, ExprError, TableUse};
 mod data_files;
 pub use data_files::dynamic_list_name;
 use data_files::file_list_kind;
+pub(crate) use data_files::Table;
 pub(crate) use data_files::{first_select_parameters, missing_file};
 
 /// What kind of item a name refers to.
@@ -139,7 +140,7 @@ pub struct CompiledForm {
     pub(crate) file_choices: BTreeMap<String, Vec<Choice>>,
     /// The tables `pulldata()` and `instance()` read, by instance name: attached files
     /// (`fruits`) and the choice lists expressions look up.
-    pub(crate) tables: BTreeMap<String, DataFile>,
+    pub(crate) tables: BTreeMap<String, Table>,
     /// The names of the attached files the form uses, in the order of `data_files`.
     pub(crate) files_used: Vec<String>,
 }
@@ -220,8 +221,12 @@ impl Form {
             );
         }
         // Answers to these are space-separated choice names: theirs may hold no space.
-        let mut multiple = BTreeSet::new();
-        multiple_lists(&self.items, &mut multiple);
+        let multiple: BTreeSet<&str> = Item::questions(&self.items)
+            .filter_map(|q| match &q.qtype {
+                QuestionType::SelectMultiple(l) | QuestionType::Rank(l) => Some(l.as_str()),
+                _ => None,
+            })
+            .collect();
         for (list, choices) in &self.choices {
             if choices.is_empty() {
                 err(
@@ -587,7 +592,7 @@ impl Form {
         }
         // The tables `pulldata()` and `instance()` read: attached files by their name
         // without `.csv`, choice lists by theirs.
-        let mut tables: BTreeMap<String, DataFile> = BTreeMap::new();
+        let mut tables: BTreeMap<String, Table> = BTreeMap::new();
         for (node, (exprs, filter)) in nodes.iter().zip(compiled.iter().zip(&filters)) {
             let columns = [
                 "relevant",
@@ -709,20 +714,6 @@ fn expr_error(item: &str, column: &str, e: ExprError) -> FormError {
 }
 
 /// Append `item` and its descendants in document order; returns the item's node id.
-/// The lists of the form's select_multiple and rank questions.
-fn multiple_lists<'f>(items: &'f [Item], out: &mut BTreeSet<&'f str>) {
-    for item in items {
-        match item {
-            Item::Question(q) => {
-                if let QuestionType::SelectMultiple(l) | QuestionType::Rank(l) = &q.qtype {
-                    out.insert(l.as_str());
-                }
-            }
-            Item::Group(_) | Item::Repeat(_) => multiple_lists(item.items(), out),
-        }
-    }
-}
-
 fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
     let id = nodes.len();
     let (kind, question, label, hint, relevant_src, repeat_count_src) = match item {

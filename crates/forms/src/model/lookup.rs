@@ -67,7 +67,7 @@ impl CompiledForm {
 
     /// The table `pulldata()` and `instance()` read under `name`.
     pub(crate) fn table(&self, name: &str) -> Option<&crate::model::DataFile> {
-        self.tables.get(name)
+        self.tables.get(name).map(|t| t.data(&self.form))
     }
 
     /// The label of a choice in `lang` (falling back to the default language).

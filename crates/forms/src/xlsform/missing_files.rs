@@ -9,9 +9,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use regex::Regex;
-
 use super::XlsFormWarning;
+use crate::expr::{self, TableUse};
 use crate::model::{DataFile, Form, Item};
 
 /// Record in `form.missing_files` every file its selects, `pulldata()` calls and
@@ -125,17 +124,21 @@ fn walk(items: &[Item], found: &mut impl FnMut(&str, &'static str, Named)) {
     }
 }
 
-/// The tables an expression's text names: `pulldata('fruits', ...)` and
-/// `instance('fruits')`, with either quote.
+/// The tables an expression names (`pulldata('fruits', ...)`, `instance('fruits')`),
+/// as the form's compile reads them ([`crate::expr::Expr::tables`]); bare names are
+/// read as a choice filter's columns. One that does not parse names none here: compile
+/// reports it.
 fn tables_named(text: &str) -> Vec<String> {
-    static PATTERN: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    let re = PATTERN.get_or_init(|| {
-        Regex::new(r#"(?:pulldata|instance)\s*\(\s*(?:'([^']*)'|"([^"]*)")"#)
-            .expect("a valid pattern")
-    });
-    re.captures_iter(text)
-        .filter_map(|c| c.get(1).or_else(|| c.get(2)))
-        .map(|m| m.as_str().trim().to_string())
+    let Ok(expr) = expr::compile_filter(text, &|_| true, &|_| true) else {
+        return Vec::new();
+    };
+    expr.tables()
+        .into_iter()
+        .filter_map(|table| match table {
+            TableUse::Pulldata { file, .. } => file,
+            TableUse::Lookup { table, .. } => Some(table),
+        })
+        .map(|name| name.trim().to_string())
         .filter(|name| !name.is_empty())
         .collect()
 }

@@ -10,7 +10,7 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use forms::Form;
+use forms::{Form, MAX_DATA_FILE_BYTES};
 use serde::Serialize;
 use sync_core::protocol::{FormsRequest, FormsResponse, PROTOCOL_VERSION};
 use sync_core::RecordKind;
@@ -24,9 +24,6 @@ use crate::storage::{FormFile, FormFileInfo, FormFileKind, PublishError, Publish
 
 /// Largest form file accepted (an XLSForm workbook of a long survey is ~100 KB).
 pub const MAX_FORM_BYTES: usize = 5 * 1024 * 1024;
-
-/// Largest CSV file attached to a workbook (2 MiB).
-pub const MAX_DATA_FILE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Most CSV files attached to one workbook.
 pub const MAX_DATA_FILES: usize = 20;

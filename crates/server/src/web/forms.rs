@@ -13,6 +13,8 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form as Posted;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use forms::{Form, Item, Labels};
 use serde::Deserialize;
 
@@ -281,7 +283,7 @@ fn carried_files(files: &[FormFile]) -> String {
         .map(|f| Carried {
             name: f.name.clone(),
             kind: f.kind,
-            data: base64_encode(&f.bytes),
+            data: URL_SAFE_NO_PAD.encode(&f.bytes),
         })
         .collect();
     serde_json::to_string(&carried).unwrap_or_default()
@@ -294,8 +296,9 @@ fn uncarried_files(text: &str) -> Result<(Attached, Vec<Attached>), String> {
     let mut workbook = None;
     let mut data = Vec::new();
     for c in carried {
-        let bytes = base64_decode(&c.data)
-            .ok_or_else(|| format!("the posted file `{}` is not base64", c.name))?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(&c.data)
+            .map_err(|_| format!("the posted file `{}` is not base64", c.name))?;
         let file = Attached {
             name: c.name,
             bytes,
@@ -308,42 +311,6 @@ fn uncarried_files(text: &str) -> Result<(Attached, Vec<Attached>), String> {
     }
     let workbook = workbook.ok_or("the posted files hold no workbook")?;
     Ok((workbook, data))
-}
-
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// URL-safe base64 without padding.
-fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(BASE64[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// [`base64_encode`] undone; `None` for anything else.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
-    for chunk in text.as_bytes().chunks(4) {
-        if chunk.len() == 1 {
-            return None;
-        }
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            let v = BASE64.iter().position(|b| b == c)? as u32;
-            n |= v << (18 - 6 * i);
-        }
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
 }
 
 /// `POST /forms/publish`: publish the previewed definition.

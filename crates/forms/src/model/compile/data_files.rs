@@ -33,20 +33,9 @@ pub(crate) fn missing_file(name: &str) -> String {
 
 /// The `parameters` of the first select (in document order) whose list is `list`.
 pub(crate) fn first_select_parameters(items: &[Item], list: &str) -> Option<String> {
-    for item in items {
-        match item {
-            Item::Question(q) if q.qtype.list() == Some(list) => {
-                return Some(q.parameters.clone().unwrap_or_default())
-            }
-            Item::Question(_) => {}
-            Item::Group(_) | Item::Repeat(_) => {
-                if let Some(p) = first_select_parameters(item.items(), list) {
-                    return Some(p);
-                }
-            }
-        }
-    }
-    None
+    Item::questions(items)
+        .find(|q| q.qtype.list() == Some(list))
+        .map(|q| q.parameters.clone().unwrap_or_default())
 }
 
 /// A choice list as a table: `name`, `label` (in `lang`) and its further columns.
@@ -81,13 +70,42 @@ pub(super) fn list_table(list: &str, choices: &[Choice], lang: &str) -> DataFile
     }
 }
 
+/// A table `pulldata()` or `instance()` reads: an attached file, by its place in the
+/// form's `data_files` (not copied: a file may be 2 MiB), or a table built at compile
+/// (a choice list's, a missing file's empty stand-in).
+#[derive(Debug)]
+pub(crate) enum Table {
+    /// `Form::data_files[i]`.
+    File(usize),
+    /// Built at compile.
+    Built(DataFile),
+}
+
+impl Table {
+    /// The table's data, in `form`.
+    pub(crate) fn data<'a>(&'a self, form: &'a Form) -> &'a DataFile {
+        match self {
+            Table::File(i) => &form.data_files[*i],
+            Table::Built(data) => data,
+        }
+    }
+}
+
 impl Form {
+    /// The attached file named `name`, with its place in `data_files`.
+    fn data_file_at(&self, name: &str) -> Option<(usize, &DataFile)> {
+        self.data_files
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.name == name)
+    }
+
     /// Check one table an expression reads, adding it to `tables` and the file to
     /// `used`.
     pub(super) fn check_table(
         &self,
         table_use: &TableUse,
-        tables: &mut BTreeMap<String, DataFile>,
+        tables: &mut BTreeMap<String, Table>,
         used: &mut BTreeSet<String>,
     ) -> Result<(), String> {
         let (name, wanted, what): (String, Vec<&str>, &str) = match table_use {
@@ -104,19 +122,17 @@ impl Form {
                 };
                 let stem = file.strip_suffix(".csv").unwrap_or(file);
                 let full = format!("{stem}.csv");
-                let Some(data) = self.data_file(&full) else {
+                let Some((at, data)) = self.data_file_at(&full) else {
                     if self.missing_files.contains(&full) {
                         tables
                             .entry(stem.to_string())
-                            .or_insert_with(|| DataFile::placeholder(&full));
+                            .or_insert_with(|| Table::Built(DataFile::placeholder(&full)));
                         return Ok(());
                     }
                     return Err(missing_file(&full));
                 };
                 used.insert(data.name.clone());
-                tables
-                    .entry(stem.to_string())
-                    .or_insert_with(|| data.clone());
+                tables.entry(stem.to_string()).or_insert(Table::File(at));
                 let cols = [column, key_column]
                     .into_iter()
                     .flatten()
@@ -131,7 +147,7 @@ impl Form {
                 ..
             } => {
                 let full = format!("{table}.csv");
-                let file = self.data_file(&full);
+                let file = self.data_file_at(&full);
                 let list = self.choices.get(table.as_str());
                 match (list, file) {
                     (Some(_), Some(_)) => {
@@ -141,18 +157,18 @@ impl Form {
                         ))
                     }
                     (Some(cs), None) => {
-                        tables
-                            .entry(table.clone())
-                            .or_insert_with(|| list_table(table, cs, &self.default_language));
+                        tables.entry(table.clone()).or_insert_with(|| {
+                            Table::Built(list_table(table, cs, &self.default_language))
+                        });
                     }
-                    (None, Some(f)) => {
+                    (None, Some((at, f))) => {
                         used.insert(f.name.clone());
-                        tables.entry(table.clone()).or_insert_with(|| f.clone());
+                        tables.entry(table.clone()).or_insert(Table::File(at));
                     }
                     (None, None) if self.missing_files.contains(&full) => {
                         tables
                             .entry(table.clone())
-                            .or_insert_with(|| DataFile::placeholder(&full));
+                            .or_insert_with(|| Table::Built(DataFile::placeholder(&full)));
                         return Ok(());
                     }
                     (None, None) => {
@@ -168,7 +184,7 @@ impl Form {
                 (table.clone(), cols, "the lookup")
             }
         };
-        let data = &tables[&name];
+        let data = tables[&name].data(self);
         for c in wanted {
             if data.column(c).is_none() {
                 return Err(format!(
