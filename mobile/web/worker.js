@@ -1,0 +1,86 @@
+// The core in a dedicated module worker (the OPFS VFS needs one). Opens the store,
+// then answers {id, method, args} with {id, ok, value} or {id, ok:false, error}.
+// Sync progress is posted as {event:'progress', progress}. 'wipe' frees the store,
+// deletes the database and opens a fresh one (after DeviceRevoked).
+
+import init, { WebStore } from './pkg/sync_web.js';
+
+const DB = 'c2c.db';
+let store = null;
+
+// Methods of WebStore the page may call.
+const METHODS = new Set([
+  'session', 'signIn', 'enroll', 'forms', 'startResponse', 'response', 'setAnswer',
+  'addRepeat', 'finalizeResponse', 'responses', 'createHousehold', 'addMember',
+  'households', 'history', 'conflicts', 'resolveConflict', 'pendingChanges',
+  'pendingAttachments', 'attachBytes', 'cancelSync',
+]);
+
+function plainError(e) {
+  return {
+    kind: (e && e.kind) || 'Callback',
+    message: (e && e.message) || String(e),
+  };
+}
+
+// wasm-bindgen may hand back Maps for serde maps and BigInt for u64: make them plain.
+function plain(v) {
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Map) {
+    const o = {};
+    for (const [k, x] of v) o[k] = plain(x);
+    return o;
+  }
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object' && !(v instanceof Uint8Array)) {
+    const o = {};
+    for (const k of Object.keys(v)) o[k] = plain(v[k]);
+    return o;
+  }
+  return v;
+}
+
+async function open() {
+  store = await WebStore.open(DB);
+}
+
+const opening = (async () => {
+  try {
+    await init();
+    await open();
+    postMessage({ event: 'ready' });
+  } catch (e) {
+    postMessage({ event: 'ready', error: plainError(e) });
+  }
+})();
+
+async function run(method, args) {
+  await opening;
+  if (method === 'sync') {
+    return store.sync((p) => postMessage({ event: 'progress', progress: plain(p) }));
+  }
+  if (method === 'wipe') {
+    if (store) {
+      store.free();
+      store = null;
+    }
+    await WebStore.wipe(DB);
+    await open();
+    return null;
+  }
+  if (!store) throw Object.assign(new Error('the store is not open'), { kind: 'Storage' });
+  if (!METHODS.has(method)) {
+    throw Object.assign(new Error(`no method ${method}`), { kind: 'Invalid' });
+  }
+  return store[method](...args);
+}
+
+self.addEventListener('message', async (ev) => {
+  const { id, method, args = [] } = ev.data;
+  try {
+    const value = await run(method, args);
+    postMessage({ id, ok: true, value: plain(value ?? null) });
+  } catch (e) {
+    postMessage({ id, ok: false, error: plainError(e) });
+  }
+});
