@@ -63,6 +63,10 @@ pub enum CoreError {
         /// Newest version this code knows.
         supported: i64,
     },
+    /// Something this build cannot do: an encryption key for the store in the browser
+    /// (wasm32), which has no SQLCipher.
+    #[error("not available in this build: {0}")]
+    Unsupported(String),
 }
 
 /// Shorthand for results in this crate.

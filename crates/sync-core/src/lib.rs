@@ -5,10 +5,17 @@
 //!   an audit trail and surfaced conflicts.
 //! - [`store`]: the device store, one SQLite file holding the documents, the outbox of
 //!   changes the server has not acknowledged, the sync cursor and the device's actor.
-//! - [`app`]: the API the Android and iOS apps call, exported through uniffi.
+//! - [`app`]: the API the Android and iOS apps call, exported through uniffi (with the
+//!   `ffi` feature, on by default), and the browser's (crates/sync-web, wasm-bindgen).
 //! - [`forms`] (re-exported): the form model, the XLSForm expression language and
 //!   response validation, shared with the server.
+//!
+//! Natively the store is SQLCipher and the client speaks TLS through rustls on tokio.
+//! For the browser (`wasm32-unknown-unknown`, built with `default-features = false`)
+//! the store is plain SQLite (an encryption key is refused), the client uses the
+//! browser's fetch, and batch work runs on the calling thread.
 
+#[cfg(all(feature = "ffi", not(target_arch = "wasm32")))]
 uniffi::setup_scaffolding!();
 
 pub mod app;

@@ -4,7 +4,16 @@
 /// Below this many items the work stays on the calling thread.
 const PARALLEL_FROM: usize = 64;
 
-/// How many threads CPU-bound batch work uses: one per core, at most 8.
+/// How many threads CPU-bound batch work uses: one per core, at most 8; one in the
+/// browser (wasm32), which has no threads here.
+#[cfg(target_arch = "wasm32")]
+pub fn threads() -> usize {
+    1
+}
+
+/// How many threads CPU-bound batch work uses: one per core, at most 8; one in the
+/// browser (wasm32), which has no threads here.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn threads() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -13,7 +22,8 @@ pub fn threads() -> usize {
 }
 
 /// Apply `f` to every item on up to `available_parallelism` threads (at most 8),
-/// keeping the items' order. Small batches run on the calling thread.
+/// keeping the items' order. Small batches run on the calling thread, and every
+/// batch does in the browser (wasm32).
 pub fn map<T, R, F>(items: Vec<T>, f: F) -> Vec<R>
 where
     T: Send,
@@ -24,6 +34,17 @@ where
     if items.len() < PARALLEL_FROM || threads < 2 {
         return items.into_iter().map(f).collect();
     }
+    spread(items, f, threads)
+}
+
+/// The threaded part of [`map`] (never reached in the browser: one thread there).
+#[cfg(not(target_arch = "wasm32"))]
+fn spread<T, R, F>(items: Vec<T>, f: F, threads: usize) -> Vec<R>
+where
+    T: Send,
+    R: Send,
+    F: Fn(T) -> R + Sync,
+{
     let per_thread = items.len().div_ceil(threads);
     let mut chunks: Vec<Vec<T>> = Vec::new();
     let mut items = items.into_iter().peekable();
@@ -42,6 +63,14 @@ where
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
+}
+
+#[cfg(target_arch = "wasm32")]
+fn spread<T, R, F>(items: Vec<T>, f: F, _threads: usize) -> Vec<R>
+where
+    F: Fn(T) -> R,
+{
+    items.into_iter().map(f).collect()
 }
 
 #[cfg(test)]

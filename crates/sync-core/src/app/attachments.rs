@@ -17,7 +17,7 @@ fn too_large(size: u64) -> AppError {
     ))
 }
 
-#[uniffi::export]
+#[cfg_attr(all(feature = "ffi", not(target_arch = "wasm32")), uniffi::export)]
 impl DeviceStore {
     /// Attach the file at `file_path` to the answer at `path` of a response: the file
     /// is copied into the store (the app may delete its own copy) and the answer set

@@ -6,8 +6,12 @@ use crate::CoreError;
 
 /// What went wrong, for the app. Exported flat: each variant reaches Kotlin and Swift
 /// as its kind with the text below as the exception's message.
-#[derive(Debug, thiserror::Error, uniffi::Error)]
-#[uniffi(flat_error)]
+#[derive(Debug, thiserror::Error)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Error),
+    uniffi(flat_error)
+)]
 pub enum AppError {
     /// The server could not be reached; everything is kept on the device.
     #[error("{message}")]
@@ -88,9 +92,10 @@ impl From<CoreError> for AppError {
         match e {
             CoreError::NotFound(_) => AppError::NotFound { message },
             CoreError::WrongKey => AppError::WrongKey { message },
-            CoreError::BadPath { .. } | CoreError::WrongForm { .. } | CoreError::Attachment(_) => {
-                AppError::Invalid { message }
-            }
+            CoreError::BadPath { .. }
+            | CoreError::WrongForm { .. }
+            | CoreError::Attachment(_)
+            | CoreError::Unsupported(_) => AppError::Invalid { message },
             _ => AppError::Storage { message },
         }
     }
@@ -112,6 +117,7 @@ impl From<SyncError> for AppError {
     }
 }
 
+#[cfg(all(feature = "ffi", not(target_arch = "wasm32")))]
 impl From<uniffi::UnexpectedUniFFICallbackError> for AppError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         AppError::Callback { message: e.reason }

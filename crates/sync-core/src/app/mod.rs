@@ -1,6 +1,8 @@
 //! The API the Android and iOS apps call, exported through uniffi (proc-macros): one
 //! [`DeviceStore`] object per store file, plain records for what screens read, one
 //! error type ([`AppError`]), a foreign trait for sync progress and a cancel token.
+//! The browser calls the same API through crates/sync-web (wasm-bindgen), where
+//! `open_encrypted` fails (no SQLCipher there) and `attach_file` cannot read files.
 //!
 //! Everything here is a thin layer over [`crate::Store`], the forms engine and
 //! [`crate::sync::SyncClient`]: the rules live there.
@@ -48,7 +50,10 @@ struct Saved {
 }
 
 /// A device's store: records, forms, session and sync, for one app.
-#[derive(uniffi::Object)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Object)
+)]
 pub struct DeviceStore {
     store: Arc<Mutex<Store>>,
     /// The forms this device knows; reloaded when a sync fetched new versions.
@@ -130,10 +135,13 @@ fn moment(response: Uuid) -> Moment {
     }
 }
 
-#[uniffi::export(async_runtime = "tokio")]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    uniffi::export(async_runtime = "tokio")
+)]
 impl DeviceStore {
     /// Open (or create) the store file at `path`, unencrypted.
-    #[uniffi::constructor]
+    #[cfg_attr(all(feature = "ffi", not(target_arch = "wasm32")), uniffi::constructor)]
     pub fn open(path: String) -> AppResult<Arc<Self>> {
         Self::from_store(Store::open(&path)?)
     }
@@ -141,7 +149,7 @@ impl DeviceStore {
     /// Open (or create) the store file at `path`, encrypted with `key` (SQLCipher).
     /// Keep the key in the platform's key store (Android Keystore, iOS Keychain), never
     /// beside the file. A wrong key fails with `AppException.WrongKey`.
-    #[uniffi::constructor]
+    #[cfg_attr(all(feature = "ffi", not(target_arch = "wasm32")), uniffi::constructor)]
     pub fn open_encrypted(path: String, key: String) -> AppResult<Arc<Self>> {
         let options = crate::StoreOptions {
             key: Some(key),

@@ -8,7 +8,10 @@ use super::AppError;
 use crate::sync::{SyncObserver, SyncProgress};
 
 /// Implemented by the app to hear a sync's progress (after every batch and page).
-#[uniffi::export(with_foreign)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    uniffi::export(with_foreign)
+)]
 pub trait ProgressObserver: Send + Sync {
     /// Items and bytes done and expected so far. An error (an exception thrown in
     /// Kotlin or Swift) is logged and the sync goes on.
@@ -27,15 +30,19 @@ impl SyncObserver for Relay {
 }
 
 /// Cancels a running sync: call `cancel()` from any thread.
-#[derive(uniffi::Object, Default)]
+#[derive(Default)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Object)
+)]
 pub struct CancelToken {
     token: CancellationToken,
 }
 
-#[uniffi::export]
+#[cfg_attr(all(feature = "ffi", not(target_arch = "wasm32")), uniffi::export)]
 impl CancelToken {
     /// A token not yet cancelled.
-    #[uniffi::constructor]
+    #[cfg_attr(all(feature = "ffi", not(target_arch = "wasm32")), uniffi::constructor)]
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }

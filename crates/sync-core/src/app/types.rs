@@ -9,7 +9,12 @@ use forms::{Item, NodeKind, Value};
 use crate::record::{Conflict, HistoryEntry, Scope};
 
 /// One answer's value.
-#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Enum)
+)]
+#[serde(tag = "type", rename_all = "lowercase")]
 pub enum AnswerValue {
     /// Yes or no.
     Bool {
@@ -58,7 +63,11 @@ impl AnswerValue {
 }
 
 /// Where a record belongs (see the core's `Scope`).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct ScopeView {
     /// The partnership.
     pub partnership: String,
@@ -85,7 +94,11 @@ impl From<Scope> for ScopeView {
 }
 
 /// The user signed in on this device.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct Session {
     /// The server's base URL.
     pub server_url: String,
@@ -102,7 +115,11 @@ pub struct Session {
 }
 
 /// A form the user can fill in.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct FormInfo {
     /// Form id (`household_survey`).
     pub id: String,
@@ -113,7 +130,11 @@ pub struct FormInfo {
 }
 
 /// One choice of a select question.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct ChoiceView {
     /// The stored name.
     pub name: String,
@@ -122,7 +143,11 @@ pub struct ChoiceView {
 }
 
 /// What a screen needs to show one item of a form.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct QuestionState {
     /// Where (`child[2]/age_years`); answers are set by this path.
     pub path: String,
@@ -179,7 +204,11 @@ pub struct QuestionState {
 
 /// The bounds of a `range` question: a slider from `start` to `end` (either may be the
 /// larger) in steps of `step`.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct RangeView {
     /// The first value.
     pub start: f64,
@@ -192,7 +221,11 @@ pub struct RangeView {
 }
 
 /// A response (survey, check-in, case note) as a screen shows it.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct ResponseView {
     /// The record id.
     pub id: String,
@@ -211,7 +244,11 @@ pub struct ResponseView {
 }
 
 /// A response, check-in or case note in a list.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct ResponseSummary {
     /// The record id.
     pub id: String,
@@ -228,7 +265,11 @@ pub struct ResponseSummary {
 }
 
 /// A member of a household.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct Member {
     /// The person's record id.
     pub id: String,
@@ -241,7 +282,11 @@ pub struct Member {
 }
 
 /// A household and its members.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct Household {
     /// The record id.
     pub id: String,
@@ -256,7 +301,11 @@ pub struct Household {
 }
 
 /// One change in a record's history.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct HistoryItem {
     /// Who.
     pub author: String,
@@ -280,7 +329,11 @@ impl From<HistoryEntry> for HistoryItem {
 }
 
 /// One of the concurrent values of a field.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct ConflictValueView {
     /// The value (none: removed).
     pub value: Option<AnswerValue>,
@@ -293,7 +346,11 @@ pub struct ConflictValueView {
 }
 
 /// A field holding concurrent values (two people changed it offline).
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct ConflictView {
     /// The field's path.
     pub path: String,
@@ -320,7 +377,11 @@ impl From<Conflict> for ConflictView {
 }
 
 /// What a sync did.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct SyncSummary {
     /// Changes the server accepted (or had already).
     pub pushed: u64,

@@ -293,3 +293,33 @@ fn a_select_from_the_roster_offers_the_names_entered() {
     assert_eq!(offered(&v), both[..1]);
     assert!(state(&v, "respondent").error.is_some(), "{v:?}");
 }
+
+#[test]
+fn answer_values_and_progress_have_the_browsers_json_form() {
+    let text = AnswerValue::Text { value: "x".into() };
+    assert_eq!(
+        serde_json::to_value(&text).unwrap(),
+        serde_json::json!({"type": "text", "value": "x"})
+    );
+    for json in [
+        serde_json::json!({"type": "bool", "value": true}),
+        serde_json::json!({"type": "int", "value": 3}),
+        serde_json::json!({"type": "decimal", "value": 2.5}),
+        serde_json::json!({"type": "text", "value": "a b"}),
+    ] {
+        let value: AnswerValue = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&value).unwrap(), json);
+    }
+    let progress = crate::sync::SyncProgress {
+        phase: crate::sync::SyncPhase::Pull,
+        items_done: 1,
+        items_total: 2,
+        bytes_done: 3,
+        bytes_total: 4,
+    };
+    assert_eq!(
+        serde_json::to_value(progress).unwrap(),
+        serde_json::json!({"phase": "Pull", "items_done": 1, "items_total": 2,
+            "bytes_done": 3, "bytes_total": 4})
+    );
+}

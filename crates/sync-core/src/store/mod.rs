@@ -125,7 +125,17 @@ impl Store {
     }
 
     /// Open (or create) the store at `path`.
+    ///
+    /// In the browser (wasm32) there is no SQLCipher: a `key` fails with
+    /// [`CoreError::Unsupported`], and the store runs on SQLite's rollback journal
+    /// (the browser's VFS refuses WAL) through its one connection.
     pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
+        #[cfg(target_arch = "wasm32")]
+        if options.key.is_some() {
+            return Err(CoreError::Unsupported(
+                "an encrypted store (the browser build has no SQLCipher)".into(),
+            ));
+        }
         let mut conn = Connection::open(path)?;
         if let Some(key) = &options.key {
             // Must come first: every page is read through the key. SQLCipher does not
@@ -144,10 +154,16 @@ impl Store {
         // A record row (~2.6 KB) fits an 8 KiB page whole; with 4 KiB pages it would
         // waste most of one. Only takes effect on a new file.
         conn.pragma_update(None, "page_size", 8192)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // Checkpoints run after durable steps (see `durably`), not inside an answer
-        // edit, where one took 23-44 ms every ~100 writes; this is only the backstop.
-        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        // The browser's VFS (OPFS sync access handles) refuses WAL: the store keeps
+        // SQLite's rollback journal there, and the checkpoints below do nothing.
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            // Checkpoints run after durable steps (see `durably`), not inside an
+            // answer edit, where one took 23-44 ms every ~100 writes; this is only the
+            // backstop.
+            conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        }
         // Record ids are random UUIDs, so inserts land all over the id index: a 16 MiB
         // page cache keeps a 100,000-record index in memory (the default is 2 MiB).
         conn.pragma_update(None, "cache_size", -16_384)?;

@@ -83,6 +83,40 @@ pub struct SyncReport {
     pub forms_received: u64,
 }
 
+/// The HTTP client natively: rustls on ring with the config's roots and time limits.
+#[cfg(not(target_arch = "wasm32"))]
+fn http_client(config: &SyncConfig) -> Result<reqwest::Client, SyncError> {
+    let tls = super::tls::client_config(config.extra_root_certificates_pem.as_deref())?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(config.request_timeout)
+        .connect_timeout(config.connect_timeout)
+        .build()
+        .map_err(|e| SyncError::Protocol(format!("HTTP client: {e}")))
+}
+
+/// The HTTP client in the browser: its fetch, which does TLS with the browser's own
+/// roots (extra roots cannot be given to it) and has no connect timeout of its own
+/// (the request timeout, set per request, bounds the connection too).
+#[cfg(target_arch = "wasm32")]
+fn http_client(config: &SyncConfig) -> Result<reqwest::Client, SyncError> {
+    if config.extra_root_certificates_pem.is_some() {
+        return Err(SyncError::Protocol(
+            "extra root certificates cannot be given to the browser: it trusts its own".into(),
+        ));
+    }
+    reqwest::Client::builder()
+        .build()
+        .map_err(|e| SyncError::Protocol(format!("HTTP client: {e}")))
+}
+
+/// A page of the feed being fetched in the background: a tokio task natively; in the
+/// browser a future run by `spawn_local`, its answer sent back on a channel.
+#[cfg(not(target_arch = "wasm32"))]
+type PageFetch = tokio::task::JoinHandle<Result<(PullResponse, u64), SyncError>>;
+#[cfg(target_arch = "wasm32")]
+type PageFetch = tokio::sync::oneshot::Receiver<Result<(PullResponse, u64), SyncError>>;
+
 /// A device's connection to the server.
 #[derive(Debug, Clone)]
 pub struct SyncClient {
@@ -140,13 +174,7 @@ impl SyncClient {
         token: impl Into<String>,
         config: SyncConfig,
     ) -> Result<Self, SyncError> {
-        let tls = super::tls::client_config(config.extra_root_certificates_pem.as_deref())?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(config.request_timeout)
-            .connect_timeout(config.connect_timeout)
-            .build()
-            .map_err(|e| SyncError::Protocol(format!("HTTP client: {e}")))?;
+        let http = http_client(&config)?;
         Ok(SyncClient {
             transport: Transport {
                 base_url: base_url.into(),
@@ -154,6 +182,8 @@ impl SyncClient {
                 http,
                 attempts: config.attempts,
                 backoff: config.backoff,
+                #[cfg(target_arch = "wasm32")]
+                request_timeout: config.request_timeout,
             },
             config,
         })
@@ -329,7 +359,7 @@ impl SyncClient {
         cursor: Option<String>,
         actor: &str,
         cancel: &CancellationToken,
-    ) -> tokio::task::JoinHandle<Result<(PullResponse, u64), SyncError>> {
+    ) -> PageFetch {
         let transport = self.transport.clone();
         let cancel = cancel.clone();
         let request = PullRequest {
@@ -340,7 +370,20 @@ impl SyncClient {
             actor: Some(actor.to_string()),
             wait_ms: None,
         };
-        tokio::spawn(async move { transport.post("/v1/sync/pull", &request, &cancel).await })
+        let fetch = async move { transport.post("/v1/sync/pull", &request, &cancel).await };
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            tokio::spawn(fetch)
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let (send, receive) = tokio::sync::oneshot::channel();
+            wasm_bindgen_futures::spawn_local(async move {
+                // The receiver is gone when the sync stopped early: nothing to tell.
+                let _ = send.send(fetch.await);
+            });
+            receive
+        }
     }
 
     /// The repair path (`docs/protocol.md`): read the feed again from the start, then

@@ -17,6 +17,48 @@ pub(crate) struct Transport {
     pub http: reqwest::Client,
     pub attempts: u32,
     pub backoff: Duration,
+    /// Time limit of one request: natively the client carries it; in the browser each
+    /// request does (reqwest aborts the fetch when it passes).
+    #[cfg(target_arch = "wasm32")]
+    pub request_timeout: Duration,
+}
+
+/// Wait `delay` (between retries): tokio's timer natively, the browser's
+/// `setTimeout` in wasm32, which has no tokio runtime.
+#[cfg(not(target_arch = "wasm32"))]
+async fn sleep(delay: Duration) {
+    tokio::time::sleep(delay).await
+}
+
+/// Wait `delay` (between retries): tokio's timer natively, the browser's
+/// `setTimeout` in wasm32, which has no tokio runtime.
+#[cfg(target_arch = "wasm32")]
+async fn sleep(delay: Duration) {
+    gloo_timers::future::sleep(delay).await
+}
+
+/// The TLS failure inside a request's error, if that is why it failed. In the browser
+/// the fetch does TLS and tells nothing of why: never.
+#[cfg(not(target_arch = "wasm32"))]
+fn tls_failure(e: &reqwest::Error) -> Option<String> {
+    super::tls::tls_failure(e)
+}
+
+#[cfg(target_arch = "wasm32")]
+fn tls_failure(_: &reqwest::Error) -> Option<String> {
+    None
+}
+
+/// How a successful answer's body (said to be gzip by its header) is encoded: gzip
+/// natively. The browser's fetch always inflates a gzip body itself, keeping the
+/// header: there the body is gzip only if it starts with gzip's magic bytes (JSON never
+/// does).
+fn answer_encoding(body: &[u8]) -> Option<&'static str> {
+    if cfg!(target_arch = "wasm32") && !body.starts_with(&[0x1f, 0x8b]) {
+        None
+    } else {
+        Some("gzip")
+    }
 }
 
 /// What a request's body is.
@@ -75,7 +117,7 @@ impl Transport {
                 let delay = self.backoff * 2u32.saturating_pow(attempt - 1);
                 tokio::select! {
                     _ = cancel.cancelled() => return Err(SyncError::Cancelled),
-                    _ = tokio::time::sleep(delay) => {}
+                    _ = sleep(delay) => {}
                 }
             }
             let outcome = tokio::select! {
@@ -84,7 +126,7 @@ impl Transport {
             };
             match outcome {
                 Ok((bytes, received)) => {
-                    let decoded = decode_body(&bytes, Some("gzip"))
+                    let decoded = decode_body(&bytes, answer_encoding(&bytes))
                         .map_err(|e| SyncError::Protocol(e.to_string()))?;
                     return Ok((decoded, body.len() as u64 + received));
                 }
@@ -113,7 +155,7 @@ impl Transport {
 
     async fn once(&self, path: &str, body: Vec<u8>, kind: Body) -> Result<(Vec<u8>, u64), Attempt> {
         let url = format!("{}{}", self.base_url.trim_end_matches('/'), path);
-        let offline = |e: reqwest::Error| match super::tls::tls_failure(&e) {
+        let offline = |e: reqwest::Error| match tls_failure(&e) {
             // Trying again will not make the certificate trusted.
             Some(why) => Attempt::Fail(SyncError::Offline {
                 attempts: 1,
@@ -135,6 +177,8 @@ impl Transport {
                 .put(url)
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream"),
         };
+        #[cfg(target_arch = "wasm32")]
+        let request = request.timeout(self.request_timeout);
         let response = request
             .bearer_auth(&self.token)
             .header(reqwest::header::ACCEPT_ENCODING, "gzip")
@@ -149,6 +193,7 @@ impl Transport {
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
         // A body cut mid-way is a network failure like any other: retry.
         let bytes = response.bytes().await.map_err(offline)?.to_vec();
+        // In the browser these are the bytes after the fetch inflated them.
         let received = bytes.len() as u64;
         if status.is_success() {
             if !gzip {

@@ -19,6 +19,7 @@ mod client;
 mod error;
 mod forms;
 mod http;
+#[cfg(not(target_arch = "wasm32"))]
 mod tls;
 
 pub use client::{SyncClient, SyncConfig, SyncReport};
@@ -26,7 +27,11 @@ pub use error::SyncError;
 pub use tokio_util::sync::CancellationToken;
 
 /// Which part of a sync is running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Enum)
+)]
 pub enum SyncPhase {
     /// Sending this device's changes, then its attachments (items are then
     /// attachments, bytes their bytes).
@@ -38,7 +43,11 @@ pub enum SyncPhase {
 }
 
 /// How far a sync has come. Totals are estimates that can grow while it runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
 pub struct SyncProgress {
     /// The running phase.
     pub phase: SyncPhase,
