@@ -629,6 +629,8 @@ async function conflictsScreen(recordId, back) {
     }
     return text;
   };
+  // A household's or a person's own fields.
+  const FIELDS = { name: 'member_name', address: 'address', relationship: 'relationship', birth_date: 'birth_date' };
   const items = list.map((c) => {
     const q = byPath.get(c.path);
     const group = 'conflict:' + c.path;
@@ -660,7 +662,7 @@ async function conflictsScreen(recordId, back) {
       },
     }, t('keep_value'));
     return h('fieldset', { class: 'conflict', 'data-test': 'conflict', 'data-path': c.path },
-      h('legend', {}, q ? q.label : c.path),
+      h('legend', {}, q ? q.label : FIELDS[c.path] ? t(FIELDS[c.path]) : c.path),
       radios,
       h('label', { for: 'note-' + c.path }, t('note')), note,
       resolve);
@@ -903,6 +905,7 @@ function applyView(S, view) {
 
 async function goScreen(S, index) {
   await flush(S);
+  if (Date.now() - announcedAt > 1500) clearStatus();
   for (const q of S.screens[S.index].items) S.touched.add(q.path);
   S.index = Math.max(0, Math.min(index, S.screens.length - 1));
   S.key = S.screens[S.index].key;
@@ -1256,7 +1259,8 @@ function drawRepeat(S, r, body) {
   const label = r.label || r.name;
   const instances = S.view.questions.filter((q) => q.kind === 'instance' && q.parent === r.path);
   const firstScreenOf = (path) => S.screens.findIndex((s) => s.items.some((q) => q.path === path || q.path.startsWith(path + '/')));
-  body.replaceChildren(
+  body.replaceChildren();
+  add(body,
     r.hint ? h('p', { class: 'hint' }, r.hint) : null,
     h('p', {}, t('repeat_count', { n: instances.length })),
     h('ul', { class: 'rows' }, instances.map((inst) => {
@@ -1300,7 +1304,8 @@ function drawReview(S, body) {
           [...trail(q, S.byPath), q.label].join(' › ')),
         h('span', { class: 'error' }, ' — ' + q.error)))));
   }
-  body.replaceChildren(
+  body.replaceChildren();
+  add(body,
     h('p', {}, t('review_intro')),
     result,
     h('button', {
