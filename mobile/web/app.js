@@ -42,6 +42,7 @@ let session = null;
 let current = null; // {fn, args}: the screen shown, redrawn after a sync or a language change
 let syncing = false;
 let blocked = false; // no persistent storage: nothing may be filled in
+let backAction = null; // what the phone's back button does on this screen (null: leave the app)
 
 // ---------------------------------------------------------------------------- helpers
 
@@ -68,7 +69,7 @@ function add(el, ...kids) {
   return el;
 }
 
-function heading(text, level = 'h2') {
+function heading(text, level = 'h1') {
   return h(level, { id: 'screen-heading', tabindex: '-1' }, text);
 }
 
@@ -91,6 +92,7 @@ function clearStatus() {
 /** Show screen `fn(...args)`: it returns the nodes of <main>. Focus goes to its heading. */
 async function go(fn, ...args) {
   current = { fn, args };
+  backAction = HOMES.has(fn) ? null : goHome;
   // A message stays for the screen it led to, not for the ones after.
   if (Date.now() - announcedAt > 1500) clearStatus();
   let nodes;
@@ -479,6 +481,7 @@ const RELATIONSHIPS = ['child', 'parent', 'grandparent', 'guardian', 'sibling', 
 
 async function householdScreen(id) {
   $view.dataset.screen = 'household';
+  backAction = () => go(workerHome);
   const [households, forms, responses] = await Promise.all([
     call('households'), call('forms', getLang()), call('responses', null),
   ]);
@@ -613,6 +616,7 @@ async function parentHome() {
 
 async function conflictsScreen(recordId, back) {
   $view.dataset.screen = 'conflicts';
+  backAction = back;
   const list = await call('conflicts', recordId);
   // Labels and choice labels when the record is a response.
   let byPath = new Map();
@@ -824,6 +828,7 @@ async function surveyScreen({ id, view, back, names, screenKey }) {
     result: null,
   };
   rebuild(S);
+  backAction = () => (S.index === 0 || S.view.finalized ? flush(S).then(() => S.back()) : goScreen(S, S.index - 1));
   if (S.key) {
     const i = S.screens.findIndex((s) => s.key === S.key);
     S.index = i >= 0 ? i : 0;
@@ -1340,6 +1345,28 @@ function drawReview(S, body) {
 
 // ------------------------------------------------------------------------------ boot
 
+// Screens where the phone's back button leaves the app.
+const HOMES = new Set([startScreen, workerHome, parentHome, noStorageScreen, enrollingScreen]);
+
+/**
+ * The phone's back button: one extra history entry is kept; going back to the one
+ * below it runs the screen's back action and puts the entry back. On a home screen
+ * the back button leaves the app as usual.
+ */
+function trapBackButton() {
+  history.replaceState({ c2c: 'base' }, '');
+  history.pushState({ c2c: 'app' }, '');
+  window.addEventListener('popstate', (ev) => {
+    if (!ev.state || ev.state.c2c !== 'base') return;
+    if (backAction) {
+      history.pushState({ c2c: 'app' }, '');
+      backAction();
+    } else {
+      history.back();
+    }
+  });
+}
+
 function registerServiceWorker() {
   if ('serviceWorker' in navigator && location.protocol !== 'file:') {
     navigator.serviceWorker.register('./sw.js', { scope: './' }).catch(() => {});
@@ -1357,6 +1384,7 @@ function takeEnrollCode() {
 async function boot() {
   registerServiceWorker();
   const code = takeEnrollCode();
+  trapBackButton();
   renderHeader();
   try {
     await ready;
