@@ -1307,7 +1307,7 @@ function drawReview(S, body) {
       h('ul', { class: 'problems' }, problems.map(({ q, i }) => h('li', {},
         h('button', { type: 'button', class: 'link', 'data-test': 'problem-link', 'data-path': q.path, onclick: () => goScreen(S, i) },
           [...trail(q, S.byPath), q.label].join(' › ')),
-        h('span', { class: 'error' }, ' — ' + q.error)))));
+        h('p', { class: 'error' }, q.error)))));
   }
   body.replaceChildren();
   add(body,
