@@ -1099,12 +1099,20 @@ function renderQuestion(S, q) {
     if (order.length !== q.choices.length) order = q.choices.map((c) => c.name);
     const label = (n) => (q.choices.find((c) => c.name === n) || { label: n }).label;
     const list = h('ol', { class: 'rank', id });
+    // Move item i by `by` places; focus follows the item (the same button, or the other at an end).
+    const move = (i, by) => {
+      [order[i + by], order[i]] = [order[i], order[i + by]];
+      draw();
+      const buttons = list.children[i + by].querySelectorAll('button');
+      const again = buttons[by < 0 ? 0 : 1];
+      (again.disabled ? buttons[by < 0 ? 1 : 0] : again).focus();
+      send({ type: 'text', value: order.join(' ') });
+    };
     const draw = () => list.replaceChildren(...order.map((n, i) => h('li', {},
+      h('span', { class: 'rank-n', 'aria-hidden': 'true' }, `${i + 1}.`),
       h('span', {}, label(n)),
-      h('button', { type: 'button', class: 'icon', 'aria-label': t('move_up', { label: label(n) }), disabled: i === 0,
-        onclick: () => { [order[i - 1], order[i]] = [order[i], order[i - 1]]; draw(); send({ type: 'text', value: order.join(' ') }); } }, '▲'),
-      h('button', { type: 'button', class: 'icon', 'aria-label': t('move_down', { label: label(n) }), disabled: i === order.length - 1,
-        onclick: () => { [order[i + 1], order[i]] = [order[i], order[i + 1]]; draw(); send({ type: 'text', value: order.join(' ') }); } }, '▼'))));
+      h('button', { type: 'button', class: 'icon', 'aria-label': t('move_up', { label: label(n) }), disabled: i === 0, onclick: () => move(i, -1) }, '▲'),
+      h('button', { type: 'button', class: 'icon', 'aria-label': t('move_down', { label: label(n) }), disabled: i === order.length - 1, onclick: () => move(i, 1) }, '▼'))));
     draw();
     add(block, h('p', { class: 'label' }, labelText), list, hint, err,
       q.value == null ? h('button', { type: 'button', class: 'secondary', onclick: () => send({ type: 'text', value: order.join(' ') }) }, t('confirm_order')) : null);
@@ -1164,7 +1172,11 @@ function renderQuestion(S, q) {
         });
       },
     });
-    add(block, h('label', { for: id }, labelText, h('span', { class: 'row-sub' }, ' — ', t(type === 'image' ? 'take_photo' : 'choose_file'))), input, status, hint, err);
+    input.classList.add('file-input');
+    input.setAttribute('aria-labelledby', `${id}-label ${id}-button`);
+    add(block, h('p', { class: 'label', id: id + '-label' }, labelText), input,
+      h('label', { for: id, id: id + '-button', class: 'secondary filebtn' }, t(type === 'image' ? 'take_photo' : 'choose_file')),
+      status, hint, err);
     return block;
   }
 
