@@ -1397,6 +1397,11 @@ async function boot() {
   registerServiceWorker();
   const code = takeEnrollCode();
   trapBackButton();
+  // A setup link opened while the app is already open only changes the fragment.
+  window.addEventListener('hashchange', () => {
+    const later = takeEnrollCode();
+    if (later && !blocked) enroll(later);
+  });
   renderHeader();
   try {
     await ready;
