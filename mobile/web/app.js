@@ -148,6 +148,7 @@ async function wipeAndRestart() {
     announce(errorMessage(e), 'error');
   }
   session = null;
+  for (const key of Object.keys(localStorage)) if (key.startsWith('c2c.screen.')) localStorage.removeItem(key);
   renderHeader();
   go(startScreen, { message: t('err_DeviceRevoked') });
 }
@@ -827,6 +828,8 @@ async function surveyScreen({ id, view, back, names, screenKey }) {
     root: h('section', { class: 'survey' }),
     result: null,
   };
+  // A draft reopens on the screen it was left on.
+  if (!S.key) S.key = localStorage.getItem('c2c.screen.' + id);
   rebuild(S);
   backAction = () => (S.index === 0 || S.view.finalized ? flush(S).then(() => S.back()) : goScreen(S, S.index - 1));
   if (S.key) {
@@ -915,6 +918,9 @@ async function goScreen(S, index) {
   S.index = Math.max(0, Math.min(index, S.screens.length - 1));
   S.key = S.screens[S.index].key;
   S.result = null;
+  try {
+    localStorage.setItem('c2c.screen.' + S.id, S.key);
+  } catch (e) { /* only a convenience */ }
   drawScreen(S);
   focusHeading();
 }
@@ -1337,6 +1343,7 @@ function drawReview(S, body) {
           S.view = view;
           rebuild(S);
           if (view.finalized) {
+            localStorage.removeItem('c2c.screen.' + S.id);
             announce(t('finalized'), 'ok');
             S.back();
             return;
