@@ -272,8 +272,8 @@ async function doSync() {
   btn.disabled = false;
   outcome.textContent = text;
   outcome.className = 'outcome ' + kind;
-  outcome.hidden = false;
-  announce(text, kind);
+  outcome.hidden = false; // itself a live region: no second announcement
+  if (Date.now() - announcedAt > 1500) clearStatus();
   renderHeader();
   // New households, forms or check-ins may have arrived; a survey keeps its screen.
   if (current && current.fn !== surveyScreen) redraw();
