@@ -100,7 +100,8 @@ async function go(fn, ...args) {
     nodes = await fn(...args);
   } catch (e) {
     if (await handleError(e)) return;
-    nodes = [heading(t('err_unknown', { message: '' })), h('p', { class: 'error' }, errorMessage(e))];
+    nodes = [heading(t('error_title')), h('p', { class: 'error' }, errorMessage(e)),
+      session ? h('button', { type: 'button', class: 'secondary', onclick: () => goHome() }, t('back')) : null];
     $view.dataset.screen = 'error';
   }
   if (current.fn !== fn) return; // another navigation won
@@ -1419,7 +1420,7 @@ async function boot() {
     }
     return go(() => {
       $view.dataset.screen = 'error';
-      return [heading(t('storage_error', { message: '' })), h('p', { class: 'error', role: 'alert' }, errorMessage(e))];
+      return [heading(t('error_title')), h('p', { class: 'error', role: 'alert' }, errorMessage(e))];
     });
   }
   if (code) return enroll(code);
