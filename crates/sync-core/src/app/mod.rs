@@ -504,6 +504,14 @@ impl DeviceStore {
             forms: report.forms_received,
             attachments_uploaded: report.attachments_uploaded,
             attachments_refused: report.attachments_refused,
+            refusals: report
+                .refusals
+                .into_iter()
+                .map(|(record, reason)| Refusal {
+                    record_id: record.to_string(),
+                    reason,
+                })
+                .collect(),
         })
     }
 }

@@ -399,6 +399,22 @@ pub struct SyncSummary {
     /// Attachments the server refused (too large, out of scope); they stay on the
     /// device and are tried again at the next sync.
     pub attachments_refused: u64,
+    /// Why changes were refused (`rejected`): each record and the server's reason,
+    /// once per record and reason.
+    pub refusals: Vec<Refusal>,
+}
+
+/// A record with a change the server refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(
+    all(feature = "ffi", not(target_arch = "wasm32")),
+    derive(uniffi::Record)
+)]
+pub struct Refusal {
+    /// The record id.
+    pub record_id: String,
+    /// The server's reason (`out of scope`, `not allowed for role parent`...).
+    pub reason: String,
 }
 
 /// Each item of `items` (and below) by name, with the group or repeat it is directly

@@ -64,6 +64,9 @@ pub struct SyncReport {
     pub pushed: u64,
     /// Changes the server refused (now in quarantine).
     pub rejected: u64,
+    /// Why: each record with a refused change and the server's reason, once per
+    /// record and reason, in the order refused.
+    pub refusals: Vec<(Uuid, String)>,
     /// Changes received that were new to this device.
     pub pulled: u64,
     /// Records removed by tombstones.
@@ -301,6 +304,10 @@ impl SyncClient {
                     PushStatus::Rejected => {
                         let reason = result.reason.unwrap_or_else(|| "refused".into());
                         tracing::warn!(record = %item.record_id, %reason, "server refused a change");
+                        let refusal = (item.record_id, reason.clone());
+                        if !run.report.refusals.contains(&refusal) {
+                            run.report.refusals.push(refusal);
+                        }
                         refused.push((item.hash, reason));
                     }
                 }

@@ -2550,6 +2550,75 @@ public func FfiConverterTypeRangeView_lower(_ value: RangeView) -> RustBuffer {
 
 
 /**
+ * A record with a change the server refused, and why.
+ */
+public struct Refusal: Equatable, Hashable {
+    /**
+     * The record id.
+     */
+    public var recordId: String
+    /**
+     * The server's reason (`out of scope`, `not allowed for role parent`...).
+     */
+    public var reason: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The record id.
+         */recordId: String, 
+        /**
+         * The server's reason (`out of scope`, `not allowed for role parent`...).
+         */reason: String) {
+        self.recordId = recordId
+        self.reason = reason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Refusal: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRefusal: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Refusal {
+        return
+            try Refusal(
+                recordId: FfiConverterString.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Refusal, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.recordId, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRefusal_lift(_ buf: RustBuffer) throws -> Refusal {
+    return try FfiConverterTypeRefusal.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRefusal_lower(_ value: Refusal) -> RustBuffer {
+    return FfiConverterTypeRefusal.lower(value)
+}
+
+
+/**
  * A response, check-in or case note in a list.
  */
 public struct ResponseSummary: Equatable, Hashable {
@@ -3114,6 +3183,11 @@ public struct SyncSummary: Equatable, Hashable {
      * device and are tried again at the next sync.
      */
     public var attachmentsRefused: UInt64
+    /**
+     * Why changes were refused (`rejected`): each record and the server's reason,
+     * once per record and reason.
+     */
+    public var refusals: [Refusal]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3140,7 +3214,11 @@ public struct SyncSummary: Equatable, Hashable {
         /**
          * Attachments the server refused (too large, out of scope); they stay on the
          * device and are tried again at the next sync.
-         */attachmentsRefused: UInt64) {
+         */attachmentsRefused: UInt64, 
+        /**
+         * Why changes were refused (`rejected`): each record and the server's reason,
+         * once per record and reason.
+         */refusals: [Refusal]) {
         self.pushed = pushed
         self.rejected = rejected
         self.pulled = pulled
@@ -3148,6 +3226,7 @@ public struct SyncSummary: Equatable, Hashable {
         self.forms = forms
         self.attachmentsUploaded = attachmentsUploaded
         self.attachmentsRefused = attachmentsRefused
+        self.refusals = refusals
     }
 
     
@@ -3172,7 +3251,8 @@ public struct FfiConverterTypeSyncSummary: FfiConverterRustBuffer {
                 bytes: FfiConverterUInt64.read(from: &buf), 
                 forms: FfiConverterUInt64.read(from: &buf), 
                 attachmentsUploaded: FfiConverterUInt64.read(from: &buf), 
-                attachmentsRefused: FfiConverterUInt64.read(from: &buf)
+                attachmentsRefused: FfiConverterUInt64.read(from: &buf), 
+                refusals: FfiConverterSequenceTypeRefusal.read(from: &buf)
         )
     }
 
@@ -3184,6 +3264,7 @@ public struct FfiConverterTypeSyncSummary: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.forms, into: &buf)
         FfiConverterUInt64.write(value.attachmentsUploaded, into: &buf)
         FfiConverterUInt64.write(value.attachmentsRefused, into: &buf)
+        FfiConverterSequenceTypeRefusal.write(value.refusals, into: &buf)
     }
 }
 
@@ -3940,6 +4021,31 @@ fileprivate struct FfiConverterSequenceTypeQuestionState: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeQuestionState.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeRefusal: FfiConverterRustBuffer {
+    typealias SwiftType = [Refusal]
+
+    public static func write(_ value: [Refusal], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRefusal.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Refusal] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Refusal]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRefusal.read(from: &buf))
         }
         return seq
     }

@@ -3668,6 +3668,53 @@ public object FfiConverterTypeRangeView: FfiConverterRustBuffer<RangeView> {
 
 
 /**
+ * A record with a change the server refused, and why.
+ */
+data class Refusal (
+    /**
+     * The record id.
+     */
+    var `recordId`: kotlin.String
+    , 
+    /**
+     * The server's reason (`out of scope`, `not allowed for role parent`...).
+     */
+    var `reason`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRefusal: FfiConverterRustBuffer<Refusal> {
+    override fun read(buf: ByteBuffer): Refusal {
+        return Refusal(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Refusal) = (
+            FfiConverterString.allocationSize(value.`recordId`) +
+            FfiConverterString.allocationSize(value.`reason`)
+    )
+
+    override fun write(value: Refusal, buf: ByteBuffer) {
+            FfiConverterString.write(value.`recordId`, buf)
+            FfiConverterString.write(value.`reason`, buf)
+    }
+}
+
+
+
+/**
  * A response, check-in or case note in a list.
  */
 data class ResponseSummary (
@@ -4089,6 +4136,12 @@ data class SyncSummary (
      * device and are tried again at the next sync.
      */
     var `attachmentsRefused`: kotlin.ULong
+    , 
+    /**
+     * Why changes were refused (`rejected`): each record and the server's reason,
+     * once per record and reason.
+     */
+    var `refusals`: List<Refusal>
     
 ){
     
@@ -4112,6 +4165,7 @@ public object FfiConverterTypeSyncSummary: FfiConverterRustBuffer<SyncSummary> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterSequenceTypeRefusal.read(buf),
         )
     }
 
@@ -4122,7 +4176,8 @@ public object FfiConverterTypeSyncSummary: FfiConverterRustBuffer<SyncSummary> {
             FfiConverterULong.allocationSize(value.`bytes`) +
             FfiConverterULong.allocationSize(value.`forms`) +
             FfiConverterULong.allocationSize(value.`attachmentsUploaded`) +
-            FfiConverterULong.allocationSize(value.`attachmentsRefused`)
+            FfiConverterULong.allocationSize(value.`attachmentsRefused`) +
+            FfiConverterSequenceTypeRefusal.allocationSize(value.`refusals`)
     )
 
     override fun write(value: SyncSummary, buf: ByteBuffer) {
@@ -4133,6 +4188,7 @@ public object FfiConverterTypeSyncSummary: FfiConverterRustBuffer<SyncSummary> {
             FfiConverterULong.write(value.`forms`, buf)
             FfiConverterULong.write(value.`attachmentsUploaded`, buf)
             FfiConverterULong.write(value.`attachmentsRefused`, buf)
+            FfiConverterSequenceTypeRefusal.write(value.`refusals`, buf)
     }
 }
 
@@ -4900,6 +4956,34 @@ public object FfiConverterSequenceTypeQuestionState: FfiConverterRustBuffer<List
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeQuestionState.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeRefusal: FfiConverterRustBuffer<List<Refusal>> {
+    override fun read(buf: ByteBuffer): List<Refusal> {
+        val len = buf.getInt()
+        return List<Refusal>(len) {
+            FfiConverterTypeRefusal.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Refusal>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeRefusal.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Refusal>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeRefusal.write(it, buf)
         }
     }
 }
