@@ -40,7 +40,14 @@
 //! - `free()` closes the database once no sync is running (a running sync holds the
 //!   store until it settles: cancel it and await its promise first).
 //! - There is no encrypted store in the browser (no SQLCipher): the file on OPFS is
-//!   plain SQLite.
+//!   plain SQLite, with a rollback journal (the VFS refuses WAL). Open a file once per
+//!   worker and keep that one `WebStore`: the pool does not share a database between
+//!   connections.
+//! - Beyond the Kotlin and Swift API: `sync`'s `onProgress` may be `null`.
+//! - Sync requests go through the browser's fetch: a server on another origin than the
+//!   page must answer CORS (with `Authorization` and `Content-Encoding` allowed). The
+//!   browser inflates gzip answers itself, so `bytes` in the summary and progress
+//!   counts them inflated.
 
 #[cfg(target_arch = "wasm32")]
 mod web;
