@@ -7,17 +7,15 @@
 //! `target/screenshots/`.
 
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Client;
 use forms::instruments::seed_form;
 use indicators::{children, overall, survey_indicators, table, Dimension, Shown};
+use scenarios::chromium::{
+    all, click, find, goto, text, wait_until, BrowserOptions, Chromedriver, Screenshots,
+};
 use scenarios::device::{device, device_sign_in, sync};
 use scenarios::server::{create_user, Database};
 use scenarios::Seeded;
@@ -26,136 +24,9 @@ use sync_core::record::FieldPath;
 use sync_core::{Answers, Commit, FormRef, RecordKind, Scope, Store, Value};
 use uuid::Uuid;
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
 const HOUSEHOLDS: u64 = 30;
 /// The field both phones edit offline.
 const CONFLICTED: &str = "feel_safe_day";
-
-/// A chromedriver process on a free loopback port, killed (with the browser it
-/// started, in its process group) on drop.
-struct Chromedriver {
-    child: Child,
-    url: String,
-}
-
-impl Chromedriver {
-    fn start(log: &Path) -> Chromedriver {
-        assert!(
-            Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
-            "this test drives Chromium through chromedriver: install them with \
-             `apt-get install chromium chromium-driver` (.ci/run does)"
-        );
-        let free = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = free.local_addr().unwrap().port();
-        drop(free);
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .arg(format!("--log-path={}", log.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("start chromedriver");
-        wait_until("chromedriver listening", || {
-            TcpStream::connect(("127.0.0.1", port)).is_ok()
-        });
-        Chromedriver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    /// A headless browser session that saves downloads in `downloads`.
-    async fn browser(&self, downloads: &Path) -> Client {
-        let caps = json!({"goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--window-size=1280,1000"],
-            "prefs": {"download.default_directory": downloads,
-                      "download.prompt_for_download": false},
-        }});
-        ClientBuilder::native()
-            .capabilities(caps.as_object().unwrap().clone())
-            .connect(&self.url)
-            .await
-            .expect("a Chromium session through chromedriver")
-    }
-}
-
-impl Drop for Chromedriver {
-    fn drop(&mut self) {
-        // The whole process group: chromedriver and the Chromium it started.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.wait();
-    }
-}
-
-/// Screenshots in `target/screenshots/`, numbered in the order taken.
-struct Screenshots {
-    dir: PathBuf,
-    taken: Vec<PathBuf>,
-}
-
-impl Screenshots {
-    /// Screenshots in `target/screenshots` (SQLite) or `target/screenshots-postgres`.
-    fn new(db: Database) -> Screenshots {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
-        let dir = target.join(match db {
-            Database::Sqlite => "screenshots",
-            Database::Postgres => "screenshots-postgres",
-        });
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Screenshots {
-            dir,
-            taken: Vec::new(),
-        }
-    }
-
-    async fn take(&mut self, c: &Client, name: &str) {
-        let path = (self.dir).join(format!("{:02}-{name}.png", self.taken.len() + 1));
-        std::fs::write(&path, c.screenshot().await.unwrap()).unwrap();
-        self.taken.push(path);
-    }
-}
-
-/// The first element matching `css`, waiting for it to appear (pages load after
-/// clicks and submits).
-async fn find(c: &Client, css: &str) -> Element {
-    let found = c.wait().at_most(Duration::from_secs(20));
-    match found.for_element(Locator::Css(css)).await {
-        Ok(element) => element,
-        Err(e) => panic!("no `{css}` on {}: {e}", c.current_url().await.unwrap()),
-    }
-}
-
-/// Wait up to 20 s for `ready`.
-fn wait_until(what: &str, ready: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !ready() {
-        assert!(started.elapsed() < Duration::from_secs(20), "no {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-async fn all(c: &Client, css: &str) -> Vec<Element> {
-    c.find_all(Locator::Css(css)).await.unwrap()
-}
-
-async fn goto(c: &Client, url: &str) {
-    c.goto(url).await.unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    find(c, css).await.click().await.unwrap();
-}
-
-/// The trimmed text of the first element matching `css`.
-async fn text(c: &Client, css: &str) -> String {
-    find(c, css).await.text().await.unwrap().trim().to_string()
-}
 
 async fn sign_in(c: &Client, base: &str, user: &str, shots: &mut Screenshots) {
     goto(c, &format!("{base}/sign-in")).await;
@@ -326,10 +197,20 @@ async fn staff_in_a_real_browser(db: Database) {
     assert!(on_server, "the server's record must hold the conflict");
 
     // 3. Sign in.
-    let mut shots = Screenshots::new(db);
+    let mut shots = Screenshots::new(
+        env!("CARGO_TARGET_TMPDIR"),
+        match db {
+            Database::Sqlite => "screenshots",
+            Database::Postgres => "screenshots-postgres",
+        },
+    );
     let downloads = dir.path().join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
-    let c = driver.browser(&downloads).await;
+    let options = BrowserOptions {
+        downloads: Some(downloads.clone()),
+        ..BrowserOptions::default()
+    };
+    let c = driver.browser(&options).await;
     sign_in(&c, &base, "bea", &mut shots).await;
     shots.take(&c, "dashboard").await;
 
@@ -467,10 +348,6 @@ async fn staff_in_a_real_browser(db: Database) {
 
     // 9. Every screenshot is a PNG with something in it.
     c.close().await.unwrap();
-    for path in &shots.taken {
-        let png = std::fs::read(path).unwrap();
-        let png = png.len() > 1000 && png.starts_with(b"\x89PNG\r\n\x1a\n");
-        assert!(png, "{} is no PNG", path.display());
-    }
-    println!("screenshots in {}", shots.dir.display());
+    shots.assert_all_png();
+    println!("screenshots in {}", shots.dir().display());
 }

@@ -113,6 +113,7 @@ pub fn router_with_state(state: AppState) -> Router {
             put(handlers::attachments::chunk),
         )
         .merge(crate::web::routes())
+        .merge(crate::field_app::routes())
         .fallback(not_found)
         // Bodies are read by `extract::read_limited`, which answers 413 in JSON.
         .layer(DefaultBodyLimit::disable())

@@ -26,6 +26,7 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod field_app;
 pub mod handlers;
 pub mod limits;
 pub mod listen;

@@ -67,8 +67,9 @@ pub async fn users(State(state): State<AppState>, staff: Staff) -> Response {
         Err(page) => return page,
     };
     let mut body = String::from(
-        "<h1>Users</h1><p>Enroll a phone for a user with a one-time code: the app reads \
-         the QR code, or the user types the code. It works once, for a day.</p>\
+        "<h1>Users</h1><p>Enroll a phone for a user with a one-time code: the phone's \
+         camera opens the field app from its QR code (or send the link), or the user types \
+         the code in an installed app. It works once, for a day.</p>\
          <table id=\"users\"><thead><tr><th>User</th><th>Role</th><th>Scope</th>\
          <th>Active devices</th><th></th></tr></thead><tbody>",
     );
@@ -142,12 +143,11 @@ pub async fn enroll(
         Err(page) => return page,
     };
     tracing::info!(user = %user.id, by = %staff.caller.user_id, "enrollment code created");
-    let payload = format!(
-        "c2c://enroll?server={}&code={}",
-        server_url(&headers),
-        enrollment.code
-    );
-    let qr = QrCode::new(payload.as_bytes())
+    // The link opens the field app in the phone's browser and enrolls it (the native
+    // apps read the same link). The code travels in the fragment, which browsers never
+    // send, so it reaches no server log.
+    let link = format!("{}/app/#enroll={}", server_url(&headers), enrollment.code);
+    let qr = QrCode::new(link.as_bytes())
         .map(|code| {
             code.render::<svg::Color<'_>>()
                 .min_dimensions(220, 220)
@@ -158,14 +158,18 @@ pub async fn enroll(
     // The renderer starts with an XML declaration, which has no place inside HTML.
     let qr = qr.find("<svg").map_or("", |i| &qr[i..]);
     let body = format!(
-        "<h1>Enroll a device for {}</h1><p>Open the app on the phone and scan this code, or \
-         type the code below. It works once, until {} ({} hours).</p>\
+        "<h1>Enroll a device for {}</h1><p>On the phone, scan this code with the camera, \
+         or open the link below: the field app opens in the browser and enrolls the phone. \
+         In an installed app, scan it or type the code. It works once, until {} ({} hours).</p>\
          <div id=\"enrollment-qr\">{qr}</div>\
+         <p>Link: <a id=\"enrollment-link\" href=\"{}\">{}</a></p>\
          <p>Code: <strong id=\"enrollment-code\" style=\"font-size:1.6rem;letter-spacing:.1em\">{}</strong></p>\
          <p>Server: <code>{}</code></p><p><a href=\"/users\">Back to users</a></p>",
         escape(&user.username),
         when(enrollment.expires_at),
         ENROLLMENT_TTL / 3600,
+        escape(&link),
+        escape(&link),
         escape(&enrollment.code),
         escape(&server_url(&headers)),
     );

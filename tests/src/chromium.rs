@@ -1,0 +1,238 @@
+//! Debian's headless Chromium driven through chromedriver (WebDriver, with fantoccini),
+//! for the scenarios that use the staff pages and the field app in a real browser:
+//! the driver process, a browser session, screenshots, waiting for elements, and the
+//! Chromium-only commands the field app's tests need (network emulation, CDP).
+
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A chromedriver process on a free loopback port, killed (with the browsers it
+/// started, in its process group) on drop.
+pub struct Chromedriver {
+    child: Child,
+    url: String,
+}
+
+/// How a browser session starts.
+#[derive(Debug, Clone, Default)]
+pub struct BrowserOptions {
+    /// Where downloads are saved.
+    pub downloads: Option<PathBuf>,
+    /// The browser's profile directory: a second session on the same directory is
+    /// the same browser restarted (its storage, its service workers).
+    pub profile: Option<PathBuf>,
+    /// A phone's screen (360 × 740 CSS pixels, touch) instead of a 1280 × 1000 window.
+    pub phone: bool,
+}
+
+impl Chromedriver {
+    /// Start chromedriver, logging to `log`.
+    pub fn start(log: &Path) -> Chromedriver {
+        assert!(
+            Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
+            "this test drives Chromium through chromedriver: install them with \
+             `apt-get install chromium chromium-driver` (.ci/run does)"
+        );
+        let free = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = free.local_addr().unwrap().port();
+        drop(free);
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .arg(format!("--log-path={}", log.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("start chromedriver");
+        wait_until("chromedriver listening", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Chromedriver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// A headless browser session.
+    pub async fn browser(&self, options: &BrowserOptions) -> Client {
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-dev-shm-usage".into(),
+        ];
+        if !options.phone {
+            args.push("--window-size=1280,1000".into());
+        }
+        if let Some(profile) = &options.profile {
+            args.push(format!("--user-data-dir={}", profile.display()));
+        }
+        let mut chrome = json!({"binary": CHROMIUM, "args": args});
+        if let Some(downloads) = &options.downloads {
+            chrome["prefs"] = json!({"download.default_directory": downloads,
+                                     "download.prompt_for_download": false});
+        }
+        if options.phone {
+            chrome["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 2.0, "touch": true},
+                "userAgent": "Mozilla/5.0 (Linux; Android 12; Moto G) AppleWebKit/537.36 \
+                              (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36",
+            });
+        }
+        let caps = json!({"goog:chromeOptions": chrome});
+        ClientBuilder::native()
+            .capabilities(caps.as_object().unwrap().clone())
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session through chromedriver")
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // The whole process group: chromedriver and the Chromium it started.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Screenshots in a directory of the target directory, numbered in the order taken.
+pub struct Screenshots {
+    dir: PathBuf,
+    taken: Vec<PathBuf>,
+}
+
+impl Screenshots {
+    /// Screenshots in `<target>/<name>/` (emptied first). A test passes its
+    /// `env!("CARGO_TARGET_TMPDIR")`, whose parent is the target directory.
+    pub fn new(target_tmpdir: &str, name: &str) -> Screenshots {
+        let target = Path::new(target_tmpdir).parent().unwrap();
+        let dir = target.join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Screenshots {
+            dir,
+            taken: Vec::new(),
+        }
+    }
+
+    /// Save what `c` shows as the next screenshot, named `name`.
+    pub async fn take(&mut self, c: &Client, name: &str) {
+        let path = (self.dir).join(format!("{:02}-{name}.png", self.taken.len() + 1));
+        std::fs::write(&path, c.screenshot().await.unwrap()).unwrap();
+        self.taken.push(path);
+    }
+
+    /// Check that every screenshot is a PNG with something in it.
+    pub fn assert_all_png(&self) {
+        assert!(!self.taken.is_empty(), "no screenshot was taken");
+        for path in &self.taken {
+            let png = std::fs::read(path).unwrap();
+            let png = png.len() > 1000 && png.starts_with(b"\x89PNG\r\n\x1a\n");
+            assert!(png, "{} is no PNG", path.display());
+        }
+    }
+
+    /// The directory they are in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// The first element matching `css`, waiting up to 20 s for it to appear (pages load
+/// after clicks and submits).
+pub async fn find(c: &Client, css: &str) -> Element {
+    let found = c.wait().at_most(Duration::from_secs(20));
+    match found.for_element(Locator::Css(css)).await {
+        Ok(element) => element,
+        Err(e) => panic!("no `{css}` on {}: {e}", c.current_url().await.unwrap()),
+    }
+}
+
+/// Every element matching `css` now.
+pub async fn all(c: &Client, css: &str) -> Vec<Element> {
+    c.find_all(Locator::Css(css)).await.unwrap()
+}
+
+/// Open `url`.
+pub async fn goto(c: &Client, url: &str) {
+    c.goto(url).await.unwrap();
+}
+
+/// Click the first element matching `css` (waiting for it).
+pub async fn click(c: &Client, css: &str) {
+    find(c, css).await.click().await.unwrap();
+}
+
+/// The trimmed text of the first element matching `css` (waiting for it).
+pub async fn text(c: &Client, css: &str) -> String {
+    find(c, css).await.text().await.unwrap().trim().to_string()
+}
+
+/// Wait up to 20 s for `ready`.
+pub fn wait_until(what: &str, ready: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < Duration::from_secs(20), "no {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A Chromium-only WebDriver command: `POST /session/{id}/{path}` with `body`.
+#[derive(Debug)]
+struct ChromiumCommand {
+    path: &'static str,
+    body: Value,
+}
+
+impl WebDriverCompatibleCommand for ChromiumCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/{}", self.path))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.to_string()))
+    }
+}
+
+/// Cut the browser off the network (`offline`), or give it back, as Chromium's
+/// DevTools network emulation does: requests fail as they do on a phone without
+/// signal.
+pub async fn set_offline(c: &Client, offline: bool) {
+    let conditions = json!({"network_conditions": {
+        "offline": offline, "latency": 0,
+        "download_throughput": -1, "upload_throughput": -1,
+    }});
+    c.issue_cmd(ChromiumCommand {
+        path: "chromium/network_conditions",
+        body: conditions,
+    })
+    .await
+    .expect("network emulation");
+}
+
+/// Run a Chrome DevTools Protocol command on the page (`Emulation.setCPUThrottlingRate`).
+pub async fn cdp(c: &Client, command: &str, params: Value) -> Value {
+    c.issue_cmd(ChromiumCommand {
+        path: "goog/cdp/execute",
+        body: json!({"cmd": command, "params": params}),
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{command}: {e}"))
+}

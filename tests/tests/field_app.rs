@@ -1,0 +1,400 @@
+//! The browser field app (`/app/`, the core compiled to WebAssembly) in Debian's
+//! headless Chromium on a phone-sized screen, against a real server process. A
+//! screenshot follows every step, in `target/screenshots-app/`.
+//!
+//! 1. An outreach worker enrolls from the link the users page makes, goes offline
+//!    (network emulation), reloads the app offline, records a household and a survey
+//!    with three children, finalizes; syncs with the server stopped (refused as
+//!    offline, nothing lost), then online: the server holds exactly those records,
+//!    once, and the staff pages show them.
+
+use std::time::{Duration, Instant};
+
+use fantoccini::Client;
+use scenarios::chromium::{
+    all, click, find, goto, set_offline, text, BrowserOptions, Chromedriver, Screenshots,
+};
+use scenarios::server::{create_user, TestServer};
+use serde_json::{json, Value};
+
+/// Wait for the app's store to be open and its first screen drawn.
+async fn ready(c: &Client) {
+    let script = "const done = arguments[arguments.length - 1];
+        const wait = () => window.c2cReady
+            ? window.c2cReady.then(() => done('ok'), (e) => done('failed: ' + e))
+            : setTimeout(wait, 50);
+        wait();";
+    let answer = c.execute_async(script, vec![]).await.unwrap();
+    assert_eq!(answer, json!("ok"), "the app did not start");
+}
+
+/// The name of the screen shown (`data-screen` on `<main>`), once it is `want`.
+async fn screen(c: &Client, want: &str) {
+    let started = Instant::now();
+    loop {
+        let shown = c
+            .execute(
+                "const m = document.querySelector('main');
+                 return [m.dataset.screen, m.innerText, document.getElementById('status').innerText];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if shown[0] == want {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the app shows {shown}, not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Call the core in the page's worker, as the app does (`rpc.js`), and return what it
+/// answers: for checks on what the browser's store holds.
+async fn core(c: &Client, method: &str, args: Value) -> Value {
+    let script = "const [method, args, done] = arguments;
+        import('./rpc.js')
+            .then((rpc) => rpc.call(method, ...args))
+            .then((v) => done({ok: v === undefined ? null : v}), (e) => done({error: String(e.message || e)}));";
+    let answer = c
+        .execute_async(script, vec![json!(method), args])
+        .await
+        .unwrap();
+    match answer.get("ok") {
+        Some(v) => v.clone(),
+        None => panic!("{method}: {answer}"),
+    }
+}
+
+/// The changes waiting to be sent, as the store counts them; the header shows the
+/// same count once it has caught up.
+async fn outbox(c: &Client) -> u64 {
+    let pending = core(c, "pendingChanges", json!([])).await.as_u64().unwrap();
+    let started = Instant::now();
+    loop {
+        let shown: u64 = text(c, "[data-test=outbox-count]").await.parse().unwrap();
+        if shown == pending {
+            return pending;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the header shows {shown} waiting, the store {pending}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Press Sync and wait for its outcome; returns the outcome's text.
+async fn sync(c: &Client) -> String {
+    let before = c
+        .execute(
+            "return document.querySelector('[data-test=sync-outcome]').textContent",
+            vec![],
+        )
+        .await
+        .unwrap();
+    // Clear it, so the outcome read below is this sync's.
+    c.execute(
+        "document.querySelector('[data-test=sync-outcome]').textContent = ''",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(c, "[data-test=sync]").await;
+    let started = Instant::now();
+    loop {
+        let shown = c
+            .execute(
+                "const o = document.querySelector('[data-test=sync-outcome]');
+                 const busy = !document.getElementById('sync-panel').hidden;
+                 return busy ? '' : o.textContent;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let shown = shown.as_str().unwrap_or_default().trim().to_string();
+        if !shown.is_empty() {
+            return shown;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no sync outcome (before: {before})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Wait until the service worker controls the page (so a reload offline is served
+/// from its cache).
+async fn controlled(c: &Client) {
+    let script = "const done = arguments[arguments.length - 1];
+        const check = () => navigator.serviceWorker.controller ? done(true) : setTimeout(check, 50);
+        navigator.serviceWorker.ready.then(check);";
+    assert_eq!(c.execute_async(script, vec![]).await.unwrap(), json!(true));
+}
+
+/// The household survey's answers, by question name; a child's by instance (1-based).
+fn survey_answer(name: &str, child: Option<usize>) -> Option<&'static str> {
+    Some(match (name, child) {
+        ("consent" | "has_child", None) => "yes",
+        ("interview_language", None) => "es",
+        ("home_language", None) => "es",
+        ("feel_safe_day", None) => "somewhat_safe",
+        ("home_internet", None) => "yes",
+        ("home_devices", None) => "smartphone",
+        ("age_years", Some(1)) => "4",
+        ("age_years", Some(2)) => "9",
+        ("age_years", Some(3)) => "15",
+        ("grade", Some(1)) => "prek",
+        ("grade", Some(2)) => "3",
+        ("grade", Some(3)) => "10",
+        ("hispanic", Some(_)) => "yes",
+        ("race", Some(_)) => "white",
+        ("usual_place", Some(_)) => "yes",
+        ("place_type", Some(_)) => "clinic",
+        ("early_learning", Some(_)) => "head_start",
+        ("read_times", Some(_)) => "daily",
+        ("college_talk", Some(_)) => "yes",
+        _ => return None,
+    })
+}
+
+/// `child[2]/age_years` → ("age_years", Some(2)).
+fn split_path(path: &str) -> (&str, Option<usize>) {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let child = path
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .and_then(|(n, _)| n.parse().ok());
+    (name, child)
+}
+
+/// Answer every question the survey shows, screen by screen, adding three children,
+/// up to the review screen.
+async fn answer_survey(c: &Client, shots: &mut Screenshots) {
+    let mut children = 0;
+    for step in 0..80 {
+        screen(c, "survey").await;
+        find(c, "#screen-heading").await;
+        if !all(c, "[data-test=finalize]").await.is_empty() {
+            return;
+        }
+        if !all(c, "[data-test=add-repeat]").await.is_empty() {
+            if children < 3 {
+                children += 1;
+                click(c, "[data-test=add-repeat]").await;
+                // The new child's first screen.
+                find(
+                    c,
+                    &format!("[data-test=question][data-path^='child[{children}]']"),
+                )
+                .await;
+                continue;
+            }
+            click(c, "[data-test=next]").await;
+            continue;
+        }
+        for block in all(c, "[data-test=question]").await {
+            let path = block.attr("data-path").await.unwrap().unwrap();
+            let kind = block.attr("data-type").await.unwrap().unwrap_or_default();
+            let (name, child) = split_path(&path);
+            let Some(value) = survey_answer(name, child) else {
+                continue;
+            };
+            match kind.as_str() {
+                "select_one" | "select_multiple" => {
+                    let css = format!("label.choice:has(input[name='{path}'][value='{value}'])");
+                    click(c, &css).await;
+                }
+                _ => {
+                    let input = find(c, &format!("input[name='{path}']")).await;
+                    input.clear().await.unwrap();
+                    input.send_keys(value).await.unwrap();
+                }
+            }
+        }
+        if step < 3 || children > 0 && step % 4 == 0 {
+            shots.take(c, &format!("survey-{step}")).await;
+        }
+        click(c, "[data-test=next]").await;
+    }
+    panic!("the survey never reached its review screen");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_enrolls_records_offline_and_syncs_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let driver = Chromedriver::start(&dir.path().join("chromedriver.log"));
+    let mut server = TestServer::start(&dir.path().join("server"));
+    let base = server.url();
+    create_user(&base, "bea", "backbone_staff", json!({"partnership": "p1"})).await;
+    let ana_scope = json!({"partnership": "p1", "neighborhood": "east"});
+    create_user(&base, "ana", "outreach_worker", ana_scope).await;
+    let mut shots = Screenshots::new(env!("CARGO_TARGET_TMPDIR"), "screenshots-app");
+
+    // Staff make an enrollment link on the users page.
+    let staff = driver.browser(&BrowserOptions::default()).await;
+    staff_sign_in(&staff, &base, "bea").await;
+    goto(&staff, &format!("{base}/users")).await;
+    click(&staff, "tr[data-user=ana] button[type=submit]").await;
+    let link = find(&staff, "a#enrollment-link").await;
+    let link = link.attr("href").await.unwrap().unwrap();
+    assert!(link.starts_with(&format!("{base}/app/#enroll=")), "{link}");
+    shots.take(&staff, "staff-enrollment-link").await;
+
+    // 1. The worker opens it on the phone: enrolled, the code gone from the address.
+    let phone = driver
+        .browser(&BrowserOptions {
+            phone: true,
+            profile: Some(dir.path().join("phone-profile")),
+            ..BrowserOptions::default()
+        })
+        .await;
+    goto(&phone, &link).await;
+    ready(&phone).await;
+    screen(&phone, "worker-home").await;
+    let address = phone.current_url().await.unwrap();
+    assert!(!address.as_str().contains("enroll"), "{address}");
+    let session = core(&phone, "session", json!([])).await;
+    assert_eq!(session["username"], "ana");
+    assert_eq!(session["role"], "outreach_worker");
+    shots.take(&phone, "enrolled").await;
+    controlled(&phone).await;
+
+    // 2. Offline (no network at all), the app still opens on a reload.
+    set_offline(&phone, true).await;
+    phone.refresh().await.unwrap();
+    ready(&phone).await;
+    screen(&phone, "worker-home").await;
+    shots.take(&phone, "offline-reload").await;
+
+    // 3. A household, one member, a survey with three children, finalized.
+    click(&phone, "[data-test=add-household]").await;
+    find(&phone, "[data-test=household-name]")
+        .await
+        .send_keys("Familia Rivera")
+        .await
+        .unwrap();
+    find(&phone, "[data-test=household-address]")
+        .await
+        .send_keys("12 Elm St")
+        .await
+        .unwrap();
+    shots.take(&phone, "add-household").await;
+    click(&phone, "[data-test=save-household]").await;
+    screen(&phone, "household").await;
+    click(&phone, "details.add summary").await;
+    find(&phone, "[data-test=member-name]")
+        .await
+        .send_keys("Rosa Rivera")
+        .await
+        .unwrap();
+    click(
+        &phone,
+        "[data-test=member-relationship] option[value=parent]",
+    )
+    .await;
+    click(&phone, "[data-test=save-member]").await;
+    find(&phone, "[data-test=member-row]").await;
+    shots.take(&phone, "household").await;
+    click(&phone, "[data-test=start-form][data-form=household_survey]").await;
+    answer_survey(&phone, &mut shots).await;
+    click(&phone, "[data-test=finalize]").await;
+    let responses = wait_for_final(&phone).await;
+    shots.take(&phone, "finalized").await;
+    let response_id = responses[0]["id"].as_str().unwrap().to_string();
+    let view = core(&phone, "response", json!([response_id, "en"])).await;
+    let children = view["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["kind"] == "instance")
+        .count();
+    assert_eq!(children, 3, "three children recorded");
+    let waiting = outbox(&phone).await;
+    assert!(waiting > 0, "the outbox holds the work");
+
+    // 4. The server stopped: the sync says so and nothing is lost, even over a reload.
+    server.kill();
+    set_offline(&phone, false).await;
+    let outcome = sync(&phone).await;
+    shots.take(&phone, "sync-server-down").await;
+    assert_eq!(outbox(&phone).await, waiting, "{outcome}");
+    phone.refresh().await.unwrap();
+    ready(&phone).await;
+    screen(&phone, "worker-home").await;
+    assert_eq!(outbox(&phone).await, waiting);
+    let row = text(&phone, "[data-test=household-row]").await;
+    assert!(row.contains("Familia Rivera"), "{row}");
+
+    // 5. Online again: everything sent, once.
+    server.restart();
+    let outcome = sync(&phone).await;
+    shots.take(&phone, "synced").await;
+    assert_eq!(outbox(&phone).await, 0, "{outcome}");
+    let kinds =
+        |server: &TestServer| server.column::<String>("SELECT kind FROM records ORDER BY kind");
+    assert_eq!(kinds(&server), ["household", "person", "response"]);
+    let changes = server.count("changes");
+    // A second sync sends nothing and the server holds no second copy.
+    sync(&phone).await;
+    assert_eq!(server.count("changes"), changes);
+    assert_eq!(kinds(&server).len(), 3);
+    let on_server: Vec<String> = server.column(&format!(
+        "SELECT id FROM records WHERE id = '{response_id}'"
+    ));
+    assert_eq!(on_server.len(), 1);
+
+    // 6. The staff pages show the response with its three children.
+    goto(&staff, &format!("{base}/records/{response_id}")).await;
+    let page = text(&staff, "main").await;
+    assert!(
+        page.contains("Familia Rivera") || page.contains("household_survey"),
+        "{page}"
+    );
+    assert!(
+        page.contains("child[3]"),
+        "three children on the staff page: {page}"
+    );
+    shots.take(&staff, "staff-record").await;
+
+    phone.close().await.unwrap();
+    staff.close().await.unwrap();
+    shots.assert_all_png();
+    assert!(!server.log_has_panic());
+}
+
+/// The finalized responses, once the app shows one.
+async fn wait_for_final(phone: &Client) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let responses = core(phone, "responses", json!([null])).await;
+        let list = responses.as_array().cloned().unwrap_or_default();
+        if list.iter().any(|r| r["finalized"] == true) {
+            return list;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the survey was not finalized: {}",
+            text(phone, "main").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Sign in on the staff pages as `user` (password `<user>-password`).
+async fn staff_sign_in(c: &Client, base: &str, user: &str) {
+    goto(c, &format!("{base}/sign-in")).await;
+    let password = format!("{user}-password");
+    for (input, value) in [("username", user), ("password", password.as_str())] {
+        find(c, &format!("input[name={input}]"))
+            .await
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(c, "main button[type=submit]").await;
+    find(c, "table#indicators").await;
+}
