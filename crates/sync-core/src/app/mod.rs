@@ -105,20 +105,42 @@ impl DeviceStore {
     }
 }
 
-/// The server address and code of an enrollment QR code's text.
+/// The server address and code of an enrollment QR code's text: the web app's link
+/// (`http(s)://host[:port][/prefix]/app/#enroll=<code>`, the server being everything
+/// before `/app/`) or the native apps' `c2c://enroll?server=<url>&code=<code>`.
 fn parse_enroll_link(link: &str) -> AppResult<(String, String)> {
     let bad = || AppError::invalid(format!("`{link}` is not an enrollment code's link"));
-    let query = link.trim().strip_prefix("c2c://enroll?").ok_or_else(bad)?;
-    let mut server = None;
-    let mut code = None;
-    for pair in query.split('&') {
-        match pair.split_once('=') {
-            Some(("server", v)) if !v.is_empty() => server = Some(v.to_string()),
-            Some(("code", v)) if !v.is_empty() => code = Some(v.to_string()),
-            _ => {}
+    let link = link.trim();
+    if let Some(query) = link.strip_prefix("c2c://enroll?") {
+        let mut server = None;
+        let mut code = None;
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("server", v)) if !v.is_empty() => server = Some(v.to_string()),
+                Some(("code", v)) if !v.is_empty() => code = Some(v.to_string()),
+                _ => {}
+            }
         }
+        return Ok((server.ok_or_else(bad)?, code.ok_or_else(bad)?));
     }
-    Ok((server.ok_or_else(bad)?, code.ok_or_else(bad)?))
+    // The web app's link: the code is in the fragment, the server before `/app/`.
+    let (page, fragment) = link.split_once('#').ok_or_else(bad)?;
+    let server = page.strip_suffix("/app/").ok_or_else(bad)?;
+    let host = server
+        .strip_prefix("https://")
+        .or_else(|| server.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    if host.is_empty() || host.starts_with('/') || server.contains(['?', ' ']) {
+        return Err(bad());
+    }
+    let code = fragment
+        .split('&')
+        .find_map(|pair| match pair.split_once('=') {
+            Some(("enroll", v)) if !v.is_empty() => Some(v.to_string()),
+            _ => None,
+        })
+        .ok_or_else(bad)?;
+    Ok((server.to_string(), code))
 }
 
 /// When a response is validated on this device: the local time (what `now()` and
@@ -199,8 +221,9 @@ impl DeviceStore {
         self.keep(server_url, answer, String::new())
     }
 
-    /// Enroll with the text of the QR code on the users page
-    /// (`c2c://enroll?server=<url>&code=<code>`).
+    /// Enroll with the text of the QR code on the users page, or the link sent for it:
+    /// the web app's `http(s)://host[:port][/prefix]/app/#enroll=<code>` (the server is
+    /// everything before `/app/`), or `c2c://enroll?server=<url>&code=<code>`.
     pub async fn enroll_with_link(&self, link: String, device_name: String) -> AppResult<Session> {
         let (server_url, code) = parse_enroll_link(&link)?;
         self.enroll(server_url, code, device_name).await

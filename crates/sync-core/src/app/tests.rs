@@ -178,14 +178,42 @@ fn enrollment_links_give_the_server_and_the_code() {
             "ABCDE-FGHJK".to_string()
         )
     );
+    for (link, server) in [
+        (
+            "https://survey.example.org/app/#enroll=ABCDE-FGHJK",
+            "https://survey.example.org",
+        ),
+        (
+            "http://10.0.0.5:8080/app/#enroll=ABCDE-FGHJK",
+            "http://10.0.0.5:8080",
+        ),
+        (
+            " https://example.org:8443/north/c2c/app/#enroll=ABCDE-FGHJK\n",
+            "https://example.org:8443/north/c2c",
+        ),
+    ] {
+        assert_eq!(
+            super::parse_enroll_link(link).unwrap(),
+            (server.to_string(), "ABCDE-FGHJK".to_string()),
+            "{link}"
+        );
+    }
     for bad in [
         "https://x/enroll?code=A",
+        "https://x/app/#enroll=",
+        "https://x/app/",
+        "https://x/app/#other=A",
+        "https://x/#enroll=A",
+        "https:///app/#enroll=A",
+        "ftp://x/app/#enroll=A",
+        "ABCDE-FGHJK",
+        "",
         "c2c://enroll?server=http://x",
         "c2c://enroll?code=",
     ] {
-        assert!(matches!(
-            super::parse_enroll_link(bad),
-            Err(AppError::Invalid { .. })
-        ));
+        assert!(
+            matches!(super::parse_enroll_link(bad), Err(AppError::Invalid { .. })),
+            "{bad}"
+        );
     }
 }

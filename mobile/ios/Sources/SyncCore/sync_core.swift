@@ -813,8 +813,9 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     func enroll(serverUrl: String, code: String, deviceName: String) async throws  -> Session
     
     /**
-     * Enroll with the text of the QR code on the users page
-     * (`c2c://enroll?server=<url>&code=<code>`).
+     * Enroll with the text of the QR code on the users page, or the link sent for it:
+     * the web app's `http(s)://host[:port][/prefix]/app/#enroll=<code>` (the server is
+     * everything before `/app/`), or `c2c://enroll?server=<url>&code=<code>`.
      */
     func enrollWithLink(link: String, deviceName: String) async throws  -> Session
     
@@ -1080,8 +1081,9 @@ open func enroll(serverUrl: String, code: String, deviceName: String)async throw
 }
     
     /**
-     * Enroll with the text of the QR code on the users page
-     * (`c2c://enroll?server=<url>&code=<code>`).
+     * Enroll with the text of the QR code on the users page, or the link sent for it:
+     * the web app's `http(s)://host[:port][/prefix]/app/#enroll=<code>` (the server is
+     * everything before `/app/`), or `c2c://enroll?server=<url>&code=<code>`.
      */
 open func enrollWithLink(link: String, deviceName: String)async throws  -> Session  {
     return
@@ -4154,7 +4156,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_sync_core_checksum_method_devicestore_enroll() != 38554) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_sync_core_checksum_method_devicestore_enroll_with_link() != 33991) {
+    if (uniffi_sync_core_checksum_method_devicestore_enroll_with_link() != 47322) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_devicestore_finalize_response() != 34033) {

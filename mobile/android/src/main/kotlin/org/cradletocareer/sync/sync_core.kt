@@ -989,7 +989,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_sync_core_checksum_method_devicestore_enroll() and 0xFFFF) != 38554) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_sync_core_checksum_method_devicestore_enroll_with_link() and 0xFFFF) != 33991) {
+    if ((lib.uniffi_sync_core_checksum_method_devicestore_enroll_with_link() and 0xFFFF) != 47322) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_finalize_response() and 0xFFFF) != 34033) {
@@ -1908,8 +1908,9 @@ public interface DeviceStoreInterface {
     suspend fun `enroll`(`serverUrl`: kotlin.String, `code`: kotlin.String, `deviceName`: kotlin.String): Session
     
     /**
-     * Enroll with the text of the QR code on the users page
-     * (`c2c://enroll?server=<url>&code=<code>`).
+     * Enroll with the text of the QR code on the users page, or the link sent for it:
+     * the web app's `http(s)://host[:port][/prefix]/app/#enroll=<code>` (the server is
+     * everything before `/app/`), or `c2c://enroll?server=<url>&code=<code>`.
      */
     suspend fun `enrollWithLink`(`link`: kotlin.String, `deviceName`: kotlin.String): Session
     
@@ -2227,8 +2228,9 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
 
     
     /**
-     * Enroll with the text of the QR code on the users page
-     * (`c2c://enroll?server=<url>&code=<code>`).
+     * Enroll with the text of the QR code on the users page, or the link sent for it:
+     * the web app's `http(s)://host[:port][/prefix]/app/#enroll=<code>` (the server is
+     * everything before `/app/`), or `c2c://enroll?server=<url>&code=<code>`.
      */
     @Throws(AppException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
