@@ -24,7 +24,10 @@
 //!    finalizes exactly the valid ones. One legitimate difference: the view has a
 //!    question entry only for the form's own items, so an issue at a path the form
 //!    does not have (an unknown question) is counted in `error_count` but shown on no
-//!    question; it is compared through `error_count` alone.
+//!    question; it is compared through `error_count` alone (and an issue of any other
+//!    kind at a path the view lacks is a failure). The app therefore refuses to
+//!    finalize such a response (`hs_answer_to_a_question_the_form_lacks`) while
+//!    showing no error on any question.
 //!
 //! Each test collects every mismatch and fails with all of them, so one run shows
 //! where the engines disagree.
@@ -374,8 +377,7 @@ async fn server_push_path_gives_the_verdicts_of_the_file() {
             continue;
         }
         let (why, want) = server_expectation(case);
-        let got: Vec<Option<(String, Vec<(String, String)>)>> =
-            reasons.iter().map(|r| parse_reason(r)).collect();
+        let got: Vec<_> = reasons.iter().map(|r| parse_reason(r)).collect();
         if got != vec![Some((why.to_string(), want.clone()))] {
             failures.push(format!(
                 "{}: refused with {reasons:?}, want `{why}` naming {want:?}",
@@ -469,6 +471,19 @@ async fn browser_build_gives_the_verdicts_of_the_file() {
                 .filter(|i| shown_paths.contains(i.path.as_str()))
                 .map(|i| (i.path.as_str(), i.message.as_str())),
         );
+        // Only an answer to a question the form lacks may go unshown.
+        for unseen in case
+            .issues
+            .iter()
+            .filter(|i| !shown_paths.contains(i.path.as_str()))
+        {
+            if unseen.kind != "unknown_question" {
+                failures.push(format!(
+                    "{}: no question in the view for the issue at {} ({})",
+                    case.name, unseen.path, unseen.kind
+                ));
+            }
+        }
         let error_count = view["error_count"].as_u64().unwrap();
         eprintln!(
             "browser {}: error_count={error_count} errors={got:?}",
