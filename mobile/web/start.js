@@ -5,7 +5,7 @@ import { call } from './rpc.js';
 import { t, errorMessage } from './i18n.js';
 import { $view, h, heading, announce } from './ui.js';
 import { setSession, go, goHome, handleError } from './app.js';
-import { renderHeader } from './sync-bar.js';
+import { renderHeader, doSync } from './sync-bar.js';
 import { langButtons } from './footer.js';
 
 function deviceName() {
@@ -102,4 +102,6 @@ export async function afterSignIn() {
   renderHeader();
   askPersistence();
   await goHome();
+  // The first sync brings the forms and the households (a parent's children) at once.
+  doSync();
 }

@@ -10,6 +10,15 @@ use serde_json::{json, Value};
 
 use crate::chromium::{click, find, goto, text};
 
+/// Browser scenarios take turns: each runs a server, Chromium and the core in wasm,
+/// and on two cores several at once starve each other's timeouts.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Wait for the other browser scenarios of this test binary; hold the guard to the end.
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().await
+}
+
 /// Wait for the app's store to be open and its first screen drawn.
 pub async fn ready(c: &Client) {
     let script = "const done = arguments[arguments.length - 1];
@@ -61,10 +70,15 @@ pub async fn core(c: &Client, method: &str, args: Value) -> Value {
     }
 }
 
-/// The changes waiting to be sent, as the store counts them; the header shows the
-/// same count once it has caught up.
+/// The changes waiting to be sent, as the store counts them.
+pub async fn pending(c: &Client) -> u64 {
+    core(c, "pendingChanges", json!([])).await.as_u64().unwrap()
+}
+
+/// The changes waiting to be sent, as the store counts them, once the header shows the
+/// same count (changes made through the app's screens).
 pub async fn outbox(c: &Client) -> u64 {
-    let pending = core(c, "pendingChanges", json!([])).await.as_u64().unwrap();
+    let pending = pending(c).await;
     let started = Instant::now();
     loop {
         let shown: u64 = text(c, "[data-test=outbox-count]").await.parse().unwrap();
@@ -79,16 +93,35 @@ pub async fn outbox(c: &Client) -> u64 {
     }
 }
 
-/// Press Sync and wait for its outcome; returns the outcome's text.
+/// Wait until no sync runs (one the app started by itself, say); returns the last
+/// outcome shown.
+pub async fn settled(c: &Client) -> String {
+    let started = Instant::now();
+    loop {
+        let shown = c
+            .execute(
+                "const busy = !document.getElementById('sync-panel').hidden
+                     || document.querySelector('[data-test=sync]').disabled;
+                 return busy ? null : document.querySelector('[data-test=sync-outcome]').textContent;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if let Some(text) = shown.as_str() {
+            return text.trim().to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "a sync never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Press Sync (once no sync runs) and wait for its outcome; returns the outcome's text.
 pub async fn sync(c: &Client) -> String {
-    let before = c
-        .execute(
-            "return document.querySelector('[data-test=sync-outcome]').textContent",
-            vec![],
-        )
-        .await
-        .unwrap();
-    // Clear it, so the outcome read below is this sync's.
+    settled(c).await;
+    // Cleared, so the outcome read below is this sync's.
     c.execute(
         "document.querySelector('[data-test=sync-outcome]').textContent = ''",
         vec![],
@@ -98,24 +131,41 @@ pub async fn sync(c: &Client) -> String {
     click(c, "[data-test=sync]").await;
     let started = Instant::now();
     loop {
-        let shown = c
-            .execute(
-                "const o = document.querySelector('[data-test=sync-outcome]');
-                 const busy = !document.getElementById('sync-panel').hidden;
-                 return busy ? '' : o.textContent;",
-                vec![],
-            )
-            .await
-            .unwrap();
-        let shown = shown.as_str().unwrap_or_default().trim().to_string();
+        let shown = settled(c).await;
         if !shown.is_empty() {
             return shown;
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "no sync outcome (before: {before})"
+            "no sync outcome"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// On a survey screen, wait for its way on: `"next"` (another screen) or
+/// `"finalize"` (the review screen).
+pub async fn survey_step(c: &Client) -> String {
+    let started = Instant::now();
+    loop {
+        let step = c
+            .execute(
+                "if (document.querySelector('main[data-screen=survey] [data-test=finalize]')) return 'finalize';
+                 if (document.querySelector('main[data-screen=survey] [data-test=next]')) return 'next';
+                 return null;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if let Some(step) = step.as_str() {
+            return step.to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no way on from this survey screen: {}",
+            text(c, "main").await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -159,4 +209,77 @@ pub async fn staff_sign_in(c: &Client, base: &str, user: &str) {
     }
     click(c, "main button[type=submit]").await;
     find(c, "table#indicators").await;
+}
+
+/// A one-time enrollment code for `username`, as the users page makes one.
+pub fn enrollment_code(server: &crate::server::TestServer, username: &str) -> String {
+    let storage = server.storage();
+    let user = storage
+        .users()
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == username)
+        .unwrap_or_else(|| panic!("no user {username}"));
+    storage.create_enrollment(&user.id, "admin").unwrap().code
+}
+
+/// A phone's browser (360 × 740, touch) with a profile of its own in `profile`.
+pub async fn phone(
+    driver: &crate::chromium::Chromedriver,
+    profile: &std::path::Path,
+) -> fantoccini::Client {
+    driver
+        .browser(&crate::chromium::BrowserOptions {
+            phone: true,
+            profile: Some(profile.to_path_buf()),
+            ..Default::default()
+        })
+        .await
+}
+
+/// Open the enrollment link of `code` on `base` and wait for the home screen `home`
+/// (`worker-home`, `parent-home`).
+pub async fn enroll(c: &Client, base: &str, code: &str, home: &str) {
+    goto(c, &format!("{base}/app/#enroll={code}")).await;
+    ready(c).await;
+    screen(c, home).await;
+    controlled(c).await;
+}
+
+/// A question the survey screen shows: its path, its type, whether it holds an answer
+/// (or has nothing to type: a note, a value the app filled in).
+#[derive(Debug, Clone)]
+pub struct Shown {
+    /// `child[2]/age_years`.
+    pub path: String,
+    /// `select_one`, `integer`, ...
+    pub kind: String,
+    /// Whether it is answered already.
+    pub answered: bool,
+}
+
+/// The questions on the survey screen now, read in one go (the screen redraws
+/// questions as answers arrive, so element handles would go stale).
+pub async fn questions_on_screen(c: &Client) -> Vec<Shown> {
+    let read = c
+        .execute(
+            "return [...document.querySelectorAll('[data-test=question]')].map((b) => {
+                 const inputs = [...b.querySelectorAll('input, textarea')];
+                 const answered = !inputs.length || inputs.some((i) =>
+                     (i.type === 'radio' || i.type === 'checkbox') ? i.checked : i.value !== '');
+                 return [b.dataset.path, b.dataset.type || '', answered];
+             });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    read.as_array()
+        .unwrap()
+        .iter()
+        .map(|q| Shown {
+            path: q[0].as_str().unwrap_or_default().to_string(),
+            kind: q[1].as_str().unwrap_or_default().to_string(),
+            answered: q[2] == json!(true),
+        })
+        .collect()
 }

@@ -156,8 +156,53 @@ pub async fn find(c: &Client, css: &str) -> Element {
     let found = c.wait().at_most(Duration::from_secs(20));
     match found.for_element(Locator::Css(css)).await {
         Ok(element) => element,
-        Err(e) => panic!("no `{css}` on {}: {e}", c.current_url().await.unwrap()),
+        Err(e) => {
+            let shown = c
+                .execute(
+                    "const m = document.querySelector('main') || document.body;
+                     return (m.dataset.screen || '') + ': ' + m.innerText.slice(0, 600);",
+                    vec![],
+                )
+                .await
+                .unwrap_or_default();
+            panic!(
+                "no `{css}` on {}: {e}; the page shows {shown}",
+                c.current_url().await.unwrap()
+            )
+        }
     }
+}
+
+/// Type `value` into the input matching `css` (waiting for it), replacing what it
+/// held. A page that redraws the input while it is typed into (the field app
+/// re-renders a question as its answer is saved) is typed into again.
+pub async fn type_into(c: &Client, css: &str, value: &str) {
+    for _ in 0..5 {
+        let input = find(c, css).await;
+        let typed = match input.clear().await {
+            Ok(()) => input.send_keys(value).await,
+            Err(e) => Err(e),
+        };
+        match typed {
+            Ok(()) => {
+                let now = c
+                    .execute(
+                        "const e = document.querySelector(arguments[0]); return e && e.value;",
+                        vec![json!(css)],
+                    )
+                    .await
+                    .unwrap();
+                if now == json!(value) {
+                    return;
+                }
+            }
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
+            Err(e) => panic!("typing into `{css}`: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("`{css}` never held {value:?}");
 }
 
 /// Every element matching `css` now.
@@ -170,14 +215,39 @@ pub async fn goto(c: &Client, url: &str) {
     c.goto(url).await.unwrap();
 }
 
-/// Click the first element matching `css` (waiting for it).
+/// Click the first element matching `css` (waiting for it). An element the page
+/// redrew between finding and clicking (a sync finishing redraws the screen) is found
+/// again.
 pub async fn click(c: &Client, css: &str) {
-    find(c, css).await.click().await.unwrap();
+    for _ in 0..5 {
+        match find(c, css).await.click().await {
+            Ok(_) => return,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+            {
+                continue
+            }
+            Err(e) => panic!("clicking `{css}`: {e}"),
+        }
+    }
+    panic!("`{css}` kept being redrawn");
 }
 
-/// The trimmed text of the first element matching `css` (waiting for it).
+/// The trimmed text of the first element matching `css` (waiting for it). Read in the
+/// page, so that an element redrawn between finding and reading is read as it is now.
 pub async fn text(c: &Client, css: &str) -> String {
-    find(c, css).await.text().await.unwrap().trim().to_string()
+    find(c, css).await;
+    let read = c
+        .execute(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    match read.as_str() {
+        Some(text) => text.trim().to_string(),
+        None => panic!("`{css}` went away on {}", c.current_url().await.unwrap()),
+    }
 }
 
 /// Wait up to 20 s for `ready`.

@@ -8,13 +8,13 @@
 //!    offline, nothing lost), then online: the server holds exactly those records,
 //!    once, and the staff pages show them.
 
-
 use fantoccini::Client;
 use scenarios::app_page::{
-    controlled, core, outbox, ready, screen, staff_sign_in, sync, wait_for_final,
+    controlled, core, outbox, questions_on_screen, ready, screen, staff_sign_in, survey_step, sync,
+    wait_for_final, Shown,
 };
 use scenarios::chromium::{
-    all, click, find, goto, set_offline, text, BrowserOptions, Chromedriver, Screenshots,
+    all, click, find, goto, set_offline, text, type_into, BrowserOptions, Chromedriver, Screenshots,
 };
 use scenarios::server::{create_user, TestServer};
 use serde_json::json;
@@ -61,8 +61,7 @@ async fn answer_survey(c: &Client, shots: &mut Screenshots) {
     let mut children = 0;
     for step in 0..80 {
         screen(c, "survey").await;
-        find(c, "#screen-heading").await;
-        if !all(c, "[data-test=finalize]").await.is_empty() {
+        if survey_step(c).await == "finalize" {
             return;
         }
         if !all(c, "[data-test=add-repeat]").await.is_empty() {
@@ -80,9 +79,7 @@ async fn answer_survey(c: &Client, shots: &mut Screenshots) {
             click(c, "[data-test=next]").await;
             continue;
         }
-        for block in all(c, "[data-test=question]").await {
-            let path = block.attr("data-path").await.unwrap().unwrap();
-            let kind = block.attr("data-type").await.unwrap().unwrap_or_default();
+        for Shown { path, kind, .. } in questions_on_screen(c).await {
             let (name, child) = split_path(&path);
             let Some(value) = survey_answer(name, child) else {
                 continue;
@@ -92,11 +89,7 @@ async fn answer_survey(c: &Client, shots: &mut Screenshots) {
                     let css = format!("label.choice:has(input[name='{path}'][value='{value}'])");
                     click(c, &css).await;
                 }
-                _ => {
-                    let input = find(c, &format!("input[name='{path}']")).await;
-                    input.clear().await.unwrap();
-                    input.send_keys(value).await.unwrap();
-                }
+                _ => type_into(c, &format!("input[name='{path}']"), value).await,
             }
         }
         if step < 3 || children > 0 && step % 4 == 0 {
@@ -109,6 +102,7 @@ async fn answer_survey(c: &Client, shots: &mut Screenshots) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_enrolls_records_offline_and_syncs_exactly_once() {
+    let _turn = scenarios::app_page::one_at_a_time().await;
     let dir = tempfile::tempdir().unwrap();
     let driver = Chromedriver::start(&dir.path().join("chromedriver.log"));
     let mut server = TestServer::start(&dir.path().join("server"));
@@ -249,3 +243,7 @@ async fn a_worker_enrolls_records_offline_and_syncs_exactly_once() {
     shots.assert_all_png();
     assert!(!server.log_has_panic());
 }
+
+mod closed_tab;
+mod conflict;
+mod parent;
