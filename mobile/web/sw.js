@@ -29,10 +29,12 @@ const SHELL = [
   'pkg/sync_web_bg.wasm',
 ];
 
+// 'no-cache': revalidated against the HTTP cache (the server's ETag), so files the page
+// has just downloaded are not downloaded again; a new build's files are.
 self.addEventListener('install', (event) => {
   event.waitUntil(
     caches.open(CACHE)
-      .then((cache) => cache.addAll(SHELL.map((p) => new Request(p, { cache: 'reload' }))))
+      .then((cache) => cache.addAll(SHELL.map((p) => new Request(p, { cache: 'no-cache' }))))
       .then(() => self.skipWaiting()),
   );
 });

@@ -23,23 +23,6 @@ function plainError(e) {
   };
 }
 
-// wasm-bindgen may hand back Maps for serde maps and BigInt for u64: make them plain.
-function plain(v) {
-  if (typeof v === 'bigint') return Number(v);
-  if (v instanceof Map) {
-    const o = {};
-    for (const [k, x] of v) o[k] = plain(x);
-    return o;
-  }
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === 'object' && !(v instanceof Uint8Array)) {
-    const o = {};
-    for (const k of Object.keys(v)) o[k] = plain(v[k]);
-    return o;
-  }
-  return v;
-}
-
 async function open() {
   store = await WebStore.open(DB);
 }
@@ -57,7 +40,7 @@ const opening = (async () => {
 async function run(method, args) {
   await opening;
   if (method === 'sync') {
-    return store.sync((p) => postMessage({ event: 'progress', progress: plain(p) }));
+    return store.sync((p) => postMessage({ event: 'progress', progress: p }));
   }
   if (method === 'wipe') {
     if (store) {
@@ -79,7 +62,8 @@ self.addEventListener('message', async (ev) => {
   const { id, method, args = [] } = ev.data;
   try {
     const value = await run(method, args);
-    postMessage({ id, ok: true, value: plain(value ?? null) });
+    // Plain objects already: the core serializes JSON-compatibly (no Map, no BigInt).
+    postMessage({ id, ok: true, value: value ?? null });
   } catch (e) {
     postMessage({ id, ok: false, error: plainError(e) });
   }
