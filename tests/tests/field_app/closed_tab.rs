@@ -28,7 +28,7 @@ async fn a_tab_closed_mid_push_loses_and_doubles_nothing() {
     // The phone reaches the server only through the proxy: its origin is the proxy's.
     let proxy = Proxy::start(server.addr).await;
     let base = proxy.url();
-    let mut shots = Screenshots::new(env!("CARGO_TARGET_TMPDIR"), "screenshots-app-closed-tab");
+    let mut shots = Screenshots::new(env!("CARGO_TARGET_TMPDIR"), "screenshots-app/4-closed-tab");
 
     let c = phone(&driver, &dir.path().join("phone")).await;
     enroll(&c, &base, &enrollment_code(&server, "ana"), "worker-home").await;

@@ -57,7 +57,7 @@ async fn two_browsers_conflict_and_staff_resolve_it() {
     create_user(&base, "bea", "backbone_staff", json!({"partnership": "p1"})).await;
     let scope = json!({"partnership": "p1", "neighborhood": "east"});
     create_user(&base, "ana", "outreach_worker", scope).await;
-    let mut shots = Screenshots::new(env!("CARGO_TARGET_TMPDIR"), "screenshots-app-conflict");
+    let mut shots = Screenshots::new(env!("CARGO_TARGET_TMPDIR"), "screenshots-app/2-conflict");
 
     let a = phone(&driver, &dir.path().join("a")).await;
     let b = phone(&driver, &dir.path().join("b")).await;

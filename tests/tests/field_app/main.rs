@@ -1,12 +1,21 @@
 //! The browser field app (`/app/`, the core compiled to WebAssembly) in Debian's
 //! headless Chromium on a phone-sized screen, against a real server process. A
-//! screenshot follows every step, in `target/screenshots-app/`.
+//! screenshot follows every step, in `target/screenshots-app/<scenario>/`.
 //!
-//! 1. An outreach worker enrolls from the link the users page makes, goes offline
-//!    (network emulation), reloads the app offline, records a household and a survey
-//!    with three children, finalizes; syncs with the server stopped (refused as
-//!    offline, nothing lost), then online: the server holds exactly those records,
-//!    once, and the staff pages show them.
+//! 1. (here) An outreach worker enrolls from the link the users page makes, goes
+//!    offline (network emulation), reloads the app offline, records a household and
+//!    a survey with three children, finalizes; syncs with the server stopped (refused
+//!    as offline, nothing lost, even over a reload), then online: the server holds
+//!    exactly those records, once, and the staff pages show them; the browser
+//!    restarted still holds them.
+//! 2. `conflict`: two browsers edit the same survey offline; both show the conflict;
+//!    staff resolve it on the web; both get the resolution.
+//! 3. `parent`: a parent checks in in Spanish offline and syncs; their browser holds
+//!    no other family's record.
+//! 4. `closed_tab`: the tab is closed in the middle of a push; reopened, nothing is
+//!    lost or doubled.
+//!
+//! The scenarios take turns (`one_at_a_time`): each runs a server and Chromium.
 
 use fantoccini::Client;
 use scenarios::app_page::{
@@ -110,7 +119,7 @@ async fn a_worker_enrolls_records_offline_and_syncs_exactly_once() {
     create_user(&base, "bea", "backbone_staff", json!({"partnership": "p1"})).await;
     let ana_scope = json!({"partnership": "p1", "neighborhood": "east"});
     create_user(&base, "ana", "outreach_worker", ana_scope).await;
-    let mut shots = Screenshots::new(env!("CARGO_TARGET_TMPDIR"), "screenshots-app");
+    let mut shots = Screenshots::new(env!("CARGO_TARGET_TMPDIR"), "screenshots-app/1-worker");
 
     // Staff make an enrollment link on the users page.
     let staff = driver.browser(&BrowserOptions::default()).await;
@@ -238,6 +247,25 @@ async fn a_worker_enrolls_records_offline_and_syncs_exactly_once() {
     );
     shots.take(&staff, "staff-record").await;
 
+    // 7. The browser restarted (a new Chromium process on the same profile): the
+    // store, the session and the synced work are all still there.
+    phone.close().await.unwrap();
+    let phone = driver
+        .browser(&BrowserOptions {
+            phone: true,
+            profile: Some(dir.path().join("phone-profile")),
+            ..BrowserOptions::default()
+        })
+        .await;
+    goto(&phone, &format!("{base}/app/")).await;
+    ready(&phone).await;
+    screen(&phone, "worker-home").await;
+    let row = text(&phone, "[data-test=household-row]").await;
+    assert!(row.contains("Familia Rivera"), "{row}");
+    let after = core(&phone, "responses", json!([null])).await;
+    assert_eq!(after[0]["id"], response_id.as_str());
+    assert_eq!(after[0]["finalized"], true);
+    shots.take(&phone, "browser-restarted").await;
     phone.close().await.unwrap();
     staff.close().await.unwrap();
     shots.assert_all_png();

@@ -98,7 +98,7 @@ async fn a_parent_checks_in_in_spanish_offline_and_sees_only_their_family() {
     create_user(&base, "ana", "outreach_worker", east).await;
     let rivera = json!({"partnership": "p1", "neighborhood": "east", "family": "rivera"});
     create_user(&base, "pia", "parent", rivera).await;
-    let mut shots = Screenshots::new(env!("CARGO_TARGET_TMPDIR"), "screenshots-app-parent");
+    let mut shots = Screenshots::new(env!("CARGO_TARGET_TMPDIR"), "screenshots-app/3-parent");
 
     // A worker's phone enrolled two families: the Riveras and the Lopezes.
     let worker = device_sign_in(&base, "ana", "worker phone").await;
@@ -186,9 +186,8 @@ async fn a_parent_checks_in_in_spanish_offline_and_sees_only_their_family() {
         json!(0),
         "{outcome}"
     );
-    let on_server: Vec<String> = server.column(&format!(
-        "SELECT kind FROM records WHERE id = '{checkin}'"
-    ));
+    let on_server: Vec<String> =
+        server.column(&format!("SELECT kind FROM records WHERE id = '{checkin}'"));
     assert_eq!(on_server, ["checkin"], "{outcome}");
 
     // Nothing of the Lopezes reached this browser.
