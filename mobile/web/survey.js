@@ -285,7 +285,9 @@ function drawReview(S, body) {
       h('ul', { class: 'problems' }, problems.map(({ q, i }) => h('li', {},
         h('button', { type: 'button', class: 'link', 'data-test': 'problem-link', 'data-path': q.path, onclick: () => goScreen(S, i) },
           [...trail(q, S.byPath), q.label].join(' › ')),
-        h('p', { class: 'error' }, q.error)))));
+        h('p', { class: 'error' }, q.error))),
+        // Problems no screen shows (an answer to a question this form does not have).
+        (S.view.other_errors || []).map((e) => h('li', { 'data-test': 'other-error' }, h('p', { class: 'error' }, e)))));
   }
   body.replaceChildren();
   add(body,

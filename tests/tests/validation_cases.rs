@@ -21,13 +21,11 @@
 //!    `setAnswer` for every answer, then `response`: the questions' non-null `error`s
 //!    with their paths must equal the file's (path, message) pairs, `error_count` the
 //!    number of issues, and `values` the questions' values; then `finalizeResponse`
-//!    finalizes exactly the valid ones. One legitimate difference: the view has a
-//!    question entry only for the form's own items, so an issue at a path the form
-//!    does not have (an unknown question) is counted in `error_count` but shown on no
-//!    question; it is compared through `error_count` alone (and an issue of any other
-//!    kind at a path the view lacks is a failure). The app therefore refuses to
-//!    finalize such a response (`hs_answer_to_a_question_the_form_lacks`) while
-//!    showing no error on any question.
+//!    finalizes exactly the valid ones. The view has a question entry only for the
+//!    form's own items, so an issue at a path the form does not have (an unknown
+//!    question) is carried in the view's `other_errors` as `path: message` (shown on
+//!    the review screen) and must be there; an issue of any other kind at a path the
+//!    view lacks is a failure.
 //!
 //! Each test collects every mismatch and fails with all of them, so one run shows
 //! where the engines disagree.
@@ -471,7 +469,13 @@ async fn browser_build_gives_the_verdicts_of_the_file() {
                 .filter(|i| shown_paths.contains(i.path.as_str()))
                 .map(|i| (i.path.as_str(), i.message.as_str())),
         );
-        // Only an answer to a question the form lacks may go unshown.
+        // Only an answer to a question the form lacks may go without a question, and
+        // then the view's other errors carry it.
+        let others: Vec<&str> = view["other_errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e.as_str()).collect())
+            .unwrap_or_default();
+        let mut want_others = Vec::new();
         for unseen in case
             .issues
             .iter()
@@ -483,6 +487,13 @@ async fn browser_build_gives_the_verdicts_of_the_file() {
                     case.name, unseen.path, unseen.kind
                 ));
             }
+            want_others.push(format!("{}: {}", unseen.path, unseen.message));
+        }
+        if others != want_others {
+            failures.push(format!(
+                "{}: other errors {others:?}, want {want_others:?}",
+                case.name
+            ));
         }
         let error_count = view["error_count"].as_u64().unwrap();
         eprintln!(

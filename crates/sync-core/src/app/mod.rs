@@ -292,13 +292,25 @@ impl DeviceStore {
             .ok_or_else(|| AppError::invalid(format!("record {id} is not a response")))?;
         let form = self.catalog().get(&form_ref.id, form_ref.version)?;
         let validation = form.validate(&fields, &lang, moment(id));
+        let questions = question_states(&validation, &form, &lang);
+        let other_errors = validation
+            .issues
+            .iter()
+            .filter(|issue| {
+                !questions
+                    .iter()
+                    .any(|q| q.path == issue.path && q.error.is_some())
+            })
+            .map(|issue| format!("{}: {}", issue.path, issue.message))
+            .collect();
         Ok(ResponseView {
             id: id.to_string(),
             form_id: form_ref.id,
             form_version: form_ref.version,
             finalized: is_final(&fields),
-            questions: question_states(&validation, &form, &lang),
+            questions,
             error_count: validation.issues.len() as u32,
+            other_errors,
         })
     }
 

@@ -241,6 +241,10 @@ pub struct ResponseView {
     pub questions: Vec<QuestionState>,
     /// How many problems stand in the way of finalizing.
     pub error_count: u32,
+    /// Problems no item above carries, as `path: message` (an answer to a question the
+    /// form does not have, from a record written elsewhere or on another version):
+    /// shown apart, so that a refusal to finalize always says why.
+    pub other_errors: Vec<String>,
 }
 
 /// A response, check-in or case note in a list.

@@ -2759,6 +2759,12 @@ public struct ResponseView: Equatable, Hashable {
      * How many problems stand in the way of finalizing.
      */
     public var errorCount: UInt32
+    /**
+     * Problems no item above carries, as `path: message` (an answer to a question the
+     * form does not have, from a record written elsewhere or on another version):
+     * shown apart, so that a refusal to finalize always says why.
+     */
+    public var otherErrors: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2782,13 +2788,19 @@ public struct ResponseView: Equatable, Hashable {
          */questions: [QuestionState], 
         /**
          * How many problems stand in the way of finalizing.
-         */errorCount: UInt32) {
+         */errorCount: UInt32, 
+        /**
+         * Problems no item above carries, as `path: message` (an answer to a question the
+         * form does not have, from a record written elsewhere or on another version):
+         * shown apart, so that a refusal to finalize always says why.
+         */otherErrors: [String]) {
         self.id = id
         self.formId = formId
         self.formVersion = formVersion
         self.finalized = finalized
         self.questions = questions
         self.errorCount = errorCount
+        self.otherErrors = otherErrors
     }
 
     
@@ -2812,7 +2824,8 @@ public struct FfiConverterTypeResponseView: FfiConverterRustBuffer {
                 formVersion: FfiConverterUInt32.read(from: &buf), 
                 finalized: FfiConverterBool.read(from: &buf), 
                 questions: FfiConverterSequenceTypeQuestionState.read(from: &buf), 
-                errorCount: FfiConverterUInt32.read(from: &buf)
+                errorCount: FfiConverterUInt32.read(from: &buf), 
+                otherErrors: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -2823,6 +2836,7 @@ public struct FfiConverterTypeResponseView: FfiConverterRustBuffer {
         FfiConverterBool.write(value.finalized, into: &buf)
         FfiConverterSequenceTypeQuestionState.write(value.questions, into: &buf)
         FfiConverterUInt32.write(value.errorCount, into: &buf)
+        FfiConverterSequenceString.write(value.otherErrors, into: &buf)
     }
 }
 

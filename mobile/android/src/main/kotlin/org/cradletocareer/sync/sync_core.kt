@@ -3830,6 +3830,13 @@ data class ResponseView (
      * How many problems stand in the way of finalizing.
      */
     var `errorCount`: kotlin.UInt
+    , 
+    /**
+     * Problems no item above carries, as `path: message` (an answer to a question the
+     * form does not have, from a record written elsewhere or on another version):
+     * shown apart, so that a refusal to finalize always says why.
+     */
+    var `otherErrors`: List<kotlin.String>
     
 ){
     
@@ -3852,6 +3859,7 @@ public object FfiConverterTypeResponseView: FfiConverterRustBuffer<ResponseView>
             FfiConverterBoolean.read(buf),
             FfiConverterSequenceTypeQuestionState.read(buf),
             FfiConverterUInt.read(buf),
+            FfiConverterSequenceString.read(buf),
         )
     }
 
@@ -3861,7 +3869,8 @@ public object FfiConverterTypeResponseView: FfiConverterRustBuffer<ResponseView>
             FfiConverterUInt.allocationSize(value.`formVersion`) +
             FfiConverterBoolean.allocationSize(value.`finalized`) +
             FfiConverterSequenceTypeQuestionState.allocationSize(value.`questions`) +
-            FfiConverterUInt.allocationSize(value.`errorCount`)
+            FfiConverterUInt.allocationSize(value.`errorCount`) +
+            FfiConverterSequenceString.allocationSize(value.`otherErrors`)
     )
 
     override fun write(value: ResponseView, buf: ByteBuffer) {
@@ -3871,6 +3880,7 @@ public object FfiConverterTypeResponseView: FfiConverterRustBuffer<ResponseView>
             FfiConverterBoolean.write(value.`finalized`, buf)
             FfiConverterSequenceTypeQuestionState.write(value.`questions`, buf)
             FfiConverterUInt.write(value.`errorCount`, buf)
+            FfiConverterSequenceString.write(value.`otherErrors`, buf)
     }
 }
 
