@@ -84,6 +84,21 @@ fn summary(label: &str, mut values: Vec<f64>, unit: &str) {
     );
 }
 
+/// Run a page script that times `n` calls on the response `id` and answers `{times}`.
+async fn timed(c: &fantoccini::Client, script: &str, id: &str, n: usize) -> Vec<f64> {
+    let answer = c
+        .execute_async(script, vec![json!(id), json!(n)])
+        .await
+        .unwrap();
+    assert!(answer.get("error").is_none(), "{answer}");
+    answer["times"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_f64().unwrap())
+        .collect()
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let runs = env_or("RUNS", 7);
@@ -229,17 +244,7 @@ async fn main() {
         Some(Duration::from_secs(0)),
     );
     c.update_timeouts(patient).await.unwrap();
-    let timed = c
-        .execute_async(timed_answers, vec![json!(id), json!(answers)])
-        .await
-        .unwrap();
-    assert!(timed.get("error").is_none(), "{timed}");
-    let times: Vec<f64> = timed["times"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_f64().unwrap())
-        .collect();
+    let times = timed(&c, timed_answers, &id, answers).await;
     summary(
         "an answer in a 60-question form (re-evaluated and saved), 4x CPU",
         times,
@@ -257,17 +262,7 @@ async fn main() {
             }
             done({times});
         }).catch((e) => done({error: String(e.message || e)}));";
-    let timed = c
-        .execute_async(timed_reads, vec![json!(id), json!(answers)])
-        .await
-        .unwrap();
-    assert!(timed.get("error").is_none(), "{timed}");
-    let times: Vec<f64> = timed["times"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_f64().unwrap())
-        .collect();
+    let times = timed(&c, timed_reads, &id, answers).await;
     summary(
         "the 60-question form's state read back (re-evaluated, nothing saved), 4x CPU",
         times,

@@ -34,8 +34,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use forms::instruments::seed_form;
-use scenarios::app_page::{core, ready, screen};
-use scenarios::chromium::{goto, BrowserOptions, Chromedriver};
+use scenarios::app_page::{core, enroll, enrollment_code, phone};
+use scenarios::chromium::Chromedriver;
 use scenarios::device::{device, sync, user_signed_in, SignedIn};
 use scenarios::server::{create_user, TestServer};
 use serde_json::{json, Value as Json};
@@ -411,24 +411,8 @@ async fn browser_build_gives_the_verdicts_of_the_file() {
         json!({"partnership": "p1", "neighborhood": "east"}),
     )
     .await;
-    let storage = server.storage();
-    let ana = storage
-        .users()
-        .unwrap()
-        .into_iter()
-        .find(|u| u.username == "ana")
-        .unwrap();
-    let code = storage.create_enrollment(&ana.id, "admin").unwrap().code;
-    drop(storage);
-    let c = driver
-        .browser(&BrowserOptions {
-            phone: true,
-            ..BrowserOptions::default()
-        })
-        .await;
-    goto(&c, &format!("{base}/app/#enroll={code}")).await;
-    ready(&c).await;
-    screen(&c, "worker-home").await;
+    let c = phone(&driver, &dir.path().join("phone")).await;
+    enroll(&c, &base, &enrollment_code(&server, "ana"), "worker-home").await;
 
     let mut failures = Vec::new();
     for case in cases() {

@@ -132,13 +132,7 @@ async fn a_worker_enrolls_records_offline_and_syncs_exactly_once() {
     shots.take(&staff, "staff-enrollment-link").await;
 
     // 1. The worker opens it on the phone: enrolled, the code gone from the address.
-    let phone = driver
-        .browser(&BrowserOptions {
-            phone: true,
-            profile: Some(dir.path().join("phone-profile")),
-            ..BrowserOptions::default()
-        })
-        .await;
+    let phone = scenarios::app_page::phone(&driver, &dir.path().join("phone-profile")).await;
     goto(&phone, &link).await;
     ready(&phone).await;
     screen(&phone, "worker-home").await;
@@ -250,13 +244,7 @@ async fn a_worker_enrolls_records_offline_and_syncs_exactly_once() {
     // 7. The browser restarted (a new Chromium process on the same profile): the
     // store, the session and the synced work are all still there.
     phone.close().await.unwrap();
-    let phone = driver
-        .browser(&BrowserOptions {
-            phone: true,
-            profile: Some(dir.path().join("phone-profile")),
-            ..BrowserOptions::default()
-        })
-        .await;
+    let phone = scenarios::app_page::phone(&driver, &dir.path().join("phone-profile")).await;
     goto(&phone, &format!("{base}/app/")).await;
     ready(&phone).await;
     screen(&phone, "worker-home").await;
