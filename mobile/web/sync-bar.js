@@ -84,6 +84,9 @@ export async function doSync() {
       text += ' ' + t('sync_attachments', { up: r.attachments_uploaded, refused: r.attachments_refused });
     }
     if (r.rejected) text += ' ' + t('sync_nothing_lost');
+    // The server's reasons, as it gave them (one per refused record, the same reason once).
+    const reasons = [...new Set((r.refusals || []).map((x) => x.reason))];
+    if (reasons.length) text += ' ' + t('sync_refused_why', { reasons: reasons.join('; ') });
   } catch (e) {
     text = errorMessage(e);
     kind = e.kind === 'Offline' || e.kind === 'Cancelled' ? 'warn' : 'error';
@@ -91,10 +94,9 @@ export async function doSync() {
       syncing = false;
       panel.hidden = true;
       btn.disabled = false;
+      // The screen it leads to says why (in the status line): not twice.
+      outcome.hidden = true;
       await handleError(e);
-      outcome.textContent = text;
-      outcome.className = 'outcome ' + kind;
-      outcome.hidden = false;
       renderHeader();
       return;
     }

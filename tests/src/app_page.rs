@@ -283,3 +283,20 @@ pub async fn questions_on_screen(c: &Client) -> Vec<Shown> {
         })
         .collect()
 }
+
+/// Go to the survey's next screen and wait until it is drawn (its "Screen i of n"
+/// changes): the app saves what was typed first, then draws.
+pub async fn next_screen(c: &Client) {
+    let progress =
+        "const p = document.getElementById('progress-text'); return p ? p.textContent : '';";
+    let before = c.execute(progress, vec![]).await.unwrap();
+    click(c, "[data-test=next]").await;
+    let started = Instant::now();
+    while c.execute(progress, vec![]).await.unwrap() == before {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the survey stayed on {before}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

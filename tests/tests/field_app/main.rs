@@ -11,16 +11,18 @@
 //! 2. `conflict`: two browsers edit the same survey offline; both show the conflict;
 //!    staff resolve it on the web; both get the resolution.
 //! 3. `parent`: a parent checks in in Spanish offline and syncs; their browser holds
-//!    no other family's record.
+//!    no other family's record; a record a parent may not write is refused, with why.
 //! 4. `closed_tab`: the tab is closed in the middle of a push; reopened, nothing is
 //!    lost or doubled.
+//! 5. `photo_revoked`: a photo reaches the server whole; the phone, revoked by staff,
+//!    is wiped at its next sync.
 //!
 //! The scenarios take turns (`one_at_a_time`): each runs a server and Chromium.
 
 use fantoccini::Client;
 use scenarios::app_page::{
-    controlled, core, outbox, questions_on_screen, ready, screen, staff_sign_in, survey_step, sync,
-    wait_for_final, Shown,
+    controlled, core, next_screen, outbox, questions_on_screen, ready, screen, staff_sign_in,
+    survey_step, sync, wait_for_final, Shown,
 };
 use scenarios::chromium::{
     all, click, find, goto, set_offline, text, type_into, BrowserOptions, Chromedriver, Screenshots,
@@ -85,7 +87,7 @@ async fn answer_survey(c: &Client, shots: &mut Screenshots) {
                 .await;
                 continue;
             }
-            click(c, "[data-test=next]").await;
+            next_screen(c).await;
             continue;
         }
         for Shown { path, kind, .. } in questions_on_screen(c).await {
@@ -104,7 +106,7 @@ async fn answer_survey(c: &Client, shots: &mut Screenshots) {
         if step < 3 || children > 0 && step % 4 == 0 {
             shots.take(c, &format!("survey-{step}")).await;
         }
-        click(c, "[data-test=next]").await;
+        next_screen(c).await;
     }
     panic!("the survey never reached its review screen");
 }
@@ -263,3 +265,4 @@ async fn a_worker_enrolls_records_offline_and_syncs_exactly_once() {
 mod closed_tab;
 mod conflict;
 mod parent;
+mod photo_revoked;
