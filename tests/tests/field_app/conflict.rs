@@ -3,8 +3,7 @@
 //!    get the resolution.
 
 use scenarios::app_page::{core, enroll, enrollment_code, phone, screen, staff_sign_in, sync};
-use scenarios::chromium::{all, click, find, goto, set_offline, Chromedriver, Screenshots};
-use scenarios::server::{create_user, TestServer};
+use scenarios::chromium::{all, click, find, goto, set_offline, Screenshots};
 use serde_json::json;
 
 use fantoccini::Client;
@@ -50,13 +49,12 @@ async fn base_of(c: &Client) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_browsers_conflict_and_staff_resolve_it() {
     let _turn = scenarios::app_page::one_at_a_time().await;
-    let dir = tempfile::tempdir().unwrap();
-    let driver = Chromedriver::start(&dir.path().join("chromedriver.log"));
-    let server = TestServer::start(&dir.path().join("server"));
-    let base = server.url();
-    create_user(&base, "bea", "backbone_staff", json!({"partnership": "p1"})).await;
-    let scope = json!({"partnership": "p1", "neighborhood": "east"});
-    create_user(&base, "ana", "outreach_worker", scope).await;
+    let super::Partnership {
+        dir,
+        driver,
+        server,
+        base,
+    } = super::Partnership::start().await;
     let mut shots = Screenshots::new(env!("CARGO_TARGET_TMPDIR"), "screenshots-app/2-conflict");
 
     let a = phone(&driver, &dir.path().join("a")).await;

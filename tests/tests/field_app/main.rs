@@ -114,13 +114,12 @@ async fn answer_survey(c: &Client, shots: &mut Screenshots) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_enrolls_records_offline_and_syncs_exactly_once() {
     let _turn = scenarios::app_page::one_at_a_time().await;
-    let dir = tempfile::tempdir().unwrap();
-    let driver = Chromedriver::start(&dir.path().join("chromedriver.log"));
-    let mut server = TestServer::start(&dir.path().join("server"));
-    let base = server.url();
-    create_user(&base, "bea", "backbone_staff", json!({"partnership": "p1"})).await;
-    let ana_scope = json!({"partnership": "p1", "neighborhood": "east"});
-    create_user(&base, "ana", "outreach_worker", ana_scope).await;
+    let Partnership {
+        dir,
+        driver,
+        mut server,
+        base,
+    } = Partnership::start().await;
     let mut shots = Screenshots::new(env!("CARGO_TARGET_TMPDIR"), "screenshots-app/1-worker");
 
     // Staff make an enrollment link on the users page.
@@ -260,6 +259,33 @@ async fn a_worker_enrolls_records_offline_and_syncs_exactly_once() {
     staff.close().await.unwrap();
     shots.assert_all_png();
     assert!(!server.log_has_panic());
+}
+
+/// A scenario's world: a server process with a staff member (`bea`, backbone staff)
+/// and an outreach worker (`ana`, east neighborhood), and chromedriver.
+struct Partnership {
+    dir: tempfile::TempDir,
+    driver: Chromedriver,
+    server: TestServer,
+    base: String,
+}
+
+impl Partnership {
+    async fn start() -> Partnership {
+        let dir = tempfile::tempdir().unwrap();
+        let driver = Chromedriver::start(&dir.path().join("chromedriver.log"));
+        let server = TestServer::start(&dir.path().join("server"));
+        let base = server.url();
+        create_user(&base, "bea", "backbone_staff", json!({"partnership": "p1"})).await;
+        let east = json!({"partnership": "p1", "neighborhood": "east"});
+        create_user(&base, "ana", "outreach_worker", east).await;
+        Partnership {
+            dir,
+            driver,
+            server,
+            base,
+        }
+    }
 }
 
 mod closed_tab;

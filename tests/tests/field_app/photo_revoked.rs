@@ -7,8 +7,8 @@ use scenarios::app_page::{
     core, enroll, enrollment_code, next_screen, phone, screen, settled, staff_sign_in, survey_step,
     sync, wait_for_final,
 };
-use scenarios::chromium::{click, find, goto, text, type_into, Chromedriver, Screenshots};
-use scenarios::server::{create_user, token, TestServer, ADMIN_PASSWORD};
+use scenarios::chromium::{click, find, goto, text, type_into, Screenshots};
+use scenarios::server::{token, ADMIN_PASSWORD};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -30,13 +30,12 @@ fn visit_form() -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_photo_is_uploaded_and_a_revoked_phone_is_wiped() {
     let _turn = scenarios::app_page::one_at_a_time().await;
-    let dir = tempfile::tempdir().unwrap();
-    let driver = Chromedriver::start(&dir.path().join("chromedriver.log"));
-    let server = TestServer::start(&dir.path().join("server"));
-    let base = server.url();
-    create_user(&base, "bea", "backbone_staff", json!({"partnership": "p1"})).await;
-    let scope = json!({"partnership": "p1", "neighborhood": "east"});
-    create_user(&base, "ana", "outreach_worker", scope).await;
+    let super::Partnership {
+        dir,
+        driver,
+        server,
+        base,
+    } = super::Partnership::start().await;
     let admin = token(&base, "admin", ADMIN_PASSWORD, "console").await;
     let published = reqwest::Client::new()
         .post(format!("{base}/v1/admin/forms"))
