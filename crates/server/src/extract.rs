@@ -49,8 +49,15 @@ pub async fn read_at_most(
     }
     let mut out = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame =
-            frame.map_err(|e| ApiError::bad_message(format!("could not read body: {e}")))?;
+        let frame = frame.map_err(|e| {
+            // The connection failed mid-body: the network's fault, not the
+            // device's; `body_incomplete` tells it to send again.
+            ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "body_incomplete",
+                format!("the body was cut before its end: {e}"),
+            )
+        })?;
         if let Ok(data) = frame.into_data() {
             if out.len() + data.len() > limit {
                 drop(out);

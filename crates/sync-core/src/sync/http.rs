@@ -216,6 +216,11 @@ impl Transport {
                 attempts: 0,
                 message: error.message,
             }),
+            // The server saw the body end early: the network failed, as offline.
+            (400, "body_incomplete") => Attempt::Retry(SyncError::Offline {
+                attempts: 0,
+                last: error.message,
+            }),
             // A body cut on its way in is worth one more try.
             (400, "bad_compression") => Attempt::Retry(SyncError::Refused {
                 status: code,
