@@ -239,20 +239,16 @@ fn ensure_clang() -> Result<()> {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     if root && works("apt-get") {
         println!("cargo:warning=installing clang with apt-get (SQLite is compiled for the browser with it)");
-        let installed = Command::new("apt-get")
-            .args(["install", "-y", "-qq", "clang"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-            || (Command::new("apt-get")
-                .args(["update", "-qq"])
+        let apt = |args: &[&str]| {
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
                 .status()
                 .is_ok_and(|s| s.success())
-                && Command::new("apt-get")
-                    .args(["install", "-y", "-qq", "clang"])
-                    .env("DEBIAN_FRONTEND", "noninteractive")
-                    .status()
-                    .is_ok_and(|s| s.success()));
+        };
+        let install = ["install", "-y", "-qq", "clang"];
+        // A machine whose package lists were never fetched needs them first.
+        let installed = apt(&install) || (apt(&["update", "-qq"]) && apt(&install));
         if installed && works("clang") {
             return Ok(());
         }

@@ -96,26 +96,14 @@ pub async fn outbox(c: &Client) -> u64 {
 /// Wait until no sync runs (one the app started by itself, say); returns the last
 /// outcome shown.
 pub async fn settled(c: &Client) -> String {
-    let started = Instant::now();
-    loop {
-        let shown = c
-            .execute(
-                "const busy = !document.getElementById('sync-panel').hidden
-                     || document.querySelector('[data-test=sync]').disabled;
-                 return busy ? null : document.querySelector('[data-test=sync-outcome]').textContent;",
-                vec![],
-            )
-            .await
-            .unwrap();
-        if let Some(text) = shown.as_str() {
-            return text.trim().to_string();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "a sync never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let script = "const busy = !document.getElementById('sync-panel').hidden
+            || document.querySelector('[data-test=sync]').disabled;
+        return busy ? null : document.querySelector('[data-test=sync-outcome]').textContent;";
+    let shown = first_text(c, script, Duration::from_secs(60)).await;
+    shown
+        .unwrap_or_else(|| panic!("a sync never ended"))
+        .trim()
+        .to_string()
 }
 
 /// Press Sync (once no sync runs) and wait for its outcome; returns the outcome's text.
@@ -146,25 +134,30 @@ pub async fn sync(c: &Client) -> String {
 /// On a survey screen, wait for its way on: `"next"` (another screen) or
 /// `"finalize"` (the review screen).
 pub async fn survey_step(c: &Client) -> String {
-    let started = Instant::now();
-    loop {
-        let step = c
-            .execute(
-                "if (document.querySelector('main[data-screen=survey] [data-test=finalize]')) return 'finalize';
-                 if (document.querySelector('main[data-screen=survey] [data-test=next]')) return 'next';
-                 return null;",
-                vec![],
-            )
-            .await
-            .unwrap();
-        if let Some(step) = step.as_str() {
-            return step.to_string();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
+    let script = "if (document.querySelector('main[data-screen=survey] [data-test=finalize]')) return 'finalize';
+        if (document.querySelector('main[data-screen=survey] [data-test=next]')) return 'next';
+        return null;";
+    match first_text(c, script, Duration::from_secs(20)).await {
+        Some(step) => step,
+        None => panic!(
             "no way on from this survey screen: {}",
             text(c, "main").await
-        );
+        ),
+    }
+}
+
+/// The first text `script` returns in the page within `limit` (it returns null until
+/// what it waits for is there); `None` when the time ran out.
+async fn first_text(c: &Client, script: &str, limit: Duration) -> Option<String> {
+    let started = Instant::now();
+    loop {
+        let answer = c.execute(script, vec![]).await.unwrap();
+        if let Some(text) = answer.as_str() {
+            return Some(text.to_string());
+        }
+        if started.elapsed() > limit {
+            return None;
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

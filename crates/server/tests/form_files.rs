@@ -312,7 +312,7 @@ async fn the_admin_api_keeps_a_workbook_and_its_csv_and_gives_them_back(s: TestS
     // Each file byte for byte, as a download.
     let path = format!(
         "/v1/admin/forms/fruit_survey/3/files/{}",
-        url_escape(WORKBOOK)
+        server::web::url_encode(WORKBOOK)
     );
     let got = api_get(&s, &admin, &path).await;
     assert_eq!(got.status, StatusCode::OK);
@@ -555,8 +555,8 @@ async fn the_forms_page_uploads_lists_and_serves_the_files(s: TestServer) {
     // Publish what the preview carries.
     let form = format!(
         "csrf={csrf}&definition={}&files={}",
-        url_escape(&hidden(&preview.body, "definition")),
-        url_escape(&hidden(&preview.body, "files"))
+        server::web::url_encode(&hidden(&preview.body, "definition")),
+        server::web::url_encode(&hidden(&preview.body, "files"))
     );
     let done = post_form(&s, "/forms/publish", &cookie, &form).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);

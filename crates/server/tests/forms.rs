@@ -255,7 +255,10 @@ async fn staff_upload_see_errors_preview_and_publish_a_workbook(s: TestServer) {
         .replace("&gt;", ">")
         .replace("&#39;", "'")
         .replace("&amp;", "&");
-    let body = format!("csrf={csrf}&definition={}", url_escape(&definition));
+    let body = format!(
+        "csrf={csrf}&definition={}",
+        server::web::url_encode(&definition)
+    );
     let done = post_form(&s, "/forms/publish", &cookie, &body).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let list = get(&s, "/forms", Some(&cookie)).await;

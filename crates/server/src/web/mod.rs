@@ -47,6 +47,8 @@ use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::storage::TokenCheck;
 
+pub use html::url_encode;
+
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "c2c_session";
 /// How long a web session lasts, in seconds (the cookie's Max-Age, and enforced on

@@ -567,15 +567,3 @@ pub async fn pull_all(
     }
     (pages, cursor.unwrap())
 }
-
-/// Percent-encode a path segment or a form value.
-pub fn url_escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
