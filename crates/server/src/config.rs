@@ -16,7 +16,7 @@ pub struct Cli {
 /// The server's commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server.
+    /// Run the server: the sync API, the staff pages, and the field app at /app/.
     Serve(ServeArgs),
     /// Give the database a new feed epoch, after restoring it from a backup: devices
     /// then find their cursors unknown and run the repair path. Run it while the
