@@ -250,6 +250,24 @@ pub async fn text(c: &Client, css: &str) -> String {
     }
 }
 
+/// The trimmed text of the first element matching `css` once `want` holds for it,
+/// waiting up to 20 s: after a click that submits a form, the old page answers until
+/// the new one has loaded.
+pub async fn text_when(c: &Client, css: &str, want: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        let now = text(c, css).await;
+        if want(&now) {
+            return now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "`{css}` still reads {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Wait up to 20 s for `ready`.
 pub fn wait_until(what: &str, ready: impl Fn() -> bool) {
     let started = Instant::now();

@@ -7,7 +7,7 @@ use scenarios::app_page::{
     core, enroll, enrollment_code, next_screen, phone, screen, settled, staff_sign_in, survey_step,
     sync, wait_for_final,
 };
-use scenarios::chromium::{click, find, goto, text, type_into, Screenshots};
+use scenarios::chromium::{click, find, goto, text, text_when, type_into, Screenshots};
 use scenarios::server::{token, ADMIN_PASSWORD};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -128,7 +128,12 @@ async fn a_photo_is_uploaded_and_a_revoked_phone_is_wiped() {
         &format!("tr[data-device='{device}'] button[type=submit]"),
     )
     .await;
-    let status = text(&staff, &format!("tr[data-device='{device}'] td.status")).await;
+    let status = text_when(
+        &staff,
+        &format!("tr[data-device='{device}'] td.status"),
+        |s| s.starts_with("revoked"),
+    )
+    .await;
     assert!(status.starts_with("revoked"), "{status}");
     shots.take(&staff, "staff-revoked").await;
     click(&c, "[data-test=sync]").await;
