@@ -9,7 +9,7 @@
 
 use tokio::sync::watch;
 
-use super::{sqlite, Storage, StorageError};
+use super::{Storage, StorageError};
 
 /// The mark and whether the server is shutting down (waiting pulls then answer at
 /// once, so that shutdown does not wait out their timeouts).
@@ -30,10 +30,10 @@ impl Storage {
 
     /// Announce the feed's mark after a commit that may have moved it.
     pub(crate) fn announce(&self) -> Result<(), StorageError> {
-        let seq = match self.pg() {
-            Some(pool) => pool.run(|c| async move { super::pg::feed::high_water(&*c).await })?,
-            None => self.read(|c| sqlite::max_seq(c))?,
-        };
+        let seq = self.with_sql(|c| {
+            c.row(c.dialect().high_water_sql(), &[])?
+                .map_or(Ok(0), |r| r.get(0))
+        })?;
         self.announce_seq(seq);
         Ok(())
     }

@@ -9,16 +9,19 @@
 
 mod accounts;
 mod attachments;
-mod backend;
 mod browse;
+mod database;
 mod feed_watch;
 mod form_versions;
+mod legacy;
 mod log_tx;
+mod open;
 pub mod pg;
 mod prebuild;
 mod pull;
 mod purge;
 mod push;
+mod records;
 mod reports;
 mod review;
 pub mod schema;
@@ -27,14 +30,11 @@ pub mod sqlite;
 mod survey_cache;
 mod targets;
 
-use std::num::NonZeroUsize;
-use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use lru::LruCache;
 use rusqlite::Connection;
-use sync_core::protocol::{PushResult, PushStatus, PushedChange, RecordHeads};
-use sync_core::{RecordDoc, Scope};
+use sync_core::protocol::{PushResult, PushStatus, PushedChange};
+use sync_core::Scope;
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -59,12 +59,6 @@ pub const WEB_SESSION_SECS: i64 = 12 * 3600;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "server.db";
-
-/// How many record documents the writer keeps in memory.
-const DOC_CACHE: usize = 256;
-
-/// How many idle read connections are kept.
-const READERS: usize = 8;
 
 /// What can go wrong in storage.
 #[derive(Debug, Error)]
@@ -104,6 +98,10 @@ pub enum StorageError {
     /// on both databases).
     #[error("this operation runs on SQLite only")]
     NotOnPostgres,
+    /// A transaction was rolled back because the work inside it failed; the work's
+    /// own error is what the caller sees (this one is internal to the storage).
+    #[error("the transaction was rolled back")]
+    RolledBack,
 }
 
 impl From<tokio_postgres::Error> for StorageError {
@@ -157,18 +155,13 @@ pub struct Storage {
 
 struct Inner {
     epoch: String,
-    db: backend::Db,
+    db: Box<dyn database::Database>,
     forms: form_versions::FormCache,
     survey: Mutex<survey_cache::SurveyCache>,
     /// The feed's mark, for waiting pulls.
     feed: tokio::sync::watch::Sender<feed_watch::FeedMark>,
     /// The time the rules read (session age, code expiry), settable by tests.
     clock: crate::clock::Clock,
-}
-
-pub(crate) struct Writer {
-    conn: Connection,
-    docs: LruCache<Uuid, RecordDoc>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -182,68 +175,10 @@ fn now() -> i64 {
 }
 
 impl Storage {
-    /// Open (creating if needed) the database in `data_dir`: migrate the schema, store
-    /// the seed forms (first versions), and load the compiled forms.
-    pub fn open(data_dir: &Path) -> Result<Storage, StorageError> {
-        std::fs::create_dir_all(data_dir)?;
-        let path = data_dir.join(DB_FILE);
-        let mut conn = Connection::open(&path)?;
-        schema::configure(&conn)?;
-        schema::migrate(&mut conn, &auth::new_epoch())?;
-        let time = now();
-        for form in forms::instruments::seed_forms() {
-            sqlite::insert_form(&conn, &form.id, form.version, &form.to_json(), time)?;
-        }
-        let compiled = form_versions::FormCache::load(&conn)?;
-        let epoch = sqlite::epoch(&conn)?;
-        let high_water = sqlite::max_seq(&conn)?;
-        Ok(Storage {
-            inner: Arc::new(Inner {
-                epoch,
-                db: backend::Db::Sqlite(backend::SqliteDb {
-                    path,
-                    writer: Mutex::new(Writer {
-                        conn,
-                        docs: LruCache::new(
-                            NonZeroUsize::new(DOC_CACHE).unwrap_or(NonZeroUsize::MIN),
-                        ),
-                    }),
-                    readers: Mutex::new(Vec::new()),
-                }),
-                forms: compiled,
-                survey: Mutex::new(survey_cache::SurveyCache::default()),
-                feed: tokio::sync::watch::Sender::new(feed_watch::FeedMark {
-                    seq: high_water,
-                    closing: false,
-                }),
-                clock: crate::clock::Clock::default(),
-            }),
-        })
-    }
-
     /// The clock every time-based rule reads: session age, enrollment-code expiry,
     /// and (through the router's state) rate limits and lockouts.
     pub fn clock(&self) -> &crate::clock::Clock {
         &self.inner.clock
-    }
-
-    /// Give the database in `data_dir` a new feed epoch (after restoring it from a
-    /// backup): every cursor handed out before becomes unknown. Returns the new epoch.
-    /// Run it while the server is stopped.
-    pub fn new_epoch(data_dir: &Path) -> Result<String, StorageError> {
-        let path = data_dir.join(DB_FILE);
-        if !path.exists() {
-            return Err(StorageError::Io(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("no database at {}", path.display()),
-            )));
-        }
-        let mut conn = Connection::open(&path)?;
-        schema::configure(&conn)?;
-        schema::migrate(&mut conn, &auth::new_epoch())?;
-        let epoch = auth::new_epoch();
-        sqlite::set_epoch(&conn, &epoch)?;
-        Ok(epoch)
     }
 
     /// The feed epoch.
@@ -262,13 +197,7 @@ impl Storage {
 
     /// Whether the database answers.
     pub fn health(&self) -> Result<(), StorageError> {
-        if let Some(pg) = self.pg() {
-            return Ok(pg.run(|c| async move {
-                c.simple_query("SELECT 1").await?;
-                Ok(())
-            })?);
-        }
-        self.read(|c| sqlite::max_seq(c).map(|_| ()))
+        self.with_sql(|c| c.row("SELECT 1", &[]).map(|_| ()))
     }
 
     /// Create the first admin (`admin`) when there is no user yet, with `password` or a
@@ -463,88 +392,24 @@ impl Storage {
         changes: Vec<PushedChange>,
     ) -> Result<Vec<PushResult>, StorageError> {
         let incoming = push::decode(changes);
-        // New records are built under the writer's lock, alongside the write: built
-        // ahead of it, every waiting push's documents would be in memory at once.
-        let results = match self.pg() {
-            Some(pool) => {
-                let mut prebuilt = prebuild::build(self, push::creations(&incoming));
-                push::write_pg(pool, self, caller, incoming, &mut prebuilt, now())?
-            }
-            None => self.write(|w| {
-                let mut prebuilt = prebuild::build(self, push::creations(&incoming));
-                push::write(w, self, caller, incoming, &mut prebuilt, now())
-            })?,
-        };
+        let results = self.write_feed(|tx| {
+            // New records are built in the writer's turn, alongside the write: built
+            // ahead of it, every waiting push's documents would be in memory at once.
+            let mut prebuilt = prebuild::build(self, push::creations(&incoming));
+            push::write_in(
+                tx.log,
+                tx.docs,
+                self,
+                caller,
+                incoming,
+                &mut prebuilt,
+                now(),
+            )
+        })?;
         if results.iter().any(|r| r.status == PushStatus::Accepted) {
             self.announce()?;
         }
         Ok(results)
-    }
-
-    /// The server's heads of each record, `[]` for records unknown or not visible.
-    pub fn repair(
-        &self,
-        caller: &Caller,
-        records: &[RecordHeads],
-    ) -> Result<Vec<RecordHeads>, StorageError> {
-        let ids: Vec<String> = records.iter().map(|r| r.record.to_string()).collect();
-        let found = match self.pg() {
-            Some(pool) => {
-                pool.run(move |c| async move { pg::records::record_heads(&c, &ids).await })?
-            }
-            None => self.read(|conn| {
-                ids.iter()
-                    .map(|id| sqlite::record_heads(conn, id))
-                    .collect::<Result<Vec<_>, _>>()
-            })?,
-        };
-        Ok(records
-            .iter()
-            .zip(found)
-            .map(|(r, found)| RecordHeads {
-                record: r.record,
-                heads: match found {
-                    Some((heads, scope)) if caller.may_see(&scope) => heads,
-                    _ => Vec::new(),
-                },
-            })
-            .collect())
-    }
-
-    /// A record's materialized row.
-    pub fn record(&self, id: Uuid) -> Result<Option<RecordRow>, StorageError> {
-        if let Some(pool) = self.pg() {
-            return Ok(
-                pool.run(move |c| async move { pg::records::record(&c, &id.to_string()).await })?
-            );
-        }
-        self.read(|c| sqlite::record(c, &id.to_string()))
-    }
-
-    /// A record's document as the server holds it (snapshot plus later changes).
-    pub fn record_doc(&self, id: Uuid) -> Result<Option<RecordDoc>, StorageError> {
-        if let Some(pool) = self.pg() {
-            let mut conn = pool.get()?;
-            let tx = pg::wait(conn.transaction()).map_err(pg::PgError::from)?;
-            return push::load_doc(&log_tx::PgLog::new(&tx), &id.to_string());
-        }
-        self.read(|c| push::load_doc(c, &id.to_string()))
-    }
-
-    /// How many changes the log holds.
-    pub fn change_count(&self) -> Result<i64, StorageError> {
-        if let Some(pool) = self.pg() {
-            return Ok(pool.run(|c| async move { pg::records::count(&c, "changes").await })?);
-        }
-        self.read(|c| sqlite::change_count(c))
-    }
-
-    /// How many records there are.
-    pub fn record_count(&self) -> Result<i64, StorageError> {
-        if let Some(pool) = self.pg() {
-            return Ok(pool.run(|c| async move { pg::records::count(&c, "records").await })?);
-        }
-        self.read(|c| sqlite::record_count(c))
     }
 }
 

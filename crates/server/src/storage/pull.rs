@@ -5,8 +5,8 @@ use sync_core::protocol::{PullResponse, PulledChange, PROTOCOL_VERSION};
 use sync_core::Scope;
 use uuid::Uuid;
 
-use super::log_tx::{self, LogTx};
-use super::{pg, Storage, StorageError};
+use super::log_tx::LogTx;
+use super::{Storage, StorageError};
 use crate::auth::Caller;
 
 /// Most log sequence numbers one pull scans (past those the page ends, possibly empty,
@@ -33,29 +33,8 @@ impl Storage {
         let max_bytes = max_bytes.clamp(1, sync_core::protocol::MAX_PULL_BYTES);
 
         let scope = caller.scope.clone();
-        let page =
-            |tx: &dyn LogTx| pull_in(tx, scope.as_ref(), exclude_actor, after, limit, max_bytes);
-        let (changes, tombstones, last, max_seq) = match self.pg() {
-            Some(pool) => {
-                // A snapshot for the whole page: the mark and the rows agree.
-                let mut conn = pool.get()?;
-                let tx = pg::wait(
-                    conn.build_transaction()
-                        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                        .read_only(true)
-                        .start(),
-                )
-                .map_err(pg::PgError::from)?;
-                let out = page(&log_tx::PgLog::new(&tx))?;
-                pg::wait(tx.commit()).map_err(pg::PgError::from)?;
-                out
-            }
-            None => self.read(|conn| {
-                // One read transaction: a consistent snapshot of the log.
-                let tx = conn.transaction()?;
-                page(&*tx)
-            })?,
-        };
+        let (changes, tombstones, last, max_seq) = self
+            .read_log(|log| pull_in(log, scope.as_ref(), exclude_actor, after, limit, max_bytes))?;
         Ok(PullResponse {
             v: PROTOCOL_VERSION,
             changes,

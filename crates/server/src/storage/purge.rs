@@ -17,7 +17,6 @@
 //! gone from every query at commit; their bytes stay in the table files as dead tuples
 //! until a vacuum reclaims the space (the README says how to make sure).
 
-use rusqlite::Connection;
 use sync_core::{RecordKind, Scope};
 use uuid::Uuid;
 
@@ -63,41 +62,19 @@ impl Storage {
             reason,
             time: now(),
         };
-        let report = if self.pg().is_some() {
-            let channel = self.feed_channel();
-            self.transact(|tx| {
-                // The feed's counter first, as a push takes it: nodes cannot deadlock,
-                // and the tombstones' numbers commit in order with the changes'.
-                tx.rows("SELECT last_seq FROM feed_sequence FOR UPDATE", &[])?;
-                let report = purge.run(tx)?;
-                if report.is_some() {
-                    let last: i64 = tx
-                        .row(Dialect::Postgres.high_water_sql(), &[])?
-                        .map_or(Ok(0), |r| r.get(0))?;
-                    tx.execute(
-                        "SELECT pg_notify(?1, ?2)",
-                        &args![channel.as_str(), last.to_string()],
-                    )?;
+        let report = self.write_feed(|tx| {
+            let report = purge.run(tx.sql)?;
+            // The push's document cache must not bring a purged record back.
+            for id in report.iter().flat_map(|r| &r.records) {
+                if let Ok(uuid) = id.parse::<Uuid>() {
+                    tx.docs.pop(&uuid);
                 }
-                Ok::<_, StorageError>(report)
-            })?
-        } else {
-            self.write(|w| {
-                let tx = w.conn.transaction()?;
-                let report = purge.run(&*tx)?;
-                // The push's document cache must not bring a purged record back.
-                for id in report.iter().flat_map(|r| &r.records) {
-                    if let Ok(uuid) = id.parse::<Uuid>() {
-                        w.docs.pop(&uuid);
-                    }
-                }
-                tx.commit()?;
-                if report.is_some() {
-                    truncate_wal(&w.conn);
-                }
-                Ok(report)
-            })?
-        };
+            }
+            Ok((report, Vec::new()))
+        })?;
+        if report.is_some() {
+            self.db().after_purge();
+        }
         if report.is_some() {
             // The tombstones moved the feed: waiting pulls pass them on, and every
             // node's indicator cache drops the records (it reads tombstones).
@@ -232,27 +209,6 @@ fn next_seq(conn: &dyn Sql) -> Result<i64, StorageError> {
     conn.row(sql, &[])?
         .ok_or_else(|| StorageError::Corrupt("the feed's sequence is missing".into()))?
         .get(0)
-}
-
-/// Copy the write-ahead log into the database and cut it to nothing, so the old pages
-/// it held (with the purged answers) leave the disk. A reader in the middle of a
-/// transaction holds the log; wait for it a little.
-fn truncate_wal(conn: &Connection) {
-    for _ in 0..50 {
-        let busy: Result<i64, _> =
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
-        match busy {
-            Ok(0) => return,
-            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            Err(e) => {
-                tracing::warn!(error = %e, "checkpoint after a purge failed");
-                return;
-            }
-        }
-    }
-    tracing::warn!(
-        "the write-ahead log stayed busy after a purge; it is truncated at the next checkpoint"
-    );
 }
 
 /// Tombstones with `after < seq <= upto` whose record was within `scope` (all for

@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 
 use automerge::{Change, ChangeHash};
 use forms::IssueKind;
-use std::num::NonZeroUsize;
 
 use lru::LruCache;
 use sync_core::protocol::{PushResult, PushStatus, PushedChange};
@@ -17,7 +16,7 @@ use uuid::Uuid;
 use super::log_tx::LogTx;
 use super::prebuild::Prebuilds;
 use super::sqlite::{self, RowWrite};
-use super::{Storage, StorageError, Writer};
+use super::{Storage, StorageError};
 use crate::auth::Caller;
 
 /// Fold a record's logged changes into a new snapshot after this many.
@@ -122,56 +121,10 @@ pub(super) fn creations(incoming: &Incoming) -> Vec<Change> {
         .collect()
 }
 
-/// Write a prepared push in one transaction: one result per pushed change, in order.
-pub(super) fn write(
-    w: &mut Writer,
-    storage: &Storage,
-    caller: &Caller,
-    incoming: Incoming,
-    prebuilt: &mut Prebuilds,
-    now: i64,
-) -> Result<Vec<PushResult>, StorageError> {
-    let Writer { conn, docs } = w;
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let (results, keep) = write_in(&*tx, docs, storage, caller, incoming, prebuilt, now)?;
-    tx.commit()?;
-    for (record, doc) in keep {
-        docs.put(record, doc);
-    }
-    Ok(results)
-}
-
-/// [`write`] on PostgreSQL. The transaction first locks the feed's sequence row, so
-/// log writers on every node take turns (sequence order is commit order, see
-/// `pg::feed`), and no node's cached document can be stale: each push loads the
-/// documents it touches.
-pub(super) fn write_pg(
-    pool: &super::pg::PgPool,
-    storage: &Storage,
-    caller: &Caller,
-    incoming: Incoming,
-    prebuilt: &mut Prebuilds,
-    now: i64,
-) -> Result<Vec<PushResult>, StorageError> {
-    use super::pg::wait;
-    let mut conn = pool.get()?;
-    let tx = wait(conn.transaction()).map_err(super::pg::PgError::from)?;
-    wait(tx.execute("SELECT last_seq FROM feed_sequence FOR UPDATE", &[]))
-        .map_err(super::pg::PgError::from)?;
-    let mut docs = LruCache::new(NonZeroUsize::MIN);
-    let log = super::log_tx::PgLog::new(&tx);
-    let (results, _) = write_in(&log, &mut docs, storage, caller, incoming, prebuilt, now)?;
-    log.flush()?;
-    let last = log.max_seq()?;
-    wait(super::pg::feed::notify(&tx, &storage.feed_channel(), last))?;
-    wait(tx.commit()).map_err(super::pg::PgError::from)?;
-    Ok(results)
-}
-
 /// The records of a push taken inside `tx`: the results, and the documents to keep
 /// in the cache once `tx` commits.
 #[allow(clippy::type_complexity)]
-fn write_in(
+pub(super) fn write_in(
     tx: &dyn LogTx,
     docs: &mut LruCache<Uuid, RecordDoc>,
     storage: &Storage,

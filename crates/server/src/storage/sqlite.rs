@@ -8,25 +8,6 @@ use sync_core::Scope;
 
 use super::StorageError;
 
-/// The feed epoch.
-pub fn epoch(conn: &Connection) -> Result<String, StorageError> {
-    Ok(
-        conn.query_row("SELECT value FROM settings WHERE key = 'epoch'", [], |r| {
-            r.get(0)
-        })?,
-    )
-}
-
-/// Replace the feed epoch.
-pub fn set_epoch(conn: &Connection, epoch: &str) -> Result<(), StorageError> {
-    conn.execute(
-        "INSERT INTO settings (key, value) VALUES ('epoch', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [epoch],
-    )?;
-    Ok(())
-}
-
 /// Store a form definition unless that (id, version) is there already.
 pub fn insert_form(
     conn: &Connection,
@@ -384,85 +365,11 @@ pub fn upsert_record(
     Ok(())
 }
 
-/// A record's materialized row.
-pub fn record(conn: &Connection, id: &str) -> Result<Option<RecordRow>, StorageError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, kind, partnership, organization, neighborhood, family, program,
-                 form_id, form_version, created_by, created_at, updated_at, heads, fields,
-                 has_conflicts, issues
-             FROM records WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            let form_id: Option<String> = r.get(7)?;
-            let form_version: Option<u32> = r.get(8)?;
-            let heads: String = r.get(12)?;
-            let fields: String = r.get(13)?;
-            let issues: String = r.get(15)?;
-            Ok(RecordRow {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                scope: Scope {
-                    partnership: r.get(2)?,
-                    organization: r.get(3)?,
-                    neighborhood: r.get(4)?,
-                    family: r.get(5)?,
-                    program: r.get(6)?,
-                },
-                form: form_id.zip(form_version),
-                created_by: r.get(9)?,
-                created_at: r.get(10)?,
-                updated_at: r.get(11)?,
-                heads: serde_json::from_str(&heads).unwrap_or_default(),
-                fields: serde_json::from_str(&fields).unwrap_or_default(),
-                has_conflicts: r.get(14)?,
-                issues: serde_json::from_str(&issues).unwrap_or_default(),
-            })
-        })
-        .optional()?)
-}
-
-/// A record's heads and scope, for repair.
-pub fn record_heads(
-    conn: &Connection,
-    id: &str,
-) -> Result<Option<(Vec<String>, Scope)>, StorageError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT heads, partnership, organization, neighborhood, family, program
-             FROM records WHERE id = ?1",
-        )?
-        .query_row([id], |r| {
-            let heads: String = r.get(0)?;
-            Ok((
-                serde_json::from_str(&heads).unwrap_or_default(),
-                Scope {
-                    partnership: r.get(1)?,
-                    organization: r.get(2)?,
-                    neighborhood: r.get(3)?,
-                    family: r.get(4)?,
-                    program: r.get(5)?,
-                },
-            ))
-        })
-        .optional()?)
-}
-
 /// The feed's high-water mark (0 when empty); see [`super::sql::Dialect::high_water_sql`].
 pub fn max_seq(conn: &Connection) -> Result<i64, StorageError> {
     Ok(conn
         .prepare_cached(super::sql::Dialect::Sqlite.high_water_sql())?
         .query_row([], |r| r.get(0))?)
-}
-
-/// How many changes the log holds.
-pub fn change_count(conn: &Connection) -> Result<i64, StorageError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM changes", [], |r| r.get(0))?)
-}
-
-/// How many records there are.
-pub fn record_count(conn: &Connection) -> Result<i64, StorageError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))?)
 }
 
 /// One row of the feed.

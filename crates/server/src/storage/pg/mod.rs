@@ -7,7 +7,6 @@
 pub mod accounts;
 pub mod feed;
 pub mod pool;
-pub mod records;
 pub mod schema;
 
 pub use pool::{wait, PgPool, Pooled};

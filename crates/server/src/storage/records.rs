@@ -1,0 +1,100 @@
+//! The materialized records as the API and the staff pages read them one by one: a
+//! row, a document, the heads for repair, and counts. Written once for both databases.
+
+use sync_core::protocol::RecordHeads;
+use sync_core::RecordDoc;
+use uuid::Uuid;
+
+use super::sql::{args, Row};
+use super::{push, RecordRow, Storage, StorageError};
+use crate::auth::Caller;
+
+/// The columns [`record_row`] reads, in order.
+const RECORD_COLUMNS: &str = "id, kind, partnership, organization, neighborhood, family, program,
+     form_id, form_version, created_by, created_at, updated_at, heads, fields,
+     has_conflicts, issues";
+
+/// A stored JSON column, read back (damaged JSON reads as null, as the pages show it).
+fn json(row: &Row, i: usize) -> Result<serde_json::Value, StorageError> {
+    Ok(serde_json::from_str(&row.get::<String>(i)?).unwrap_or_default())
+}
+
+fn record_row(r: &Row) -> Result<RecordRow, StorageError> {
+    let form_id: Option<String> = r.get(7)?;
+    let form_version: Option<i64> = r.get(8)?;
+    Ok(RecordRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        scope: r.scope(2)?,
+        form: form_id.zip(form_version.map(|v| v as u32)),
+        created_by: r.get(9)?,
+        created_at: r.get(10)?,
+        updated_at: r.get(11)?,
+        heads: serde_json::from_value(json(r, 12)?).unwrap_or_default(),
+        fields: json(r, 13)?,
+        has_conflicts: r.get(14)?,
+        issues: json(r, 15)?,
+    })
+}
+
+impl Storage {
+    /// A record's materialized row.
+    pub fn record(&self, id: Uuid) -> Result<Option<RecordRow>, StorageError> {
+        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE id = ?1");
+        self.with_sql(|c| {
+            c.row(&sql, &args![id.to_string()])?
+                .map(|r| record_row(&r))
+                .transpose()
+        })
+    }
+
+    /// A record's document as the server holds it (snapshot plus later changes).
+    pub fn record_doc(&self, id: Uuid) -> Result<Option<RecordDoc>, StorageError> {
+        self.read_log(|log| push::load_doc(log, &id.to_string()))
+    }
+
+    /// The server's heads of each record, `[]` for records unknown or not visible.
+    pub fn repair(
+        &self,
+        caller: &Caller,
+        records: &[RecordHeads],
+    ) -> Result<Vec<RecordHeads>, StorageError> {
+        self.with_sql(|c| {
+            records
+                .iter()
+                .map(|r| {
+                    let found = c.row(
+                        "SELECT heads, partnership, organization, neighborhood, family, program
+                           FROM records WHERE id = ?1",
+                        &args![r.record.to_string()],
+                    )?;
+                    let heads = match found {
+                        Some(row) if caller.may_see(&row.scope(1)?) => {
+                            serde_json::from_value(json(&row, 0)?).unwrap_or_default()
+                        }
+                        _ => Vec::new(),
+                    };
+                    Ok(RecordHeads {
+                        record: r.record,
+                        heads,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// How many changes the log holds.
+    pub fn change_count(&self) -> Result<i64, StorageError> {
+        self.count("changes")
+    }
+
+    /// How many records there are.
+    pub fn record_count(&self) -> Result<i64, StorageError> {
+        self.count("records")
+    }
+
+    fn count(&self, table: &'static str) -> Result<i64, StorageError> {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        self.with_sql(|c| c.row(&sql, &[])?.map_or(Ok(0), |r| r.get(0)))
+    }
+}
