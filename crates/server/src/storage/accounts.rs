@@ -1,5 +1,12 @@
-//! Users and devices as staff manage them: the lists, and device enrollment with a
-//! one-time code.
+//! Users, devices and their tokens: creating users, signing in, checking a request's
+//! token, revoking a device, the staff pages' lists, and device enrollment with a
+//! one-time code. Every query here is written once, in the SQL both databases speak
+//! ([`super::sql`]): reads through [`Storage::with_sql`], writes in one
+//! [`Storage::transact`] each.
+//!
+//! Password hashing (slow on purpose, and bounded by a semaphore in [`crate::auth`])
+//! runs before a write transaction opens, never inside one: a transaction holds
+//! SQLite's only writer, or a PostgreSQL connection, while it is open.
 //!
 //! Staff create a code for a user; the phone sends it (typed, or read from the QR
 //! code) instead of a password and gets its own device token. A code is stored only
@@ -7,11 +14,16 @@
 //! used and enrolls the device in one transaction, so two phones racing with one code
 //! cannot both get in.
 
-use rusqlite::{params, OptionalExtension};
+use sync_core::Scope;
+use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
-use super::{parse_scope, sqlite, Session, Storage, StorageError};
-use crate::auth;
+use super::sql::{args, Sql};
+use super::{
+    now, parse_scope, pg, Session, Storage, StorageError, TokenCheck, WEB_SESSION_DEVICE,
+    WEB_SESSION_SECS,
+};
+use crate::auth::{self, Caller, Role};
 
 /// How long an enrollment code works, in seconds (a day: long enough to hand a phone
 /// over at the next team meeting, short enough that a lost note soon stops mattering).
@@ -72,32 +84,190 @@ pub fn normalize_code(code: &str) -> String {
 }
 
 impl Storage {
+    /// Create the first admin (`admin`) when there is no user yet, with `password` or a
+    /// random one. Returns the password when the admin was created now.
+    pub fn ensure_admin(&self, password: Option<&str>) -> Result<Option<String>, StorageError> {
+        if self.with_sql(user_count)? > 0 {
+            return Ok(None);
+        }
+        let password = password.map_or_else(auth::new_password, str::to_string);
+        let user = NewUser::new("admin", &password, Role::Admin, None)?;
+        // The hash took a while: another node (or thread) may have made the first
+        // user since the count. The transaction counts again; on PostgreSQL two nodes
+        // may still both count none, and the one whose `admin` comes second is told
+        // the name is taken, which also means there is a user now.
+        let created = self.transact(|sql| {
+            if user_count(sql)? > 0 {
+                return Ok(false);
+            }
+            user.insert(sql)?;
+            Ok(true)
+        });
+        match created {
+            Ok(true) => Ok(Some(password)),
+            Ok(false) | Err(StorageError::AlreadyExists(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Create a user. `scope` may be `None` only for admins (who then see everything).
+    pub fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+        scope: Option<&Scope>,
+    ) -> Result<String, StorageError> {
+        if username.trim().is_empty() || username.len() > 200 {
+            return Err(StorageError::Invalid(
+                "a user name has 1 to 200 characters".into(),
+            ));
+        }
+        if password.len() < 8 || password.len() > 1024 {
+            return Err(StorageError::Invalid(
+                "a password has 8 to 1024 characters".into(),
+            ));
+        }
+        match scope {
+            None if role != Role::Admin => {
+                return Err(StorageError::Invalid(format!(
+                    "a {role} needs a scope (at least a partnership)"
+                )))
+            }
+            Some(s) if s.partnership.trim().is_empty() => {
+                return Err(StorageError::Invalid(
+                    "a scope names its partnership".into(),
+                ))
+            }
+            _ => {}
+        }
+        self.insert_user(username, password, role, scope)
+    }
+
+    /// Insert a user (the checks are the caller's): the password is hashed first,
+    /// then the row is written in a transaction of its own. Its id.
+    fn insert_user(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+        scope: Option<&Scope>,
+    ) -> Result<String, StorageError> {
+        let user = NewUser::new(username, password, role, scope)?;
+        self.transact(|sql| user.insert(sql))?;
+        Ok(user.id)
+    }
+
+    /// Sign a device in: check the password, enroll a device, hand out its token.
+    /// `None` for an unknown user or a wrong password (the same time is spent on both).
+    pub fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<Option<Session>, StorageError> {
+        let found = self.with_sql(|sql| {
+            sql.row(
+                "SELECT id, password_hash, role, scope FROM users WHERE username = ?1",
+                &args![username],
+            )
+        })?;
+        let Some(user) = found else {
+            auth::verify_nothing(password);
+            return Ok(None);
+        };
+        if !auth::verify_password(password, &user.get::<String>(1)?) {
+            return Ok(None);
+        }
+        let user_id: String = user.get(0)?;
+        let scope = parse_scope(&user_id, user.get(3)?)?;
+        let token = auth::new_token();
+        let device_id = Uuid::new_v4().to_string();
+        let name: String = device_name.chars().take(200).collect();
+        let hash = auth::token_hash(&token);
+        self.transact(|sql| insert_device(sql, &device_id, &user_id, &name, &hash, now()))?;
+        Ok(Some(Session {
+            token,
+            user_id,
+            device_id,
+            username: username.to_string(),
+            role: user.get(2)?,
+            scope,
+        }))
+    }
+
+    /// Who a token belongs to, whether it comes as a bearer token or a session
+    /// cookie. A web session's token older than [`WEB_SESSION_SECS`] is revoked and
+    /// refused however it is presented, whatever the browser kept of its cookie.
+    /// Every request comes through here: one query, on a reader.
+    pub fn authenticate(&self, token: &str) -> Result<TokenCheck, StorageError> {
+        let hash = auth::token_hash(token);
+        let found = self.with_sql(|sql| {
+            sql.row(
+                "SELECT d.id, d.revoked_at IS NOT NULL, u.id, u.username, u.role, u.scope,
+                     d.created_at, d.name
+                 FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
+                &args![hash],
+            )
+        })?;
+        let Some(row) = found else {
+            return Ok(TokenCheck::Unknown);
+        };
+        if row.get::<bool>(1)? {
+            return Ok(TokenCheck::Revoked);
+        }
+        let device_id: String = row.get(0)?;
+        let web_session = row.get::<String>(7)? == WEB_SESSION_DEVICE;
+        if web_session && self.clock().now() - row.get::<i64>(6)? > WEB_SESSION_SECS {
+            self.revoke_device(&device_id)?;
+            return Ok(TokenCheck::Revoked);
+        }
+        let user_id: String = row.get(2)?;
+        let role = row
+            .get::<String>(4)?
+            .parse::<Role>()
+            .map_err(|e| StorageError::Corrupt(format!("user {user_id}: {e}")))?;
+        let scope = parse_scope(&user_id, row.get(5)?)?;
+        Ok(TokenCheck::Valid(Caller {
+            username: row.get(3)?,
+            user_id,
+            role,
+            scope,
+            device_id,
+        }))
+    }
+
+    /// Revoke a device; whether it was active until now.
+    pub fn revoke_device(&self, device_id: &str) -> Result<bool, StorageError> {
+        let changed = self.transact(|sql| {
+            sql.execute(
+                "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                &args![device_id, now()],
+            )
+        })?;
+        Ok(changed > 0)
+    }
+
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<UserSummary>, StorageError> {
-        let rows: Vec<(String, String, String, Option<String>, i64)> = if let Some(pool) = self.pg()
-        {
-            pool.run(|c| async move { super::pg::accounts::users(&c).await })?
-        } else {
-            self.read(|c| {
-            let mut stmt = c.prepare_cached(
+        let rows = self.with_sql(|sql| {
+            sql.rows(
                 "SELECT u.id, u.username, u.role, u.scope,
-                     (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL)
+                     (SELECT COUNT(*) FROM devices d
+                       WHERE d.user_id = u.id AND d.revoked_at IS NULL)
                  FROM users u ORDER BY u.username",
-            )?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })?
-        };
-        rows.into_iter()
-            .map(|(id, username, role, scope, active_devices)| {
+                &[],
+            )
+        })?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.get(0)?;
                 Ok(UserSummary {
-                    scope: parse_scope(&id, scope)?,
+                    scope: parse_scope(&id, r.get(3)?)?,
                     id,
-                    username,
-                    role,
-                    active_devices,
+                    username: r.get(1)?,
+                    role: r.get(2)?,
+                    active_devices: r.get(4)?,
                 })
             })
             .collect()
@@ -105,29 +275,26 @@ impl Storage {
 
     /// Every device, newest first.
     pub fn devices(&self) -> Result<Vec<DeviceSummary>, StorageError> {
-        if let Some(pool) = self.pg() {
-            return Ok(pool.run(|c| async move { super::pg::accounts::devices(&c).await })?);
-        }
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
+        let rows = self.with_sql(|sql| {
+            sql.rows(
                 "SELECT d.id, d.name, u.id, u.username, d.created_at, d.revoked_at
                  FROM devices d JOIN users u ON u.id = d.user_id
                  ORDER BY d.created_at DESC, d.id",
-            )?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok(DeviceSummary {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        user_id: r.get(2)?,
-                        username: r.get(3)?,
-                        created_at: r.get(4)?,
-                        revoked_at: r.get(5)?,
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
+                &[],
+            )
+        })?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeviceSummary {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    user_id: r.get(2)?,
+                    username: r.get(3)?,
+                    created_at: r.get(4)?,
+                    revoked_at: r.get(5)?,
+                })
+            })
+            .collect()
     }
 
     /// The user a device belongs to (`None` for an unknown device).
@@ -145,38 +312,18 @@ impl Storage {
             .collect();
         let time = self.clock().now();
         let expires_at = time + ENROLLMENT_TTL;
-        if let Some(pool) = self.pg() {
-            let (hash, user, by) = (
-                auth::token_hash(&code).to_vec(),
-                user_id.to_string(),
-                by.to_string(),
-            );
-            let known = pool.run(move |c| async move {
-                super::pg::accounts::insert_enrollment(&c, &hash, &user, &by, time, expires_at)
-                    .await
-            })?;
+        self.transact(|sql| {
+            let known = sql
+                .row("SELECT 1 FROM users WHERE id = ?1", &args![user_id])?
+                .is_some();
             if !known {
                 return Err(StorageError::Invalid("no such user".into()));
             }
-            return Ok(Enrollment {
-                code: format!("{}-{}", &code[..5], &code[5..]),
-                expires_at,
-            });
-        }
-        self.write(|w| {
-            let known: Option<i64> = w
-                .conn
-                .query_row("SELECT 1 FROM users WHERE id = ?1", [user_id], |r| r.get(0))
-                .optional()?;
-            if known.is_none() {
-                return Err(StorageError::Invalid("no such user".into()));
-            }
-            w.conn.execute(
+            sql.execute(
                 "INSERT INTO enrollment_codes (code_hash, user_id, created_by, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![auth::token_hash(&code), user_id, by, time, expires_at],
-            )?;
-            Ok(())
+                &args![auth::token_hash(&code), user_id, by, time, expires_at],
+            )
         })?;
         Ok(Enrollment {
             code: format!("{}-{}", &code[..5], &code[5..]),
@@ -193,67 +340,136 @@ impl Storage {
         let device_id = Uuid::new_v4().to_string();
         let name: String = device_name.chars().take(200).collect();
         let time = self.clock().now();
-        let user = if let Some(pool) = self.pg() {
-            let (hash, device, token_hash) = (
-                hash.to_vec(),
-                device_id.clone(),
-                auth::token_hash(&token).to_vec(),
-            );
-            pool.run(move |mut c| async move {
-                super::pg::accounts::redeem_enrollment(
-                    &mut c,
-                    &hash,
-                    &device,
-                    &name,
-                    &token_hash,
-                    time,
-                )
-                .await
-            })?
-        } else {
-            self.write(|w| {
-                let tx = w.conn.transaction()?;
-                let user: Option<(String, String, String, Option<String>)> = tx
-                    .query_row(
-                        "UPDATE enrollment_codes SET used_at = ?2, device_id = ?3
-                     WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
-                     RETURNING user_id",
-                        params![hash, time, device_id],
-                        |r| r.get::<_, String>(0),
-                    )
-                    .optional()?
-                    .map(|user_id| {
-                        tx.query_row(
-                            "SELECT id, username, role, scope FROM users WHERE id = ?1",
-                            [&user_id],
-                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                        )
-                    })
-                    .transpose()?;
-                if let Some((user_id, ..)) = &user {
-                    sqlite::insert_device(
-                        &tx,
-                        &device_id,
-                        user_id,
-                        &name,
-                        &auth::token_hash(&token),
-                        time,
-                    )?;
-                }
-                tx.commit()?;
-                Ok(user)
-            })?
-        };
-        let Some((user_id, username, role, scope)) = user else {
+        // Marking the code used and enrolling the device commit together: of two
+        // phones racing with one code, the second finds it used.
+        let user = self.transact(|sql| -> Result<_, StorageError> {
+            let redeemed = sql.row(
+                "UPDATE enrollment_codes SET used_at = ?2, device_id = ?3
+                 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                 RETURNING user_id",
+                &args![hash, time, &device_id],
+            )?;
+            let Some(redeemed) = redeemed else {
+                return Ok(None);
+            };
+            let user_id: String = redeemed.get(0)?;
+            let user = sql
+                .row(
+                    "SELECT id, username, role, scope FROM users WHERE id = ?1",
+                    &args![&user_id],
+                )?
+                .ok_or_else(|| {
+                    StorageError::Corrupt(format!("an enrollment code of unknown user {user_id}"))
+                })?;
+            insert_device(
+                sql,
+                &device_id,
+                &user_id,
+                &name,
+                &auth::token_hash(&token),
+                time,
+            )?;
+            Ok(Some(user))
+        })?;
+        let Some(user) = user else {
             return Ok(None);
         };
+        let user_id: String = user.get(0)?;
         Ok(Some(Session {
             token,
-            scope: parse_scope(&user_id, scope)?,
+            scope: parse_scope(&user_id, user.get(3)?)?,
             user_id,
             device_id,
-            username,
-            role,
+            username: user.get(1)?,
+            role: user.get(2)?,
         }))
     }
+}
+
+/// A user row ready to insert, its password already hashed (outside any transaction).
+struct NewUser {
+    id: String,
+    username: String,
+    password_hash: String,
+    role: Role,
+    /// Scope JSON, none for everything.
+    scope: Option<String>,
+}
+
+impl NewUser {
+    /// A new user with a fresh id; hashing `password` is the slow part.
+    fn new(
+        username: &str,
+        password: &str,
+        role: Role,
+        scope: Option<&Scope>,
+    ) -> Result<NewUser, StorageError> {
+        Ok(NewUser {
+            id: Uuid::new_v4().to_string(),
+            username: username.to_string(),
+            password_hash: auth::hash_password(password).map_err(StorageError::Invalid)?,
+            role,
+            scope: scope.map(|s| serde_json::to_string(s).unwrap_or_default()),
+        })
+    }
+
+    /// Insert the row; [`StorageError::AlreadyExists`] when the name is taken.
+    fn insert(&self, sql: &dyn Sql) -> Result<(), StorageError> {
+        let inserted = sql.execute(
+            "INSERT INTO users (id, username, password_hash, role, scope, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            &args![
+                &self.id,
+                &self.username,
+                &self.password_hash,
+                self.role.as_str(),
+                self.scope.as_deref(),
+                now()
+            ],
+        );
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StorageError::AlreadyExists(format!(
+                "a user named `{}` exists already",
+                self.username
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Whether a statement failed on a unique constraint, as each database reports it
+/// (for a new user's row: its name, the id being fresh).
+fn is_unique_violation(e: &StorageError) -> bool {
+    match e {
+        StorageError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
+            f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+        }
+        StorageError::Postgres(pg::PgError::Db(e)) => e.code() == Some(&SqlState::UNIQUE_VIOLATION),
+        _ => false,
+    }
+}
+
+/// How many users there are.
+fn user_count(sql: &dyn Sql) -> Result<i64, StorageError> {
+    sql.row("SELECT COUNT(*) FROM users", &[])?
+        .ok_or_else(|| StorageError::Corrupt("COUNT(*) answered no row".into()))?
+        .get(0)
+}
+
+/// Insert a device with its token hash (only the hash is stored).
+fn insert_device(
+    sql: &dyn Sql,
+    id: &str,
+    user_id: &str,
+    name: &str,
+    token_hash: &[u8],
+    now: i64,
+) -> Result<(), StorageError> {
+    sql.execute(
+        "INSERT INTO devices (id, user_id, name, token_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        &args![id, user_id, name, token_hash, now],
+    )?;
+    Ok(())
 }

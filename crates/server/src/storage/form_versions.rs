@@ -15,11 +15,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use forms::{CompiledForm, Form};
-use rusqlite::{params, Connection, OptionalExtension};
 use sync_core::protocol::{FormVersion, PublishedForm};
 
-use super::sql::{args, Row};
-use super::{now, sqlite, Storage, StorageError};
+use super::sql::{args, Dialect, Row, Sql};
+use super::{now, Storage, StorageError};
 
 /// Most definitions in one answer to a device (it asks again while `more`).
 pub const FORMS_PER_ANSWER: usize = 20;
@@ -45,10 +44,16 @@ impl FormCache {
             .insert(key, form);
     }
 
-    /// Compile every stored definition (at open); one that no longer compiles is logged
-    /// and left out, so responses to it are refused rather than misread.
-    pub(super) fn load(conn: &Connection) -> Result<FormCache, StorageError> {
-        Ok(Self::from_rows(sqlite::forms(conn)?))
+    /// Compile every stored definition (at open, on either database); one that no
+    /// longer compiles is logged and left out, so responses to it are refused rather
+    /// than misread.
+    pub(super) fn load(conn: &dyn Sql) -> Result<FormCache, StorageError> {
+        Ok(Self::from_rows(
+            stored_forms(conn)?
+                .into_iter()
+                .map(|(id, version, json, _)| (id, version, json))
+                .collect(),
+        ))
     }
 
     /// Compile these stored definitions (id, version, JSON).
@@ -240,53 +245,44 @@ impl Storage {
             PublishError::Invalid(errs.iter().map(ToString::to_string).collect())
         })?;
         let (id, version) = (compiled.form().id.clone(), compiled.form().version);
-        if let Some(pg) = self.pg() {
-            let published = publish_on_postgres(pg, &id, version, &json, files)?;
-            if published == Published::New {
-                tracing::info!(form = %id, version, "form published");
-            }
-            self.inner.forms.insert(Arc::new(compiled));
-            return Ok(published);
-        }
-        let published = self.write(|w| {
-            let tx = w.conn.transaction()?;
-            let same: Option<String> = tx
-                .query_row(
-                    "SELECT definition FROM forms WHERE id = ?1 AND version = ?2",
-                    params![id, version],
-                    |r| r.get(0),
-                )
-                .optional()?;
+        let published = self.transact(|sql| -> Result<Published, PublishError> {
+            lock_form_id(sql, &id)?;
+            let same = sql.row(
+                "SELECT definition FROM forms WHERE id = ?1 AND version = ?2",
+                &args![&id, version],
+            )?;
             if let Some(existing) = same {
+                let existing: String = existing.get(0)?;
                 let unchanged = Form::from_json(&existing).ok() == Form::from_json(&json).ok();
-                return Ok(if unchanged {
+                return if unchanged {
                     Ok(Published::Unchanged)
                 } else {
                     Err(PublishError::VersionTaken {
                         id: id.clone(),
                         version,
                     })
-                });
+                };
             }
-            let latest: Option<u32> =
-                tx.query_row("SELECT MAX(version) FROM forms WHERE id = ?1", [&id], |r| {
-                    r.get(0)
-                })?;
-            if let Some(latest) = latest.filter(|l| *l > version) {
-                return Ok(Err(PublishError::Older {
+            let latest = sql
+                .row("SELECT MAX(version) FROM forms WHERE id = ?1", &args![&id])?
+                .map(|r| r.get::<Option<i64>>(0))
+                .transpose()?
+                .flatten();
+            if let Some(latest) = latest.filter(|l| *l > i64::from(version)) {
+                return Err(PublishError::Older {
                     id: id.clone(),
                     version,
-                    latest,
-                }));
+                    latest: to_version(latest)?,
+                });
             }
             let at = now();
-            sqlite::insert_form(&tx, &id, version, &json, at)?;
-            for file in &files {
-                tx.execute(
+            insert_form(sql, &id, version, &json, at)?;
+            for file in files {
+                sql.execute(
                     "INSERT INTO form_files (form_id, version, name, kind, size, bytes, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
-                        id,
+                    &args![
+                        &id,
                         version,
                         file.name,
                         file.kind.as_str(),
@@ -296,9 +292,8 @@ impl Storage {
                     ],
                 )?;
             }
-            tx.commit()?;
-            Ok(Ok(Published::New))
-        })??;
+            Ok(Published::New)
+        })?;
         if published == Published::New {
             tracing::info!(form = %id, version, "form published");
         }
@@ -384,39 +379,19 @@ impl Storage {
 
     /// One stored definition's JSON.
     fn stored_form(&self, id: &str, version: u32) -> Result<Option<String>, StorageError> {
-        if let Some(pg) = self.pg() {
-            let id = id.to_string();
-            return Ok(pg.run(move |c| async move {
-                Ok(c.query_opt(
-                    "SELECT definition FROM forms WHERE id = $1 AND version = $2",
-                    &[&id, &(version as i32)],
-                )
-                .await?
-                .map(|r| r.get(0)))
-            })?);
-        }
-        self.read(|c| {
-            Ok(c.query_row(
+        self.with_sql(|sql| {
+            sql.row(
                 "SELECT definition FROM forms WHERE id = ?1 AND version = ?2",
-                params![id, version],
-                |r| r.get(0),
-            )
-            .optional()?)
+                &args![id, version],
+            )?
+            .map(|r| r.get(0))
+            .transpose()
         })
     }
 
     /// Every stored definition: (id, version, JSON, published at), by id then version.
     pub(super) fn stored_forms(&self) -> Result<Vec<(String, u32, String, i64)>, StorageError> {
-        if let Some(pg) = self.pg() {
-            return Ok(pg.run(|c| async move { super::pg::accounts::forms(&c).await })?);
-        }
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, version, definition, created_at FROM forms ORDER BY id, version",
-            )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
+        self.with_sql(stored_forms)
     }
 
     /// Every published version with its publication time, by id, newest version first.
@@ -484,66 +459,53 @@ fn file_info(row: &Row) -> Result<FormFileInfo, StorageError> {
     })
 }
 
-/// [`Storage::publish_form`]'s checks and insert on PostgreSQL, in one transaction
-/// that locks the form's id (two nodes publishing the same id take turns).
-fn publish_on_postgres(
-    pg: &super::pg::PgPool,
+/// Store a form definition unless that (id, version) is there already; whether it
+/// was stored now. Opening a database stores the seed forms through this too (a
+/// published version is never replaced, so a seed edited since is not re-stored).
+pub(super) fn insert_form(
+    sql: &dyn Sql,
     id: &str,
     version: u32,
-    json: &str,
-    files: Vec<FormFile>,
-) -> Result<Published, PublishError> {
-    let (id, json) = (id.to_string(), json.to_string());
-    let outcome = pg.run(move |mut c| async move {
-        let tx = c.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&id])
-            .await?;
-        let same: Option<String> = tx
-            .query_opt(
-                "SELECT definition FROM forms WHERE id = $1 AND version = $2",
-                &[&id, &(version as i32)],
-            )
-            .await?
-            .map(|r| r.get(0));
-        if let Some(existing) = same {
-            let unchanged = Form::from_json(&existing).ok() == Form::from_json(&json).ok();
-            return Ok(if unchanged {
-                Ok(Published::Unchanged)
-            } else {
-                Err(PublishError::VersionTaken { id, version })
-            });
-        }
-        let latest: Option<i32> = tx
-            .query_one("SELECT MAX(version) FROM forms WHERE id = $1", &[&id])
-            .await?
-            .get(0);
-        if let Some(latest) = latest.map(|l| l as u32).filter(|l| *l > version) {
-            return Ok(Err(PublishError::Older {
-                id,
-                version,
-                latest,
-            }));
-        }
-        let at = now();
-        super::pg::accounts::insert_form(&tx, &id, version, &json, at).await?;
-        for file in &files {
-            tx.execute(
-                "INSERT INTO form_files (form_id, version, name, kind, size, bytes, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[
-                    &id,
-                    &(version as i32),
-                    &file.name,
-                    &file.kind.as_str(),
-                    &(file.bytes.len() as i64),
-                    &file.bytes,
-                    &at,
-                ],
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(Ok(Published::New))
-    });
-    outcome.map_err(StorageError::from)?
+    definition: &str,
+    now: i64,
+) -> Result<bool, StorageError> {
+    Ok(sql.execute(
+        "INSERT INTO forms (id, version, definition, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id, version) DO NOTHING",
+        &args![id, version, definition, now],
+    )? == 1)
+}
+
+/// Every stored definition: (id, version, JSON, published at), by id then version.
+fn stored_forms(sql: &dyn Sql) -> Result<Vec<(String, u32, String, i64)>, StorageError> {
+    sql.rows(
+        "SELECT id, version, definition, created_at FROM forms ORDER BY id, version",
+        &[],
+    )?
+    .into_iter()
+    .map(|mut r| {
+        Ok((
+            r.take_text(0)?,
+            to_version(r.get(1)?)?,
+            r.take_text(2)?,
+            r.get(3)?,
+        ))
+    })
+    .collect()
+}
+
+/// A stored version number as the forms know it.
+fn to_version(stored: i64) -> Result<u32, StorageError> {
+    u32::try_from(stored).map_err(|_| StorageError::Corrupt(format!("a form version of {stored}")))
+}
+
+/// On PostgreSQL, take form `id`'s lock to the end of the transaction: two nodes
+/// publishing the same id take turns, so neither checks "newer than every published
+/// version" against a list the other is changing. SQLite has one writer: its
+/// transactions take turns already.
+fn lock_form_id(sql: &dyn Sql, id: &str) -> Result<(), StorageError> {
+    if sql.dialect() == Dialect::Postgres {
+        sql.execute("SELECT pg_advisory_xact_lock(hashtext(?1))", &args![id])?;
+    }
+    Ok(())
 }
