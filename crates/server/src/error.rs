@@ -117,11 +117,6 @@ impl From<StorageError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "already_exists", message)
             }
             StorageError::Invalid(message) => ApiError::bad_message(message),
-            e @ StorageError::NotOnPostgres => ApiError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                "not_on_postgres",
-                e.to_string(),
-            ),
             // The database did not answer or failed: ours to fix, the client's to
             // retry. Never an answer a device would take as a refusal of its record.
             e @ (StorageError::Sqlite(_) | StorageError::Postgres(_) | StorageError::Io(_)) => {

@@ -13,7 +13,6 @@ mod browse;
 mod database;
 mod feed_watch;
 mod form_versions;
-mod legacy;
 mod log_tx;
 mod open;
 pub mod pg;
@@ -32,13 +31,11 @@ mod targets;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::Connection;
 use sync_core::protocol::{PushResult, PushStatus, PushedChange};
 use sync_core::Scope;
 use thiserror::Error;
-use uuid::Uuid;
 
-use crate::auth::{self, Caller};
+use crate::auth::Caller;
 pub use accounts::{normalize_code, DeviceSummary, Enrollment, UserSummary, ENROLLMENT_TTL};
 pub use attachments::{AttachmentError, NewAttachment, Swept, UploadState};
 pub use browse::{ChangeOrigin, ListCursor, ListedRecord, RecordFilter, RecordList, SEARCH_SCAN};
@@ -94,10 +91,6 @@ pub enum StorageError {
     /// PostgreSQL failed.
     #[error("database: {0}")]
     Postgres(#[from] pg::PgError),
-    /// A SQLite-only path was reached on PostgreSQL (a bug: every request's path runs
-    /// on both databases).
-    #[error("this operation runs on SQLite only")]
-    NotOnPostgres,
     /// A transaction was rolled back because the work inside it failed; the work's
     /// own error is what the caller sees (this one is internal to the storage).
     #[error("the transaction was rolled back")]

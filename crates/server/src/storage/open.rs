@@ -37,11 +37,7 @@ impl Storage {
         let mut started = None;
         db.transact(&mut |sql| {
             for form in forms::instruments::seed_forms() {
-                sql.execute(
-                    "INSERT INTO forms (id, version, definition, created_at)
-                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id, version) DO NOTHING",
-                    &args![form.id.as_str(), form.version, form.to_json(), time],
-                )?;
+                form_versions::insert_form(sql, &form.id, form.version, &form.to_json(), time)?;
             }
             sql.execute(
                 "INSERT INTO settings (key, value) VALUES ('epoch', ?1)
@@ -51,13 +47,13 @@ impl Storage {
             started = Some(read_start(sql)?);
             Ok(())
         })?;
-        let (epoch, rows, high_water) =
+        let (epoch, forms, high_water) =
             started.ok_or_else(|| StorageError::Corrupt("the start did not run".into()))?;
         Ok(Storage {
             inner: Arc::new(Inner {
                 epoch,
                 db,
-                forms: form_versions::FormCache::from_rows(rows),
+                forms,
                 survey: Mutex::new(Default::default()),
                 feed: tokio::sync::watch::Sender::new(feed_watch::FeedMark {
                     seq: high_water,
@@ -91,21 +87,13 @@ impl Storage {
     }
 }
 
-/// The epoch, the stored forms (id, version, JSON) and the feed's high-water mark.
-#[allow(clippy::type_complexity)]
-fn read_start(sql: &dyn Sql) -> Result<(String, Vec<(String, u32, String)>, i64), StorageError> {
+/// The epoch, the stored forms compiled, and the feed's high-water mark.
+fn read_start(sql: &dyn Sql) -> Result<(String, form_versions::FormCache, i64), StorageError> {
     let epoch = sql
         .row("SELECT value FROM settings WHERE key = 'epoch'", &[])?
         .ok_or_else(|| StorageError::Corrupt("the feed epoch is missing".into()))?
         .get(0)?;
-    let forms = sql
-        .rows(
-            "SELECT id, version, definition FROM forms ORDER BY id, version",
-            &[],
-        )?
-        .iter()
-        .map(|r| Ok((r.get(0)?, r.get::<i64>(1)? as u32, r.get(2)?)))
-        .collect::<Result<_, StorageError>>()?;
+    let forms = form_versions::FormCache::load(sql)?;
     let high_water = sql
         .row(sql.dialect().high_water_sql(), &[])?
         .map_or(Ok(0), |r| r.get(0))?;

@@ -8,21 +8,6 @@ use sync_core::Scope;
 
 use super::StorageError;
 
-/// Store a form definition unless that (id, version) is there already.
-pub fn insert_form(
-    conn: &Connection,
-    id: &str,
-    version: u32,
-    definition: &str,
-    now: i64,
-) -> Result<(), StorageError> {
-    conn.execute(
-        "INSERT OR IGNORE INTO forms (id, version, definition, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![id, version, definition, now],
-    )?;
-    Ok(())
-}
-
 /// The record a logged change belongs to, if the change is in the log.
 pub fn change_record(conn: &Connection, hash: &[u8]) -> Result<Option<String>, StorageError> {
     Ok(conn

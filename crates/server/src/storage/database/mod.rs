@@ -85,14 +85,6 @@ pub(crate) trait Database: Send + Sync {
         None
     }
 
-    /// TEMPORARY (removed when accounts and forms are portable): the database itself.
-    fn legacy(&self) -> Legacy<'_>;
-}
-
-/// TEMPORARY: the database itself, for the modules not yet written portably.
-pub(crate) enum Legacy<'a> {
-    Sqlite(&'a on_sqlite::SqliteDatabase),
-    Postgres(&'a super::pg::PgPool),
 }
 
 /// Keep the result of one run of the storage's own closure inside a trait method's

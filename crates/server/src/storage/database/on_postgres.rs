@@ -95,10 +95,6 @@ impl Database for PgDatabase {
         Ok(())
     }
 
-    fn legacy(&self) -> super::Legacy<'_> {
-        super::Legacy::Postgres(&self.pool)
-    }
-
     fn shared_target(&self) -> Option<(String, Option<String>)> {
         let (url, schema) = self.pool.target();
         Some((url.to_string(), schema.map(str::to_string)))

@@ -28,9 +28,9 @@ pub(crate) struct SqliteDatabase {
 
 /// The one connection that writes, and the documents it keeps between pushes: no
 /// other process writes the file, so a kept document is never stale.
-pub(crate) struct Writer {
-    pub conn: Connection,
-    pub docs: DocCache,
+struct Writer {
+    conn: Connection,
+    docs: DocCache,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -56,13 +56,8 @@ impl SqliteDatabase {
         })
     }
 
-    /// TEMPORARY: the writer.
-    pub(crate) fn writer(&self) -> MutexGuard<'_, Writer> {
-        lock(&self.writer)
-    }
-
     /// Run `work` on a reader connection (opened when none is idle).
-    pub(crate) fn on_reader<T>(
+    fn on_reader<T>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
@@ -131,10 +126,6 @@ impl Database for SqliteDatabase {
             docs.put(record, doc);
         }
         Ok(())
-    }
-
-    fn legacy(&self) -> super::Legacy<'_> {
-        super::Legacy::Sqlite(self)
     }
 
     fn after_purge(&self) {

@@ -4,7 +4,6 @@
 //! readers from skipping a change that commits late (see [`feed`]). The sync path and
 //! the staff pages still run on SQLite only; they move onto this module next.
 
-pub mod accounts;
 pub mod feed;
 pub mod pool;
 pub mod schema;
