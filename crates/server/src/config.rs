@@ -66,8 +66,8 @@ pub struct ServeArgs {
     #[arg(long, env = "SERVER_MAX_ATTACHMENT_MB", default_value_t = 50)]
     pub max_attachment_mb: u64,
     /// A PostgreSQL database (`postgres://user@host:5432/db`) instead of the SQLite
-    /// file in the data directory. Only sign-in, users, devices and forms run there so
-    /// far (the Scale-out work); everything else answers 501 on it.
+    /// file in the data directory: everything runs on it, and several server nodes
+    /// may share it (each node's waiting pulls wake on the others' pushes).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// The PostgreSQL schema to keep the tables in (created when missing); the

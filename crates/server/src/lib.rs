@@ -1,7 +1,8 @@
 //! The sync server: takes devices' changes into an append-only log, serves the change
 //! feed filtered by scope, and keeps one materialized row per record.
 //!
-//! - [`storage`]: the database boundary (SQLite now; all SQL in `storage::sqlite`).
+//! - [`storage`]: the database boundary, on a SQLite file (the default) or PostgreSQL
+//!   (several nodes on one database); all SQL lives there.
 //! - [`app`]: the router; [`handlers`]: the endpoints of `docs/protocol.md`.
 //! - [`Server`]: bind and run, for the binary and for tests; [`listen`]: the accept
 //!   loop (plain or TLS, connection cap, header, request and body timeouts).

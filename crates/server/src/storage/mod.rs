@@ -1,11 +1,13 @@
 //! The server's storage: the append-only change log (the source of truth), one
 //! materialized row per record, users, devices, forms and the feed epoch.
 //!
-//! [`Storage`] is the boundary the HTTP layer uses; all SQL lives in [`sqlite`]. Every
-//! method blocks: call it from `tokio::task::spawn_blocking`. Writes go through one
-//! connection behind a mutex (SQLite has one writer anyway), each push in one
-//! transaction; reads use a small pool of other connections (WAL lets them run
-//! alongside the writer).
+//! [`Storage`] is the boundary the HTTP layer uses, and the only place with SQL. It
+//! runs on a SQLite file ([`Storage::open`]) or PostgreSQL ([`Storage::open_postgres`]),
+//! behind one seam (`database`: a trait with one implementation per database, chosen
+//! at open); every module above it is written once, in portable SQL (`sql`) or over
+//! the log's statements (`log_tx`). Every method blocks: call it from
+//! `tokio::task::spawn_blocking`. ARCHITECTURE.md ("Server storage") has the map and
+//! the steps to add an endpoint.
 
 mod accounts;
 mod attachments;
@@ -25,7 +27,7 @@ mod reports;
 mod review;
 pub mod schema;
 mod sql;
-pub mod sqlite;
+mod sqlite;
 mod survey_cache;
 mod targets;
 
@@ -44,7 +46,7 @@ pub use form_versions::{
     FormFile, FormFileInfo, FormFileKind, FormListing, PublishError, Published, FORMS_PER_ANSWER,
 };
 pub use purge::PurgeReport;
-pub use sqlite::RecordRow;
+pub use records::RecordRow;
 pub use survey_cache::{SurveyFacts, SURVEY_FORM};
 pub use targets::{Targets, DEFAULT_MIN_CELL};
 

@@ -2,12 +2,39 @@
 //! row, a document, the heads for repair, and counts. Written once for both databases.
 
 use sync_core::protocol::RecordHeads;
-use sync_core::RecordDoc;
+use sync_core::{RecordDoc, Scope};
 use uuid::Uuid;
 
 use super::sql::{args, Row};
-use super::{push, RecordRow, Storage, StorageError};
+use super::{push, Storage, StorageError};
 use crate::auth::Caller;
+
+/// The materialized row of a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    /// Record id.
+    pub id: String,
+    /// Kind name.
+    pub kind: String,
+    /// Scope.
+    pub scope: Scope,
+    /// Form id and version.
+    pub form: Option<(String, u32)>,
+    /// Creator.
+    pub created_by: String,
+    /// Creation time (record metadata), unix seconds.
+    pub created_at: i64,
+    /// Last change received, unix seconds.
+    pub updated_at: i64,
+    /// Heads, hex.
+    pub heads: Vec<String>,
+    /// The current fields, JSON.
+    pub fields: serde_json::Value,
+    /// Whether a field holds concurrent values.
+    pub has_conflicts: bool,
+    /// Soft validation issues, JSON.
+    pub issues: serde_json::Value,
+}
 
 /// The columns [`record_row`] reads, in order.
 const RECORD_COLUMNS: &str = "id, kind, partnership, organization, neighborhood, family, program,

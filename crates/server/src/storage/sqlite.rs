@@ -1,6 +1,6 @@
-//! The SQL of the sync path: users and devices, forms, the change log, the
-//! materialized records and the feed (the schema is in [`super::schema`]; the staff
-//! pages' reads and writes sit in their own modules beside this one). Functions take a
+//! The log's statements on SQLite, behind `LogTx` (`super::log_tx`): the change log,
+//! the records' rows as a push writes them, and the feed as a pull reads it, prepared
+//! and cached on the connection (the push path's speed lives here). Functions take a
 //! connection (or a transaction, which derefs to one).
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -88,33 +88,6 @@ pub fn record_changes_after(
     )?;
     let rows = stmt.query_map(params![id, seq], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The materialized row of a record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecordRow {
-    /// Record id.
-    pub id: String,
-    /// Kind name.
-    pub kind: String,
-    /// Scope.
-    pub scope: Scope,
-    /// Form id and version.
-    pub form: Option<(String, u32)>,
-    /// Creator.
-    pub created_by: String,
-    /// Creation time (record metadata), unix seconds.
-    pub created_at: i64,
-    /// Last change received, unix seconds.
-    pub updated_at: i64,
-    /// Heads, hex.
-    pub heads: Vec<String>,
-    /// The current fields, JSON.
-    pub fields: serde_json::Value,
-    /// Whether a field holds concurrent values.
-    pub has_conflicts: bool,
-    /// Soft validation issues, JSON.
-    pub issues: serde_json::Value,
 }
 
 /// A record's row as the push writes it: fields, issues and heads already JSON text

@@ -84,7 +84,6 @@ pub(crate) trait Database: Send + Sync {
     fn shared_target(&self) -> Option<(String, Option<String>)> {
         None
     }
-
 }
 
 /// Keep the result of one run of the storage's own closure inside a trait method's
