@@ -19,13 +19,17 @@ use crate::storage::{Storage, StorageError};
 /// A push being written inside its transaction: what the steps of each of its records
 /// share, and its results, filled in as they go (one per pushed change, in order).
 pub(super) struct PushTx<'a> {
+    /// The push's transaction: every read and write of its records goes through it.
     pub tx: &'a dyn LogTx,
+    /// For the form versions responses answer.
     pub storage: &'a Storage,
+    /// Who pushes: their scope, role and user id decide what may land.
     pub caller: &'a Caller,
     /// When the push was received: the log's `received_at`, the row's `updated_at`.
     pub now: i64,
     /// The new records built ahead of the transaction.
     pub prebuilt: &'a mut Prebuilds,
+    /// One per pushed change, by its index in the push; `None` until decided.
     pub results: Vec<Option<PushResult>>,
 }
 
