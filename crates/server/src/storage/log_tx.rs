@@ -148,12 +148,15 @@ pub(crate) struct PgLog<'a> {
     block: Cell<(i64, i64)>,
     /// How many numbers the next draw takes.
     reserve: Cell<i64>,
-    appends: RefCell<Vec<Append>>,
-    rows: RefCell<Vec<RowUpsert>>,
+    /// The push's changes, appended to the log at [`LogTx::flush`].
+    changes: RefCell<Vec<PendingChange>>,
+    /// The push's record rows, written at [`LogTx::flush`]: one per record, as a push
+    /// writes each record's row once (its changes come grouped by record).
+    records: RefCell<Vec<PendingRecord>>,
 }
 
 /// A change held for [`LogTx::flush`].
-struct Append {
+struct PendingChange {
     seq: i64,
     hash: Vec<u8>,
     record_id: String,
@@ -165,7 +168,7 @@ struct Append {
 }
 
 /// A record row held for [`LogTx::flush`].
-struct RowUpsert {
+struct PendingRecord {
     row: RowWrite,
     snapshot: Option<(Vec<u8>, i64)>,
     pending: i32,
@@ -180,10 +183,87 @@ impl<'a> PgLog<'a> {
             states: RefCell::default(),
             block: Cell::new((0, 0)),
             reserve: Cell::new(1),
-            appends: RefCell::default(),
-            rows: RefCell::default(),
+            changes: RefCell::default(),
+            records: RefCell::default(),
         }
     }
+}
+
+/// One column of `rows`: what `field` reads of each, as one array parameter.
+fn column<'r, T, U>(rows: &'r [T], field: impl FnMut(&'r T) -> U) -> Vec<U> {
+    rows.iter().map(field).collect()
+}
+
+/// Append the held changes to the log: one statement for them all, its parameters an
+/// array per column.
+fn insert_changes(tx: &Transaction<'_>, changes: &[PendingChange]) -> Result<(), StorageError> {
+    wait(tx.execute(
+        "INSERT INTO changes (seq, hash, record_id, bytes, user_id, device_id,
+             received_at, actor)
+         SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::bytea[],
+             $5::text[], $6::text[], $7::bigint[], $8::bytea[])",
+        &[
+            &column(changes, |c| c.seq),
+            &column(changes, |c| c.hash.as_slice()),
+            &column(changes, |c| c.record_id.as_str()),
+            &column(changes, |c| c.bytes.as_slice()),
+            &column(changes, |c| c.user_id.as_str()),
+            &column(changes, |c| c.device_id.as_str()),
+            &column(changes, |c| c.received_at),
+            &column(changes, |c| c.actor.as_slice()),
+        ],
+    ))?;
+    Ok(())
+}
+
+/// Insert or refresh the held record rows: one statement for them all, its parameters
+/// an array per column. A row without a snapshot keeps the stored one.
+fn upsert_records(tx: &Transaction<'_>, records: &[PendingRecord]) -> Result<(), StorageError> {
+    wait(tx.execute(
+        "INSERT INTO records (id, kind, partnership, organization, neighborhood, family,
+             program, form_id, form_version, created_by, created_at, updated_at, heads,
+             fields, has_conflicts, issues, snapshot, snapshot_seq, pending)
+         SELECT id, kind, partnership, organization, neighborhood, family, program,
+             form_id, form_version, created_by, created_at, updated_at, heads, fields,
+             has_conflicts, issues, snapshot, COALESCE(snapshot_seq, 0), pending
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+             $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[],
+             $12::bigint[], $13::text[], $14::text[], $15::boolean[], $16::text[],
+             $17::bytea[], $18::bigint[], $19::int[])
+           AS u(id, kind, partnership, organization, neighborhood, family, program,
+             form_id, form_version, created_by, created_at, updated_at, heads, fields,
+             has_conflicts, issues, snapshot, snapshot_seq, pending)
+         ON CONFLICT (id) DO UPDATE SET
+             updated_at = excluded.updated_at, heads = excluded.heads,
+             fields = excluded.fields, has_conflicts = excluded.has_conflicts,
+             issues = excluded.issues,
+             snapshot = COALESCE(excluded.snapshot, records.snapshot),
+             snapshot_seq = CASE WHEN excluded.snapshot IS NULL
+                 THEN records.snapshot_seq ELSE excluded.snapshot_seq END,
+             pending = excluded.pending",
+        &[
+            &column(records, |r| r.row.id.as_str()),
+            &column(records, |r| r.row.kind),
+            &column(records, |r| r.row.scope.partnership.as_str()),
+            &column(records, |r| r.row.scope.organization.as_deref()),
+            &column(records, |r| r.row.scope.neighborhood.as_deref()),
+            &column(records, |r| r.row.scope.family.as_deref()),
+            &column(records, |r| r.row.scope.program.as_deref()),
+            &column(records, |r| r.row.form.as_ref().map(|(id, _)| id.as_str())),
+            &column(records, |r| r.row.form.as_ref().map(|(_, v)| *v as i32)),
+            &column(records, |r| r.row.created_by.as_str()),
+            &column(records, |r| r.row.created_at),
+            &column(records, |r| r.row.updated_at),
+            &column(records, |r| r.row.heads.as_str()),
+            &column(records, |r| r.row.fields.as_str()),
+            &column(records, |r| r.row.has_conflicts),
+            &column(records, |r| r.row.issues.as_str()),
+            &column(records, |r| r.snapshot.as_ref().map(|(b, _)| b.as_slice())),
+            &column(records, |r| r.snapshot.as_ref().map(|(_, seq)| *seq)),
+            &column(records, |r| r.pending),
+        ],
+    ))?;
+    Ok(())
 }
 
 fn doc_state_of(r: &tokio_postgres::Row, first: usize) -> DocState {
@@ -270,7 +350,7 @@ impl LogTx for PgLog<'_> {
             self.block.set((next, next + count));
         }
         self.block.set((next + 1, self.block.get().1));
-        self.appends.borrow_mut().push(Append {
+        self.changes.borrow_mut().push(PendingChange {
             seq: next,
             hash: change.hash.to_vec(),
             record_id: change.record_id.to_string(),
@@ -289,8 +369,7 @@ impl LogTx for PgLog<'_> {
         snapshot: Option<(&[u8], i64)>,
         pending: i64,
     ) -> Result<(), StorageError> {
-        // A push writes each record's row once (its changes come grouped by record).
-        self.rows.borrow_mut().push(RowUpsert {
+        self.records.borrow_mut().push(PendingRecord {
             row: row.clone(),
             snapshot: snapshot.map(|(b, seq)| (b.to_vec(), seq)),
             pending: i32::try_from(pending).unwrap_or(i32::MAX),
@@ -299,103 +378,14 @@ impl LogTx for PgLog<'_> {
     }
 
     fn flush(&self) -> Result<(), StorageError> {
-        let appends = std::mem::take(&mut *self.appends.borrow_mut());
-        if !appends.is_empty() {
-            let seq: Vec<i64> = appends.iter().map(|a| a.seq).collect();
-            let hash: Vec<&[u8]> = appends.iter().map(|a| a.hash.as_slice()).collect();
-            let record: Vec<&str> = appends.iter().map(|a| a.record_id.as_str()).collect();
-            let bytes: Vec<&[u8]> = appends.iter().map(|a| a.bytes.as_slice()).collect();
-            let user: Vec<&str> = appends.iter().map(|a| a.user_id.as_str()).collect();
-            let device: Vec<&str> = appends.iter().map(|a| a.device_id.as_str()).collect();
-            let at: Vec<i64> = appends.iter().map(|a| a.received_at).collect();
-            let actor: Vec<&[u8]> = appends.iter().map(|a| a.actor.as_slice()).collect();
-            wait(self.tx.execute(
-                "INSERT INTO changes (seq, hash, record_id, bytes, user_id, device_id,
-                     received_at, actor)
-                 SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::bytea[],
-                     $5::text[], $6::text[], $7::bigint[], $8::bytea[])",
-                &[&seq, &hash, &record, &bytes, &user, &device, &at, &actor],
-            ))?;
+        let changes = std::mem::take(&mut *self.changes.borrow_mut());
+        if !changes.is_empty() {
+            insert_changes(self.tx, &changes)?;
         }
-        let rows = std::mem::take(&mut *self.rows.borrow_mut());
-        if rows.is_empty() {
-            return Ok(());
+        let records = std::mem::take(&mut *self.records.borrow_mut());
+        if !records.is_empty() {
+            upsert_records(self.tx, &records)?;
         }
-        let col = |f: fn(&RowUpsert) -> Option<&str>| -> Vec<Option<&str>> {
-            rows.iter().map(f).collect()
-        };
-        let id = col(|u| Some(u.row.id.as_str()));
-        let kind = col(|u| Some(u.row.kind));
-        let partnership = col(|u| Some(u.row.scope.partnership.as_str()));
-        let organization = col(|u| u.row.scope.organization.as_deref());
-        let neighborhood = col(|u| u.row.scope.neighborhood.as_deref());
-        let family = col(|u| u.row.scope.family.as_deref());
-        let program = col(|u| u.row.scope.program.as_deref());
-        let form_id = col(|u| u.row.form.as_ref().map(|(f, _)| f.as_str()));
-        let form_version: Vec<Option<i32>> = rows
-            .iter()
-            .map(|u| u.row.form.as_ref().map(|(_, v)| *v as i32))
-            .collect();
-        let created_by = col(|u| Some(u.row.created_by.as_str()));
-        let created_at: Vec<i64> = rows.iter().map(|u| u.row.created_at).collect();
-        let updated_at: Vec<i64> = rows.iter().map(|u| u.row.updated_at).collect();
-        let heads = col(|u| Some(u.row.heads.as_str()));
-        let fields = col(|u| Some(u.row.fields.as_str()));
-        let conflicts: Vec<bool> = rows.iter().map(|u| u.row.has_conflicts).collect();
-        let issues = col(|u| Some(u.row.issues.as_str()));
-        let snapshot: Vec<Option<&[u8]>> = rows
-            .iter()
-            .map(|u| u.snapshot.as_ref().map(|(b, _)| b.as_slice()))
-            .collect();
-        let snapshot_seq: Vec<Option<i64>> = rows
-            .iter()
-            .map(|u| u.snapshot.as_ref().map(|(_, s)| *s))
-            .collect();
-        let pending: Vec<i32> = rows.iter().map(|u| u.pending).collect();
-        wait(self.tx.execute(
-            "INSERT INTO records (id, kind, partnership, organization, neighborhood, family,
-                 program, form_id, form_version, created_by, created_at, updated_at, heads,
-                 fields, has_conflicts, issues, snapshot, snapshot_seq, pending)
-             SELECT id, kind, partnership, organization, neighborhood, family, program,
-                 form_id, form_version, created_by, created_at, updated_at, heads, fields,
-                 has_conflicts, issues, snapshot, COALESCE(snapshot_seq, 0), pending
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                 $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[],
-                 $12::bigint[], $13::text[], $14::text[], $15::boolean[], $16::text[],
-                 $17::bytea[], $18::bigint[], $19::int[])
-               AS u(id, kind, partnership, organization, neighborhood, family, program,
-                 form_id, form_version, created_by, created_at, updated_at, heads, fields,
-                 has_conflicts, issues, snapshot, snapshot_seq, pending)
-             ON CONFLICT (id) DO UPDATE SET
-                 updated_at = excluded.updated_at, heads = excluded.heads,
-                 fields = excluded.fields, has_conflicts = excluded.has_conflicts,
-                 issues = excluded.issues,
-                 snapshot = COALESCE(excluded.snapshot, records.snapshot),
-                 snapshot_seq = CASE WHEN excluded.snapshot IS NULL
-                     THEN records.snapshot_seq ELSE excluded.snapshot_seq END,
-                 pending = excluded.pending",
-            &[
-                &id,
-                &kind,
-                &partnership,
-                &organization,
-                &neighborhood,
-                &family,
-                &program,
-                &form_id,
-                &form_version,
-                &created_by,
-                &created_at,
-                &updated_at,
-                &heads,
-                &fields,
-                &conflicts,
-                &issues,
-                &snapshot,
-                &snapshot_seq,
-                &pending,
-            ],
-        ))?;
         Ok(())
     }
 
