@@ -5,7 +5,9 @@
 //! 2. 200 devices with 50 responses each sync at once;
 //! 3. a fresh device pulls 10,000 records, then 100,000.
 //!
-//! Run: `cargo bench -p scenarios --bench sync`; `SYNC_BENCH_SCALE=0.1` for a quick run.
+//! Run: `cargo bench -p scenarios --bench sync`; `SYNC_BENCH_SCALE=0.1` for a quick run;
+//! `SYNC_BENCH_ONLY=ingest` for the ingest rounds alone (side-by-side runs of two
+//! server builds, chosen with `SERVER_BIN`).
 //! Figures go to `docs/benchmarks.md`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -164,6 +166,11 @@ async fn main() {
         each.join(", "),
         wire as f64 / count as f64
     ));
+
+    if std::env::var("SYNC_BENCH_ONLY").is_ok_and(|only| only == "ingest") {
+        println!("{}", rows.join("\n"));
+        return;
+    }
 
     // 2. 200 devices with 50 responses each sync at once: teams of 10 outreach workers,
     // one team per neighborhood; each device sends its 50 and receives its team's 450.
