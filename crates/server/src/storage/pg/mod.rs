@@ -1,8 +1,11 @@
 //! PostgreSQL storage, for deployments with several server nodes on one database (the
-//! Scale-out issue). What is here so far: connecting (with a schema of one's own, for
-//! tests), the schema and its migrations, and the change feed's sequence, which keeps
-//! readers from skipping a change that commits late (see [`feed`]). The sync path and
-//! the staff pages still run on SQLite only; they move onto this module next.
+//! Scale-out issue): the connection settings ([`config`], with a schema of one's own
+//! for tests), the connection pool the storage's blocking methods use ([`pool`], on
+//! deadpool-postgres), the schema and its migrations ([`schema`]), the change feed's
+//! sequence, which keeps readers from skipping a change that commits late ([`feed`]),
+//! and the PostgreSQL side of accounts and records. What is written once for both
+//! databases (the push, the pull, portable SQL) lives beside this module and reaches
+//! it through [`PgPool`] and [`wait`].
 
 pub mod accounts;
 pub mod feed;
