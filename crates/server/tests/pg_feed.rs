@@ -1,240 +1,345 @@
-//! The change feed on PostgreSQL with several writers: commits forced to finish out of
-//! sequence order cannot make a reader skip a change.
+//! The change feed on PostgreSQL with several writers, through the server's own path
+//! (`Storage::push` and `Storage::pull`, as the sync handlers call them): no reader
+//! paging with its cursor skips a change whose commit finishes late, and none reads a
+//! change twice.
 //!
 //! The database is `TEST_DATABASE_URL` (`.ci/run` sets it; by default the machine's
 //! PostgreSQL, `postgres://postgres@127.0.0.1:5432/test`); each test works in a schema
 //! of its own and drops it at the end.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{fresh_schema as schema_name, test_database_url as url, SchemaGuard};
-use server::storage::pg::feed::{self, LoggedChange};
-use server::storage::pg::{connect, schema, Client};
+use automerge::Change;
+use common::{east, edit, fresh_schema, household, test_database_url, SchemaGuard};
+use server::auth::{Caller, Role};
+use server::storage::pg::{feed, wait, PgPool};
+use server::storage::TokenCheck;
+use server::Storage;
+use sync_core::protocol::{Bytes, PushStatus, PushedChange};
+use sync_core::record::parse_change;
+use sync_core::RecordDoc;
+use uuid::Uuid;
 
-/// A fresh schema, migrated; dropped when the guard is.
-async fn fresh_schema() -> SchemaGuard {
-    let guard = SchemaGuard(schema_name());
-    let mut client = connect(&url(), Some(&guard.0)).await.unwrap();
-    let found = schema::migrate(&mut client).await.unwrap();
-    assert_eq!(found, 0);
-    assert_eq!(
-        schema::migrate(&mut client).await.unwrap(),
-        schema::SCHEMA_VERSION
-    );
-    guard
+const PASSWORD: &str = "password-123";
+
+/// The tests' database URL with the schema as the connections' `application_name`:
+/// the test finds the server's sessions that wait on a lock by it.
+fn named_url(schema: &str) -> String {
+    let base = test_database_url();
+    let joint = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{joint}application_name={schema}")
 }
 
-fn change(n: u64) -> LoggedChange {
-    LoggedChange {
-        hash: n.to_be_bytes().to_vec(),
-        record_id: format!("record-{}", n % 7),
-        bytes: vec![n as u8; 16],
-        user_id: "u".into(),
-        device_id: "d".into(),
-        actor: None,
-        received_at: 1_700_000_000,
+/// A server node on the test's schema (several may share it, as nodes share a
+/// database).
+fn node(schema: &SchemaGuard) -> Storage {
+    Storage::open_postgres(&named_url(&schema.0), Some(&schema.0)).unwrap()
+}
+
+/// A new outreach worker in the east, signed in on `device`.
+fn worker(storage: &Storage, name: &str, device: &str) -> Caller {
+    storage
+        .create_user(name, PASSWORD, Role::OutreachWorker, Some(&east()))
+        .unwrap();
+    signed_in(storage, name, device)
+}
+
+/// `name` signed in on another device.
+fn signed_in(storage: &Storage, name: &str, device: &str) -> Caller {
+    let session = storage.sign_in(name, PASSWORD, device).unwrap().unwrap();
+    match storage.authenticate(&session.token).unwrap() {
+        TokenCheck::Valid(caller) => caller,
+        other => panic!("{other:?}"),
     }
 }
 
-/// Everything a reader gets by paging from `cursor` until it is caught up.
-async fn read_all(client: &Client, mut cursor: i64, page: i64) -> (Vec<i64>, i64) {
-    let mut seen = Vec::new();
-    loop {
-        let (changes, next) = feed::read_after(client, cursor, page).await.unwrap();
-        assert!(next >= cursor, "a cursor never moves back");
-        let caught_up = changes.is_empty();
-        seen.extend(changes.into_iter().map(|(seq, _)| seq));
-        cursor = next;
-        if caught_up {
-            return (seen, cursor);
+/// Push `changes` as `caller`; the hashes of those accepted (each must be: they are
+/// valid and new).
+fn push(storage: &Storage, caller: &Caller, changes: &[(Uuid, &Change)]) -> Vec<String> {
+    let pushed = changes
+        .iter()
+        .map(|(record, change)| PushedChange {
+            record: *record,
+            change: Bytes(change.raw_bytes().to_vec()),
+        })
+        .collect();
+    let results = storage.push(caller, pushed).unwrap();
+    for r in &results {
+        assert_eq!(r.status, PushStatus::Accepted, "{r:?}");
+    }
+    results.into_iter().map(|r| r.hash).collect()
+}
+
+/// A device reading the feed with its cursor, as a phone does.
+struct Reader {
+    caller: Caller,
+    cursor: Option<String>,
+    /// The hash of every change read, in the order read.
+    seen: Vec<String>,
+}
+
+impl Reader {
+    /// Small pages, so the cursor moves many times while the writers go.
+    const PAGE: u32 = 3;
+
+    fn new(caller: Caller) -> Reader {
+        Reader {
+            caller,
+            cursor: None,
+            seen: Vec::new(),
         }
     }
-}
 
-#[tokio::test]
-async fn a_plain_sequence_lets_a_reader_skip_a_late_commit() {
-    // The failure the scheme prevents, shown with a plain SERIAL column: it proves the
-    // check below can see a skip.
-    let guard = fresh_schema().await;
-    let name = guard.0.clone();
-    let mut a = connect(&url(), Some(&name)).await.unwrap();
-    let mut b = connect(&url(), Some(&name)).await.unwrap();
-    let reader = connect(&url(), Some(&name)).await.unwrap();
-    reader
-        .batch_execute("CREATE TABLE plain_log (seq BIGSERIAL PRIMARY KEY, what TEXT)")
-        .await
-        .unwrap();
-    let ta = a.transaction().await.unwrap();
-    ta.execute("INSERT INTO plain_log (what) VALUES ('first')", &[])
-        .await
-        .unwrap();
-    let tb = b.transaction().await.unwrap();
-    tb.execute("INSERT INTO plain_log (what) VALUES ('second')", &[])
-        .await
-        .unwrap();
-    tb.commit().await.unwrap();
-    let read = |cursor: i64| {
-        let reader = &reader;
-        async move {
-            reader
-                .query(
-                    "SELECT seq FROM plain_log WHERE seq > $1 ORDER BY seq",
-                    &[&cursor],
+    /// Page through the feed until the server says nothing more remains.
+    fn catch_up(&mut self, storage: &Storage) {
+        loop {
+            let page = storage
+                .pull(
+                    &self.caller,
+                    self.cursor.as_deref(),
+                    Self::PAGE,
+                    u64::MAX,
+                    None,
                 )
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get::<_, i64>(0))
-                .collect::<Vec<_>>()
-        }
-    };
-    let first_read = read(0).await;
-    assert_eq!(first_read, [2]);
-    ta.commit().await.unwrap();
-    assert!(
-        read(2).await.is_empty(),
-        "seq 1 committed late and was skipped"
-    );
-}
-
-#[tokio::test]
-async fn a_writer_that_draws_later_commits_later_and_no_reader_skips() {
-    let guard = fresh_schema().await;
-    let name = guard.0.clone();
-    let mut a = connect(&url(), Some(&name)).await.unwrap();
-    let reader = connect(&url(), Some(&name)).await.unwrap();
-
-    // A draws 1 and holds its transaction open.
-    let ta = a.transaction().await.unwrap();
-    let first = feed::draw(&ta, 1).await.unwrap();
-    assert_eq!(first, 1);
-    feed::append(&ta, first, &change(1)).await.unwrap();
-
-    // B, on another connection (another node), tries to draw: it must wait for A.
-    let url_b = url();
-    let name_b = name.clone();
-    let b = tokio::spawn(async move {
-        let mut b = connect(&url_b, Some(&name_b)).await.unwrap();
-        let tb = b.transaction().await.unwrap();
-        let seq = feed::draw(&tb, 1).await.unwrap();
-        feed::append(&tb, seq, &change(2)).await.unwrap();
-        tb.commit().await.unwrap();
-        seq
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!b.is_finished(), "B drew while A held the sequence");
-    let (seen, cursor) = read_all(&reader, 0, 10).await;
-    assert!(
-        seen.is_empty() && cursor == 0,
-        "nothing is committed yet: {seen:?}"
-    );
-
-    ta.commit().await.unwrap();
-    let second = b.await.unwrap();
-    assert_eq!(second, 2, "B counts on from A's committed number");
-    let (seen, cursor) = read_all(&reader, cursor, 10).await;
-    assert_eq!((seen, cursor), (vec![1, 2], 2));
-}
-
-#[tokio::test]
-async fn many_writers_with_delays_and_rollbacks_never_make_a_reader_skip() {
-    let guard = fresh_schema().await;
-    let name = guard.0.clone();
-    let listener = feed::listen(&url(), Some(&name)).await.unwrap();
-    let writers = 8;
-    let per_writer = 25u64;
-    let mut tasks = Vec::new();
-    for w in 0..writers {
-        let (url, name) = (url(), name.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut client = connect(&url, Some(&name)).await.unwrap();
-            let mut committed = Vec::new();
-            for i in 0..per_writer {
-                let n = w * 1000 + i;
-                let tx = client.transaction().await.unwrap();
-                let count = 1 + (n % 3) as i64;
-                let first = feed::draw(&tx, count).await.unwrap();
-                for k in 0..count {
-                    feed::append(&tx, first + k, &change(n * 10 + k as u64))
-                        .await
-                        .unwrap();
-                }
-                // Hold the numbers a while, so other writers pile up behind.
-                tokio::time::sleep(Duration::from_micros(200 * (n % 5))).await;
-                if n % 10 == 3 {
-                    tx.rollback().await.unwrap();
-                } else {
-                    feed::notify(&tx, &feed::channel(Some(&name)), first + count - 1)
-                        .await
-                        .unwrap();
-                    tx.commit().await.unwrap();
-                    committed.extend(first..first + count);
-                }
+                .unwrap();
+            if let Some(before) = &self.cursor {
+                assert!(
+                    seq(&page.cursor) >= seq(before),
+                    "a cursor never moves back"
+                );
             }
-            committed
-        }));
+            self.seen.extend(
+                page.changes
+                    .iter()
+                    .map(|c| parse_change(c.change.0.clone()).unwrap().hash().to_string()),
+            );
+            self.cursor = Some(page.cursor);
+            if !page.more {
+                return;
+            }
+        }
     }
-    // A reader pages as the writers go, never moving its cursor back.
-    let reader = connect(&url(), Some(&name)).await.unwrap();
-    let mut seen = Vec::new();
-    let mut cursor = 0;
-    while !tasks.iter().all(|t| t.is_finished()) {
-        let (more, next) = read_all(&reader, cursor, 7).await;
-        seen.extend(more);
-        cursor = next;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let mut committed = BTreeSet::new();
-    for t in tasks {
-        committed.extend(t.await.unwrap());
-    }
-    let (rest, _) = read_all(&reader, cursor, 7).await;
-    seen.extend(rest);
 
-    assert!(
-        seen.windows(2).all(|w| w[0] < w[1]),
-        "read in order: {seen:?}"
-    );
-    let seen: BTreeSet<i64> = seen.into_iter().collect();
-    let missed: Vec<_> = committed.difference(&seen).collect();
-    assert!(missed.is_empty(), "the reader skipped {missed:?}");
-    assert_eq!(seen, committed, "and read nothing uncommitted");
-    assert!(committed.len() > 300, "{}", committed.len());
+    /// Every change in `accepted` read exactly once, and nothing else.
+    fn assert_read_each_once(&self, accepted: &BTreeSet<String>) {
+        let mut times: HashMap<&str, usize> = HashMap::new();
+        for hash in &self.seen {
+            *times.entry(hash).or_default() += 1;
+        }
+        let twice: Vec<_> = times.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(twice.is_empty(), "read more than once: {twice:?}");
+        let missed: Vec<_> = accepted
+            .iter()
+            .filter(|h| !times.contains_key(h.as_str()))
+            .collect();
+        assert!(
+            missed.is_empty(),
+            "device {} skipped {} of {} accepted changes, first {:?}",
+            self.caller.device_id,
+            missed.len(),
+            accepted.len(),
+            &missed[..missed.len().min(3)]
+        );
+        assert_eq!(
+            self.seen.len(),
+            accepted.len(),
+            "read only accepted changes"
+        );
+    }
+}
+
+/// The sequence number in a cursor `"<epoch>:<seq>"`.
+fn seq(cursor: &str) -> i64 {
+    cursor.rsplit_once(':').unwrap().1.parse().unwrap()
+}
+
+/// Wait (at most 20 s) until `done`.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// How many of the server's sessions on `schema` wait on a lock.
+fn waiting_on_locks(side: &PgPool, schema: &str) -> i64 {
+    let conn = side.get().unwrap();
+    wait(conn.query_one(
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE application_name = $1 AND wait_event_type = 'Lock'",
+        &[&schema],
+    ))
+    .unwrap()
+    .get(0)
+}
+
+/// A push that took its sequence number and then waits on a row lock commits after a
+/// later push has been taken (on another node): a reader that pages in between must
+/// not move its cursor past the late one's number.
+#[test]
+fn a_push_that_commits_late_is_not_skipped() {
+    let schema = SchemaGuard(fresh_schema());
+    let (one, two) = (node(&schema), node(&schema));
+    let a = worker(&one, "a", "phone-a");
+    let b = worker(&two, "b", "phone-b");
+    let mut reader = Reader::new(worker(&one, "r", "phone-r"));
+    let mut accepted = BTreeSet::new();
+
+    let (mut doc, create) = household(&a.user_id, east());
+    accepted.extend(push(&one, &a, &[(doc.id(), &create)]));
+    reader.catch_up(&one);
+    reader.assert_read_each_once(&accepted);
+
+    // Another session (an operator, a report) holds the record's row, which A's push
+    // updates after it has drawn its sequence number.
+    let side = PgPool::new(&test_database_url(), Some(&schema.0)).unwrap();
+    let mut holder = side.get().unwrap();
+    let held = wait(holder.transaction()).unwrap();
+    wait(held.execute(
+        "SELECT 1 FROM records WHERE id = $1 FOR UPDATE",
+        &[&doc.id().to_string()],
+    ))
+    .unwrap();
+
+    let edited = edit(&mut doc, &a.user_id, "address", "14 Elm St");
+    let late = {
+        let (one, a, id) = (one.clone(), a.clone(), doc.id());
+        std::thread::spawn(move || push(&one, &a, &[(id, &edited)]))
+    };
+    wait_until("A's push waits on the held row", || {
+        waiting_on_locks(&side, &schema.0) == 1
+    });
+
+    // B, on the other node, pushes a new record: it waits for A (the feed's order is
+    // commit order), or, were the order broken, commits first.
+    let (doc_b, create_b) = household(&b.user_id, east());
+    let early = {
+        let (two, b) = (two.clone(), b.clone());
+        std::thread::spawn(move || push(&two, &b, &[(doc_b.id(), &create_b)]))
+    };
+    wait_until("B's push waits behind A's or has committed", || {
+        early.is_finished() || waiting_on_locks(&side, &schema.0) == 2
+    });
+    reader.catch_up(&two);
+
+    wait(held.commit()).unwrap();
+    accepted.extend(late.join().unwrap());
+    accepted.extend(early.join().unwrap());
+    assert_eq!(accepted.len(), 3);
+    reader.catch_up(&one);
+    reader.assert_read_each_once(&accepted);
+}
+
+/// Writers on two nodes push at once while readers on both page through the feed:
+/// each reader reads every accepted change exactly once, and every node hears the
+/// last commit's mark on the feed's channel.
+#[test]
+fn concurrent_pushes_and_pulls_lose_nothing() {
+    const WRITERS: usize = 4;
+    const READERS: usize = 3;
+    const PUSHES: usize = 12;
+    let schema = SchemaGuard(fresh_schema());
+    let nodes = [node(&schema), node(&schema)];
+    // The listener a node runs (lib.rs), on a runtime of its own here.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(feed::listen(&test_database_url(), Some(&schema.0)))
+        .unwrap();
+
+    let writers: Vec<Caller> = (0..WRITERS)
+        .map(|i| worker(&nodes[0], &format!("w{i}"), &format!("phone-w{i}")))
+        .collect();
+    let readers: Vec<Caller> = (0..READERS)
+        .map(|i| worker(&nodes[0], &format!("r{i}"), &format!("phone-r{i}")))
+        .collect();
+    let done = std::sync::atomic::AtomicBool::new(false);
+
+    let (accepted, readers) = std::thread::scope(|s| {
+        let writing: Vec<_> = writers
+            .iter()
+            .enumerate()
+            .map(|(w, caller)| {
+                let storage = &nodes[w % 2];
+                s.spawn(move || {
+                    let mut docs: Vec<RecordDoc> = Vec::new();
+                    let mut accepted = Vec::new();
+                    for i in 0..PUSHES {
+                        // A new record and edits of up to two earlier ones: one to
+                        // three changes, pushes of different sizes.
+                        let (doc, create) = household(&caller.user_id, east());
+                        let mut changes = vec![(doc.id(), create)];
+                        for k in 0..(i % 3).min(docs.len()) {
+                            let j = (i + k) % docs.len();
+                            let value = format!("{i} Elm St");
+                            let change = edit(&mut docs[j], &caller.user_id, "address", &value);
+                            changes.push((docs[j].id(), change));
+                        }
+                        docs.push(doc);
+                        let refs: Vec<(Uuid, &Change)> =
+                            changes.iter().map(|(id, c)| (*id, c)).collect();
+                        accepted.extend(push(storage, caller, &refs));
+                    }
+                    accepted
+                })
+            })
+            .collect();
+        let reading: Vec<_> = readers
+            .into_iter()
+            .enumerate()
+            .map(|(r, caller)| {
+                let (storage, done) = (&nodes[r % 2], &done);
+                s.spawn(move || {
+                    let mut reader = Reader::new(caller);
+                    loop {
+                        // Read before the last page: a page begun after the writers
+                        // finished sees everything.
+                        let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                        reader.catch_up(storage);
+                        if finished {
+                            return reader;
+                        }
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                })
+            })
+            .collect();
+        let accepted: BTreeSet<String> = writing
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let readers: Vec<Reader> = reading.into_iter().map(|r| r.join().unwrap()).collect();
+        (accepted, readers)
+    });
+
+    let expected: usize = (0..PUSHES).map(|i| 1 + (i % 3).min(i)).sum::<usize>() * WRITERS;
+    assert_eq!(accepted.len(), expected);
+    for reader in &readers {
+        reader.assert_read_each_once(&accepted);
+    }
 
     // The listener heard the last mark announced.
+    let last = seq(readers[0].cursor.as_deref().unwrap());
     let mut marks = listener.marks();
-    let last = *committed.iter().next_back().unwrap();
-    tokio::time::timeout(Duration::from_secs(5), async {
-        while *marks.borrow_and_update() < last {
-            marks.changed().await.unwrap();
-        }
-    })
-    .await
-    .expect("the notification of the last commit");
+    let heard = runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while *marks.borrow_and_update() < last {
+                marks.changed().await.unwrap();
+            }
+        })
+        .await
+    });
+    heard.expect("the notification of the last commit");
     drop(listener);
-}
-
-/// A URL's own `options` (a statement timeout here) survive the schema being set.
-#[tokio::test]
-async fn the_urls_options_are_kept_beside_the_schema() {
-    let guard = fresh_schema().await;
-    let base = url();
-    let joint = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{joint}options=-c%20statement_timeout%3D4321");
-    let client = connect(&url, Some(&guard.0)).await.unwrap();
-    let timeout: String = client
-        .query_one("SHOW statement_timeout", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(timeout, "4321ms");
-    let path: String = client
-        .query_one("SHOW search_path", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(path, guard.0);
 }

@@ -1,11 +1,56 @@
-//! The schema and its migrations (the `user_version` pragma counts them).
+//! The schema and its migrations (the `user_version` pragma counts them), and the
+//! one rule both databases migrate by ([`pending`]).
+//!
+//! Why not a migration crate (refinery has rusqlite and tokio-postgres drivers): it
+//! keeps its own history table with a checksum of each migration's text, so every
+//! existing database (SQLite counting in `user_version`, PostgreSQL in
+//! `schema_migrations`) would first need its history faked in, and an edit to an old
+//! migration's comment would stop the server at start; it takes no lock of its own
+//! across PostgreSQL nodes, so ours would stay around it; and it needs Rust 1.92
+//! where the workspace promises 1.85. What it would bring is the loop below.
 
 use rusqlite::Connection;
 
 use super::StorageError;
 
+/// SQLite's migrations in order: migration `i` takes the schema from version `i` to
+/// `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+];
+
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// A database's schema is newer than the code reading it (a newer server migrated
+/// it): refused, never written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooNew {
+    /// The version found.
+    pub found: i64,
+    /// The newest the code knows.
+    pub supported: i64,
+}
+
+/// The migrations a database found at version `found` still needs, each with the
+/// version it brings the schema to, in order: the rule SQLite's [`migrate`] and
+/// PostgreSQL's (`pg::schema::migrate`) share. Each runs them in one transaction of
+/// its own and records the version its own way (`user_version`, `schema_migrations`),
+/// as their databases already count.
+pub fn pending<'a>(
+    found: i64,
+    migrations: &'a [&'a str],
+) -> Result<impl Iterator<Item = (i64, &'a str)> + 'a, TooNew> {
+    let supported = migrations.len() as i64;
+    if found > supported {
+        return Err(TooNew { found, supported });
+    }
+    Ok(migrations
+        .iter()
+        .enumerate()
+        .skip(found.max(0) as usize)
+        .map(|(i, sql)| (i as i64 + 1, *sql)))
+}
 
 const SCHEMA_V1: &str = "
 CREATE TABLE settings (
@@ -253,46 +298,29 @@ pub fn configure(conn: &Connection) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// Bring the schema up to [`SCHEMA_VERSION`]; returns whether the database was new.
+/// Bring the schema up to [`SCHEMA_VERSION`], every pending migration in one
+/// transaction; returns whether the database was new (it then gets `new_epoch`, in the
+/// same transaction).
 pub fn migrate(conn: &mut Connection, new_epoch: &str) -> Result<bool, StorageError> {
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(StorageError::SchemaTooNew {
-            found: version,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    if version == SCHEMA_VERSION {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let mut todo = pending(found, MIGRATIONS)
+        .map_err(|TooNew { found, supported }| StorageError::SchemaTooNew { found, supported })?
+        .peekable();
+    if todo.peek().is_none() {
         return Ok(false);
     }
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let new = version == 0;
+    for (version, sql) in todo {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+    }
+    let new = found == 0;
     if new {
-        tx.execute_batch(SCHEMA_V1)?;
         tx.execute(
             "INSERT INTO settings (key, value) VALUES ('epoch', ?1)",
             [new_epoch],
         )?;
     }
-    if version < 2 {
-        tx.execute_batch(SCHEMA_V2)?;
-    }
-    if version < 3 {
-        tx.execute_batch(SCHEMA_V3)?;
-    }
-    if version < 4 {
-        tx.execute_batch(SCHEMA_V4)?;
-    }
-    if version < 5 {
-        tx.execute_batch(SCHEMA_V5)?;
-    }
-    if version < 6 {
-        tx.execute_batch(SCHEMA_V6)?;
-    }
-    if version < 7 {
-        tx.execute_batch(SCHEMA_V7)?;
-    }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(new)
 }
@@ -301,13 +329,133 @@ pub fn migrate(conn: &mut Connection, new_epoch: &str) -> Result<bool, StorageEr
 mod tests {
     use super::*;
 
+    /// A database as the migration code before the shared runner left it at
+    /// `version`: the first `version` batches in order, the epoch written after the
+    /// first, `user_version` set once at the end.
+    fn made_by_the_old_ladder(version: usize) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        for (i, batch) in MIGRATIONS[..version].iter().enumerate() {
+            conn.execute_batch(batch).unwrap();
+            if i == 0 {
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES ('epoch', 'old-epoch')",
+                    [],
+                )
+                .unwrap();
+            }
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        conn
+    }
+
+    /// Every table and index as SQLite keeps its definition.
+    fn definitions(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+        conn.prepare(
+            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'
+             ORDER BY type, name",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    fn epoch(conn: &Connection) -> String {
+        conn.query_row("SELECT value FROM settings WHERE key = 'epoch'", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn pending_runs_what_a_database_lacks_and_refuses_a_newer_one() {
+        let list = ["a", "b", "c"];
+        let all: Vec<_> = pending(0, &list).unwrap().collect();
+        assert_eq!(all, [(1, "a"), (2, "b"), (3, "c")]);
+        let rest: Vec<_> = pending(2, &list).unwrap().collect();
+        assert_eq!(rest, [(3, "c")]);
+        assert_eq!(pending(3, &list).unwrap().count(), 0);
+        assert_eq!(
+            pending(4, &list).err(),
+            Some(TooNew {
+                found: 4,
+                supported: 3
+            })
+        );
+    }
+
+    /// A file at version 7 made before the shared runner opens as it is: nothing runs
+    /// again, its rows and its epoch stay.
+    #[test]
+    fn a_version_7_file_from_before_opens_unchanged() {
+        let mut conn = made_by_the_old_ladder(7);
+        conn.execute(
+            "INSERT INTO form_files (form_id, version, name, kind, size, bytes, created_at)
+             VALUES ('f', 1, 'f.xlsx', 'xlsx', 3, X'010203', 5)",
+            [],
+        )
+        .unwrap();
+        let before = definitions(&conn);
+        assert!(
+            !migrate(&mut conn, "new-epoch").unwrap(),
+            "not a new database"
+        );
+        assert_eq!(definitions(&conn), before);
+        assert_eq!(epoch(&conn), "old-epoch");
+        let kept: i64 = conn
+            .query_row("SELECT count(*) FROM form_files", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, 1);
+    }
+
+    /// From every older version, the same schema as a new database's, with the epoch
+    /// it had; a new database gets the epoch it is given.
+    #[test]
+    fn every_older_version_migrates_to_the_new_schema() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        assert!(
+            migrate(&mut fresh, "fresh-epoch").unwrap(),
+            "a new database"
+        );
+        assert_eq!(epoch(&fresh), "fresh-epoch");
+        let version: i64 = fresh
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let target = definitions(&fresh);
+        for version in 1..SCHEMA_VERSION as usize {
+            let mut conn = made_by_the_old_ladder(version);
+            assert!(!migrate(&mut conn, "new-epoch").unwrap(), "from {version}");
+            assert_eq!(definitions(&conn), target, "from {version}");
+            assert_eq!(epoch(&conn), "old-epoch", "from {version}");
+            let now: i64 = conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap();
+            assert_eq!(now, SCHEMA_VERSION, "from {version}");
+        }
+    }
+
+    #[test]
+    fn a_newer_file_is_refused() {
+        let mut conn = made_by_the_old_ladder(7);
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn, "e"),
+            Err(StorageError::SchemaTooNew { found, supported })
+                if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION
+        ));
+    }
+
     /// A database at version 5 with a complete attachment (two chunks) named by its
     /// record, and an unfinished one: version 6 keeps both, the complete one granted to
     /// its record and readable chunk by chunk.
     #[test]
     fn version_6_keeps_the_attachments_of_version_5() {
         let mut conn = Connection::open_in_memory().unwrap();
-        for batch in [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5] {
+        for batch in &MIGRATIONS[..5] {
             conn.execute_batch(batch).unwrap();
         }
         conn.pragma_update(None, "user_version", 5).unwrap();

@@ -9,14 +9,20 @@
 //! row `feed_sequence` with `UPDATE ... RETURNING`, which row-locks it until the
 //! writer's transaction ends. Another writer's draw, on any node, waits for that end
 //! and then counts on from the committed value (READ COMMITTED re-reads the updated
-//! row), so numbers are handed out in commit order. A reader first reads `last_seq`
-//! (the high-water mark), then the log up to it: every number up to a committed
-//! `last_seq` belongs to a committed change, or was never used (its transaction
-//! rolled back: a gap, which a reader passes over, never a change it skips).
+//! row), so numbers are handed out in commit order. A pull reads `last_seq` (the
+//! high-water mark, [`high_water`]) and then the log up to it, in one snapshot: every
+//! number up to a committed `last_seq` belongs to a committed change, or was never
+//! used (its transaction rolled back: a gap, which a reader passes over, never a
+//! change it skips). `tests/pg_feed.rs` checks this through `Storage::push` and
+//! `Storage::pull`, with a push forced to commit late; it fails when the draw is a
+//! plain sequence.
 //!
 //! The cost: writers to the log take turns from their draw to their commit, across
-//! nodes, which is the order SQLite's single writer gives one node; a push draws its
-//! numbers as late as it can. Reads, sign-ins and pages run on every node at once.
+//! nodes, which is the order SQLite's single writer gives one node. A push takes the
+//! counter's lock when it begins (`SELECT ... FOR UPDATE` in the push's PostgreSQL
+//! write), earlier than its draw needs: pushes on every node take turns whole, each
+//! loading the documents it touches after the one before committed. Reads, sign-ins
+//! and pages run on every node at once.
 //! Rejected: a visibility watermark on transaction ids (`pg_snapshot_xmin`), which
 //! lets writers overlap but makes the cursor a (transaction id, seq) pair that a
 //! restore or a wraparound-safe comparison must carry, for write concurrency a
@@ -29,25 +35,6 @@
 use tokio_postgres::{AsyncMessage, GenericClient, NoTls, Transaction};
 
 use super::PgError;
-
-/// One change as the log keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoggedChange {
-    /// The change's hash.
-    pub hash: Vec<u8>,
-    /// The record it belongs to.
-    pub record_id: String,
-    /// The encoded change.
-    pub bytes: Vec<u8>,
-    /// Who sent it.
-    pub user_id: String,
-    /// From which device.
-    pub device_id: String,
-    /// Its Automerge actor.
-    pub actor: Option<Vec<u8>>,
-    /// When the server took it (unix seconds).
-    pub received_at: i64,
-}
 
 /// Draw `count` sequence numbers inside `tx`; returns the first. The counter stays
 /// locked until `tx` ends, so draw as late in the transaction as possible.
@@ -63,26 +50,6 @@ pub async fn draw(tx: &Transaction<'_>, count: i64) -> Result<i64, PgError> {
         .await?
         .get(0);
     Ok(last - count + 1)
-}
-
-/// Append a change at `seq` (drawn by [`draw`] in the same transaction).
-pub async fn append(tx: &Transaction<'_>, seq: i64, change: &LoggedChange) -> Result<(), PgError> {
-    tx.execute(
-        "INSERT INTO changes (seq, hash, record_id, bytes, user_id, device_id, received_at, actor)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &seq,
-            &change.hash,
-            &change.record_id,
-            &change.bytes,
-            &change.user_id,
-            &change.device_id,
-            &change.received_at,
-            &change.actor,
-        ],
-    )
-    .await?;
-    Ok(())
 }
 
 /// Tell every node, at commit, that the feed reached `last_seq`.
@@ -101,48 +68,6 @@ pub async fn high_water(client: &impl GenericClient) -> Result<i64, PgError> {
         .query_one("SELECT last_seq FROM feed_sequence", &[])
         .await?
         .get(0))
-}
-
-/// Up to `limit` changes after `cursor`, in order, and the cursor after them: the
-/// last one's `seq`, or the high-water mark when fewer than `limit` remain (so a
-/// reader moves past gaps). Reading the mark before the log is what keeps a change
-/// that commits while this runs from being passed over.
-pub async fn read_after(
-    client: &impl GenericClient,
-    cursor: i64,
-    limit: i64,
-) -> Result<(Vec<(i64, LoggedChange)>, i64), PgError> {
-    let mark = high_water(client).await?;
-    let rows = client
-        .query(
-            "SELECT seq, hash, record_id, bytes, user_id, device_id, received_at, actor
-               FROM changes WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
-            &[&cursor, &mark, &limit],
-        )
-        .await?;
-    let full = rows.len() as i64 == limit;
-    let changes: Vec<(i64, LoggedChange)> = rows
-        .into_iter()
-        .map(|r| {
-            (
-                r.get(0),
-                LoggedChange {
-                    hash: r.get(1),
-                    record_id: r.get(2),
-                    bytes: r.get(3),
-                    user_id: r.get(4),
-                    device_id: r.get(5),
-                    received_at: r.get(6),
-                    actor: r.get(7),
-                },
-            )
-        })
-        .collect();
-    let next = match changes.last() {
-        Some((seq, _)) if full => *seq,
-        _ => mark.max(cursor),
-    };
-    Ok((changes, next))
 }
 
 /// The notification channel of the feed of the tables in `schema` (deployments

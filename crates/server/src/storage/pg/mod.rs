@@ -1,8 +1,11 @@
 //! PostgreSQL storage, for deployments with several server nodes on one database (the
-//! Scale-out issue). What is here so far: connecting (with a schema of one's own, for
-//! tests), the schema and its migrations, and the change feed's sequence, which keeps
-//! readers from skipping a change that commits late (see [`feed`]). The sync path and
-//! the staff pages still run on SQLite only; they move onto this module next.
+//! Scale-out issue): the connection settings ([`config`], with a schema of one's own
+//! for tests), the connection pool the storage's blocking methods use ([`pool`], on
+//! deadpool-postgres), the schema and its migrations ([`schema`]), the change feed's
+//! sequence, which keeps readers from skipping a change that commits late ([`feed`]),
+//! and the PostgreSQL side of accounts and records. What is written once for both
+//! databases (the push, the pull, portable SQL) lives beside this module and reaches
+//! it through [`PgPool`] and [`wait`].
 
 pub mod feed;
 pub mod pool;
@@ -59,11 +62,12 @@ fn plain_name(name: &str) -> bool {
 /// The longest one statement may run, unless the URL's `options` set their own.
 pub const STATEMENT_TIMEOUT_MS: u64 = 30_000;
 
-/// Connect to `url` (`postgres://user@host:5432/db`). With `schema`, the connection
-/// works in that schema (created when missing): each test, or each deployment sharing
-/// a database, keeps its tables apart. The connection's task runs on the current
-/// tokio runtime and ends when the client is dropped.
-pub async fn connect(url: &str, schema: Option<&str>) -> Result<Client, PgError> {
+/// The connection settings for `url` (`postgres://user@host:5432/db`): a statement
+/// timeout unless the URL's `options` set one, and with `schema`, `search_path` set to
+/// it (so each test, or each deployment sharing a database, keeps its tables apart).
+/// Both are session options sent when connecting, so every connection made from these
+/// settings, by [`connect`] or by the pool, works the same way.
+pub fn config(url: &str, schema: Option<&str>) -> Result<Config, PgError> {
     let mut config: Config = url
         .parse()
         .map_err(|e| PgError::Invalid(format!("`{url}` is not a PostgreSQL URL: {e}")))?;
@@ -85,16 +89,35 @@ pub async fn connect(url: &str, schema: Option<&str>) -> Result<Client, PgError>
         let theirs = config.get_options().unwrap_or_default().trim().to_string();
         config.options(format!("{theirs} -c search_path={schema}").trim_start());
     }
-    let (client, connection) = config.connect(NoTls).await?;
+    Ok(config)
+}
+
+/// Create `schema` when missing. `search_path` may name a schema that does not exist
+/// yet, so a connection made by [`config`]'s settings can run this first.
+pub async fn create_schema(client: &Client, schema: &str) -> Result<(), PgError> {
+    if !plain_name(schema) {
+        return Err(PgError::Invalid(format!(
+            "`{schema}` is not a plain schema name (a-z, 0-9, _)"
+        )));
+    }
+    client
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .await?;
+    Ok(())
+}
+
+/// One connection outside any pool, working in `schema` (created when missing), for
+/// tests and tools that want a session of their own. The connection's task runs on
+/// the current tokio runtime and ends when the client is dropped.
+pub async fn connect(url: &str, schema: Option<&str>) -> Result<Client, PgError> {
+    let (client, connection) = config(url, schema)?.connect(NoTls).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "a PostgreSQL connection ended");
         }
     });
     if let Some(schema) = schema {
-        client
-            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-            .await?;
+        create_schema(&client, schema).await?;
     }
     Ok(client)
 }

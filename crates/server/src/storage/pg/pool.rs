@@ -1,22 +1,29 @@
-//! A small pool of PostgreSQL connections on a runtime of their own, for the storage's
-//! blocking methods.
+//! The PostgreSQL connection pool (deadpool-postgres), on a runtime of its own, for
+//! the storage's blocking methods.
 //!
 //! The storage's methods are synchronous (handlers call them on blocking threads,
-//! tests and tools call them anywhere). A PostgreSQL call is a future; it runs on this
-//! pool's own two-thread runtime and the caller waits for its answer on a plain
-//! channel, which is safe from any thread, including an async one (where blocking on
-//! the caller's own runtime would panic).
+//! tests and tools call them anywhere). The pool and its connections' tasks need a
+//! tokio runtime, so the pool owns a two-thread one and no caller needs its own:
+//! [`PgPool::run`] spawns its work there and waits for the answer on a plain channel,
+//! which is safe from any thread, including an async one (where blocking on the
+//! caller's own runtime would panic). Code that holds a connection from
+//! [`PgPool::get`] waits on each call with [`wait`].
 
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio_postgres::Client;
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType,
+};
+use tokio_postgres::NoTls;
 
-use super::{connect, PgError};
+use super::{Client, PgError};
 
-/// Most idle connections kept.
-const IDLE: usize = 16;
+/// Wait for a PostgreSQL call on this thread. A client's futures only talk to their
+/// connection's task (on the pool's runtime) through channels, so any thread may wait
+/// on them without a runtime of its own.
+pub use futures_executor::block_on as wait;
 
 /// Most connections open at once per server node: PostgreSQL allows 100 by default,
 /// shared by every node and tool; a request beyond this waits for a connection.
@@ -24,83 +31,95 @@ pub const MAX_CONNECTIONS: usize = 24;
 
 /// The longest a request waits for a free connection before it is answered 503
 /// (retry later): a node at its bound answers, it never queues without end.
-pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-struct Shared {
-    url: String,
-    schema: Option<String>,
-    idle: Mutex<Vec<Client>>,
-    permits: Arc<tokio::sync::Semaphore>,
-}
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connections to one database (and schema), with the runtime they run on.
 pub struct PgPool {
-    shared: Arc<Shared>,
+    pool: Pool,
+    url: String,
+    schema: Option<String>,
+    acquire_timeout: Duration,
+    /// Taken when the pool is dropped (see the `Drop` below).
     runtime: Option<tokio::runtime::Runtime>,
 }
 
-/// A connection taken from the pool; it goes back when dropped.
-pub struct Pooled {
-    client: Option<Client>,
-    shared: Arc<Shared>,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-}
+/// A connection taken from the pool; it goes back when dropped. It derefs to the
+/// plain `tokio_postgres::Client`, so its `transaction()` is tokio-postgres's own and
+/// code written against `tokio_postgres::Transaction` takes it as it is.
+pub struct Pooled(Object);
 
 impl Deref for Pooled {
     type Target = Client;
     fn deref(&self) -> &Client {
-        self.client
-            .as_ref()
-            .expect("a pooled connection until dropped")
+        &self.0
     }
 }
 
 impl DerefMut for Pooled {
     fn deref_mut(&mut self) -> &mut Client {
-        self.client
-            .as_mut()
-            .expect("a pooled connection until dropped")
-    }
-}
-
-impl Drop for Pooled {
-    fn drop(&mut self) {
-        if let Some(client) = self.client.take().filter(|c| !c.is_closed()) {
-            let mut idle = self.shared.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < IDLE {
-                idle.push(client);
-            }
-        }
+        &mut self.0
     }
 }
 
 impl PgPool {
-    /// A pool for `url`, working in `schema` when given. Connects lazily; check the
-    /// database with a first [`PgPool::run`].
+    /// A pool for `url`, working in `schema` when given (created here when missing,
+    /// so this connects once when there is a schema). Otherwise it connects lazily;
+    /// check the database with a first [`PgPool::run`].
     pub fn new(url: &str, schema: Option<&str>) -> Result<PgPool, PgError> {
+        PgPool::bounded(url, schema, MAX_CONNECTIONS, ACQUIRE_TIMEOUT)
+    }
+
+    /// [`PgPool::new`] with other bounds (the tests reach them quickly).
+    fn bounded(
+        url: &str,
+        schema: Option<&str>,
+        max_connections: usize,
+        acquire_timeout: Duration,
+    ) -> Result<PgPool, PgError> {
+        // The session settings (statement timeout, search path) are connection
+        // options, so every connection the pool makes has them.
+        let manager = Manager::from_config(
+            super::config(url, schema)?,
+            NoTls,
+            ManagerConfig {
+                // Only checks that the connection is open: a session needs no reset,
+                // as the storage sets nothing on it beyond the connection options.
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(acquire_timeout))
+            .build()
+            .map_err(|e| PgError::Invalid(format!("cannot make the database pool: {e}")))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("postgres")
             .enable_all()
             .build()
             .map_err(|e| PgError::Invalid(format!("cannot start the database runtime: {e}")))?;
-        Ok(PgPool {
-            shared: Arc::new(Shared {
-                url: url.to_string(),
-                schema: schema.map(str::to_string),
-                idle: Mutex::new(Vec::new()),
-                permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
-            }),
+        let pool = PgPool {
+            pool,
+            url: url.to_string(),
+            schema: schema.map(str::to_string),
+            acquire_timeout,
             runtime: Some(runtime),
-        })
+        };
+        if let Some(schema) = schema {
+            let schema = schema.to_string();
+            pool.run(move |c| async move { super::create_schema(&c, &schema).await })?;
+        }
+        Ok(pool)
     }
 
     /// The URL and schema connections are made with.
     pub fn target(&self) -> (&str, Option<&str>) {
-        (&self.shared.url, self.shared.schema.as_deref())
+        (&self.url, self.schema.as_deref())
     }
 
     /// Run `work` with a connection on the pool's runtime and wait for its result.
+    /// [`PgError::Busy`] when no connection came free within the acquire timeout.
     pub fn run<T, F, Fut>(&self, work: F) -> Result<T, PgError>
     where
         T: Send + 'static,
@@ -111,12 +130,13 @@ impl PgPool {
             .runtime
             .as_ref()
             .ok_or_else(|| PgError::Invalid("the database pool is closed".into()))?;
-        let shared = self.shared.clone();
+        let pool = self.pool.clone();
+        let waited = self.acquire_timeout;
         let (answer, result) = std::sync::mpsc::sync_channel(1);
         runtime.spawn(async move {
-            let outcome = match take(shared).await {
-                Ok(conn) => work(conn).await,
-                Err(e) => Err(e),
+            let outcome = match pool.get().await {
+                Ok(conn) => work(Pooled(conn)).await,
+                Err(e) => Err(not_taken(e, waited)),
             };
             let _ = answer.send(outcome);
         });
@@ -124,9 +144,7 @@ impl PgPool {
             .recv()
             .map_err(|_| PgError::Invalid("a database task ended without an answer".into()))?
     }
-}
 
-impl PgPool {
     /// A connection, for code that waits on its calls with [`wait`] (the push and the
     /// pull, written once for both databases, are synchronous).
     pub fn get(&self) -> Result<Pooled, PgError> {
@@ -134,54 +152,155 @@ impl PgPool {
     }
 }
 
-/// Wait for a PostgreSQL call on this thread. The client's futures only talk to the
-/// connection's task (on the pool's runtime) through channels, so any thread may
-/// wait on them, without a runtime of its own.
-pub fn wait<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
+/// Why no connection was taken: a wait past the bound is [`PgError::Busy`] (503,
+/// retry later), a failed connect is the database's error.
+fn not_taken(e: PoolError, waited: Duration) -> PgError {
+    match e {
+        PoolError::Timeout(TimeoutType::Wait) => PgError::Busy(waited.as_secs()),
+        PoolError::Backend(e) => PgError::Db(e),
+        other => PgError::Invalid(format!("the database pool failed: {other}")),
     }
-    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut context = std::task::Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        match future.as_mut().poll(&mut context) {
-            std::task::Poll::Ready(output) => return output,
-            std::task::Poll::Pending => std::thread::park(),
-        }
-    }
-}
-
-async fn take(shared: Arc<Shared>) -> Result<Pooled, PgError> {
-    let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, shared.permits.clone().acquire_owned())
-        .await
-        .map_err(|_| PgError::Busy(ACQUIRE_TIMEOUT.as_secs()))?
-        .map_err(|_| PgError::Invalid("the database pool is closed".into()))?;
-    let reused = shared
-        .idle
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .pop()
-        .filter(|c| !c.is_closed());
-    let client = match reused {
-        Some(c) => c,
-        None => connect(&shared.url, shared.schema.as_deref()).await?,
-    };
-    Ok(Pooled {
-        client: Some(client),
-        shared,
-        _permit: permit,
-    })
 }
 
 impl Drop for PgPool {
     fn drop(&mut self) {
-        // Dropping a runtime blocks, which panics on an async thread: let it go.
+        // Dropping a runtime blocks, which panics on an async thread: let it go. The
+        // connections' tasks end with it.
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> String {
+        std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+    }
+
+    /// A fresh schema, dropped (from a pool of its own) when this is.
+    struct Schema(String);
+
+    impl Schema {
+        fn new() -> Schema {
+            Schema(format!(
+                "t_{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..12]
+            ))
+        }
+    }
+
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            let statement = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0);
+            if let Ok(pool) = PgPool::new(&url(), None) {
+                let _ = pool.run(move |c| async move { Ok(c.batch_execute(&statement).await?) });
+            }
+        }
+    }
+
+    #[test]
+    fn connections_work_in_their_schema_with_a_statement_timeout() {
+        let schema = Schema::new();
+        let pool = PgPool::new(&url(), Some(&schema.0)).unwrap();
+        let conn = pool.get().unwrap();
+        let path: String = wait(conn.query_one("SHOW search_path", &[]))
+            .unwrap()
+            .get(0);
+        assert_eq!(path, schema.0);
+        let timeout: String = wait(conn.query_one("SHOW statement_timeout", &[]))
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            timeout,
+            format!("{}s", super::super::STATEMENT_TIMEOUT_MS / 1000)
+        );
+        // The schema was made with the pool: a table lands in it.
+        wait(conn.batch_execute("CREATE TABLE t (x INTEGER)")).unwrap();
+        let schema_of_t: String = wait(conn.query_one(
+            "SELECT table_schema::text FROM information_schema.tables WHERE table_name = 't'
+               AND table_schema = current_schema()",
+            &[],
+        ))
+        .unwrap()
+        .get(0);
+        assert_eq!(schema_of_t, schema.0);
+        assert_eq!(pool.target(), (url().as_str(), Some(schema.0.as_str())));
+    }
+
+    /// A URL's own `options` (a statement timeout here) survive the schema being set.
+    #[test]
+    fn the_urls_options_are_kept_beside_the_schema() {
+        let schema = Schema::new();
+        let base = url();
+        let joint = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{joint}options=-c%20statement_timeout%3D4321");
+        let pool = PgPool::new(&url, Some(&schema.0)).unwrap();
+        let conn = pool.get().unwrap();
+        let timeout: String = wait(conn.query_one("SHOW statement_timeout", &[]))
+            .unwrap()
+            .get(0);
+        assert_eq!(timeout, "4321ms");
+        let path: String = wait(conn.query_one("SHOW search_path", &[]))
+            .unwrap()
+            .get(0);
+        assert_eq!(path, schema.0);
+    }
+
+    #[test]
+    fn a_request_past_the_bound_is_busy_until_a_connection_comes_back() {
+        let schema = Schema::new();
+        let pool = PgPool::bounded(&url(), Some(&schema.0), 2, Duration::from_millis(300)).unwrap();
+        let mut a = pool.get().unwrap();
+        let b = pool.get().unwrap();
+        let started = std::time::Instant::now();
+        assert!(matches!(pool.get(), Err(PgError::Busy(_))));
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        // A transaction on a held connection still runs: the bound is on taking one.
+        let tx = wait(a.transaction()).unwrap();
+        wait(tx.execute("SELECT 1", &[])).unwrap();
+        wait(tx.commit()).unwrap();
+        drop(b);
+        let c = pool.get().unwrap();
+        // A waiter is served as soon as a connection comes back.
+        let waiter = {
+            let pool = std::sync::Arc::new(pool);
+            let p = pool.clone();
+            let waiter = std::thread::spawn(move || p.run(|c| async move { Ok(c.is_closed()) }));
+            std::thread::sleep(Duration::from_millis(50));
+            drop(c);
+            waiter
+        };
+        assert!(!waiter.join().unwrap().unwrap());
+    }
+
+    #[test]
+    fn a_bad_url_or_schema_is_refused() {
+        assert!(matches!(
+            PgPool::new("not a url", None),
+            Err(PgError::Invalid(_))
+        ));
+        assert!(matches!(
+            PgPool::new(&url(), Some("a;drop")),
+            Err(PgError::Invalid(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn it_is_usable_from_an_async_thread() {
+        let pool = PgPool::new(&url(), None).unwrap();
+        let one: i32 = pool
+            .run(|c| async move { Ok(c.query_one("SELECT 1", &[]).await?.get(0)) })
+            .unwrap();
+        assert_eq!(one, 1);
+        let conn = pool.get().unwrap();
+        let two: i32 = wait(conn.query_one("SELECT 2", &[])).unwrap().get(0);
+        assert_eq!(two, 2);
+        drop(conn);
+        // Dropped on an async thread: it must not block on its runtime.
+        drop(pool);
     }
 }

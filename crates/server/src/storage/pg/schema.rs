@@ -7,6 +7,7 @@
 
 use tokio_postgres::Client;
 
+use super::super::schema::pending;
 use super::PgError;
 
 /// Migrations in order; migration `i` takes the schema from version `i` to `i + 1`.
@@ -209,9 +210,10 @@ const MIGRATIONS: &[&str] = &[
 /// The newest schema version this code knows.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
-/// Bring the schema up to [`SCHEMA_VERSION`], every pending migration in one
-/// transaction; nodes starting at once wait for each other (an advisory lock), so each
-/// migration runs once. Returns the version found before.
+/// Bring the schema up to [`SCHEMA_VERSION`], every pending migration ([`pending`],
+/// the rule SQLite's migrations follow too) in one transaction; nodes starting at
+/// once wait for each other (an advisory lock), so each migration runs once. Returns
+/// the version found before.
 pub async fn migrate(client: &mut Client) -> Result<i32, PgError> {
     let tx = client.transaction().await?;
     // Held to the end of the transaction: a second node waits here, then finds the
@@ -227,20 +229,19 @@ pub async fn migrate(client: &mut Client) -> Result<i32, PgError> {
         )
         .await?
         .get(0);
-    if found > SCHEMA_VERSION {
-        return Err(PgError::SchemaTooNew {
-            found,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    let todo = pending(i64::from(found), MIGRATIONS).map_err(|_| PgError::SchemaTooNew {
+        found,
+        supported: SCHEMA_VERSION,
+    })?;
+    for (version, sql) in todo {
         tx.batch_execute(sql).await?;
+        let version = version as i32;
         tx.execute(
             "INSERT INTO schema_migrations (version) VALUES ($1)",
-            &[&(i as i32 + 1)],
+            &[&version],
         )
         .await?;
-        tracing::info!(version = i + 1, "PostgreSQL schema migrated");
+        tracing::info!(version, "PostgreSQL schema migrated");
     }
     tx.commit().await?;
     Ok(found)
