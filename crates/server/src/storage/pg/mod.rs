@@ -2,10 +2,9 @@
 //! Scale-out issue): the connection settings ([`config`], with a schema of one's own
 //! for tests), the connection pool the storage's blocking methods use ([`pool`], on
 //! deadpool-postgres), the schema and its migrations ([`schema`]), the change feed's
-//! sequence, which keeps readers from skipping a change that commits late ([`feed`]),
-//! and the PostgreSQL side of accounts and records. What is written once for both
-//! databases (the push, the pull, portable SQL) lives beside this module and reaches
-//! it through [`PgPool`] and [`wait`].
+//! sequence, which keeps readers from skipping a change that commits late ([`feed`]).
+//! Everything else is written once for both databases and reaches PostgreSQL through
+//! the storage's seam (`storage::database::on_postgres`).
 
 pub mod feed;
 pub mod pool;
@@ -25,9 +24,6 @@ pub enum PgError {
     /// The database URL or a schema name is unusable.
     #[error("{0}")]
     Invalid(String),
-    /// A user name is taken.
-    #[error("{0}")]
-    AlreadyExists(String),
     /// No connection came free in time: the node is at its bound (answered 503).
     #[error("no database connection came free within {0} s")]
     Busy(u64),
