@@ -202,20 +202,23 @@ impl Storage {
         changes: Vec<PushedChange>,
     ) -> Result<Vec<PushResult>, StorageError> {
         let incoming = push::decode(changes);
-        let results = self.write_feed(|tx| {
-            // New records are built in the writer's turn, alongside the write: built
-            // ahead of it, every waiting push's documents would be in memory at once.
-            let mut prebuilt = prebuild::build(self, push::creations(&incoming));
-            push::write_in(
-                tx.log,
-                tx.docs,
-                self,
-                caller,
-                incoming,
-                &mut prebuilt,
-                now(),
-            )
-        })?;
+        let creations = push::creations(&incoming);
+        let results = self.write_feed(
+            // New records' documents are built on rayon's pool while the push's
+            // records are taken in order (see `Database::write_feed` for when).
+            move || prebuild::build(self, creations),
+            |tx, mut prebuilt| {
+                push::write_in(
+                    tx.log,
+                    tx.docs,
+                    self,
+                    caller,
+                    incoming,
+                    &mut prebuilt,
+                    now(),
+                )
+            },
+        )?;
         if results.iter().any(|r| r.status == PushStatus::Accepted) {
             self.announce()?;
         }

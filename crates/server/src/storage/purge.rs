@@ -62,16 +62,19 @@ impl Storage {
             reason,
             time: now(),
         };
-        let report = self.write_feed(|tx| {
-            let report = purge.run(tx.sql)?;
-            // The push's document cache must not bring a purged record back.
-            for id in report.iter().flat_map(|r| &r.records) {
-                if let Ok(uuid) = id.parse::<Uuid>() {
-                    tx.docs.pop(&uuid);
+        let report = self.write_feed(
+            || (),
+            |tx, ()| {
+                let report = purge.run(tx.sql)?;
+                // The push's document cache must not bring a purged record back.
+                for id in report.iter().flat_map(|r| &r.records) {
+                    if let Ok(uuid) = id.parse::<Uuid>() {
+                        tx.docs.pop(&uuid);
+                    }
                 }
-            }
-            Ok((report, Vec::new()))
-        })?;
+                Ok((report, Vec::new()))
+            },
+        )?;
         if report.is_some() {
             self.db().after_purge();
         }

@@ -70,9 +70,14 @@ pub(crate) trait Database: Send + Sync {
 
     /// Run `work` in a transaction that adds to the feed, taking turns with every
     /// other such writer (on every node); commit, keep the documents it returns, and
-    /// announce the new high-water mark to other nodes.
+    /// announce the new high-water mark to other nodes. `prepare` (work that needs no
+    /// transaction, such as building new records' documents) runs first, where the
+    /// turn-taking makes it cheapest: inside the turn where the turn is a lock in this
+    /// process (waiting pushes then hold nothing in memory), before it where the turn
+    /// is a lock across nodes a round trip away (the work overlaps the wait).
     fn write_feed(
         &self,
+        prepare: &mut dyn FnMut(),
         work: &mut dyn FnMut(FeedTx<'_>) -> Result<KeepDocs, StorageError>,
     ) -> Result<(), StorageError>;
 
@@ -162,20 +167,29 @@ impl Storage {
         outcome(ran, out)
     }
 
-    /// Run `f` in a transaction that adds to the feed (see [`Database::write_feed`]);
-    /// `f` returns its result and the documents to keep once committed.
-    pub(super) fn write_feed<T>(
+    /// Run `f` in a transaction that adds to the feed (see [`Database::write_feed`]),
+    /// with what `prepare` made before it; `f` returns its result and the documents to
+    /// keep once committed.
+    pub(super) fn write_feed<P, T>(
         &self,
-        f: impl FnOnce(FeedTx<'_>) -> Result<(T, KeepDocs), StorageError>,
+        prepare: impl FnOnce() -> P,
+        f: impl FnOnce(FeedTx<'_>, P) -> Result<(T, KeepDocs), StorageError>,
     ) -> Result<T, StorageError> {
-        let mut f = Some(f);
-        let mut out = None;
-        self.db().write_feed(&mut |tx| {
-            let f = f.take().ok_or(StorageError::RolledBack)?;
-            let (result, keep) = f(tx)?;
-            out = Some(result);
-            Ok(keep)
-        })?;
+        let mut prepare = Some(prepare);
+        // Set by the first closure, taken by the second: both borrow it.
+        let prepared = std::cell::Cell::new(None);
+        let (mut f, mut out) = (Some(f), None);
+        self.db().write_feed(
+            &mut || prepared.set(prepare.take().map(|p| p())),
+            &mut |tx| {
+                let (Some(f), Some(prepared)) = (f.take(), prepared.take()) else {
+                    return Err(StorageError::RolledBack);
+                };
+                let (result, keep) = f(tx, prepared)?;
+                out = Some(result);
+                Ok(keep)
+            },
+        )?;
         out.ok_or(StorageError::RolledBack)
     }
 

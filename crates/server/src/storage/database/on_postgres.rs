@@ -72,8 +72,11 @@ impl Database for PgDatabase {
 
     fn write_feed(
         &self,
+        prepare: &mut dyn FnMut(),
         work: &mut dyn FnMut(FeedTx<'_>) -> Result<KeepDocs, StorageError>,
     ) -> Result<(), StorageError> {
+        // Before the turn: the work overlaps the wait for a connection and the lock.
+        prepare();
         let mut conn = self.pool.get()?;
         let tx = wait(conn.transaction()).map_err(PgError::from)?;
         // The feed's counter first: writers on every node take turns from here to

@@ -111,9 +111,12 @@ impl Database for SqliteDatabase {
 
     fn write_feed(
         &self,
+        prepare: &mut dyn FnMut(),
         work: &mut dyn FnMut(FeedTx<'_>) -> Result<KeepDocs, StorageError>,
     ) -> Result<(), StorageError> {
         let mut writer = lock(&self.writer);
+        // In the turn: a push waiting for the writer holds none of its documents.
+        prepare();
         let Writer { conn, docs } = &mut *writer;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let keep = work(FeedTx {
