@@ -26,6 +26,7 @@ mod records;
 mod reports;
 mod review;
 pub mod schema;
+mod settings;
 mod sql;
 mod sqlite;
 mod survey_cache;

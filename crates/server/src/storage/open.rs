@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use super::database::on_postgres::PgDatabase;
 use super::database::on_sqlite::SqliteDatabase;
 use super::database::Database;
-use super::sql::{args, Sql};
-use super::{feed_watch, form_versions, now, Inner, Storage, StorageError, DB_FILE};
+use super::sql::Sql;
+use super::{feed_watch, form_versions, now, settings, Inner, Storage, StorageError, DB_FILE};
 use crate::auth;
 
 impl Storage {
@@ -39,11 +39,7 @@ impl Storage {
             for form in forms::instruments::seed_forms() {
                 form_versions::insert_form(sql, &form.id, form.version, &form.to_json(), time)?;
             }
-            sql.execute(
-                "INSERT INTO settings (key, value) VALUES ('epoch', ?1)
-                 ON CONFLICT (key) DO NOTHING",
-                &args![fresh.as_str()],
-            )?;
+            settings::set_once(sql, "epoch", &fresh)?;
             started = Some(read_start(sql)?);
             Ok(())
         })?;
@@ -89,10 +85,8 @@ impl Storage {
 
 /// The epoch, the stored forms compiled, and the feed's high-water mark.
 fn read_start(sql: &dyn Sql) -> Result<(String, form_versions::FormCache, i64), StorageError> {
-    let epoch = sql
-        .row("SELECT value FROM settings WHERE key = 'epoch'", &[])?
-        .ok_or_else(|| StorageError::Corrupt("the feed epoch is missing".into()))?
-        .get(0)?;
+    let epoch = settings::get(sql, "epoch")?
+        .ok_or_else(|| StorageError::Corrupt("the feed epoch is missing".into()))?;
     let forms = form_versions::FormCache::load(sql)?;
     let high_water = sql
         .row(sql.dialect().high_water_sql(), &[])?
@@ -112,13 +106,6 @@ fn migrate_postgres(db: &PgDatabase) -> Result<(), StorageError> {
 /// Replace the feed epoch with a new one; returns it.
 fn set_epoch(db: &dyn Database) -> Result<String, StorageError> {
     let epoch = auth::new_epoch();
-    db.transact(&mut |sql| {
-        sql.execute(
-            "INSERT INTO settings (key, value) VALUES ('epoch', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &args![epoch.as_str()],
-        )?;
-        Ok(())
-    })?;
+    db.transact(&mut |sql| settings::set(sql, "epoch", &epoch))?;
     Ok(epoch)
 }

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use indicators::AggregateRow;
 
-use super::sql::{args, Sql};
-use super::{now, Storage, StorageError};
+use super::sql::args;
+use super::{now, settings, Storage, StorageError};
 
 /// The smallest n a page shows when nobody has set one (the common state rule).
 pub const DEFAULT_MIN_CELL: u64 = 10;
@@ -174,7 +174,7 @@ impl Storage {
     /// The smallest n the pages show.
     pub fn min_cell(&self) -> Result<u64, StorageError> {
         self.with_sql(|c| {
-            Ok(setting(c, "min_cell")?
+            Ok(settings::get(c, "min_cell")?
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(DEFAULT_MIN_CELL))
         })
@@ -187,19 +187,6 @@ impl Storage {
                 "the smallest cell shown is between 1 and 100".into(),
             ));
         }
-        self.transact(|tx| {
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES ('min_cell', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                &args![n.to_string()],
-            )?;
-            Ok(())
-        })
+        self.transact(|tx| settings::set(tx, "min_cell", &n.to_string()))
     }
-}
-
-fn setting(conn: &dyn Sql, key: &str) -> Result<Option<String>, StorageError> {
-    conn.row("SELECT value FROM settings WHERE key = ?1", &args![key])?
-        .map(|r| r.get(0))
-        .transpose()
 }

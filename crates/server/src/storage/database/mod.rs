@@ -135,11 +135,7 @@ impl Storage {
         &self,
         f: impl FnOnce(&dyn Sql) -> Result<T, E>,
     ) -> Result<T, E> {
-        let (mut f, mut out) = (Some(f), None);
-        let ran = self
-            .db()
-            .read(&mut |sql: &dyn Sql| keep(f.take().map(|f| f(sql)), &mut out));
-        outcome(ran, out)
+        self.run_sql(false, f)
     }
 
     /// Run `f` in one write transaction, committed when `f` returns `Ok` and rolled
@@ -148,10 +144,21 @@ impl Storage {
         &self,
         f: impl FnOnce(&dyn Sql) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.run_sql(true, f)
+    }
+
+    fn run_sql<T, E: From<StorageError>>(
+        &self,
+        in_transaction: bool,
+        f: impl FnOnce(&dyn Sql) -> Result<T, E>,
+    ) -> Result<T, E> {
         let (mut f, mut out) = (Some(f), None);
-        let ran = self
-            .db()
-            .transact(&mut |sql: &dyn Sql| keep(f.take().map(|f| f(sql)), &mut out));
+        let mut work = |sql: &dyn Sql| keep(f.take().map(|f| f(sql)), &mut out);
+        let ran = if in_transaction {
+            self.db().transact(&mut work)
+        } else {
+            self.db().read(&mut work)
+        };
         outcome(ran, out)
     }
 
