@@ -192,10 +192,7 @@ impl<'a> ListQuery<'a> {
     /// The query and its arguments. On SQLite, scope columns are compared as `+column`
     /// so that it walks the ordered index (see the module docs).
     fn sql(&self, dialect: Dialect) -> (String, Vec<Value>) {
-        let hint = match dialect {
-            Dialect::Sqlite => "+",
-            Dialect::Postgres => "",
-        };
+        let hint = dialect.walk_ordered_index();
         let mut sql = String::from(
             "SELECT id, kind, form_id, neighborhood, updated_at, has_conflicts, fields FROM records WHERE TRUE",
         );

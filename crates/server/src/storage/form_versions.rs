@@ -17,7 +17,8 @@ use std::sync::{Arc, RwLock};
 use forms::{CompiledForm, Form};
 use sync_core::protocol::{FormVersion, PublishedForm};
 
-use super::sql::{args, Dialect, Row, Sql};
+use super::dialect::take_turns;
+use super::sql::{args, Row, Sql};
 use super::{now, Storage, StorageError};
 
 /// Most definitions in one answer to a device (it asks again while `more`).
@@ -246,7 +247,9 @@ impl Storage {
         })?;
         let (id, version) = (compiled.form().id.clone(), compiled.form().version);
         let published = self.transact(|sql| -> Result<Published, PublishError> {
-            lock_form_id(sql, &id)?;
+            // Two nodes publishing the same id take turns, so neither checks "newer
+            // than every published version" against a list the other is changing.
+            take_turns(sql, "form", &id)?;
             let same = sql.row(
                 "SELECT definition FROM forms WHERE id = ?1 AND version = ?2",
                 &args![&id, version],
@@ -497,15 +500,4 @@ fn stored_forms(sql: &dyn Sql) -> Result<Vec<(String, u32, String, i64)>, Storag
 /// A stored version number as the forms know it.
 fn to_version(stored: i64) -> Result<u32, StorageError> {
     u32::try_from(stored).map_err(|_| StorageError::Corrupt(format!("a form version of {stored}")))
-}
-
-/// On PostgreSQL, take form `id`'s lock to the end of the transaction: two nodes
-/// publishing the same id take turns, so neither checks "newer than every published
-/// version" against a list the other is changing. SQLite has one writer: its
-/// transactions take turns already.
-fn lock_form_id(sql: &dyn Sql, id: &str) -> Result<(), StorageError> {
-    if sql.dialect() == Dialect::Postgres {
-        sql.execute("SELECT pg_advisory_xact_lock(hashtext(?1))", &args![id])?;
-    }
-    Ok(())
 }

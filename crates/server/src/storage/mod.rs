@@ -13,6 +13,7 @@ mod accounts;
 mod attachments;
 mod browse;
 mod database;
+mod dialect;
 mod feed_watch;
 mod form_versions;
 mod log_tx;

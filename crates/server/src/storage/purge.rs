@@ -20,7 +20,8 @@
 use sync_core::{RecordKind, Scope};
 use uuid::Uuid;
 
-use super::sql::{args, scope_args, scope_filter, Dialect, Sql};
+use super::dialect::next_feed_seq;
+use super::sql::{args, scope_args, scope_filter, Sql};
 use super::{now, Storage, StorageError};
 use crate::auth::Caller;
 
@@ -115,7 +116,7 @@ impl Purge<'_> {
             };
             changes += tx.execute("DELETE FROM changes WHERE record_id = ?1", &args![id])?;
             tx.execute("DELETE FROM records WHERE id = ?1", &args![id])?;
-            let seq = next_seq(tx)?;
+            let seq = next_feed_seq(tx)?;
             tx.execute(
                 "INSERT INTO tombstones (seq, record_id, partnership, organization,
                      neighborhood, family, program, reason, created_at)
@@ -192,26 +193,6 @@ fn about(conn: &dyn Sql, subject: &str) -> Result<Vec<String>, StorageError> {
         }
     }
     Ok(ids)
-}
-
-/// A new number from the feed's sequence, so tombstones and changes share one feed
-/// order: on SQLite the change log's AUTOINCREMENT (kept in `sqlite_sequence`), on
-/// PostgreSQL the counter row the transaction has locked.
-fn next_seq(conn: &dyn Sql) -> Result<i64, StorageError> {
-    let sql = match conn.dialect() {
-        Dialect::Sqlite => {
-            conn.execute(
-                "INSERT INTO sqlite_sequence (name, seq) SELECT 'changes', 0
-                 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'changes')",
-                &[],
-            )?;
-            "UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'changes' RETURNING seq"
-        }
-        Dialect::Postgres => "UPDATE feed_sequence SET last_seq = last_seq + 1 RETURNING last_seq",
-    };
-    conn.row(sql, &[])?
-        .ok_or_else(|| StorageError::Corrupt("the feed's sequence is missing".into()))?
-        .get(0)
 }
 
 /// Tombstones with `after < seq <= upto` whose record was within `scope` (all for

@@ -20,38 +20,7 @@ use tokio_postgres::types::{IsNull, ToSql, Type};
 use super::pg::wait;
 use super::StorageError;
 
-/// Which database a query runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
-    /// SQLite.
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-}
-
-impl Dialect {
-    /// An expression for the text of the top-level field `key` of the JSON held in
-    /// `column` (NULL when absent). `key` must be a plain identifier.
-    pub fn json_text(self, column: &str, key: &str) -> String {
-        debug_assert!(key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        match self {
-            Dialect::Sqlite => format!("json_extract({column}, '$.{key}')"),
-            Dialect::Postgres => format!("(({column})::jsonb ->> '{key}')"),
-        }
-    }
-
-    /// The query for the feed's high-water mark: the last sequence number handed out
-    /// to a change or a tombstone (not `MAX(seq)`: a purge may delete the newest
-    /// changes without moving cursors back).
-    pub fn high_water_sql(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => {
-                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)"
-            }
-            Dialect::Postgres => "SELECT last_seq FROM feed_sequence",
-        }
-    }
-}
+pub(crate) use super::dialect::Dialect;
 
 /// A value bound to a parameter or read from a column.
 #[derive(Debug, Clone, PartialEq)]

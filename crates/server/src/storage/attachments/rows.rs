@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use sha2::{Digest, Sha256};
 
-use crate::storage::sql::{args, Dialect, Row, Sql};
+use crate::storage::dialect::take_turns;
+use crate::storage::sql::{args, Row, Sql};
 use crate::storage::StorageError;
 
 use super::*;
@@ -33,24 +34,13 @@ pub(super) fn size_of(row: &Row, i: usize) -> Result<u64, StorageError> {
     Ok(row.get::<i64>(i)?.max(0) as u64)
 }
 
-/// `sql`, its rows locked to the end of the transaction on PostgreSQL (so that two
-/// nodes taking the same chunk, a retry, do it one after the other; SQLite's one
-/// writer already does).
-pub(super) fn for_update(conn: &dyn Sql, sql: &str) -> String {
-    match conn.dialect() {
-        Dialect::Sqlite => sql.to_string(),
-        Dialect::Postgres => format!("{sql} FOR UPDATE"),
-    }
-}
-
 /// `device`'s unfinished upload of `sha256`, locked.
 pub(super) fn open(
     conn: &dyn Sql,
     sha256: &str,
     device: &str,
 ) -> Result<Option<Open>, StorageError> {
-    let sql = for_update(
-        conn,
+    let sql = conn.dialect().for_update(
         "SELECT id, size, received, record_id, name FROM attachments
          WHERE sha256 = ?1 AND uploaded_by = ?2 AND NOT complete",
     );
@@ -147,19 +137,12 @@ pub(super) fn discard(conn: &dyn Sql, upload_id: i64) -> Result<(), StorageError
     Ok(())
 }
 
-/// On PostgreSQL, take `sha256`'s lock to the end of the transaction: deciding whether
-/// a copy of the bytes is already stored (an upload completing) and deleting a copy no
-/// grant holds (a purge, a sweep) then happen one after the other across nodes, so a
-/// grant never outlives its bytes. Callers taking several take them in hash order.
+/// Take `sha256`'s turn to the end of the transaction: deciding whether a copy of the
+/// bytes is already stored (an upload completing) and deleting a copy no grant holds
+/// (a purge, a sweep) then happen one after the other across nodes, so a grant never
+/// outlives its bytes. Callers taking several take them in hash order.
 pub(super) fn lock_hash(conn: &dyn Sql, sha256: &str) -> Result<(), StorageError> {
-    if conn.dialect() == Dialect::Postgres {
-        let key = u32::from_str_radix(sha256.get(..8).unwrap_or("0"), 16).unwrap_or(0) as i32;
-        conn.execute(
-            "SELECT pg_advisory_xact_lock(7002, ?1)",
-            &args![i64::from(key)],
-        )?;
-    }
-    Ok(())
+    take_turns(conn, "attachment", sha256)
 }
 
 /// Delete the stored bytes of `sha256` when no grant holds them any more; whether
