@@ -105,7 +105,7 @@ fn prebuild(
         // the push's transaction holds one (the writer reads it inside instead).
         .and_then(|f| storage.cached_form(&f.id, f.version))
         .map(|form| form.validate(&fields, "", today));
-    // The row holds the cleaned answers of a record with a form (see push.rs).
+    // The row holds the cleaned answers of a record with a form (see push/).
     let shown = validation.as_ref().map_or(&fields, |v| &v.answers);
     let fields_json = serde_json::to_string(shown).unwrap_or_else(|_| "{}".into());
     Some((
