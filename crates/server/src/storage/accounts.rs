@@ -141,18 +141,7 @@ impl Storage {
             }
             _ => {}
         }
-        self.insert_user(username, password, role, scope)
-    }
-
-    /// Insert a user (the checks are the caller's): the password is hashed first,
-    /// then the row is written in a transaction of its own. Its id.
-    fn insert_user(
-        &self,
-        username: &str,
-        password: &str,
-        role: Role,
-        scope: Option<&Scope>,
-    ) -> Result<String, StorageError> {
+        // Hashed first, outside the transaction.
         let user = NewUser::new(username, password, role, scope)?;
         self.transact(|sql| user.insert(sql))?;
         Ok(user.id)

@@ -9,7 +9,7 @@
 
 use tokio::sync::watch;
 
-use super::{Storage, StorageError};
+use super::Storage;
 
 /// The mark and whether the server is shutting down (waiting pulls then answer at
 /// once, so that shutdown does not wait out their timeouts).
@@ -28,17 +28,8 @@ impl Storage {
         self.inner.feed.subscribe()
     }
 
-    /// Announce the feed's mark after a commit that may have moved it.
-    pub(crate) fn announce(&self) -> Result<(), StorageError> {
-        let seq = self.with_sql(|c| {
-            c.row(c.dialect().high_water_sql(), &[])?
-                .map_or(Ok(0), |r| r.get(0))
-        })?;
-        self.announce_seq(seq);
-        Ok(())
-    }
-
-    /// Announce a mark known otherwise (another node's commit).
+    /// Announce a mark: this node's commit to the feed (the write turn's), or
+    /// another node's (heard on PostgreSQL's channel).
     pub fn announce_seq(&self, seq: i64) {
         self.inner.feed.send_if_modified(|mark| {
             let newer = seq > mark.seq;

@@ -35,7 +35,7 @@ mod targets;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use sync_core::protocol::{PushResult, PushStatus, PushedChange};
+use sync_core::protocol::{PushResult, PushedChange};
 use sync_core::Scope;
 use thiserror::Error;
 
@@ -221,9 +221,6 @@ impl Storage {
                 )
             },
         )?;
-        if results.iter().any(|r| r.status == PushStatus::Accepted) {
-            self.announce()?;
-        }
         Ok(results)
     }
 }

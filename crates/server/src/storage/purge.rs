@@ -77,12 +77,10 @@ impl Storage {
             },
         )?;
         if report.is_some() {
+            // The tombstones moved the feed (announced by the write turn): waiting
+            // pulls pass them on, and every node's indicator cache drops the records
+            // (it reads tombstones).
             self.db().after_purge();
-        }
-        if report.is_some() {
-            // The tombstones moved the feed: waiting pulls pass them on, and every
-            // node's indicator cache drops the records (it reads tombstones).
-            self.announce()?;
             tracing::info!(subject = %subject, by = %caller.user_id, "records purged");
         }
         Ok(report)

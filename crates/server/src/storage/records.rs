@@ -36,10 +36,11 @@ pub struct RecordRow {
     pub issues: serde_json::Value,
 }
 
-/// The columns [`record_row`] reads, in order.
-const RECORD_COLUMNS: &str = "id, kind, partnership, organization, neighborhood, family, program,
-     form_id, form_version, created_by, created_at, updated_at, heads, fields,
-     has_conflicts, issues";
+/// A record's row by id, in the columns [`record_row`] reads, in order.
+const RECORD_BY_ID: &str = "SELECT id, kind, partnership, organization, neighborhood, family,
+     program, form_id, form_version, created_by, created_at, updated_at, heads, fields,
+     has_conflicts, issues
+     FROM records WHERE id = ?1";
 
 /// A stored JSON column, read back (damaged JSON reads as null, as the pages show it).
 fn json(row: &Row, i: usize) -> Result<serde_json::Value, StorageError> {
@@ -67,9 +68,8 @@ fn record_row(r: &Row) -> Result<RecordRow, StorageError> {
 impl Storage {
     /// A record's materialized row.
     pub fn record(&self, id: Uuid) -> Result<Option<RecordRow>, StorageError> {
-        let sql = format!("SELECT {RECORD_COLUMNS} FROM records WHERE id = ?1");
         self.with_sql(|c| {
-            c.row(&sql, &args![id.to_string()])?
+            c.row(RECORD_BY_ID, &args![id.to_string()])?
                 .map(|r| record_row(&r))
                 .transpose()
         })

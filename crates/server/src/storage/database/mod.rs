@@ -70,7 +70,8 @@ pub(crate) trait Database: Send + Sync {
 
     /// Run `work` in a transaction that adds to the feed, taking turns with every
     /// other such writer (on every node); commit, keep the documents it returns, and
-    /// announce the new high-water mark to other nodes. `prepare` (work that needs no
+    /// announce the new high-water mark to other nodes. Returns that mark, read inside
+    /// the turn (so this node's waiting pulls learn it without another query). `prepare` (work that needs no
     /// transaction, such as building new records' documents) runs first, where the
     /// turn-taking makes it cheapest: inside the turn where the turn is a lock in this
     /// process (waiting pushes then hold nothing in memory), before it where the turn
@@ -79,7 +80,7 @@ pub(crate) trait Database: Send + Sync {
         &self,
         prepare: &mut dyn FnMut(),
         work: &mut dyn FnMut(FeedTx<'_>) -> Result<KeepDocs, StorageError>,
-    ) -> Result<(), StorageError>;
+    ) -> Result<i64, StorageError>;
 
     /// Give back the space of what a purge deleted, where the database allows it now.
     fn after_purge(&self) {}
@@ -176,7 +177,8 @@ impl Storage {
 
     /// Run `f` in a transaction that adds to the feed (see [`Database::write_feed`]),
     /// with what `prepare` made before it; `f` returns its result and the documents to
-    /// keep once committed.
+    /// keep once committed. The feed's new mark is announced to this node's waiting
+    /// pulls.
     pub(super) fn write_feed<P, T>(
         &self,
         prepare: impl FnOnce() -> P,
@@ -186,7 +188,7 @@ impl Storage {
         // Set by the first closure, taken by the second: both borrow it.
         let prepared = std::cell::Cell::new(None);
         let (mut f, mut out) = (Some(f), None);
-        self.db().write_feed(
+        let mark = self.db().write_feed(
             &mut || prepared.set(prepare.take().map(|p| p())),
             &mut |tx| {
                 let (Some(f), Some(prepared)) = (f.take(), prepared.take()) else {
@@ -197,6 +199,7 @@ impl Storage {
                 Ok(keep)
             },
         )?;
+        self.announce_seq(mark);
         out.ok_or(StorageError::RolledBack)
     }
 

@@ -74,7 +74,7 @@ impl Database for PgDatabase {
         &self,
         prepare: &mut dyn FnMut(),
         work: &mut dyn FnMut(FeedTx<'_>) -> Result<KeepDocs, StorageError>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<i64, StorageError> {
         // Before the turn: the work overlaps the wait for a connection and the lock.
         prepare();
         let mut conn = self.pool.get()?;
@@ -95,7 +95,7 @@ impl Database for PgDatabase {
         let last = log.max_seq()?;
         wait(pg::feed::notify(&tx, &self.channel, last))?;
         wait(tx.commit()).map_err(PgError::from)?;
-        Ok(())
+        Ok(last)
     }
 
     fn shared_target(&self) -> Option<(String, Option<String>)> {

@@ -113,7 +113,7 @@ impl Database for SqliteDatabase {
         &self,
         prepare: &mut dyn FnMut(),
         work: &mut dyn FnMut(FeedTx<'_>) -> Result<KeepDocs, StorageError>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<i64, StorageError> {
         let mut writer = lock(&self.writer);
         // In the turn: a push waiting for the writer holds none of its documents.
         prepare();
@@ -124,11 +124,13 @@ impl Database for SqliteDatabase {
             sql: &*tx,
             docs,
         })?;
+        // The one writer's own count: what it reads now is what commits.
+        let mark = LogTx::max_seq(&*tx)?;
         tx.commit()?;
         for (record, doc) in keep {
             docs.put(record, doc);
         }
-        Ok(())
+        Ok(mark)
     }
 
     fn after_purge(&self) {

@@ -55,6 +55,17 @@ fn plain_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// `schema`, if it is safe to put into SQL unquoted.
+fn checked_schema(schema: &str) -> Result<&str, PgError> {
+    if plain_name(schema) {
+        Ok(schema)
+    } else {
+        Err(PgError::Invalid(format!(
+            "`{schema}` is not a plain schema name (a-z, 0-9, _)"
+        )))
+    }
+}
+
 /// The longest one statement may run, unless the URL's `options` set their own.
 pub const STATEMENT_TIMEOUT_MS: u64 = 30_000;
 
@@ -75,11 +86,7 @@ pub fn config(url: &str, schema: Option<&str>) -> Result<Config, PgError> {
         );
     }
     if let Some(schema) = schema {
-        if !plain_name(schema) {
-            return Err(PgError::Invalid(format!(
-                "`{schema}` is not a plain schema name (a-z, 0-9, _)"
-            )));
-        }
+        let schema = checked_schema(schema)?;
         // Added to the URL's own `options` (a `statement_timeout`, say), not in place
         // of them.
         let theirs = config.get_options().unwrap_or_default().trim().to_string();
@@ -91,11 +98,7 @@ pub fn config(url: &str, schema: Option<&str>) -> Result<Config, PgError> {
 /// Create `schema` when missing. `search_path` may name a schema that does not exist
 /// yet, so a connection made by [`config`]'s settings can run this first.
 pub async fn create_schema(client: &Client, schema: &str) -> Result<(), PgError> {
-    if !plain_name(schema) {
-        return Err(PgError::Invalid(format!(
-            "`{schema}` is not a plain schema name (a-z, 0-9, _)"
-        )));
-    }
+    let schema = checked_schema(schema)?;
     client
         .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
         .await?;
