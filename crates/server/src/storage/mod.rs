@@ -27,6 +27,7 @@ mod records;
 mod reports;
 mod review;
 pub mod schema;
+mod selection;
 mod settings;
 mod sql;
 mod sqlite;
@@ -48,6 +49,7 @@ pub use form_versions::{
     FormFile, FormFileInfo, FormFileKind, FormListing, PublishError, Published, FORMS_PER_ANSWER,
 };
 pub use purge::PurgeReport;
+pub use selection::{Selection, QUERY_KEYS};
 pub use records::RecordRow;
 pub use survey_cache::{SurveyFacts, SURVEY_FORM};
 pub use targets::{Targets, DEFAULT_MIN_CELL};

@@ -88,7 +88,7 @@ pub async fn users(State(state): State<AppState>, staff: Staff) -> Response {
         ));
     }
     body.push_str("</tbody></table><p><a href=\"/devices\">Devices</a></p>");
-    staff.page("Users", &body)
+    staff.page("Users", maud::PreEscaped(body))
 }
 
 /// The server's own address for the QR code: its public URL (`--public-url`) when it
@@ -173,7 +173,7 @@ pub async fn enroll(
         escape(&enrollment.code),
         escape(&server_url(&headers)),
     );
-    staff.page("Enrollment code", &body)
+    staff.page("Enrollment code", maud::PreEscaped(body))
 }
 
 /// `GET /devices`.
@@ -220,7 +220,7 @@ pub async fn devices(State(state): State<AppState>, staff: Staff) -> Response {
         ));
     }
     body.push_str("</tbody></table>");
-    staff.page("Devices", &body)
+    staff.page("Devices", maud::PreEscaped(body))
 }
 
 /// `POST /devices/{id}/revoke`.

@@ -222,7 +222,7 @@ pub async fn dashboard(State(state): State<AppState>, staff: Staff) -> Response 
              (joined by <code>_parent_id</code>).</p>",
         );
     }
-    staff.page("Indicators", &body)
+    staff.page("Indicators", maud::PreEscaped(body))
 }
 
 /// `?year=` on an indicator's page.
@@ -344,5 +344,5 @@ pub async fn indicator(
             }
         }
     }
-    staff.page(&id, &body)
+    staff.page(&id, maud::PreEscaped(body))
 }

@@ -67,7 +67,7 @@ pub async fn list(State(state): State<AppState>, staff: Staff) -> Response {
          {}",
         upload_form(&staff.csrf)
     );
-    staff.page("Forms", &body)
+    staff.page("Forms", maud::PreEscaped(body))
 }
 
 /// A version's kept files as download links: the workbook, then its CSV files.
@@ -249,7 +249,7 @@ pub async fn preview(State(state): State<AppState>, staff: Staff, form: Multipar
         escape(&form.to_json()),
         escape(&carried_files(&files)),
     );
-    staff.page("Preview", &body)
+    staff.page("Preview", maud::PreEscaped(body))
 }
 
 /// The fields of the publish form. When `files` carries the uploaded workbook, the
@@ -383,7 +383,7 @@ fn refused(staff: &Staff, errors: &[String]) -> Response {
          <p><a href=\"/forms\">Back to the forms</a></p>",
         upload_form(&staff.csrf)
     );
-    let mut page = staff.page("Form refused", &body);
+    let mut page = staff.page("Form refused", maud::PreEscaped(body));
     *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     page
 }

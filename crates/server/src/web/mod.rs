@@ -29,6 +29,7 @@ mod dashboard;
 mod downloads;
 mod forms;
 mod html;
+mod layout;
 mod records;
 mod session;
 mod targets;
@@ -187,9 +188,12 @@ impl Staff {
 
     /// A whole page for this staff member: the header with their name and the
     /// sign-out form, then `body`.
-    pub fn page(&self, title: &str, body: &str) -> Response {
-        let user = (self.caller.username.as_str(), self.csrf.as_str());
-        axum::response::Html(html::page(title, Some(user), body)).into_response()
+    pub fn page(&self, title: &str, body: maud::Markup) -> Response {
+        let viewer = layout::Viewer {
+            username: &self.caller.username,
+            csrf: &self.csrf,
+        };
+        layout::page(title, Some(viewer), body).into_response()
     }
 }
 

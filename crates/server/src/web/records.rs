@@ -162,7 +162,7 @@ pub async fn list(
             escape(&query_string(&q, Some(next)))
         ));
     }
-    staff.page("Records", &body)
+    staff.page("Records", maud::PreEscaped(body))
 }
 
 fn text_of(value: &Value) -> String {
@@ -403,7 +403,7 @@ pub async fn record(
     }
     staff.page(
         &format!("{} {}", row.kind, row.id.get(..8).unwrap_or("")),
-        &body,
+        maud::PreEscaped(body),
     )
 }
 
@@ -498,13 +498,13 @@ pub async fn purge(
                 .collect();
             staff.page(
                 "Purged",
-                &format!(
+                maud::PreEscaped(format!(
                     "<h1>Deleted</h1><p id=\"purged\">{} records and {} changes were deleted; \
                      phones delete their copies at their next sync.</p><ul>{items}</ul>\
                      <p><a href=\"/records\">Back to the records</a></p>",
                     report.records.len(),
                     report.changes
-                ),
+                )),
             )
         }
         Ok(None) => error_page(StatusCode::NOT_FOUND, "No such household or person."),

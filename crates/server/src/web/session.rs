@@ -3,11 +3,14 @@
 use axum::extract::State;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::html::{escape, page};
+use maud::PreEscaped;
+
+use super::html::escape;
+use super::layout::page;
 use super::{csrf_for, may_use_web, Staff, LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECS};
 use crate::app::AppState;
 use crate::auth;
@@ -19,7 +22,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         "<p class=\"error\">{}</p><p><a href=\"/dashboard\">Back</a></p>",
         escape(message)
     );
-    (status, Html(page("Error", None, &body))).into_response()
+    (status, page("Error", None, PreEscaped(body))).into_response()
 }
 
 /// A cookie's value from the request's `Cookie` headers.
@@ -59,7 +62,7 @@ fn sign_in_form(message: Option<&str>) -> Response {
         StatusCode::OK
     };
     with_cookie(
-        (status, Html(page("Sign in", None, &body))).into_response(),
+        (status, page("Sign in", None, PreEscaped(body))).into_response(),
         format!("{LOGIN_COOKIE}={csrf}; HttpOnly; SameSite=Strict; Path=/sign-in; Max-Age=3600"),
     )
 }

@@ -88,7 +88,7 @@ pub async fn targets_page(
         escape(title),
         form_html(&id, &targets, &staff.csrf, None)
     );
-    staff.page(&format!("{id} targets"), &body)
+    staff.page(&format!("{id} targets"), maud::PreEscaped(body))
 }
 
 /// Read the targets form: a baseline (both or neither) and any number of target rows.
@@ -157,7 +157,7 @@ pub async fn save_targets(
                 "<h1>{id}: baseline and targets</h1>{}",
                 form_html(&id, &partial, &staff.csrf, Some(&message))
             );
-            let mut page = staff.page(&format!("{id} targets"), &body);
+            let mut page = staff.page(&format!("{id} targets"), maud::PreEscaped(body));
             *page.status_mut() = StatusCode::BAD_REQUEST;
             return page;
         }
@@ -199,7 +199,7 @@ pub async fn upload(State(state): State<AppState>, staff: Staff, form: Multipart
                  it again:</p><ul class=\"error\" id=\"upload-errors\">{items}</ul>\
                  <p><a href=\"/dashboard\">Back</a></p>"
             );
-            let mut page = staff.page("Upload refused", &body);
+            let mut page = staff.page("Upload refused", maud::PreEscaped(body));
             *page.status_mut() = StatusCode::BAD_REQUEST;
             return page;
         }
@@ -210,11 +210,11 @@ pub async fn upload(State(state): State<AppState>, staff: Staff, form: Multipart
     match storage_call(move || storage.replace_aggregates(&rows, &by)).await {
         Ok(periods) => staff.page(
             "Uploaded",
-            &format!(
+            maud::PreEscaped(format!(
                 "<h1>Uploaded</h1><p id=\"upload-result\">{count} rows taken; they replace \
                  the stored rows of {periods} indicator-years.</p><p><a href=\"/dashboard\">Back \
                  to the indicators</a></p>"
-            ),
+            )),
         ),
         Err(page) => page,
     }

@@ -205,6 +205,42 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (form_id, version, name)
     );
     ",
+    // 4: SQLite's schema version 8, running the partnership from the browser: users'
+    // language and deactivation, managed lists, the audit log, password resets, and
+    // each record's follow-up marks.
+    "
+    ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+    ALTER TABLE users ADD COLUMN deactivated_at BIGINT;
+    ALTER TABLE records ADD COLUMN followups TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE managed_lists (
+        kind         TEXT NOT NULL,
+        code         TEXT NOT NULL,
+        label        TEXT NOT NULL,
+        confidential BOOLEAN NOT NULL DEFAULT FALSE,
+        active       BOOLEAN NOT NULL DEFAULT TRUE,
+        created_by   TEXT NOT NULL,
+        created_at   BIGINT NOT NULL,
+        PRIMARY KEY (kind, code)
+    );
+    CREATE TABLE audit_log (
+        id      BIGSERIAL PRIMARY KEY,
+        at      BIGINT NOT NULL,
+        actor   TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        detail  TEXT NOT NULL,
+        address TEXT NOT NULL
+    );
+    CREATE INDEX audit_log_by_actor ON audit_log (actor, id);
+    CREATE TABLE password_resets (
+        code_hash  BYTEA PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users(id),
+        created_by TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at    BIGINT
+    );
+    ",
 ];
 
 /// The newest schema version this code knows.
