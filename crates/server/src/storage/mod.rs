@@ -11,6 +11,7 @@
 
 mod accounts;
 mod attachments;
+mod audit;
 mod browse;
 mod database;
 mod dialect;
@@ -42,6 +43,7 @@ use thiserror::Error;
 
 use crate::auth::Caller;
 pub use accounts::{normalize_code, DeviceSummary, Enrollment, UserSummary, ENROLLMENT_TTL};
+pub use audit::{Act, AuditEntry, AUDIT_PAGE};
 pub use attachments::{AttachmentError, NewAttachment, Swept, UploadState};
 pub use browse::{ChangeOrigin, ListCursor, ListedRecord, RecordFilter, RecordList, SEARCH_SCAN};
 pub use feed_watch::FeedMark;

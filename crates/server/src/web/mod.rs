@@ -46,7 +46,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
-use crate::storage::TokenCheck;
+use crate::storage::{Act, TokenCheck};
 
 pub use html::url_encode;
 
@@ -130,6 +130,8 @@ pub struct Staff {
     pub csrf: String,
     /// The session's token (the cookie).
     pub token: String,
+    /// Where the request came from (the client's address), for the audit log.
+    pub address: String,
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -137,6 +139,10 @@ impl FromRequestParts<AppState> for Staff {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let to_sign_in = || Redirect::to("/sign-in").into_response();
+        let address = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
         let Some(token) = session::cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty())
         else {
             return Err(to_sign_in());
@@ -151,6 +157,7 @@ impl FromRequestParts<AppState> for Staff {
                 csrf: csrf_for(&token),
                 caller,
                 token,
+                address,
             }),
             Ok(Ok(_)) => Err(to_sign_in()),
             _ => Err(session::error_page(
@@ -162,6 +169,17 @@ impl FromRequestParts<AppState> for Staff {
 }
 
 impl Staff {
+    /// An act of this staff member, for the audit log.
+    pub fn act<'a>(&'a self, action: &'a str, subject: &'a str, detail: String) -> Act<'a> {
+        Act {
+            actor: &self.caller,
+            address: &self.address,
+            action,
+            subject,
+            detail,
+        }
+    }
+
     /// Go on only for these roles; others get a page that says why.
     pub fn require(&self, roles: &[Role]) -> Result<(), Response> {
         if roles.contains(&self.caller.role) {
