@@ -65,8 +65,8 @@ impl RequestLog {
         // Authentication runs inside the request's span (the trace layer enters it
         // while the handler is polled), so the current span is the request's.
         let span = Span::current();
-        span.record("user", user);
-        span.record("device", device);
+        span.record("user", tracing::field::display(user));
+        span.record("device", tracing::field::display(device));
     }
 }
 
@@ -163,5 +163,90 @@ fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &Span)
     if let ServerErrorsFailureClass::Error(error) = class {
         let duration_ms = latency.as_secs_f64() * 1000.0;
         tracing::error!(%error, duration_ms, "response body failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::auth::Role;
+
+    /// Log lines written into memory, for reading back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_is_logged_with_its_caller_and_never_its_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        storage
+            .create_user("ana", "password-123", Role::Admin, None)
+            .unwrap();
+        let session = storage
+            .sign_in("ana", "password-123", "test phone")
+            .unwrap()
+            .unwrap();
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = router(storage);
+        let request = Request::get("/v1/admin/forms/nothing/1?secret=in-the-query")
+            .header("authorization", format!("Bearer {}", session.token))
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let page = app
+            .oneshot(Request::get("/sign-in").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let headers = page.headers();
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'"));
+
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains("request")).collect();
+        assert_eq!(lines.len(), 2, "{log}");
+        let api = lines[0];
+        assert!(api.contains("INFO"), "{api}");
+        assert!(api.contains("method=GET"), "{api}");
+        assert!(api.contains("path=/v1/admin/forms/nothing/1"), "{api}");
+        assert!(api.contains(&format!("user={}", session.user_id)), "{api}");
+        assert!(
+            api.contains(&format!("device={}", session.device_id)),
+            "{api}"
+        );
+        assert!(api.contains("status=404"), "{api}");
+        assert!(api.contains("duration_ms="), "{api}");
+        assert!(!log.contains(&session.token), "{log}");
+        assert!(!log.contains("in-the-query"), "{log}");
+        assert!(lines[1].contains("path=/sign-in") && lines[1].contains("status=200"));
+        assert!(!lines[1].contains("user="), "{}", lines[1]);
     }
 }
