@@ -432,12 +432,32 @@ async fn deactivation_stops_devices_and_sign_in_until_reactivated(s: TestServer)
         "old devices stay revoked"
     );
 
+    // A device revoked from the user's page: back to that page, its token stops.
+    let device = s_device(&s, &back.token);
+    let revoked = post_form(
+        &s,
+        &format!("/devices/{device}/revoke"),
+        &admin,
+        &format!("csrf={csrf}&back=/users/{ana}"),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.body);
+    assert_eq!(
+        revoked.headers["location"],
+        format!("/users/{ana}").as_str()
+    );
+    assert_eq!(
+        s.pull(&back.token, None, 10, 1_000_000).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
     let audit = get(&s, "/audit", Some(&admin)).await.body;
     for action in [
         "user.create",
         "user.edit",
         "user.deactivate",
         "user.reactivate",
+        "device.revoke",
     ] {
         let line = format!("<td>admin</td><td><code>{action}</code></td><td>ana</td>");
         assert!(audit.contains(&line), "no {line} in {audit}");

@@ -72,7 +72,19 @@ pub async fn revoke_device(
     let revoked = if may {
         let storage = state.storage.clone();
         let device = req.device_id.clone();
-        blocking(move || storage.revoke_device(&device)).await?
+        let actor = admin.clone();
+        let subject = owner.map_or_else(String::new, |u| u.username);
+        blocking(move || {
+            let act = Act {
+                actor: &actor,
+                address: "api",
+                action: "device.revoke",
+                subject: &subject,
+                detail: format!("device {device}, through the admin API"),
+            };
+            storage.revoke_device_logged(&device, Some(&act))
+        })
+        .await?
     } else {
         false
     };
