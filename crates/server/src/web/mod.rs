@@ -24,16 +24,20 @@
 
 mod accounts;
 mod attachments;
+mod audit;
 mod chart;
 mod dashboard;
 mod downloads;
 mod forms;
 mod html;
 mod layout;
+mod lists;
+mod password_reset;
 mod records;
 mod session;
 mod targets;
 mod upload;
+mod users;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header::{self, HeaderName, HeaderValue};
@@ -86,7 +90,14 @@ pub fn routes() -> Router<AppState> {
             "/records/{id}/attachments/{name}",
             get(attachments::attachment),
         )
-        .route("/users", get(accounts::users))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::page).post(users::edit))
+        .route("/users/{id}/active", post(users::set_active))
+        .route("/users/{id}/reset", post(users::reset))
+        .route("/reset/{code}", get(password_reset::show).post(password_reset::set))
+        .route("/lists", get(lists::page).post(lists::add))
+        .route("/lists/{kind}/{code}", post(lists::edit))
+        .route("/audit", get(audit::page))
         .route("/users/{id}/enroll", post(accounts::enroll))
         .route("/devices", get(accounts::devices))
         .route("/devices/{id}/revoke", post(accounts::revoke))
