@@ -111,11 +111,6 @@ fn values(table: &Table, name: &str) -> Vec<String> {
     table[1..].iter().map(|r| r[c].clone()).collect()
 }
 
-fn sorted(mut ids: Vec<String>) -> Vec<String> {
-    ids.sort();
-    ids
-}
-
 /// Signed-in staff: an admin (everything), a partner in the east (scoped), and a
 /// reports-only user; and the partner's device token.
 struct Staff {
@@ -377,6 +372,8 @@ async fn survey_responses_export_with_their_child_repeat(s: TestServer) {
         let mut a = Answers::new();
         a.set("consent", "yes")
             .set("has_child", "yes")
+            .set("home_language", "es")
+            .set("home_internet", "yes")
             .set("home_devices", devices)
             .set_repeat("child", (0..kids).map(|i| child("k", 5 + i)).collect());
         let id = push(
