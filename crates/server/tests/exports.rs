@@ -657,6 +657,32 @@ async fn the_exports_page_carries_the_filters_into_its_links(s: TestServer) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// More records than a page of the export's reads: every one comes back once, in
+/// id order, in both formats.
+async fn an_export_longer_than_a_page_holds_every_record_once(s: TestServer) {
+    let st = staff(&s).await;
+    let ana = s.user("ana", "outreach_worker", Some(east())).await;
+    let by = s.user_id(&ana);
+    let mut ids = Vec::new();
+    for batch in 0..6 {
+        let made: Vec<_> = (0..100)
+            .map(|i| {
+                let mut a = Answers::new();
+                a.set("name", format!("H{}", batch * 100 + i));
+                record(&by, RecordKind::Household, east(), None, &a)
+            })
+            .collect();
+        let changes: Vec<_> = made.iter().map(|(doc, c)| (doc.id(), c)).collect();
+        s.push_ok(&ana, &changes).await;
+        ids.extend(made.iter().map(|(doc, _)| doc.id().to_string()));
+    }
+    ids.sort();
+    let table = csv(&s, "/exports/households.csv", &st.east).await;
+    assert_eq!(values(&table, "_id"), ids);
+    let book = xlsx(&s, "/exports/households.xlsx", &st.east).await;
+    assert_eq!(book[0].1, table);
+}
+
 on_both_backends!(
     households_export_with_their_fields_within_scope,
     people_export_by_value_or_by_label_in_the_callers_language,
@@ -664,4 +690,5 @@ on_both_backends!(
     checkins_export_filtered_by_status,
     case_notes_export_by_worker_within_scope,
     the_exports_page_carries_the_filters_into_its_links,
+    an_export_longer_than_a_page_holds_every_record_once,
 );
