@@ -15,6 +15,7 @@ mod audit;
 mod browse;
 mod database;
 mod dialect;
+mod exports;
 mod feed_watch;
 mod form_versions;
 mod lists;

@@ -111,8 +111,9 @@ pub fn routes() -> Router<AppState> {
             post(forms::publish).layer(DefaultBodyLimit::max(forms::PUBLISH_LIMIT)),
         )
         .route("/forms/{id}/{version}/files/{name}", get(forms::download))
-        .route("/exports/{form}", get(downloads::responses))
-        .route("/exports/{form}/{repeat}", get(downloads::repeat))
+        .route("/exports", get(downloads::page))
+        .route("/exports/{file}", get(downloads::records))
+        .route("/exports/{form}/{file}", get(downloads::repeat))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
         .layer(security_header(
             header::CONTENT_SECURITY_POLICY,
