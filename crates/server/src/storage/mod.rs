@@ -16,6 +16,7 @@ mod browse;
 mod database;
 mod dialect;
 mod feed_watch;
+pub mod followups;
 mod form_versions;
 mod log_tx;
 mod open;

@@ -27,6 +27,7 @@ mod attachments;
 mod chart;
 mod dashboard;
 mod downloads;
+pub mod followups;
 mod forms;
 mod html;
 mod layout;
@@ -86,6 +87,9 @@ pub fn routes() -> Router<AppState> {
             "/records/{id}/attachments/{name}",
             get(attachments::attachment),
         )
+        .route("/follow-ups", get(followups::worklist))
+        .route("/follow-ups/{id}/{kind}/done", post(followups::done))
+        .route("/follow-ups/{id}/{kind}/assign", post(followups::assign))
         .route("/users", get(accounts::users))
         .route("/users/{id}/enroll", post(accounts::enroll))
         .route("/devices", get(accounts::devices))
