@@ -136,8 +136,7 @@ impl RecordDoc {
             )));
         }
         let user_ok = |u: &str| !u.trim().is_empty() && u.chars().count() <= MAX_USER;
-        let note_ok =
-            |n: &Option<String>| n.as_ref().map_or(true, |n| n.chars().count() <= MAX_NOTE);
+        let note_ok = |n: &Option<String>| n.as_ref().is_none_or(|n| n.chars().count() <= MAX_NOTE);
         match mark {
             FollowupMark::Assign(Some(user)) if !user_ok(user) => {
                 return Err(bad("an assignee is a user id".into()))
