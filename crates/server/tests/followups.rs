@@ -21,6 +21,7 @@ on_both_backends!(
     referrals_callbacks_and_assignment,
     scope_and_households_not_visited,
     a_hostile_followups_shape_is_refused,
+    the_worklist_stays_fast_at_100_000_responses,
 );
 
 /// A case note by the user `by` about `participant`, contacted ten days ago, with a
@@ -443,4 +444,105 @@ async fn a_hostile_followups_shape_is_refused(s: TestServer) {
             doc.id()
         ));
     assert_eq!(followups, 1);
+}
+
+/// Rows written straight into `records`: `count` of `kind` answering `form` (SQL),
+/// ids `prefix<i>`, with `fields` and `family` as SQL expressions of `i`, created at
+/// `created_at`.
+fn bulk(
+    s: &TestServer,
+    count: u32,
+    (kind, form): (&str, &str),
+    prefix: &str,
+    family: &str,
+    fields: &str,
+    created_at: i64,
+) {
+    s.sql(&format!(
+        "INSERT INTO records (id, kind, partnership, neighborhood, family, form_id,
+             form_version, created_by, created_at, updated_at, heads, fields, has_conflicts,
+             issues)
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+         SELECT '{prefix}' || i, '{kind}', 'p1', 'east', {family}, {form}, 1, 'u', {created_at},
+             {created_at}, '[]', {fields}, 1 = 0, '[]' FROM n",
+        last = count - 1,
+    ));
+}
+
+async fn the_worklist_stays_fast_at_100_000_responses(s: TestServer) {
+    let today = s.storage.today();
+    let now = s.storage.clock().now();
+    bulk(
+        &s,
+        100_000,
+        ("response", "'household_survey'"),
+        "r",
+        "'h' || (i % 4000)",
+        "'{\"consent\":\"yes\"}'",
+        now - 86_400,
+    );
+    bulk(
+        &s,
+        5_000,
+        ("household", "NULL"),
+        "h",
+        "NULL",
+        "'{\"address\":\"1 Main St\"}'",
+        1_700_000_000,
+    );
+    bulk(&s, 10_000, ("case_note", "'case_note'"), "c", "NULL", &format!(
+        "'{{\"participant\":\"P' || i || '\",\"followup_date\":\"' || CASE WHEN i % 10 = 0 THEN '{today}' WHEN i % 10 = 1 THEN '2000-01-01' ELSE '2999-01-01' END || '\",\"referral_status\":\"' || CASE WHEN i % 4 = 0 THEN 'made' ELSE 'connected' END || '\"}}'"
+    ), 1_700_000_000);
+    bulk(
+        &s,
+        5_000,
+        ("checkin", "'literacy_checkin'"),
+        "k",
+        "NULL",
+        "'{\"want_callback\":\"' || CASE WHEN i % 2 = 0 THEN 'yes' ELSE 'no' END || '\"}'",
+        1_700_000_000,
+    );
+    let caller = server::auth::Caller {
+        user_id: "u".into(),
+        username: "u".into(),
+        role: server::auth::Role::PartnerStaff,
+        scope: Some(east()),
+        device_id: "d".into(),
+    };
+    let query = server::storage::followups::WorklistQuery {
+        today,
+        since: server::storage::followups::default_since(today),
+        assigned: Default::default(),
+        selection: Default::default(),
+    };
+    let started = std::time::Instant::now();
+    let list = s.storage.followup_worklist(&caller, &query).unwrap();
+    let worklist = started.elapsed();
+    let started = std::time::Instant::now();
+    let counts = s.storage.followup_counts(Some(&east()), today).unwrap();
+    let counting = started.elapsed();
+    eprintln!("worklist {worklist:?}, counts {counting:?}");
+    assert_eq!(
+        (
+            counts.due_today,
+            counts.overdue,
+            counts.referrals_open,
+            counts.callbacks_open
+        ),
+        (1_000, 1_000, 2_500, 2_500)
+    );
+    assert_eq!(list.due.len(), 200);
+    assert!(list.due[0].overdue && list.due[0].due == "2000-01-01");
+    assert_eq!((list.referrals.len(), list.callbacks.len()), (200, 200));
+    // Households h4000 to h4999 have no response of their family.
+    assert_eq!(list.visits.len(), 200);
+    assert!(list
+        .visits
+        .iter()
+        .all(|v| v.record_id[1..].parse::<u32>().unwrap() >= 4_000));
+    assert!(
+        worklist.as_secs_f64() < 3.0,
+        "the worklist took {worklist:?}"
+    );
+    assert!(counting.as_secs_f64() < 3.0, "the counts took {counting:?}");
 }
