@@ -234,6 +234,22 @@ async fn referrals_callbacks_and_assignment(s: TestServer) {
     let r = post_form(&s, &assign, &web, &format!("csrf={csrf}&user={wes_id}")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
 
+    // An admin sees everyone, but may not assign a west worker an east record: the
+    // worker's phone would never receive it.
+    let admin = session(&s, "admin", ADMIN_PASSWORD).await;
+    let admin_page = get(&s, "/follow-ups", Some(&admin)).await;
+    assert!(admin_page.body.contains(&format!("value=\"{wes_id}\"")));
+    let admin_csrf = hidden_csrf(&admin_page.body);
+    let r = post_form(
+        &s,
+        &assign,
+        &admin,
+        &format!("csrf={admin_csrf}&user={wes_id}"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("does not see this record"), "{}", r.body);
+
     // Assigned to pat: "assigned to me" shows it.
     let r = post_form(&s, &assign, &web, &format!("csrf={csrf}&user={pat_id}")).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

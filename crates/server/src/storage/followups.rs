@@ -162,6 +162,8 @@ pub struct Assignee {
     pub id: String,
     /// User name.
     pub username: String,
+    /// What they may see (`None`: everything).
+    pub scope: Option<Scope>,
 }
 
 /// `AND ...` for one section: records of `record_kind` within the selection and
@@ -392,6 +394,7 @@ impl Storage {
                 out.push(Assignee {
                     id: r.get(0)?,
                     username: r.get(1)?,
+                    scope,
                 });
             }
         }
@@ -429,15 +432,24 @@ impl Storage {
                 row.kind
             )));
         }
+        // The assignee works within the caller's scope, and sees the record: its
+        // phone then receives the assignment with the record.
         if let FollowupMark::Assign(Some(user)) = &mark {
-            if !self
-                .followup_assignees(caller)?
-                .iter()
-                .any(|a| &a.id == user)
-            {
+            let assignees = self.followup_assignees(caller)?;
+            let Some(assignee) = assignees.iter().find(|a| &a.id == user) else {
                 return Err(StorageError::Invalid(
                     "That user cannot be assigned follow-ups in your scope.".into(),
                 ));
+            };
+            if !assignee
+                .scope
+                .as_ref()
+                .is_none_or(|s| s.contains(&row.scope))
+            {
+                return Err(StorageError::Invalid(format!(
+                    "{} does not see this record, so cannot be assigned its follow-up.",
+                    assignee.username
+                )));
             }
         }
         let Some(mut doc) = self.record_doc(id)? else {

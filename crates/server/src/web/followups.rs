@@ -351,3 +351,32 @@ pub fn dashboard_fragment(counts: Option<FollowupCounts>) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dashboard_fragment_shows_the_counts_or_nothing() {
+        let counts = FollowupCounts {
+            due_today: 3,
+            overdue: 7,
+            referrals_open: 11,
+            callbacks_open: 13,
+        };
+        let html = dashboard_fragment(Some(counts)).into_string();
+        for (key, n) in [
+            ("due_today", 3),
+            ("overdue", 7),
+            ("referrals_open", 11),
+            ("callbacks_open", 13),
+        ] {
+            assert!(
+                html.contains(&format!("data-count=\"{key}\"><strong>{n}</strong>")),
+                "{html}"
+            );
+        }
+        assert!(html.contains("href=\"/follow-ups\""));
+        assert_eq!(dashboard_fragment(None).into_string(), "");
+    }
+}
