@@ -222,21 +222,21 @@ fn upsert_records(tx: &Transaction<'_>, records: &[PendingRecord]) -> Result<(),
     wait(tx.execute(
         "INSERT INTO records (id, kind, partnership, organization, neighborhood, family,
              program, form_id, form_version, created_by, created_at, updated_at, heads,
-             fields, has_conflicts, issues, snapshot, snapshot_seq, pending)
+             fields, has_conflicts, issues, snapshot, snapshot_seq, pending, followups)
          SELECT id, kind, partnership, organization, neighborhood, family, program,
              form_id, form_version, created_by, created_at, updated_at, heads, fields,
-             has_conflicts, issues, snapshot, COALESCE(snapshot_seq, 0), pending
+             has_conflicts, issues, snapshot, COALESCE(snapshot_seq, 0), pending, followups
          FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
              $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::bigint[],
              $12::bigint[], $13::text[], $14::text[], $15::boolean[], $16::text[],
-             $17::bytea[], $18::bigint[], $19::int[])
+             $17::bytea[], $18::bigint[], $19::int[], $20::text[])
            AS u(id, kind, partnership, organization, neighborhood, family, program,
              form_id, form_version, created_by, created_at, updated_at, heads, fields,
-             has_conflicts, issues, snapshot, snapshot_seq, pending)
+             has_conflicts, issues, snapshot, snapshot_seq, pending, followups)
          ON CONFLICT (id) DO UPDATE SET
              updated_at = excluded.updated_at, heads = excluded.heads,
              fields = excluded.fields, has_conflicts = excluded.has_conflicts,
-             issues = excluded.issues,
+             issues = excluded.issues, followups = excluded.followups,
              snapshot = COALESCE(excluded.snapshot, records.snapshot),
              snapshot_seq = CASE WHEN excluded.snapshot IS NULL
                  THEN records.snapshot_seq ELSE excluded.snapshot_seq END,
@@ -261,6 +261,7 @@ fn upsert_records(tx: &Transaction<'_>, records: &[PendingRecord]) -> Result<(),
             &column(records, |r| r.snapshot.as_ref().map(|(b, _)| b.as_slice())),
             &column(records, |r| r.snapshot.as_ref().map(|(_, seq)| *seq)),
             &column(records, |r| r.pending),
+            &column(records, |r| r.row.followups.as_str()),
         ],
     ))?;
     Ok(())

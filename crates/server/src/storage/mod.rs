@@ -17,6 +17,7 @@ mod database;
 mod dialect;
 mod exports;
 mod feed_watch;
+pub mod followups;
 mod form_versions;
 mod lists;
 mod log_tx;

@@ -116,6 +116,8 @@ pub struct RowWrite {
     pub has_conflicts: bool,
     /// Soft validation issues, JSON.
     pub issues: String,
+    /// The record's follow-ups, flat JSON (see `storage::followups::row_json`).
+    pub followups: String,
 }
 
 /// Insert or replace a record's row; `snapshot` is `None` to keep the stored one.
@@ -136,13 +138,13 @@ pub fn upsert_record(
     conn.prepare_cached(
         "INSERT INTO records (id, kind, partnership, organization, neighborhood, family, program,
              form_id, form_version, created_by, created_at, updated_at, heads, fields,
-             has_conflicts, issues, snapshot, snapshot_seq, pending)
+             has_conflicts, issues, snapshot, snapshot_seq, pending, followups)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             COALESCE(?18, 0), ?19)
+             COALESCE(?18, 0), ?19, ?20)
          ON CONFLICT (id) DO UPDATE SET
              updated_at = excluded.updated_at, heads = excluded.heads,
              fields = excluded.fields, has_conflicts = excluded.has_conflicts,
-             issues = excluded.issues,
+             issues = excluded.issues, followups = excluded.followups,
              snapshot = COALESCE(excluded.snapshot, records.snapshot),
              snapshot_seq = COALESCE(?18, records.snapshot_seq),
              pending = excluded.pending",
@@ -167,6 +169,7 @@ pub fn upsert_record(
         snap,
         snap_seq,
         pending,
+        row.followups,
     ])?;
     Ok(())
 }

@@ -28,6 +28,7 @@ mod audit;
 mod chart;
 mod dashboard;
 mod downloads;
+pub mod followups;
 mod forms;
 mod html;
 mod layout;
@@ -98,6 +99,9 @@ pub fn routes() -> Router<AppState> {
         .route("/lists", get(lists::page).post(lists::add))
         .route("/lists/{kind}/{code}", post(lists::edit))
         .route("/audit", get(audit::page))
+        .route("/follow-ups", get(followups::worklist))
+        .route("/follow-ups/{id}/{kind}/done", post(followups::done))
+        .route("/follow-ups/{id}/{kind}/assign", post(followups::assign))
         .route("/users/{id}/enroll", post(accounts::enroll))
         .route("/devices", get(accounts::devices))
         .route("/devices/{id}/revoke", post(accounts::revoke))

@@ -1,7 +1,7 @@
 //! [`RecordDoc`]: one record's Automerge document, and [`RecordEdit`], the edits a
 //! commit may make to its fields.
 
-use automerge::legacy::{Key, ObjectId};
+use automerge::legacy::{Key, ObjectId, OpType};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, Change, ChangeHash, ObjId, ObjType, ReadDoc, ROOT};
 use forms::{Answer, Answers, Value};
@@ -191,7 +191,8 @@ impl RecordDoc {
     }
 
     /// Refuse changes that would alter what is fixed at creation: any operation on the
-    /// document root or on the metadata map.
+    /// document root (but making the `followups` map where none was) or on the
+    /// metadata map.
     pub fn check_changes(&self, changes: &[Change]) -> Result<()> {
         let (meta_counter, meta_actor) = match &self.meta_obj {
             automerge::ObjId::Id(counter, actor, _) => (*counter, actor.clone()),
@@ -211,6 +212,14 @@ impl RecordDoc {
                 }
             })?;
             for op in decoded.operations {
+                // The one root operation taken after creation: making the follow-ups
+                // map where there is none (`pred` empty: it replaces nothing).
+                if matches!((&op.obj, &op.key), (ObjectId::Root, Key::Map(k)) if k == super::FOLLOWUPS)
+                    && matches!(op.action, OpType::Make(ObjType::Map))
+                    && op.pred.is_empty()
+                {
+                    continue;
+                }
                 let field = match (&op.obj, &op.key) {
                     (ObjectId::Root, Key::Map(k)) => Some(k.to_string()),
                     (ObjectId::Root, _) => Some("root".to_string()),

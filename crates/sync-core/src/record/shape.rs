@@ -9,7 +9,8 @@
 //! with a reason that names the path. The layout is specified in `docs/protocol.md`
 //! ("Record layout"):
 //!
-//! - the root holds exactly `meta` (map), `data` (map) and `resolutions` (list);
+//! - the root holds exactly `meta` (map), `data` (map) and `resolutions` (list), and
+//!   may hold `followups` (map);
 //! - `meta` holds only the known keys, each a plain string or integer of its type;
 //!   `created_by` is not empty, `created_at` is in unix *seconds* (between
 //!   [`EARLIEST_CREATED_AT`] and [`LATEST_CREATED_AT`]); responses, check-ins and case
@@ -18,7 +19,10 @@
 //!   boolean, null) or a repeat, a list of maps of answers (at most [`MAX_DEPTH`]
 //!   repeats deep); every concurrent value of a field is checked, not only the one
 //!   shown;
-//! - `resolutions` holds maps of plain scalars.
+//! - `resolutions` holds maps of plain scalars;
+//! - an optional `followups` map holds one map per follow-up kind, each with only
+//!   known keys of their types (see [`super::followup`]); concurrent values are
+//!   taken (two devices may create it at once) and each is checked.
 
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 
@@ -57,13 +61,25 @@ impl RecordDoc {
         };
         let mut seen = [false; 3];
         for item in doc.map_range(ROOT, ..) {
+            if item.key.as_ref() == super::followup::FOLLOWUPS {
+                for (value, id) in doc.get_all(ROOT, super::followup::FOLLOWUPS)? {
+                    if value != Value::Object(ObjType::Map) {
+                        return Err(bad(format!(
+                            "`followups` at the root must be a map, not {}",
+                            describe(&value)
+                        )));
+                    }
+                    super::followup::check_followups(doc, &id).map_err(bad)?;
+                }
+                continue;
+            }
             let (slot, wanted) = match item.key.as_ref() {
                 "meta" => (0, ObjType::Map),
                 "data" => (1, ObjType::Map),
                 "resolutions" => (2, ObjType::List),
                 other => {
                     return Err(bad(format!(
-                    "`{}` at the document's root: the root holds only meta, data and resolutions",
+                    "`{}` at the document's root: the root holds only meta, data, resolutions and followups",
                     other.escape_debug()
                 )))
                 }
@@ -265,7 +281,7 @@ fn check_scalar(s: &ScalarValue) -> std::result::Result<(), String> {
     }
 }
 
-fn describe(value: &Value<'_>) -> String {
+pub(crate) fn describe(value: &Value<'_>) -> String {
     match value {
         Value::Scalar(s) => describe_scalar(s).to_string(),
         Value::Object(o) => describe_object(*o).to_string(),

@@ -66,6 +66,7 @@ impl PushTx<'_> {
             fields: answers.fields_json,
             has_conflicts,
             issues: serde_json::to_string(&answers.issues).unwrap_or_else(|_| "[]".into()),
+            followups: crate::storage::followups::row_json(doc),
         };
         match &snapshot {
             Some(bytes) => self.tx.upsert_record(&row, Some((bytes, last_seq)), 0),
