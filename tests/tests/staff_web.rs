@@ -107,7 +107,7 @@ async fn first_day(db: Database) {
         &[("code", "east"), ("label", "East Side")],
     )
     .await;
-    text_when(&c, "table#neighborhoods", |t| t.contains("East Side")).await;
+    text_when(&c, "table#list-neighborhood", |t| t.contains("East Side")).await;
     shots.take(&c, "03-lists").await;
 
     // 3. An outreach worker, in the east, working in Spanish; an enrollment link.
@@ -124,9 +124,15 @@ async fn first_day(db: Database) {
     )
     .await;
     shots.take(&c, "04-worker-created").await;
-    click(&c, "form#enroll button[type=submit]").await;
+    let worker_id = find(&c, "#created-user")
+        .await
+        .attr("data-user-id")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    click(&c, "#make-enrollment-submit").await;
     let link = text(&c, "#enrollment-link").await;
-    assert!(link.starts_with("c2c://enroll?"), "{link}");
+    assert!(link.contains("/app/#enroll="), "{link}");
     shots.take(&c, "05-enrollment-link").await;
 
     // 4. A partner staff member, who sets a password through a one-time link.
@@ -149,7 +155,7 @@ async fn first_day(db: Database) {
     let password = "pat-chooses-a-long-password";
     submit(
         &c,
-        "form#reset",
+        "form#reset-form",
         &[("password", password), ("confirm", password)],
     )
     .await;
@@ -163,6 +169,7 @@ async fn first_day(db: Database) {
         .await
         .unwrap();
     assert_eq!(session.username, "wanda");
+    assert_eq!(session.user_id, worker_id, "the user made on the web");
     assert_eq!(session.role, "outreach_worker");
     let household = wanda
         .create_household("Familia Rivera".into(), "12 Elm St".into())
@@ -234,7 +241,7 @@ async fn first_day(db: Database) {
     // 7. The check-ins as a workbook: clicked, saved, read back with calamine.
     goto(&c, &format!("{base}/exports")).await;
     shots.take(&c, "10-exports").await;
-    click(&c, "a#export-literacy_checkin-xlsx").await;
+    click(&c, "a#xlsx-literacy_checkin").await;
     let file = downloads.join("literacy_checkin.xlsx");
     wait_until("the check-ins workbook", || {
         std::fs::metadata(&file).is_ok_and(|m| m.len() > 0)

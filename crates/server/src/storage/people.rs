@@ -261,6 +261,13 @@ impl Storage {
                 "UPDATE users SET password_hash = ?2 WHERE id = ?1",
                 &args![&user_id, password_hash],
             )?;
+            // Whoever knew the old password may hold a web session: a reset ends them
+            // all (phones keep their own device tokens; revoke those on the user's page).
+            sql.execute(
+                "UPDATE devices SET revoked_at = ?2
+                 WHERE user_id = ?1 AND name = ?3 AND revoked_at IS NULL",
+                &args![&user_id, at, super::WEB_SESSION_DEVICE],
+            )?;
             let user = sql
                 .row(
                     "SELECT username, role, scope FROM users WHERE id = ?1",
@@ -284,7 +291,7 @@ impl Storage {
                 address,
                 action: "password.reset",
                 subject: &username,
-                detail: "set through a one-time link".into(),
+                detail: "set through a one-time link; web sessions signed out".into(),
             };
             log(sql, &act, at)?;
             Ok(Some(username))

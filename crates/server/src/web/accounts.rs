@@ -12,11 +12,12 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use maud::{html, PreEscaped};
 use qrcode::render::svg;
 use qrcode::QrCode;
 use sync_core::Scope;
 
-use super::html::escape;
+use super::layout::csrf_field;
 use super::session::{error_page, CsrfOnly};
 use super::{storage_call, Staff, BACKBONE_ROLES};
 use crate::app::AppState;
@@ -174,25 +175,28 @@ pub async fn enroll(
         .unwrap_or_default();
     // The renderer starts with an XML declaration, which has no place inside HTML.
     let qr = qr.find("<svg").map_or("", |i| &qr[i..]);
-    let body = format!(
-        "<h1>Enroll a device for {}</h1><p>On the phone, scan this code with the camera, \
-         or open the link below: the field app opens in the browser and enrolls the phone. \
-         In an installed app, scan it or type the code. It works once, until {} ({} hours).</p>\
-         <div id=\"enrollment-qr\">{qr}</div>\
-         <p>Link: <a id=\"enrollment-link\" href=\"{}\">{}</a></p>\
-         <p>Code: <strong id=\"enrollment-code\" style=\"font-size:1.6rem;letter-spacing:.1em\">{}</strong></p>\
-         <p>Server: <code>{}</code></p><p><a href=\"/users/{}\">Back to {}</a></p>",
-        escape(&user.username),
-        when(enrollment.expires_at),
-        ENROLLMENT_TTL / 3600,
-        escape(&link),
-        escape(&link),
-        escape(&enrollment.code),
-        escape(&server_url(&headers)),
-        escape(&user.id),
-        escape(&user.username),
-    );
-    staff.page("Enrollment code", maud::PreEscaped(body))
+    let server = server_url(&headers);
+    let body = html! {
+        h1 { "Enroll a device for " (user.username) }
+        p {
+            "On the phone, scan this code with the camera, or open the link below: the field \
+             app opens in the browser and enrolls the phone. In an installed app, scan it or \
+             type the code. It works once, until " (when(enrollment.expires_at)) " ("
+            (ENROLLMENT_TTL / 3600) " hours)."
+        }
+        // The QR renderer's SVG, made here from the link: no outside text in it.
+        div id="enrollment-qr" { (PreEscaped(qr)) }
+        p { "Link: " a id="enrollment-link" href=(link) { (link) } }
+        p {
+            "Code: "
+            strong id="enrollment-code" style="font-size:1.6rem;letter-spacing:.1em" {
+                (enrollment.code)
+            }
+        }
+        p { "Server: " code { (server) } }
+        p { a href={ "/users/" (user.id) } { "Back to " (user.username) } }
+    };
+    staff.page("Enrollment code", body)
 }
 
 /// `GET /devices`.
@@ -207,39 +211,40 @@ pub async fn devices(State(state): State<AppState>, staff: Staff) -> Response {
         Ok(devices) => devices,
         Err(page) => return page,
     };
-    let mut body = String::from(
-        "<h1>Devices</h1><p>Revoke a lost phone: its next sync fails and tells the app to \
-         wipe its store.</p><table id=\"devices\"><thead><tr><th>Device</th><th>User</th>\
-         <th>Enrolled</th><th>Status</th><th></th></tr></thead><tbody>",
-    );
-    for d in devices
+    let shown = devices
         .iter()
-        .filter(|d| managed.contains_key(d.user_id.as_str()))
-    {
-        let (status, action) = match d.revoked_at {
-            Some(t) => (format!("revoked {}", when(t)), String::new()),
-            None => (
-                "active".to_string(),
-                format!(
-                    "<form method=\"post\" action=\"/devices/{}/revoke\">\
-                     <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-                     <button type=\"submit\">Revoke</button></form>",
-                    escape(&d.id),
-                    staff.csrf
-                ),
-            ),
-        };
-        body.push_str(&format!(
-            "<tr data-device=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td class=\"status\">{status}</td>\
-             <td>{action}</td></tr>",
-            escape(&d.id),
-            escape(&d.name),
-            escape(&d.username),
-            when(d.created_at),
-        ));
-    }
-    body.push_str("</tbody></table>");
-    staff.page("Devices", maud::PreEscaped(body))
+        .filter(|d| managed.contains_key(d.user_id.as_str()));
+    let body = html! {
+        h1 { "Devices" }
+        p { "Revoke a lost phone: its next sync fails and tells the app to wipe its store." }
+        div.scroll {
+            table id="devices" {
+                thead { tr { th { "Device" } th { "User" } th { "Enrolled" } th { "Status" } th {} } }
+                tbody {
+                    @for d in shown {
+                        tr data-device=(d.id) {
+                            td { (d.name) }
+                            td { (d.username) }
+                            td { (when(d.created_at)) }
+                            @match d.revoked_at {
+                                Some(t) => { td.status { "revoked " (when(t)) } td {} }
+                                None => {
+                                    td.status { "active" }
+                                    td {
+                                        form method="post" action={ "/devices/" (d.id) "/revoke" } {
+                                            (csrf_field(&staff.csrf))
+                                            button type="submit" { "Revoke" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    staff.page("Devices", body)
 }
 
 /// The revoke button's form: its CSRF token, and the page to go back to.

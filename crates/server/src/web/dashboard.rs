@@ -178,6 +178,7 @@ pub async fn dashboard(State(state): State<AppState>, staff: Staff) -> Response 
         Ok(o) => o,
         Err(page) => return page,
     };
+    let followups = super::followups::dashboard_counts(&state, &staff).await;
     let survey = survey_indicators();
     let rows = survey
         .iter()
@@ -202,6 +203,7 @@ pub async fn dashboard(State(state): State<AppState>, staff: Staff) -> Response 
              unweighted, in the latest year with data; administrative indicators come from \
              uploaded files."
         }
+        (super::followups::dashboard_fragment(followups))
         div.scroll {
             table id="indicators" {
                 thead {

@@ -1,22 +1,32 @@
-//! The staff web pages: sign-in with a session cookie, CSRF protection on every form,
-//! the indicator dashboard with baselines and targets, an indicator's disaggregated
-//! tables, administrative indicators from uploaded CSV, the records with their history
-//! and conflicts, CSV exports, and users and devices with enrollment codes.
-//! Server-rendered, no JavaScript.
+//! The staff web pages: the partnership run from the browser. Server-rendered maud
+//! templates on one layout ([`layout`]), no JavaScript; sign-in with a session cookie,
+//! CSRF protection on every form, every changing act in the audit log.
 //!
 //! - [`session`]: sign-in and sign-out, cookies, the error page;
-//! - [`dashboard`]: the overview and an indicator's page;
-//! - [`targets`]: baselines and targets, the CSV upload, the smallest cell shown;
-//! - [`records`]: the record list, a record's page, resolving a conflict;
-//! - [`accounts`]: users, devices, enrollment codes (with a QR code), revocation;
+//! - [`dashboard`]: the indicators with baselines and targets, the follow-up counts,
+//!   an indicator's disaggregated page; [`targets`]: baselines and targets, the CSV
+//!   upload of administrative rows, the smallest cell shown; [`chart`]: SVG bars;
+//! - [`responses`]: each form's records as a filtered table, a response's page;
+//!   [`households`]: households with their members and records; [`answers`]: a
+//!   record's answers as its form shows them;
+//! - [`records`]: every record (filters, search), a record's history, resolving a
+//!   conflict, purging a household; [`attachments`]: a record's photos and signatures;
+//! - [`followups`]: the worklist (follow-ups due, referrals, call-backs, households
+//!   not visited), marking done and assigning through the push path;
+//! - [`downloads`]: the exports page and every export (CSV, `.xlsx`);
+//! - [`users`], [`accounts`], [`password_reset`]: users, their devices, enrollment
+//!   codes (with a QR code), one-time password links; [`lists`]: organizations,
+//!   neighborhoods and programs that scopes choose from; [`audit`]: the audit log;
 //! - [`forms`]: the published forms; upload, check, preview and publish a version;
-//! - [`downloads`]: CSV exports; [`chart`]: SVG bars; [`html`]: escaping, the frame.
+//!   [`upload`]: reading an uploaded file within bounds;
+//! - [`layout`]: the page frame and shared components; [`html`]: URL encoding.
 //!
 //! A web session is a device of the signed-in user (named "web session"), so it is
 //! authenticated, listed and revoked like any other: the cookie holds the device's
 //! token (HttpOnly, SameSite=Strict), the server only its hash. A form's CSRF token is
 //! derived from the session's token (a hash no other site can compute); the sign-in
-//! form, before any session, uses a double-submit cookie.
+//! form and the password-reset form, before any session, use a double-submit cookie
+//! or the one-time code itself.
 
 // A page's early exit is the response to send (a redirect, a 403 page): handlers
 // return it at once, so its size on the stack does not matter.
@@ -176,12 +186,18 @@ impl FromRequestParts<AppState> for Staff {
             tokio::task::spawn_blocking(move || storage.authenticate(&token)).await
         };
         match check {
-            Ok(Ok(TokenCheck::Valid(caller))) if may_use_web(caller.role) => Ok(Staff {
+            Ok(Ok(TokenCheck::Valid(caller))) if may_use_web(caller.role) => {
+                // The request log names who called, as for the sync endpoints.
+                if let Some(log) = parts.extensions.get::<crate::app::RequestLog>() {
+                    log.set(&caller.user_id, &caller.device_id);
+                }
+                Ok(Staff {
                 csrf: csrf_for(&token),
                 caller,
                 token,
                 address,
-            }),
+            })
+            }
             Ok(Ok(_)) => Err(to_sign_in()),
             _ => Err(session::error_page(
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,
