@@ -17,6 +17,7 @@ mod database;
 mod dialect;
 mod feed_watch;
 mod form_versions;
+mod households;
 mod log_tx;
 mod open;
 pub mod pg;
@@ -26,6 +27,7 @@ mod purge;
 mod push;
 mod records;
 mod reports;
+mod responses;
 mod review;
 pub mod schema;
 mod selection;
@@ -50,7 +52,9 @@ pub use feed_watch::FeedMark;
 pub use form_versions::{
     FormFile, FormFileInfo, FormFileKind, FormListing, PublishError, Published, FORMS_PER_ANSWER,
 };
+pub use households::{HouseholdLinks, LinkedRecord, HOUSEHOLD_RECORDS};
 pub use purge::PurgeReport;
+pub use responses::{FormCounts, ResponseChoices, ResponsePage, ResponseRow};
 pub use selection::{Selection, QUERY_KEYS};
 pub use records::RecordRow;
 pub use survey_cache::{SurveyFacts, SURVEY_FORM};

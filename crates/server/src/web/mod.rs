@@ -23,14 +23,17 @@
 #![allow(clippy::result_large_err)]
 
 mod accounts;
+mod answers;
 mod attachments;
 mod chart;
 mod dashboard;
 mod downloads;
 mod forms;
+mod households;
 mod html;
 mod layout;
 mod records;
+mod responses;
 mod session;
 mod targets;
 mod upload;
@@ -86,6 +89,11 @@ pub fn routes() -> Router<AppState> {
             "/records/{id}/attachments/{name}",
             get(attachments::attachment),
         )
+        .route("/responses", get(responses::overview))
+        .route("/responses/{form}", get(responses::table))
+        .route("/responses/{form}/{id}", get(responses::response))
+        .route("/households", get(households::list))
+        .route("/households/{id}", get(households::household))
         .route("/users", get(accounts::users))
         .route("/users/{id}/enroll", post(accounts::enroll))
         .route("/devices", get(accounts::devices))
