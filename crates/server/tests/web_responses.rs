@@ -398,3 +398,96 @@ async fn a_household_page_lists_its_members_and_records(s: TestServer) {
         "a response is not a household"
     );
 }
+
+mod at_scale {
+    //! Server time of the responses pages over 100,000 responses (copies of one pushed
+    //! response, written straight into the records table). Ignored by default: run
+    //! with `--ignored` (numbers from an optimized build are what count).
+    use super::*;
+    use std::time::Instant;
+
+    #[tokio::test]
+    #[ignore]
+    async fn sqlite() {
+        pages_stay_fast(TestServer::new().await).await
+    }
+
+    #[tokio::test]
+    #[ignore]
+    async fn postgres() {
+        pages_stay_fast(TestServer::postgres().await).await
+    }
+
+    async fn pages_stay_fast(s: TestServer) {
+        let token = s.user("ana", "outreach_worker", Some(east())).await;
+        s.user("bo", "backbone_staff", Some(Scope::partnership("p1")))
+            .await;
+        s.user("pat", "partner_staff", Some(east())).await;
+        let (doc, change) = survey_at(&s.user_id(&token), east(), JULY, None);
+        s.push_ok(&token, &[(doc.id(), &change)]).await;
+        s.sql(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+             INSERT INTO records (id, kind, partnership, organization, neighborhood, family,
+                 program, form_id, form_version, created_by, created_at, updated_at, heads,
+                 fields, has_conflicts, issues)
+             SELECT 'r' || i, kind, partnership, organization,
+                 CASE WHEN i % 4 = 0 THEN 'west' ELSE 'east' END, family, program, form_id,
+                 form_version, created_by, created_at - i * 60, updated_at, heads, fields,
+                 has_conflicts, issues
+             FROM n, records WHERE records.id = '{}'",
+            doc.id()
+        ));
+        if s.pg_schema.is_some() {
+            // As autovacuum would after a bulk load.
+            s.sql("ANALYZE records");
+        }
+        let bo = session(&s, "bo", "password-123").await;
+        let pat = session(&s, "pat", "password-123").await;
+        // A search reads a window of records per page and goes on from there.
+        let page = get(&s, "/responses/household_survey?q=tagalog", Some(&bo)).await;
+        assert!(page.body.contains("the next page searches on"));
+        let more = next(&page.body).unwrap();
+        assert!(more.contains("q=tagalog&after="), "{more}");
+        let mut worst = 0;
+        for (who, path) in [
+            (&bo, "/responses".to_string()),
+            (&bo, "/responses/household_survey".into()),
+            (
+                &bo,
+                "/responses/household_survey?after=1717000000:r50000".into(),
+            ),
+            (&pat, "/responses/household_survey".into()),
+            (
+                &pat,
+                "/responses/household_survey?status=final&until=2024-05-01".into(),
+            ),
+            (&bo, "/responses/household_survey?neighborhood=west".into()),
+            (&bo, "/responses/household_survey?q=tagalog".into()),
+        ] {
+            let start = Instant::now();
+            let page = get(&s, &path, Some(who)).await;
+            let ms = start.elapsed().as_millis();
+            assert_eq!(page.status, StatusCode::OK, "{path}");
+            eprintln!("{ms:>5} ms  {path}  ({} rows)", rows(&page.body).len());
+            worst = worst.max(ms);
+        }
+        let storage = s.storage.clone();
+        let scope = Some(east());
+        let start = Instant::now();
+        let choices = storage
+            .response_choices("household_survey", scope.as_ref())
+            .unwrap();
+        eprintln!("{:>5} ms  response_choices", start.elapsed().as_millis());
+        assert_eq!(choices.neighborhoods, vec!["east".to_string()]);
+        let start = Instant::now();
+        storage
+            .form_counts(scope.as_ref(), &[0, JULY, 2 * JULY])
+            .unwrap();
+        eprintln!("{:>5} ms  form_counts", start.elapsed().as_millis());
+        let start = Instant::now();
+        storage.usernames().unwrap();
+        storage.user_language("nobody").unwrap();
+        eprintln!("{:>5} ms  usernames, language", start.elapsed().as_millis());
+        assert!(worst < 300, "the slowest page took {worst} ms");
+    }
+}

@@ -127,7 +127,10 @@ impl Storage {
     }
 
     /// One page of the records `selection` picks (its `form_id` set) within `scope`,
-    /// newest first, after `after`, at most `limit`.
+    /// newest first, after `after`, at most `limit`. A search reads at most
+    /// [`super::SEARCH_SCAN`] records per page (a rare word must not read every
+    /// record in one request): when fewer match, the page ends there and `next` goes
+    /// on from the last record read.
     pub fn response_page(
         &self,
         selection: &Selection,
@@ -135,27 +138,39 @@ impl Storage {
         after: Option<&ListCursor>,
         limit: usize,
     ) -> Result<ResponsePage, StorageError> {
-        let rows = self.with_sql(|c| {
-            let mut args = Vec::new();
-            let mut sql = format!(
-                "SELECT id, created_at, created_by, neighborhood, form_version, fields
-                 FROM records WHERE TRUE{}",
-                ordered_conditions(selection, c.dialect(), scope, &mut args)
-            );
-            if let Some((at, id)) = after {
-                args.push((*at).into());
-                args.push(id.into());
-                sql.push_str(&format!(
-                    " AND (created_at, id) < (?{}, ?{})",
-                    args.len() - 1,
-                    args.len()
-                ));
+        let window = match selection.search {
+            Some(_) => {
+                let unsearched = Selection {
+                    search: None,
+                    ..selection.clone()
+                };
+                let last = format!(" LIMIT 1 OFFSET {}", super::SEARCH_SCAN - 1);
+                self.with_sql(|c| {
+                    let (sql, args) = page_sql(
+                        c.dialect(),
+                        "created_at, id",
+                        &unsearched,
+                        scope,
+                        after,
+                        None,
+                    );
+                    c.row(&format!("{sql}{last}"), &args)?
+                        .map(|r| Ok::<_, StorageError>((r.get(0)?, r.get(1)?)))
+                        .transpose()
+                })?
             }
-            sql.push_str(&format!(
-                " ORDER BY created_at DESC, id DESC LIMIT {}",
-                limit + 1
-            ));
-            c.rows(&sql, &args)?
+            None => None,
+        };
+        let mut rows = self.with_sql(|c| {
+            let (sql, args) = page_sql(
+                c.dialect(),
+                COLUMNS,
+                selection,
+                scope,
+                after,
+                window.as_ref(),
+            );
+            c.rows(&format!("{sql} LIMIT {}", limit + 1), &args)?
                 .iter()
                 .map(|r| {
                     let fields: String = r.get(5)?;
@@ -171,12 +186,11 @@ impl Storage {
                 })
                 .collect::<Result<Vec<_>, StorageError>>()
         })?;
-        let mut rows = rows;
         let next = if rows.len() > limit {
             rows.truncate(limit);
             rows.last().map(|r| (r.created_at, r.id.clone()))
         } else {
-            None
+            window
         };
         Ok(ResponsePage { rows, next })
     }
@@ -234,4 +248,37 @@ impl Storage {
             )
         })
     }
+}
+
+/// The columns of a [`ResponseRow`], in the order it reads them.
+const COLUMNS: &str = "id, created_at, created_by, neighborhood, form_version, fields";
+
+/// A page's query (of `columns`), newest first, without its LIMIT: the records `selection` picks
+/// within `scope`, after `after`, and down to `until` (a search's last record read).
+fn page_sql(
+    dialect: Dialect,
+    columns: &str,
+    selection: &Selection,
+    scope: Option<&Scope>,
+    after: Option<&ListCursor>,
+    until: Option<&ListCursor>,
+) -> (String, Vec<Value>) {
+    let mut args = Vec::new();
+    let mut sql = format!(
+        "SELECT {columns} FROM records WHERE TRUE{}",
+        ordered_conditions(selection, dialect, scope, &mut args)
+    );
+    for (bound, op) in [(after, "<"), (until, ">=")] {
+        if let Some((at, id)) = bound {
+            args.push((*at).into());
+            args.push(id.into());
+            sql.push_str(&format!(
+                " AND (created_at, id) {op} (?{}, ?{})",
+                args.len() - 1,
+                args.len()
+            ));
+        }
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC");
+    (sql, args)
 }

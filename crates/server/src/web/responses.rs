@@ -251,7 +251,9 @@ fn table_body(
             a href=(with_query(format!("/exports/{}.csv", url_encode(form_id)))) { "Export CSV" } " "
             a href=(with_query(format!("/exports/{}.xlsx", url_encode(form_id)))) { "Export .xlsx" }
         }
-        @if page.rows.is_empty() {
+        @if page.rows.is_empty() && page.next.is_some() {
+            p id="no-responses" { "No matches among the records searched so far: the next page searches on." }
+        } @else if page.rows.is_empty() {
             p id="no-responses" { "No records match." }
         } @else {
             div.scroll {
