@@ -229,6 +229,23 @@ async fn the_responses_table_filters_pages_and_keeps_to_the_scope(s: TestServer)
     let page = get(&s, "/responses", Some(&pat)).await;
     let row = between(&page.body, "<tr data-form=\"household_survey\">", "</tr>");
     assert!(row.contains("<td class=\"num total\">58</td>"), "{row}");
+
+    // Reports-only users see aggregates, never records.
+    s.user("rita", "reports_only", Some(Scope::partnership("p1")))
+        .await;
+    let rita = session(&s, "rita", "password-123").await;
+    for path in [
+        "/responses".to_string(),
+        "/responses/household_survey".into(),
+        west_page.clone(),
+        "/households".into(),
+    ] {
+        assert_eq!(
+            get(&s, &path, Some(&rita)).await.status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
 }
 
 async fn count_for(s: &TestServer, cookie: &str, query: &str) -> usize {

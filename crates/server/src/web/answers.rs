@@ -325,4 +325,36 @@ mod tests {
             .find(|c| c.label(&en).starts_with("We are asking"));
         assert_eq!(consent.unwrap().cell(&en, &a).into_string(), "Yes");
     }
+
+    #[test]
+    fn attachments_link_to_the_records_route_and_empty_answers_are_left_out() {
+        let form = Form::from_json(
+            r#"{"id":"visit","version":1,"title":"Visit","languages":[],
+                "default_language":"en","choices":{},
+                "items":[{"type":"image","name":"photo","label":"Photo"},
+                         {"type":"text","name":"note","label":"Note"},
+                         {"type":"group","name":"g","label":"Nothing here",
+                          "items":[{"type":"text","name":"inner","label":"Inner"}]}]}"#,
+        )
+        .unwrap();
+        let mut a = Answers::new();
+        let name = format!("{}.jpg", "ab".repeat(32));
+        a.set("photo", name.as_str())
+            .set("note", "")
+            .set("inner", Value::Null);
+        let page = record_answers(
+            &Labeler {
+                form: &form,
+                lang: "en",
+            },
+            "r-1",
+            &a,
+        )
+        .into_string();
+        assert!(
+            page.contains(&format!("href=\"/records/r-1/attachments/{name}\"")),
+            "{page}"
+        );
+        assert!(!page.contains("data-field=\"note\"") && !page.contains("Nothing here"));
+    }
 }
