@@ -441,7 +441,9 @@ mod at_scale {
             .await;
         s.user("pat", "partner_staff", Some(east())).await;
         let (doc, change) = survey_at(&s.user_id(&token), east(), JULY, None);
-        s.push_ok(&token, &[(doc.id(), &change)]).await;
+        let (home, home_created) = household(&s.user_id(&token), east());
+        s.push_ok(&token, &[(doc.id(), &change), (home.id(), &home_created)])
+            .await;
         s.sql(&format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
              INSERT INTO records (id, kind, partnership, organization, neighborhood, family,
@@ -480,6 +482,8 @@ mod at_scale {
             ),
             (&bo, "/responses/household_survey?neighborhood=west".into()),
             (&bo, "/responses/household_survey?q=tagalog".into()),
+            (&pat, "/households".into()),
+            (&pat, format!("/households/{}", home.id())),
         ] {
             let start = Instant::now();
             let page = get(&s, &path, Some(who)).await;

@@ -43,71 +43,91 @@ pub struct HouseholdLinks {
     pub records: Vec<LinkedRecord>,
 }
 
-const COLUMNS: &str = "SELECT id, kind, form_id, created_at, created_by, fields FROM records";
-
 impl Storage {
     /// The members of the household `id` and the records about it, within `scope`.
+    ///
+    /// The database is asked only for records whose scope's family is the household
+    /// or whose answers' text holds its id (or a member's): a plain text match, no
+    /// JSON read per record; which answer holds it is checked here.
     pub fn household_links(
         &self,
         id: &str,
         scope: Option<&Scope>,
     ) -> Result<HouseholdLinks, StorageError> {
-        self.with_sql(|c| {
-            let dialect = c.dialect();
-            let read = |sql: &str, args: &[Value]| -> Result<Vec<LinkedRecord>, StorageError> {
-                c.rows(sql, args)?
-                    .iter()
-                    .map(|r| {
-                        let fields: String = r.get(5)?;
-                        Ok(LinkedRecord {
-                            id: r.get(0)?,
-                            kind: r.get(1)?,
-                            form_id: r.get(2)?,
-                            created_at: r.get(3)?,
-                            created_by: r.get(4)?,
-                            answers: serde_json::from_str(&fields).unwrap_or_default(),
-                        })
+        let text = |a: &forms::Answers, key: &str| a.value(key).map(|v| v.as_text());
+        let members: Vec<LinkedRecord> = self
+            .linked("kind = 'person'", id, &[id], scope, "created_at, id", None)?
+            .into_iter()
+            .filter(|(family, r)| {
+                family.as_deref() == Some(id)
+                    || text(&r.answers, "household").as_deref() == Some(id)
+            })
+            .map(|(_, r)| r)
+            .collect();
+        let mut ids: Vec<&str> = vec![id];
+        ids.extend(members.iter().map(|m| m.id.as_str()));
+        let records = self
+            .linked(
+                "kind IN ('response', 'checkin', 'case_note')",
+                id,
+                &ids,
+                scope,
+                "created_at DESC, id DESC",
+                Some(HOUSEHOLD_RECORDS),
+            )?
+            .into_iter()
+            .filter(|(family, r)| {
+                family.as_deref() == Some(id)
+                    || text(&r.answers, "_household").as_deref() == Some(id)
+                    || ["child", "participant"].iter().any(|key| {
+                        text(&r.answers, key).is_some_and(|v| ids[1..].contains(&v.as_str()))
                     })
-                    .collect()
-            };
-            let mut args: Vec<Value> = vec![id.into()];
-            let scope_sql = scope_conditions(scope, &mut args);
-            let members = read(
-                &format!(
-                    "{COLUMNS} WHERE kind = 'person' AND (family = ?1 OR {} = ?1){scope_sql}
-                     ORDER BY created_at, id",
-                    dialect.json_text("fields", "household")
-                ),
-                &args,
-            )?;
+            })
+            .map(|(_, r)| r)
+            .collect();
+        Ok(HouseholdLinks { members, records })
+    }
 
-            let mut args: Vec<Value> = vec![id.into()];
-            let mut about = format!(
-                "family = ?1 OR {} = ?1",
-                dialect.json_text("fields", "_household")
-            );
-            if !members.is_empty() {
-                let first = args.len() + 1;
-                args.extend(members.iter().map(|m| Value::from(&m.id)));
-                let list: Vec<String> = (first..=args.len()).map(|i| format!("?{i}")).collect();
-                let list = list.join(", ");
-                for key in ["child", "participant"] {
-                    about.push_str(&format!(
-                        " OR {} IN ({list})",
-                        dialect.json_text("fields", key)
-                    ));
-                }
-            }
-            let scope_sql = scope_conditions(scope, &mut args);
-            let records = read(
-                &format!(
-                    "{COLUMNS} WHERE kind IN ('response', 'checkin', 'case_note')
-                     AND ({about}){scope_sql}
-                     ORDER BY created_at DESC, id DESC LIMIT {HOUSEHOLD_RECORDS}"
-                ),
-                &args,
-            )?;
-            Ok(HouseholdLinks { members, records })
+    /// Records of `kinds` (a condition) within `scope` whose family is `family` or
+    /// whose answers' text holds one of `ids`, with their family, in `order`.
+    fn linked(
+        &self,
+        kinds: &str,
+        family: &str,
+        ids: &[&str],
+        scope: Option<&Scope>,
+        order: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<(Option<String>, LinkedRecord)>, StorageError> {
+        let mut args: Vec<Value> = vec![family.into()];
+        let mut about = String::from("family = ?1");
+        for id in ids {
+            // Ids are UUIDs (checked by the page): no LIKE wildcards in them.
+            args.push(format!("%{id}%").into());
+            about.push_str(&format!(" OR fields LIKE ?{}", args.len()));
+        }
+        let scope_sql = scope_conditions(scope, &mut args);
+        let limit = limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
+        let sql = format!(
+            "SELECT id, kind, form_id, created_at, created_by, fields, family FROM records
+             WHERE {kinds} AND ({about}){scope_sql} ORDER BY {order}{limit}"
+        );
+        self.with_sql(|c| {
+            c.rows(&sql, &args)?
+                .iter()
+                .map(|r| {
+                    let fields: String = r.get(5)?;
+                    let record = LinkedRecord {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        form_id: r.get(2)?,
+                        created_at: r.get(3)?,
+                        created_by: r.get(4)?,
+                        answers: serde_json::from_str(&fields).unwrap_or_default(),
+                    };
+                    Ok((r.get(6)?, record))
+                })
+                .collect()
         })
     }
 }
