@@ -205,6 +205,16 @@ pub async fn type_into(c: &Client, css: &str, value: &str) {
     panic!("`{css}` never held {value:?}");
 }
 
+/// Choose the option whose value is `value` in the select matching `css` (waiting
+/// for it).
+pub async fn select(c: &Client, css: &str, value: &str) {
+    let select = find(c, css).await;
+    select
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("choosing {value:?} in `{css}`: {e}"));
+}
+
 /// Every element matching `css` now.
 pub async fn all(c: &Client, css: &str) -> Vec<Element> {
     c.find_all(Locator::Css(css)).await.unwrap()

@@ -1,9 +1,11 @@
 //! Server time of every staff page over a large database: 100,000 finalized
-//! household-survey responses (1 to 3 children each) plus enough households to make a
-//! million records, stored through the real push path in a real SQLite file.
+//! household-survey responses (1 to 3 children each), 20,000 check-ins, 5,000 case
+//! notes (with follow-ups and referrals) and enough households to make a million
+//! records, stored through the real push path in a real SQLite file.
 //!
 //! ```text
-//! cargo bench -p server --bench pages -- [--responses N] [--households N] [--data-dir DIR] [--runs N]
+//! cargo bench -p server --bench pages -- [--responses N] [--households N] [--checkins N]
+//!     [--case-notes N] [--data-dir DIR] [--runs N]
 //! ```
 //!
 //! With `--data-dir` the database is kept, and a second run measures it again without
@@ -31,6 +33,8 @@ struct Args {
     households: usize,
     data_dir: Option<PathBuf>,
     runs: usize,
+    checkins: usize,
+    case_notes: usize,
 }
 
 fn args() -> Args {
@@ -39,6 +43,8 @@ fn args() -> Args {
         households: 900_000,
         data_dir: None,
         runs: 15,
+        checkins: 20_000,
+        case_notes: 5_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -48,6 +54,8 @@ fn args() -> Args {
             "--households" => a.households = value().parse().expect("--households N"),
             "--data-dir" => a.data_dir = Some(value().into()),
             "--runs" => a.runs = value().parse().expect("--runs N"),
+            "--checkins" => a.checkins = value().parse().expect("--checkins N"),
+            "--case-notes" => a.case_notes = value().parse().expect("--case-notes N"),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -128,6 +136,32 @@ fn survey(i: usize) -> Answers {
     a
 }
 
+/// A parent's weekly check-in; one in ten asks for a call back.
+fn checkin(i: usize) -> Answers {
+    let mut a = Answers::new();
+    a.set("week_of", format!("2026-{:02}-{:02}", 1 + i % 11, 1 + i % 28))
+        .set("read_days", (i % 8) as i64)
+        .set("sing_rhyme_days", ((i / 3) % 8) as i64)
+        .set("want_callback", if i % 10 == 0 { "yes" } else { "no" });
+    a
+}
+
+/// A case note; one in five has a follow-up date, one in seven a referral made.
+fn case_note(i: usize) -> Answers {
+    let mut a = Answers::new();
+    a.set("participant", format!("Participant {i}"))
+        .set("contact_date", "2026-11-02")
+        .set("contact_type", "phone")
+        .set(
+            "referral_status",
+            if i % 7 == 0 { "made" } else { "connected" },
+        );
+    if i % 5 == 0 {
+        a.set("followup_date", format!("2026-12-{:02}", 1 + i % 28));
+    }
+    a
+}
+
 fn household(i: usize) -> Answers {
     let mut a = Answers::new();
     a.set("name", format!("Household {i}"))
@@ -136,30 +170,58 @@ fn household(i: usize) -> Answers {
 }
 
 fn fill(storage: &Storage, worker: &server::auth::Caller, responses: usize, households: usize) {
-    let total = responses + households;
+    push_all(storage, worker, responses + households, |i| {
+        if i < responses {
+            (
+                meta(
+                    &worker.user_id,
+                    RecordKind::Response,
+                    i,
+                    Some("household_survey"),
+                ),
+                survey(i),
+            )
+        } else {
+            (
+                meta(&worker.user_id, RecordKind::Household, i, None),
+                household(i),
+            )
+        }
+    });
+}
+
+/// Check-ins and case notes, pushed by staff (outreach workers write neither).
+fn fill_staff_records(storage: &Storage, staff: &server::auth::Caller, checkins: usize, notes: usize) {
+    push_all(storage, staff, checkins + notes, |i| {
+        if i < checkins {
+            (
+                meta(&staff.user_id, RecordKind::Checkin, i, Some("literacy_checkin")),
+                checkin(i),
+            )
+        } else {
+            (
+                meta(&staff.user_id, RecordKind::CaseNote, i, Some("case_note")),
+                case_note(i),
+            )
+        }
+    });
+}
+
+/// Push `total` records made by `make`, as `caller`, through the real push path.
+fn push_all(
+    storage: &Storage,
+    caller: &server::auth::Caller,
+    total: usize,
+    make: impl Fn(usize) -> (RecordMeta, Answers),
+) {
     let started = Instant::now();
     let batch = 2_000;
     let mut done = 0;
     while done < total {
         let changes: Vec<PushedChange> = (done..(done + batch).min(total))
             .map(|i| {
-                let (meta, answers) = if i < responses {
-                    (
-                        meta(
-                            &worker.user_id,
-                            RecordKind::Response,
-                            i,
-                            Some("household_survey"),
-                        ),
-                        survey(i),
-                    )
-                } else {
-                    (
-                        meta(&worker.user_id, RecordKind::Household, i, None),
-                        household(i),
-                    )
-                };
-                let commit = Commit::new(&worker.user_id, "create").at(meta.created_at);
+                let (meta, answers) = make(i);
+                let commit = Commit::new(&caller.user_id, "create").at(meta.created_at);
                 let id = meta.id;
                 let mut doc = RecordDoc::create(meta, &answers, &commit, None).expect("record");
                 let change = doc.changes_since(&[]).remove(0);
@@ -170,7 +232,7 @@ fn fill(storage: &Storage, worker: &server::auth::Caller, responses: usize, hous
             })
             .collect();
         let n = changes.len();
-        let results = storage.push(worker, changes).expect("push");
+        let results = storage.push(caller, changes).expect("push");
         if let Some(r) = results
             .iter()
             .find(|r| r.status == sync_core::protocol::PushStatus::Rejected)
@@ -250,6 +312,14 @@ async fn main() {
             panic!("worker token");
         };
         fill(&storage, &caller, args.responses, args.households);
+        let staff = storage
+            .sign_in("bench-staff", "password-123", "bench")
+            .expect("sign in")
+            .expect("staff session");
+        let TokenCheck::Valid(staff) = storage.authenticate(&staff.token).expect("auth") else {
+            panic!("staff token");
+        };
+        fill_staff_records(&storage, &staff, args.checkins, args.case_notes);
         // One record with a conflict, for the conflicts filter and a record page.
         let id = Uuid::new_v4();
         let mut m = meta(&caller.user_id, RecordKind::Household, 1, None);

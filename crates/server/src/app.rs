@@ -1,14 +1,17 @@
 //! The router: endpoints, shared state, request logging.
 
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post, put};
-use axum::Router;
+use axum::{Extension, Router};
+use tower_http::classify::ServerErrorsFailureClass;
+use tower_http::trace::TraceLayer;
+use tracing::field::Empty;
+use tracing::Span;
 
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -50,24 +53,20 @@ impl AppState {
     }
 }
 
-/// Filled by authentication so that the request log can say who called.
-#[derive(Clone, Default)]
-pub struct RequestLog(Arc<Mutex<Option<(String, String)>>>);
+/// How authentication names the caller in the request's log: every request carries
+/// one (an extension), and [`RequestLog::set`] records the user and device ids into
+/// the request's span, so the line logged on response says who called.
+#[derive(Clone, Copy, Default)]
+pub struct RequestLog;
 
 impl RequestLog {
-    /// Record the caller's user and device ids.
+    /// Record the caller's user and device ids (ids only: never a token).
     pub fn set(&self, user: &str, device: &str) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some((user.to_string(), device.to_string()));
-        }
-    }
-
-    fn get(&self) -> (String, String) {
-        self.0
-            .lock()
-            .ok()
-            .and_then(|s| s.clone())
-            .unwrap_or_default()
+        // Authentication runs inside the request's span (the trace layer enters it
+        // while the handler is polled), so the current span is the request's.
+        let span = Span::current();
+        span.record("user", tracing::field::display(user));
+        span.record("device", tracing::field::display(device));
     }
 }
 
@@ -117,7 +116,16 @@ pub fn router_with_state(state: AppState) -> Router {
         .fallback(not_found)
         // Bodies are read by `extract::read_limited`, which answers 413 in JSON.
         .layer(DefaultBodyLimit::disable())
-        .layer(middleware::from_fn(log_request))
+        .layer(Extension(RequestLog))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(log_response)
+                .on_body_chunk(())
+                .on_eos(())
+                .on_failure(log_failure),
+        )
         .with_state(state)
 }
 
@@ -125,22 +133,120 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
-/// Log each request: method, path, status, duration, user and device (never a token,
-/// a password or a body).
-async fn log_request(mut req: Request, next: Next) -> Response {
-    let log = RequestLog::default();
-    req.extensions_mut().insert(log.clone());
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let start = Instant::now();
-    let response = next.run(req).await;
-    let (user, device) = log.get();
+/// The request log's span: the method and the path (not the query string), and the
+/// user and device once authentication names them. Never a token, a password or a
+/// body. One line is logged on response with the status and latency, at info, or at
+/// error for a 5xx.
+fn request_span(req: &Request) -> Span {
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        user = Empty,
+        device = Empty,
+    )
+}
+
+fn log_response(response: &Response, latency: Duration, _span: &Span) {
     let status = response.status().as_u16();
-    let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let duration_ms = latency.as_secs_f64() * 1000.0;
     if status >= 500 {
-        tracing::error!(%method, %path, status, duration_ms, user, device, "request");
+        tracing::error!(status, duration_ms, "request");
     } else {
-        tracing::info!(%method, %path, status, duration_ms, user, device, "request");
+        tracing::info!(status, duration_ms, "request");
     }
-    response
+}
+
+/// A 5xx is already logged on response; what is left is a body that failed while it
+/// was sent (an attachment stream cut short).
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &Span) {
+    if let ServerErrorsFailureClass::Error(error) = class {
+        let duration_ms = latency.as_secs_f64() * 1000.0;
+        tracing::error!(%error, duration_ms, "response body failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::auth::Role;
+
+    /// Log lines written into memory, for reading back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_is_logged_with_its_caller_and_never_its_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        storage
+            .create_user("ana", "password-123", Role::Admin, None)
+            .unwrap();
+        let session = storage
+            .sign_in("ana", "password-123", "test phone")
+            .unwrap()
+            .unwrap();
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = router(storage);
+        let request = Request::get("/v1/admin/forms/nothing/1?secret=in-the-query")
+            .header("authorization", format!("Bearer {}", session.token))
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let page = app
+            .oneshot(Request::get("/sign-in").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let headers = page.headers();
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'"));
+
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains("request")).collect();
+        assert_eq!(lines.len(), 2, "{log}");
+        let api = lines[0];
+        assert!(api.contains("INFO"), "{api}");
+        assert!(api.contains("method=GET"), "{api}");
+        assert!(api.contains("path=/v1/admin/forms/nothing/1"), "{api}");
+        assert!(api.contains(&format!("user={}", session.user_id)), "{api}");
+        assert!(
+            api.contains(&format!("device={}", session.device_id)),
+            "{api}"
+        );
+        assert!(api.contains("status=404"), "{api}");
+        assert!(api.contains("duration_ms="), "{api}");
+        assert!(!log.contains(&session.token), "{log}");
+        assert!(!log.contains("in-the-query"), "{log}");
+        assert!(lines[1].contains("path=/sign-in") && lines[1].contains("status=200"));
+        assert!(!lines[1].contains("user="), "{}", lines[1]);
+    }
 }

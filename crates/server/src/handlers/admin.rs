@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::extract::{Admin, Gz, Msg};
+use crate::storage::Act;
 use sync_core::protocol::PROTOCOL_VERSION;
 
 /// `POST /v1/admin/users`: create a user.
@@ -28,7 +29,22 @@ pub async fn create_user(
     let storage = state.storage.clone();
     let user_id = state
         .passwords
-        .run(move || storage.create_user(&req.username, &req.password, role, req.scope.as_ref()))
+        .run(move || {
+            let act = Act {
+                actor: &admin,
+                address: "api",
+                action: "user.create",
+                subject: &req.username,
+                detail: format!("role {role}, through the admin API"),
+            };
+            storage.create_user_logged(
+                &req.username,
+                &req.password,
+                role,
+                req.scope.as_ref(),
+                Some(&act),
+            )
+        })
         .await??;
     tracing::info!(user = %user_id, role = %role, "user created");
     Ok(Gz(CreateUserResponse {
@@ -56,7 +72,19 @@ pub async fn revoke_device(
     let revoked = if may {
         let storage = state.storage.clone();
         let device = req.device_id.clone();
-        blocking(move || storage.revoke_device(&device)).await?
+        let actor = admin.clone();
+        let subject = owner.map_or_else(String::new, |u| u.username);
+        blocking(move || {
+            let act = Act {
+                actor: &actor,
+                address: "api",
+                action: "device.revoke",
+                subject: &subject,
+                detail: format!("device {device}, through the admin API"),
+            };
+            storage.revoke_device_logged(&device, Some(&act))
+        })
+        .await?
     } else {
         false
     };

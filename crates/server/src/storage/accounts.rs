@@ -18,6 +18,7 @@ use sync_core::Scope;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
+use super::audit::Act;
 use super::sql::{args, Sql};
 use super::{
     now, parse_scope, pg, Session, Storage, StorageError, TokenCheck, WEB_SESSION_DEVICE,
@@ -47,6 +48,10 @@ pub struct UserSummary {
     pub scope: Option<sync_core::Scope>,
     /// Devices not revoked.
     pub active_devices: i64,
+    /// The language of their pages and app (`en`, `es`).
+    pub language: String,
+    /// When they were deactivated (they then sign in nowhere), unix seconds.
+    pub deactivated_at: Option<i64>,
 }
 
 /// A device as the devices page lists them.
@@ -73,6 +78,22 @@ pub struct Enrollment {
     pub code: String,
     /// When it stops working, unix seconds.
     pub expires_at: i64,
+}
+
+/// What a user made on the web has as a password hash until they set one: no
+/// password matches it (it is not a hash), so the account signs in only through an
+/// enrollment code or after a password reset.
+pub(crate) const NO_PASSWORD: &str = "!";
+
+/// The server's one rule on a new password's strength (length: a passphrase is
+/// better than symbols, and argon2 bounds the cost of a long one).
+pub fn check_password(password: &str) -> Result<(), StorageError> {
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(StorageError::Invalid(
+            "a password has 8 to 1024 characters".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A code as typed: letters only, upper case (dashes and spaces dropped).
@@ -118,16 +139,24 @@ impl Storage {
         role: Role,
         scope: Option<&Scope>,
     ) -> Result<String, StorageError> {
+        self.create_user_logged(username, password, role, scope, None)
+    }
+
+    /// [`Storage::create_user`], logging `act` (when given) in the same transaction.
+    pub fn create_user_logged(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+        scope: Option<&Scope>,
+        act: Option<&Act<'_>>,
+    ) -> Result<String, StorageError> {
         if username.trim().is_empty() || username.len() > 200 {
             return Err(StorageError::Invalid(
                 "a user name has 1 to 200 characters".into(),
             ));
         }
-        if password.len() < 8 || password.len() > 1024 {
-            return Err(StorageError::Invalid(
-                "a password has 8 to 1024 characters".into(),
-            ));
-        }
+        check_password(password)?;
         match scope {
             None if role != Role::Admin => {
                 return Err(StorageError::Invalid(format!(
@@ -143,7 +172,13 @@ impl Storage {
         }
         // Hashed first, outside the transaction.
         let user = NewUser::new(username, password, role, scope)?;
-        self.transact(|sql| user.insert(sql))?;
+        self.transact(|sql| {
+            user.insert(sql)?;
+            if let Some(act) = act {
+                super::audit::log(sql, act, now())?;
+            }
+            Ok::<_, StorageError>(())
+        })?;
         Ok(user.id)
     }
 
@@ -157,10 +192,14 @@ impl Storage {
     ) -> Result<Option<Session>, StorageError> {
         let found = self.with_sql(|sql| {
             sql.row(
-                "SELECT id, password_hash, role, scope FROM users WHERE username = ?1",
+                "SELECT id, password_hash, role, scope FROM users
+                 WHERE username = ?1 AND deactivated_at IS NULL",
                 &args![username],
             )
         })?;
+        // A deactivated user, or one who has not set a password yet, is answered as an
+        // unknown one, in the same time.
+        let found = found.filter(|u| u.get::<String>(1).is_ok_and(|h| h != NO_PASSWORD));
         let Some(user) = found else {
             auth::verify_nothing(password);
             return Ok(None);
@@ -194,7 +233,7 @@ impl Storage {
         let found = self.with_sql(|sql| {
             sql.row(
                 "SELECT d.id, d.revoked_at IS NOT NULL, u.id, u.username, u.role, u.scope,
-                     d.created_at, d.name
+                     d.created_at, d.name, u.deactivated_at IS NOT NULL
                  FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
                 &args![hash],
             )
@@ -202,7 +241,9 @@ impl Storage {
         let Some(row) = found else {
             return Ok(TokenCheck::Unknown);
         };
-        if row.get::<bool>(1)? {
+        // Deactivation revokes the user's devices; the second check covers a device
+        // enrolled in the same moment.
+        if row.get::<bool>(1)? || row.get::<bool>(8)? {
             return Ok(TokenCheck::Revoked);
         }
         let device_id: String = row.get(0)?;
@@ -228,11 +269,26 @@ impl Storage {
 
     /// Revoke a device; whether it was active until now.
     pub fn revoke_device(&self, device_id: &str) -> Result<bool, StorageError> {
+        self.revoke_device_logged(device_id, None)
+    }
+
+    /// [`Storage::revoke_device`], logging `act` (when the device was active) in the
+    /// same transaction.
+    pub fn revoke_device_logged(
+        &self,
+        device_id: &str,
+        act: Option<&Act<'_>>,
+    ) -> Result<bool, StorageError> {
+        let at = now();
         let changed = self.transact(|sql| {
-            sql.execute(
+            let changed = sql.execute(
                 "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-                &args![device_id, now()],
-            )
+                &args![device_id, at],
+            )?;
+            if let (true, Some(act)) = (changed > 0, act) {
+                super::audit::log(sql, act, at)?;
+            }
+            Ok::<_, StorageError>(changed)
         })?;
         Ok(changed > 0)
     }
@@ -243,7 +299,8 @@ impl Storage {
             sql.rows(
                 "SELECT u.id, u.username, u.role, u.scope,
                      (SELECT COUNT(*) FROM devices d
-                       WHERE d.user_id = u.id AND d.revoked_at IS NULL)
+                       WHERE d.user_id = u.id AND d.revoked_at IS NULL),
+                     u.language, u.deactivated_at
                  FROM users u ORDER BY u.username",
                 &[],
             )
@@ -257,6 +314,8 @@ impl Storage {
                     username: r.get(1)?,
                     role: r.get(2)?,
                     active_devices: r.get(4)?,
+                    language: r.get(5)?,
+                    deactivated_at: r.get(6)?,
                 })
             })
             .collect()
@@ -296,6 +355,16 @@ impl Storage {
 
     /// A new one-time code that enrolls a device for `user_id`, made by `by`.
     pub fn create_enrollment(&self, user_id: &str, by: &str) -> Result<Enrollment, StorageError> {
+        self.create_enrollment_logged(user_id, by, None)
+    }
+
+    /// [`Storage::create_enrollment`], logging `act` in the same transaction.
+    pub fn create_enrollment_logged(
+        &self,
+        user_id: &str,
+        by: &str,
+        act: Option<&Act<'_>>,
+    ) -> Result<Enrollment, StorageError> {
         let code: String = (0..CODE_LEN)
             .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
             .collect();
@@ -303,16 +372,23 @@ impl Storage {
         let expires_at = time + ENROLLMENT_TTL;
         self.transact(|sql| {
             let known = sql
-                .row("SELECT 1 FROM users WHERE id = ?1", &args![user_id])?
+                .row(
+                    "SELECT 1 FROM users WHERE id = ?1 AND deactivated_at IS NULL",
+                    &args![user_id],
+                )?
                 .is_some();
             if !known {
-                return Err(StorageError::Invalid("no such user".into()));
+                return Err(StorageError::Invalid("no such active user".into()));
             }
             sql.execute(
                 "INSERT INTO enrollment_codes (code_hash, user_id, created_by, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 &args![auth::token_hash(&code), user_id, by, time, expires_at],
-            )
+            )?;
+            if let Some(act) = act {
+                super::audit::log(sql, act, time)?;
+            }
+            Ok::<_, StorageError>(())
         })?;
         Ok(Enrollment {
             code: format!("{}-{}", &code[..5], &code[5..]),
@@ -335,6 +411,7 @@ impl Storage {
             let redeemed = sql.row(
                 "UPDATE enrollment_codes SET used_at = ?2, device_id = ?3
                  WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                   AND user_id IN (SELECT id FROM users WHERE deactivated_at IS NULL)
                  RETURNING user_id",
                 &args![hash, time, &device_id],
             )?;
@@ -429,7 +506,7 @@ impl NewUser {
 
 /// Whether a statement failed on a unique constraint, as each database reports it
 /// (for a new user's row: its name, the id being fresh).
-fn is_unique_violation(e: &StorageError) -> bool {
+pub(super) fn is_unique_violation(e: &StorageError) -> bool {
     match e {
         StorageError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
             f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE

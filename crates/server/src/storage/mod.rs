@@ -15,11 +15,14 @@ mod audit;
 mod browse;
 mod database;
 mod dialect;
+mod exports;
 mod feed_watch;
 mod form_versions;
 mod households;
+mod lists;
 mod log_tx;
 mod open;
+mod people;
 pub mod pg;
 mod prebuild;
 mod pull;
@@ -44,11 +47,13 @@ use sync_core::Scope;
 use thiserror::Error;
 
 use crate::auth::Caller;
-pub use accounts::{normalize_code, DeviceSummary, Enrollment, UserSummary, ENROLLMENT_TTL};
+pub use accounts::{check_password, normalize_code, DeviceSummary, Enrollment, UserSummary, ENROLLMENT_TTL};
 pub use audit::{Act, AuditEntry, AUDIT_PAGE};
 pub use attachments::{AttachmentError, NewAttachment, Swept, UploadState};
 pub use browse::{ChangeOrigin, ListCursor, ListedRecord, RecordFilter, RecordList, SEARCH_SCAN};
 pub use feed_watch::FeedMark;
+pub use lists::{valid_code, ListEntry, ListKind};
+pub use people::{Account, PasswordReset, LANGUAGES, RESET_TTL};
 pub use form_versions::{
     FormFile, FormFileInfo, FormFileKind, FormListing, PublishError, Published, FORMS_PER_ANSWER,
 };

@@ -1,6 +1,6 @@
 //! Reads for the responses pages: each form's record counts (in all and per month)
-//! within a scope, a keyset page of a form's records for the responses table, the
-//! choices its filters offer, and the viewer's language.
+//! within a scope, a keyset page of a form's records for the responses table, and
+//! the choices its filters offer.
 //!
 //! A page is `WHERE form_id = ? AND (created_at, id) < cursor ORDER BY created_at
 //! DESC, id DESC LIMIT n` over `records_by_form (form_id, created_at, id)`, so page
@@ -11,7 +11,7 @@
 use sync_core::Scope;
 
 use super::selection::scope_conditions;
-use super::sql::{args, Dialect, Value};
+use super::sql::{Dialect, Value};
 use super::{ListCursor, Selection, Storage, StorageError};
 
 /// How many records of one form a caller may see: in all, and created in each period.
@@ -235,18 +235,6 @@ impl Storage {
             .sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
         choices.workers.dedup();
         Ok(choices)
-    }
-
-    /// The language a user reads the pages in (`en`, `es`); `en` when unknown.
-    pub fn user_language(&self, user_id: &str) -> Result<String, StorageError> {
-        self.with_sql(|c| {
-            Ok(
-                c.row("SELECT language FROM users WHERE id = ?1", &args![user_id])?
-                    .map(|r| r.get::<String>(0))
-                    .transpose()?
-                    .unwrap_or_else(|| "en".into()),
-            )
-        })
     }
 }
 

@@ -1,6 +1,6 @@
-//! `GET /users` (with an enrollment form per user), `POST /users/{id}/enroll` (a
-//! one-time code as text and as a QR code), `GET /devices` and
-//! `POST /devices/{id}/revoke`.
+//! `POST /users/{id}/enroll` (a one-time code as text and as a QR code),
+//! `GET /devices` and `POST /devices/{id}/revoke`, and what the user pages share
+//! ([`managed_users`], [`OwnedAct`]). The users pages are in [`super::users`].
 //!
 //! Who manages whom follows [`Caller::may_act_for`](crate::auth::Caller::may_act_for):
 //! users within the staff member's scope and of a lower role; admins also other
@@ -20,10 +20,45 @@ use super::html::escape;
 use super::session::{error_page, CsrfOnly};
 use super::{storage_call, Staff, BACKBONE_ROLES};
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::auth::Role;
-use crate::storage::{UserSummary, ENROLLMENT_TTL};
+use crate::storage::{Act, UserSummary, ENROLLMENT_TTL};
 
-fn when(t: i64) -> String {
+/// An act for the audit log that owns its parts, to move into blocking storage work.
+pub(super) struct OwnedAct {
+    caller: Caller,
+    address: String,
+    action: &'static str,
+    subject: String,
+    detail: String,
+}
+
+impl OwnedAct {
+    /// `staff`'s act.
+    pub(super) fn new(staff: &Staff, action: &'static str, subject: &str, detail: String) -> Self {
+        OwnedAct {
+            caller: staff.caller.clone(),
+            address: staff.address.clone(),
+            action,
+            subject: subject.to_string(),
+            detail,
+        }
+    }
+
+    /// The act, as storage logs it.
+    pub(super) fn act(&self) -> Act<'_> {
+        Act {
+            actor: &self.caller,
+            address: &self.address,
+            action: self.action,
+            subject: &self.subject,
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+/// A time as staff read it.
+pub(super) fn when(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0).map_or_else(
         || t.to_string(),
         |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -31,13 +66,14 @@ fn when(t: i64) -> String {
 }
 
 /// Whether `staff` manages this user (a role this server does not know: nobody).
-fn manages(staff: &Staff, user: &UserSummary) -> bool {
+pub(super) fn manages(staff: &Staff, user: &UserSummary) -> bool {
     user.role
         .parse::<Role>()
         .is_ok_and(|role| staff.caller.may_act_for(role, user.scope.as_ref()))
 }
 
-fn scope_text(scope: Option<&Scope>) -> String {
+/// A scope as one line (`p1 / east`), or `everything`.
+pub(super) fn scope_text(scope: Option<&Scope>) -> String {
     scope.map_or("everything".into(), |s| {
         [
             Some(s.partnership.as_str()),
@@ -53,47 +89,20 @@ fn scope_text(scope: Option<&Scope>) -> String {
     })
 }
 
-async fn managed_users(state: &AppState, staff: &Staff) -> Result<Vec<UserSummary>, Response> {
+/// The users `staff` manages (backbone roles only; others get the 403 page).
+pub(super) async fn managed_users(
+    state: &AppState,
+    staff: &Staff,
+) -> Result<Vec<UserSummary>, Response> {
     staff.require(BACKBONE_ROLES)?;
     let storage = state.storage.clone();
     let users = storage_call(move || storage.users()).await?;
     Ok(users.into_iter().filter(|u| manages(staff, u)).collect())
 }
 
-/// `GET /users`.
-pub async fn users(State(state): State<AppState>, staff: Staff) -> Response {
-    let users = match managed_users(&state, &staff).await {
-        Ok(users) => users,
-        Err(page) => return page,
-    };
-    let mut body = String::from(
-        "<h1>Users</h1><p>Enroll a phone for a user with a one-time code: the phone's \
-         camera opens the field app from its QR code (or send the link), or the user types \
-         the code in an installed app. It works once, for a day.</p>\
-         <table id=\"users\"><thead><tr><th>User</th><th>Role</th><th>Scope</th>\
-         <th>Active devices</th><th></th></tr></thead><tbody>",
-    );
-    for u in &users {
-        body.push_str(&format!(
-            "<tr data-user=\"{name}\"><td>{name}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td>\
-             <td><form method=\"post\" action=\"/users/{}/enroll\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <button type=\"submit\">Enroll a device</button></form></td></tr>",
-            escape(&u.role),
-            escape(&scope_text(u.scope.as_ref())),
-            u.active_devices,
-            escape(&u.id),
-            staff.csrf,
-            name = escape(&u.username),
-        ));
-    }
-    body.push_str("</tbody></table><p><a href=\"/devices\">Devices</a></p>");
-    staff.page("Users", maud::PreEscaped(body))
-}
-
 /// The server's own address for the QR code: its public URL (`--public-url`) when it
 /// was given one, else as the browser reached it.
-fn server_url(headers: &HeaderMap) -> String {
+pub(super) fn server_url(headers: &HeaderMap) -> String {
     if let Some(url) = crate::public_url() {
         return url;
     }
@@ -135,10 +144,18 @@ pub async fn enroll(
     let Some(user) = users.into_iter().find(|u| u.id == user_id) else {
         return error_page(StatusCode::NOT_FOUND, "No such user.");
     };
+    if user.deactivated_at.is_some() {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "This user is deactivated: reactivate them first.",
+        );
+    }
     let storage = state.storage.clone();
     let by = staff.caller.username.clone();
     let id = user.id.clone();
-    let enrollment = match storage_call(move || storage.create_enrollment(&id, &by)).await {
+    let act = OwnedAct::new(&staff, "enrollment.create", &user.username, String::new());
+    let made = storage_call(move || storage.create_enrollment_logged(&id, &by, Some(&act.act())));
+    let enrollment = match made.await {
         Ok(e) => e,
         Err(page) => return page,
     };
@@ -164,7 +181,7 @@ pub async fn enroll(
          <div id=\"enrollment-qr\">{qr}</div>\
          <p>Link: <a id=\"enrollment-link\" href=\"{}\">{}</a></p>\
          <p>Code: <strong id=\"enrollment-code\" style=\"font-size:1.6rem;letter-spacing:.1em\">{}</strong></p>\
-         <p>Server: <code>{}</code></p><p><a href=\"/users\">Back to users</a></p>",
+         <p>Server: <code>{}</code></p><p><a href=\"/users/{}\">Back to {}</a></p>",
         escape(&user.username),
         when(enrollment.expires_at),
         ENROLLMENT_TTL / 3600,
@@ -172,6 +189,8 @@ pub async fn enroll(
         escape(&link),
         escape(&enrollment.code),
         escape(&server_url(&headers)),
+        escape(&user.id),
+        escape(&user.username),
     );
     staff.page("Enrollment code", maud::PreEscaped(body))
 }
@@ -223,12 +242,22 @@ pub async fn devices(State(state): State<AppState>, staff: Staff) -> Response {
     staff.page("Devices", maud::PreEscaped(body))
 }
 
+/// The revoke button's form: its CSRF token, and the page to go back to.
+#[derive(serde::Deserialize)]
+pub struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    /// `/users/{id}` when the button was on a user's page.
+    #[serde(default)]
+    back: String,
+}
+
 /// `POST /devices/{id}/revoke`.
 pub async fn revoke(
     State(state): State<AppState>,
     staff: Staff,
     Path(device_id): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<RevokeForm>,
 ) -> Response {
     if let Err(page) = staff.check_csrf(&form.csrf) {
         return page;
@@ -250,10 +279,25 @@ pub async fn revoke(
     };
     let storage = state.storage.clone();
     let id = device.id.clone();
-    match storage_call(move || storage.revoke_device(&id)).await {
+    let act = OwnedAct::new(
+        &staff,
+        "device.revoke",
+        &device.username,
+        format!("device {} ({})", device.id, device.name),
+    );
+    match storage_call(move || storage.revoke_device_logged(&id, Some(&act.act()))).await {
         Ok(_) => {
             tracing::info!(device = %device.id, by = %staff.caller.user_id, "device revoked on the web");
-            Redirect::to("/devices").into_response()
+            // Back to the user's page when the button was there (a path of ours only).
+            let back = match form.back.strip_prefix("/users/") {
+                Some(id)
+                    if !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') =>
+                {
+                    form.back.as_str()
+                }
+                _ => "/devices",
+            };
+            Redirect::to(back).into_response()
         }
         Err(page) => page,
     }

@@ -17,10 +17,10 @@ use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
 use axum::response::Response;
 use forms::Answers;
+use maud::{html, Markup};
 use sync_core::protocol::attachment_sha256;
 use uuid::Uuid;
 
-use super::html::escape;
 use super::records::flatten;
 use super::session::error_page;
 use super::{storage_call, Staff, RECORD_ROLES};
@@ -58,36 +58,23 @@ pub fn names_in(fields: &serde_json::Value) -> Vec<String> {
 
 /// The cell of a field whose answer names an attachment: the image, a link, or how
 /// far its upload is. `None` when the answer is not an attachment's name.
-pub fn cell(record_id: &str, value: &str, states: &HashMap<String, UploadState>) -> Option<String> {
+pub fn cell(record_id: &str, value: &str, states: &HashMap<String, UploadState>) -> Option<Markup> {
     let sha = attachment_sha256(value)?;
-    let href = format!(
-        "/records/{}/attachments/{}",
-        escape(record_id),
-        escape(value)
-    );
-    Some(match states.get(sha) {
-        Some(s) if s.complete => match image_type(value) {
-            Some(_) => format!(
-                "<a class=\"attachment\" href=\"{href}\"><img src=\"{href}\" alt=\"{}\" \
-                 style=\"max-width:20rem;max-height:20rem\"></a>",
-                escape(value)
-            ),
-            None => format!(
-                "<a class=\"attachment\" href=\"{href}\">{}</a> ({} bytes)",
-                escape(value),
-                s.size
-            ),
-        },
-        Some(s) => format!(
-            "<span class=\"attachment-pending\">{} uploading ({} of {} bytes)</span>",
-            escape(value),
-            s.received,
-            s.size
-        ),
-        None => format!(
-            "<span class=\"attachment-pending\">{} not uploaded yet</span>",
-            escape(value)
-        ),
+    let href = format!("/records/{record_id}/attachments/{value}");
+    Some(html! {
+        @match states.get(sha) {
+            Some(s) if s.complete => @if image_type(value).is_some() {
+                a.attachment href=(href) {
+                    img src=(href) alt=(value) style="max-width:20rem;max-height:20rem";
+                }
+            } @else {
+                a.attachment href=(href) { (value) } " (" (s.size) " bytes)"
+            },
+            Some(s) => span.attachment-pending {
+                (value) " uploading (" (s.received) " of " (s.size) " bytes)"
+            },
+            None => span.attachment-pending { (value) " not uploaded yet" },
+        }
     })
 }
 

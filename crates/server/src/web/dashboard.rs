@@ -16,9 +16,10 @@ use indicators::{
     facts_estimate, facts_table, shown, survey_indicators, AggregateRow, Cell, Dimension, Estimate,
     Hidden, Shown, ADMIN_INDICATORS,
 };
+use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::html::escape;
+use super::layout::csrf_field;
 use super::session::error_page;
 use super::{chart, storage_call, Staff, BACKBONE_ROLES};
 use crate::app::AppState;
@@ -26,23 +27,27 @@ use crate::storage::{SurveyFacts, Targets};
 
 /// A value with its n, as two table cells: `td.value` (the share, or why it is
 /// hidden: then also `.hidden`) and `td.n`.
-pub fn value_cells(shown: Shown, min_cell: u64) -> String {
-    match shown {
-        Shown::Value(e) => match e.percent() {
-            Some(p) => format!(
-                "<td class=\"value num\">{p:.1}%</td><td class=\"n num\">{} of {}</td>",
-                e.numerator, e.denominator
-            ),
-            None => "<td class=\"value hidden\">no data</td><td class=\"n\">0</td>".into(),
-        },
-        Shown::Hidden(Hidden::Small) => format!(
-            "<td class=\"value hidden\">suppressed (fewer than {min_cell})</td>\
-             <td class=\"n hidden\">fewer than {min_cell}</td>"
-        ),
-        Shown::Hidden(Hidden::Complementary) => {
-            "<td class=\"value hidden\">suppressed (would reveal a small cell)</td>\
-             <td class=\"n hidden\">hidden</td>"
-                .into()
+pub fn value_cells(shown: Shown, min_cell: u64) -> Markup {
+    html! {
+        @match shown {
+            Shown::Value(e) => @match e.percent() {
+                Some(p) => {
+                    td class="value num" { (format!("{p:.1}%")) }
+                    td class="n num" { (e.numerator) " of " (e.denominator) }
+                }
+                None => {
+                    td class="value hidden" { "no data" }
+                    td class="n" { "0" }
+                }
+            },
+            Shown::Hidden(Hidden::Small) => {
+                td class="value hidden" { "suppressed (fewer than " (min_cell) ")" }
+                td class="n hidden" { "fewer than " (min_cell) }
+            }
+            Shown::Hidden(Hidden::Complementary) => {
+                td class="value hidden" { "suppressed (would reveal a small cell)" }
+                td class="n hidden" { "hidden" }
+            }
         }
     }
 }
@@ -90,7 +95,7 @@ impl Series {
     }
 
     /// The overview's cells: year, value, n, baseline, target, change.
-    fn cells(&self, targets: Option<&Targets>, min_cell: u64) -> String {
+    fn cells(&self, targets: Option<&Targets>, min_cell: u64) -> Markup {
         let latest = self.by_year.last();
         let previous = self.by_year.len().checked_sub(2).map(|i| self.by_year[i]);
         let year = latest.map_or("—".to_string(), |(y, _)| y.to_string());
@@ -135,11 +140,13 @@ impl Series {
             (Some(_), None) => "no earlier period".into(),
             (None, _) => "—".into(),
         };
-        format!(
-            "<td class=\"year\">{year}</td>{value}<td class=\"baseline\">{baseline}</td>\
-             <td class=\"target\">{target_text}</td><td class=\"change\">{}</td>",
-            escape(&change)
-        )
+        html! {
+            td class="year" { (year) }
+            (value)
+            td class="baseline" { (baseline) }
+            td class="target" { (target_text) }
+            td class="change" { (change) }
+        }
     }
 }
 
@@ -171,58 +178,86 @@ pub async fn dashboard(State(state): State<AppState>, staff: Staff) -> Response 
         Ok(o) => o,
         Err(page) => return page,
     };
-    let mut body = String::from(
-        "<h1>Indicators</h1><p>Survey indicators count the finalized household-survey \
-         responses you may see, unweighted, in the latest year with data; administrative \
-         indicators come from uploaded files.</p>\
-         <table id=\"indicators\"><thead><tr><th>Indicator</th><th>What it measures</th>\
-         <th>Year</th><th>Value</th><th>n</th><th>Baseline</th><th>Target</th>\
-         <th>Change</th></tr></thead><tbody>",
-    );
-    let row = |id: &str, title: &str, cells: String| {
-        format!(
-            "<tr data-indicator=\"{id}\"><td><a href=\"/indicators/{id}\">{id}</a></td>\
-             <td>{}</td>{cells}</tr>",
-            escape(title)
-        )
-    };
-    for (i, indicator) in survey_indicators().iter().enumerate() {
-        let cells = Series::survey(i, &o.facts).cells(o.targets.get(indicator.id), o.min_cell);
-        body.push_str(&row(indicator.id, indicator.title, cells));
-    }
-    for (admin, rows) in ADMIN_INDICATORS.iter().zip(&o.aggregates) {
-        let cells = Series::admin(rows).cells(o.targets.get(admin.id), o.min_cell);
-        body.push_str(&row(admin.id, admin.title, cells));
-    }
-    body.push_str(&format!(
-        "</tbody></table><p>Cells with fewer than {} people are suppressed, and so is \
-         any cell that would let one be worked out from the total.</p>",
-        o.min_cell
-    ));
-    if staff.require(BACKBONE_ROLES).is_ok() {
-        body.push_str(&format!(
-            "<h2>Administrative data</h2><form method=\"post\" action=\"/indicators/upload\" \
-             enctype=\"multipart/form-data\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <label>CSV file (indicator,year,group,category,numerator,denominator) \
-             <input type=\"file\" name=\"file\" accept=\".csv,text/csv\" required></label>\
-             <button type=\"submit\">Upload</button></form>\
-             <h2>Suppression</h2><form method=\"post\" action=\"/settings/min-cell\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <label>Smallest cell shown <input name=\"min_cell\" type=\"number\" min=\"1\" max=\"100\" value=\"{}\"></label>\
-             <button type=\"submit\">Save</button></form>",
-            o.min_cell,
-            csrf = staff.csrf
-        ));
-    }
-    if staff.require(super::RECORD_ROLES).is_ok() {
-        body.push_str(
-            "<h2>Exports</h2><p>Household survey responses as CSV, within what you may \
-             see: <a id=\"export-household_survey\" href=\"/exports/household_survey\">responses</a>, \
-             <a id=\"export-household_survey-child\" href=\"/exports/household_survey/child\">children</a> \
-             (joined by <code>_parent_id</code>).</p>",
+    let survey = survey_indicators();
+    let rows = survey
+        .iter()
+        .enumerate()
+        .map(|(i, indicator)| {
+            let cells = Series::survey(i, &o.facts).cells(o.targets.get(indicator.id), o.min_cell);
+            (indicator.id, indicator.title, cells)
+        })
+        .chain(
+            ADMIN_INDICATORS
+                .iter()
+                .zip(&o.aggregates)
+                .map(|(admin, rows)| {
+                    let cells = Series::admin(rows).cells(o.targets.get(admin.id), o.min_cell);
+                    (admin.id, admin.title, cells)
+                }),
         );
-    }
-    staff.page("Indicators", maud::PreEscaped(body))
+    let body = html! {
+        h1 { "Indicators" }
+        p {
+            "Survey indicators count the finalized household-survey responses you may see, \
+             unweighted, in the latest year with data; administrative indicators come from \
+             uploaded files."
+        }
+        div.scroll {
+            table id="indicators" {
+                thead {
+                    tr {
+                        @for h in ["Indicator", "What it measures", "Year", "Value", "n", "Baseline", "Target", "Change"] {
+                            th { (h) }
+                        }
+                    }
+                }
+                tbody {
+                    @for (id, title, cells) in rows {
+                        tr data-indicator=(id) {
+                            td { a href={ "/indicators/" (id) } { (id) } }
+                            td { (title) }
+                            (cells)
+                        }
+                    }
+                }
+            }
+        }
+        p {
+            "Cells with fewer than " (o.min_cell) " people are suppressed, and so is any cell \
+             that would let one be worked out from the total."
+        }
+        @if staff.require(BACKBONE_ROLES).is_ok() {
+            h2 { "Administrative data" }
+            form method="post" action="/indicators/upload" enctype="multipart/form-data" {
+                (csrf_field(&staff.csrf))
+                label {
+                    "CSV file (indicator,year,group,category,numerator,denominator) "
+                    input type="file" name="file" accept=".csv,text/csv" required;
+                }
+                button type="submit" { "Upload" }
+            }
+            h2 { "Suppression" }
+            form method="post" action="/settings/min-cell" {
+                (csrf_field(&staff.csrf))
+                label {
+                    "Smallest cell shown "
+                    input name="min_cell" type="number" min="1" max="100" value=(o.min_cell);
+                }
+                button type="submit" { "Save" }
+            }
+        }
+        @if staff.require(super::RECORD_ROLES).is_ok() {
+            h2 { "Exports" }
+            p {
+                "Household survey responses as CSV, within what you may see: "
+                a id="export-household_survey" href="/exports/household_survey" { "responses" }
+                ", "
+                a id="export-household_survey-child" href="/exports/household_survey/child" { "children" }
+                " (joined by " code { "_parent_id" } ")."
+            }
+        }
+    };
+    staff.page("Indicators", body)
 }
 
 /// `?year=` on an indicator's page.
@@ -231,41 +266,40 @@ pub struct YearQuery {
     year: Option<i32>,
 }
 
-fn table_html(title: &str, total: Shown, cells: &[Cell], min_cell: u64) -> String {
-    let mut html = format!(
-        "<h2>{}</h2><table><thead><tr><th>Group</th><th>Value</th><th>n</th></tr></thead><tbody>",
-        escape(title)
-    );
-    for cell in cells {
-        html.push_str(&format!(
-            "<tr><td>{}</td>{}</tr>",
-            escape(&cell.category),
-            value_cells(cell.shown, min_cell)
-        ));
+fn table_html(title: &str, total: Shown, cells: &[Cell], min_cell: u64) -> Markup {
+    html! {
+        h2 { (title) }
+        div.scroll {
+            table {
+                thead { tr { th { "Group" } th { "Value" } th { "n" } } }
+                tbody {
+                    @for cell in cells {
+                        tr { td { (cell.category) } (value_cells(cell.shown, min_cell)) }
+                    }
+                    tr { th { "Total" } (value_cells(total, min_cell)) }
+                }
+            }
+        }
+        (chart::bars(title, cells))
     }
-    html.push_str(&format!(
-        "<tr><th>Total</th>{}</tr></tbody></table>{}",
-        value_cells(total, min_cell),
-        chart::bars(title, cells)
-    ));
-    html
 }
 
-fn year_links(id: &str, years: &[i32], chosen: i32) -> String {
-    if years.len() < 2 {
-        return String::new();
-    }
-    let links: Vec<String> = years
-        .iter()
-        .map(|y| {
-            if *y == chosen {
-                format!("<strong>{y}</strong>")
-            } else {
-                format!("<a href=\"/indicators/{id}?year={y}\">{y}</a>")
+fn year_links(id: &str, years: &[i32], chosen: i32) -> Markup {
+    html! {
+        @if years.len() >= 2 {
+            p {
+                "Year: "
+                @for (i, y) in years.iter().enumerate() {
+                    @if i > 0 { " · " }
+                    @if *y == chosen {
+                        strong { (y) }
+                    } @else {
+                        a href={ "/indicators/" (id) "?year=" (y) } { (y) }
+                    }
+                }
             }
-        })
-        .collect();
-    format!("<p>Year: {}</p>", links.join(" · "))
+        }
+    }
 }
 
 /// `GET /indicators/{id}`.
@@ -311,38 +345,44 @@ pub async fn indicator(
     };
     let latest = series.by_year.last().map(|(y, _)| *y);
     let year = query.year.or(latest).unwrap_or(0);
-    let mut body = format!(
-        "<h1>{id} <small>{}</small></h1><table id=\"summary\"><thead><tr><th>Year</th>\
-         <th>Value</th><th>n</th><th>Baseline</th><th>Target</th><th>Change</th></tr></thead>\
-         <tbody><tr>{}</tr></tbody></table>",
-        escape(title),
-        series.cells(targets.get(&id), min_cell)
-    );
-    if staff.require(BACKBONE_ROLES).is_ok() {
-        body.push_str(&format!(
-            "<p><a href=\"/indicators/{id}/targets\">Edit baseline and targets</a></p>"
-        ));
-    }
-    body.push_str(&year_links(&id, &years, year));
-    match survey {
+    let tables = match survey {
         Some(i) => {
             let children: Vec<_> = facts.children_in(year).collect();
-            for dimension in Dimension::ALL {
-                let t = facts_table(i, children.iter().copied(), dimension, min_cell);
-                body.push_str(&table_html(dimension.title(), t.total, &t.cells, min_cell));
-            }
+            Dimension::ALL
+                .into_iter()
+                .map(|dimension| {
+                    let t = facts_table(i, children.iter().copied(), dimension, min_cell);
+                    table_html(dimension.title(), t.total, &t.cells, min_cell)
+                })
+                .collect()
         }
         None => {
             let of_year: Vec<AggregateRow> =
                 rows.iter().filter(|r| r.year == year).cloned().collect();
-            let tables = aggregate_tables(&of_year, min_cell);
-            if tables.is_empty() {
-                body.push_str("<p>No disaggregated rows uploaded for this year.</p>");
-            }
-            for (group, total, cells) in tables {
-                body.push_str(&table_html(&group, total, &cells, min_cell));
-            }
+            aggregate_tables(&of_year, min_cell)
+                .into_iter()
+                .map(|(group, total, cells)| table_html(&group, total, &cells, min_cell))
+                .collect::<Vec<_>>()
         }
-    }
-    staff.page(&id, maud::PreEscaped(body))
+    };
+    let body = html! {
+        h1 { (id) " " small { (title) } }
+        table id="summary" {
+            thead {
+                tr {
+                    @for h in ["Year", "Value", "n", "Baseline", "Target", "Change"] { th { (h) } }
+                }
+            }
+            tbody { tr { (series.cells(targets.get(&id), min_cell)) } }
+        }
+        @if staff.require(BACKBONE_ROLES).is_ok() {
+            p { a href={ "/indicators/" (id) "/targets" } { "Edit baseline and targets" } }
+        }
+        (year_links(&id, &years, year))
+        @if survey.is_none() && tables.is_empty() {
+            p { "No disaggregated rows uploaded for this year." }
+        }
+        @for table in tables { (table) }
+    };
+    staff.page(&id, body)
 }

@@ -25,6 +25,7 @@
 mod accounts;
 mod answers;
 mod attachments;
+mod audit;
 mod chart;
 mod dashboard;
 mod downloads;
@@ -32,20 +33,23 @@ mod forms;
 mod households;
 mod html;
 mod layout;
+mod lists;
+mod password_reset;
 mod records;
 mod responses;
 mod session;
 mod targets;
 mod upload;
+mod users;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
-use axum::http::header::{self, HeaderValue};
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::http::request::Parts;
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use sha2::{Digest, Sha256};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
@@ -94,7 +98,14 @@ pub fn routes() -> Router<AppState> {
         .route("/responses/{form}/{id}", get(responses::response))
         .route("/households", get(households::list))
         .route("/households/{id}", get(households::household))
-        .route("/users", get(accounts::users))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::page).post(users::edit))
+        .route("/users/{id}/active", post(users::set_active))
+        .route("/users/{id}/reset", post(users::reset))
+        .route("/reset/{code}", get(password_reset::show).post(password_reset::set))
+        .route("/lists", get(lists::page).post(lists::add))
+        .route("/lists/{kind}/{code}", post(lists::edit))
+        .route("/audit", get(audit::page))
         .route("/users/{id}/enroll", post(accounts::enroll))
         .route("/devices", get(accounts::devices))
         .route("/devices/{id}/revoke", post(accounts::revoke))
@@ -108,10 +119,18 @@ pub fn routes() -> Router<AppState> {
             post(forms::publish).layer(DefaultBodyLimit::max(forms::PUBLISH_LIMIT)),
         )
         .route("/forms/{id}/{version}/files/{name}", get(forms::download))
-        .route("/exports/{form}", get(downloads::responses))
-        .route("/exports/{form}/{repeat}", get(downloads::repeat))
+        .route("/exports", get(downloads::page))
+        .route("/exports/{file}", get(downloads::records))
+        .route("/exports/{form}/{file}", get(downloads::repeat))
         .layer(DefaultBodyLimit::max(FORM_LIMIT))
-        .layer(middleware::from_fn(security_headers))
+        .layer(security_header(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_POLICY,
+        ))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(security_header(header::CACHE_CONTROL, "no-store"))
 }
 
 /// Whether a role may use the staff pages. Outreach workers and parents work on their
@@ -255,23 +274,12 @@ pub async fn storage_call<T: Send + 'static>(
     }
 }
 
-/// Headers every page carries: no framing, no sniffing, no referrer, no caching of
-/// pages with records on them, and a content policy that allows nothing but the page
-/// itself (inline style, no script).
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
-    let h = response.headers_mut();
-    let set = |h: &mut axum::http::HeaderMap, name: header::HeaderName, value: &'static str| {
-        h.insert(name, HeaderValue::from_static(value));
-    };
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
-    set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::REFERRER_POLICY, "no-referrer");
-    set(h, header::CACHE_CONTROL, "no-store");
-    response
+/// The content policy of every page: nothing but the page itself (inline style, no
+/// script, images from this site or inline).
+const CONTENT_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// A header every page carries, whatever the handler set: no framing, no sniffing, no
+/// referrer, no caching of pages with records on them, and [`CONTENT_POLICY`].
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
 }

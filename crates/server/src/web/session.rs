@@ -7,10 +7,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use maud::PreEscaped;
+use maud::html;
 
-use super::html::escape;
-use super::layout::page;
+use super::layout::{csrf_field, page};
 use super::{csrf_for, may_use_web, Staff, LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECS};
 use crate::app::AppState;
 use crate::auth;
@@ -18,11 +17,11 @@ use crate::handlers::blocking;
 
 /// A page with a status and a message, for errors.
 pub fn error_page(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        "<p class=\"error\">{}</p><p><a href=\"/dashboard\">Back</a></p>",
-        escape(message)
-    );
-    (status, page("Error", None, PreEscaped(body))).into_response()
+    let body = html! {
+        p.error { (message) }
+        p { a href="/dashboard" { "Back" } }
+    };
+    (status, page("Error", None, body)).into_response()
 }
 
 /// A cookie's value from the request's `Cookie` headers.
@@ -46,23 +45,28 @@ fn with_cookie(mut response: Response, cookie: String) -> Response {
 
 fn sign_in_form(message: Option<&str>) -> Response {
     let csrf = auth::new_token()[..32].to_string();
-    let error = message
-        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(m)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Sign in</h1>{error}<form method=\"post\" action=\"/sign-in\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label>User name <input name=\"username\" autocomplete=\"username\" required></label>\
-         <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
-         <button type=\"submit\">Sign in</button></form>"
-    );
+    let body = html! {
+        h1 { "Sign in" }
+        @if let Some(message) = message {
+            p.error role="alert" { (message) }
+        }
+        form method="post" action="/sign-in" {
+            (csrf_field(&csrf))
+            label { "User name " input name="username" autocomplete="username" required; }
+            label {
+                "Password "
+                input name="password" type="password" autocomplete="current-password" required;
+            }
+            button type="submit" { "Sign in" }
+        }
+    };
     let status = if message.is_some() {
         StatusCode::UNAUTHORIZED
     } else {
         StatusCode::OK
     };
     with_cookie(
-        (status, page("Sign in", None, PreEscaped(body))).into_response(),
+        (status, page("Sign in", None, body)).into_response(),
         format!("{LOGIN_COOKIE}={csrf}; HttpOnly; SameSite=Strict; Path=/sign-in; Max-Age=3600"),
     )
 }

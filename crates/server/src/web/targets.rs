@@ -10,8 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use indicators::{parse_csv, survey_indicators, ADMIN_INDICATORS};
+use maud::{html, Markup};
 
-use super::html::escape;
+use super::layout::csrf_field;
 use super::session::error_page;
 use super::{storage_call, Staff, BACKBONE_ROLES};
 use crate::app::AppState;
@@ -33,7 +34,7 @@ fn title_of(id: &str) -> Option<&'static str> {
         })
 }
 
-fn form_html(id: &str, targets: &Targets, csrf: &str, error: Option<&str>) -> String {
+fn form_html(id: &str, targets: &Targets, csrf: &str, error: Option<&str>) -> Markup {
     let (baseline_year, baseline_value) = targets
         .baseline
         .map_or((String::new(), String::new()), |(y, v)| {
@@ -45,25 +46,27 @@ fn form_html(id: &str, targets: &Targets, csrf: &str, error: Option<&str>) -> St
         .map(|(y, v)| (y.to_string(), v.to_string()))
         .collect();
     rows.resize(TARGET_ROWS.max(rows.len()), (String::new(), String::new()));
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    let mut html = format!(
-        "{error}<form method=\"post\" action=\"/indicators/{id}/targets\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <fieldset><legend>Baseline</legend>\
-         <label>Year <input name=\"baseline_year\" inputmode=\"numeric\" value=\"{baseline_year}\"></label>\
-         <label>Value (%) <input name=\"baseline_value\" inputmode=\"decimal\" value=\"{baseline_value}\"></label>\
-         </fieldset><fieldset><legend>Targets</legend>"
-    );
-    for (i, (year, value)) in rows.iter().enumerate() {
-        html.push_str(&format!(
-            "<label>Year <input name=\"target_year_{i}\" inputmode=\"numeric\" value=\"{year}\"></label>\
-             <label>Target (%) <input name=\"target_value_{i}\" inputmode=\"decimal\" value=\"{value}\"></label>"
-        ));
+    html! {
+        @if let Some(error) = error {
+            p.error role="alert" { (error) }
+        }
+        form method="post" action={ "/indicators/" (id) "/targets" } {
+            (csrf_field(csrf))
+            fieldset {
+                legend { "Baseline" }
+                label { "Year " input name="baseline_year" inputmode="numeric" value=(baseline_year); }
+                label { "Value (%) " input name="baseline_value" inputmode="decimal" value=(baseline_value); }
+            }
+            fieldset {
+                legend { "Targets" }
+                @for (i, (year, value)) in rows.iter().enumerate() {
+                    label { "Year " input name={ "target_year_" (i) } inputmode="numeric" value=(year); }
+                    label { "Target (%) " input name={ "target_value_" (i) } inputmode="decimal" value=(value); }
+                }
+            }
+            button type="submit" { "Save" }
+        }
     }
-    html.push_str("</fieldset><button type=\"submit\">Save</button></form>");
-    html
 }
 
 /// `GET /indicators/{id}/targets`.
@@ -83,12 +86,12 @@ pub async fn targets_page(
         Ok(mut all) => all.remove(&id).unwrap_or_default(),
         Err(page) => return page,
     };
-    let body = format!(
-        "<h1>{id}: baseline and targets</h1><p>{}</p>{}",
-        escape(title),
-        form_html(&id, &targets, &staff.csrf, None)
-    );
-    staff.page(&format!("{id} targets"), maud::PreEscaped(body))
+    let body = html! {
+        h1 { (id) ": baseline and targets" }
+        p { (title) }
+        (form_html(&id, &targets, &staff.csrf, None))
+    };
+    staff.page(&format!("{id} targets"), body)
 }
 
 /// Read the targets form: a baseline (both or neither) and any number of target rows.
@@ -153,11 +156,11 @@ pub async fn save_targets(
         Ok(t) => t,
         Err(message) => {
             let partial = Targets::default();
-            let body = format!(
-                "<h1>{id}: baseline and targets</h1>{}",
-                form_html(&id, &partial, &staff.csrf, Some(&message))
-            );
-            let mut page = staff.page(&format!("{id} targets"), maud::PreEscaped(body));
+            let body = html! {
+                h1 { (id) ": baseline and targets" }
+                (form_html(&id, &partial, &staff.csrf, Some(&message)))
+            };
+            let mut page = staff.page(&format!("{id} targets"), body);
             *page.status_mut() = StatusCode::BAD_REQUEST;
             return page;
         }
@@ -190,16 +193,15 @@ pub async fn upload(State(state): State<AppState>, staff: Staff, form: Multipart
         }
         Ok(rows) => rows,
         Err(errors) => {
-            let items: String = errors
-                .iter()
-                .map(|e| format!("<li>{}</li>", escape(&e.to_string())))
-                .collect();
-            let body = format!(
-                "<h1>The file was not taken</h1><p>Nothing was changed. Fix these and upload \
-                 it again:</p><ul class=\"error\" id=\"upload-errors\">{items}</ul>\
-                 <p><a href=\"/dashboard\">Back</a></p>"
-            );
-            let mut page = staff.page("Upload refused", maud::PreEscaped(body));
+            let body = html! {
+                h1 { "The file was not taken" }
+                p { "Nothing was changed. Fix these and upload it again:" }
+                ul class="error" id="upload-errors" {
+                    @for e in &errors { li { (e.to_string()) } }
+                }
+                p { a href="/dashboard" { "Back" } }
+            };
+            let mut page = staff.page("Upload refused", body);
             *page.status_mut() = StatusCode::BAD_REQUEST;
             return page;
         }
@@ -210,11 +212,14 @@ pub async fn upload(State(state): State<AppState>, staff: Staff, form: Multipart
     match storage_call(move || storage.replace_aggregates(&rows, &by)).await {
         Ok(periods) => staff.page(
             "Uploaded",
-            maud::PreEscaped(format!(
-                "<h1>Uploaded</h1><p id=\"upload-result\">{count} rows taken; they replace \
-                 the stored rows of {periods} indicator-years.</p><p><a href=\"/dashboard\">Back \
-                 to the indicators</a></p>"
-            )),
+            html! {
+                h1 { "Uploaded" }
+                p id="upload-result" {
+                    (count) " rows taken; they replace the stored rows of " (periods)
+                    " indicator-years."
+                }
+                p { a href="/dashboard" { "Back to the indicators" } }
+            },
         ),
         Err(page) => page,
     }
