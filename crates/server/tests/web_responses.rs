@@ -185,6 +185,18 @@ async fn the_responses_table_filters_pages_and_keeps_to_the_scope(s: TestServer)
     assert!(page
         .body
         .contains("href=\"/exports/household_survey.xlsx?status=draft\""));
+    // The export link holds what the table shows: the three drafts.
+    let export = get(&s, "/exports/household_survey.csv?status=draft", Some(&bo)).await;
+    assert_eq!(export.status, StatusCode::OK);
+    let drafts_ids: Vec<String> = drafts.iter().map(|(d, _)| d.id().to_string()).collect();
+    assert_eq!(
+        drafts_ids
+            .iter()
+            .filter(|id| export.body.contains(id.as_str()))
+            .count(),
+        3
+    );
+    assert!(!export.body.contains(&finals[0].0.id().to_string()));
     let filters = between(&page.body, "<form class=\"filters\"", "</form>");
     for choice in [
         "value=\"east\"",
