@@ -19,6 +19,7 @@ mod exports;
 mod feed_watch;
 pub mod followups;
 mod form_versions;
+mod households;
 mod lists;
 mod log_tx;
 mod open;
@@ -30,6 +31,7 @@ mod purge;
 mod push;
 mod records;
 mod reports;
+mod responses;
 mod review;
 pub mod schema;
 mod selection;
@@ -56,7 +58,9 @@ pub use people::{Account, PasswordReset, LANGUAGES, RESET_TTL};
 pub use form_versions::{
     FormFile, FormFileInfo, FormFileKind, FormListing, PublishError, Published, FORMS_PER_ANSWER,
 };
+pub use households::{HouseholdLinks, LinkedRecord, HOUSEHOLD_RECORDS};
 pub use purge::PurgeReport;
+pub use responses::{FormCounts, ResponseChoices, ResponsePage, ResponseRow};
 pub use selection::{Selection, QUERY_KEYS};
 pub use records::RecordRow;
 pub use survey_cache::{SurveyFacts, SURVEY_FORM};

@@ -33,6 +33,7 @@
 #![allow(clippy::result_large_err)]
 
 mod accounts;
+mod answers;
 mod attachments;
 mod audit;
 mod chart;
@@ -40,11 +41,13 @@ mod dashboard;
 mod downloads;
 pub mod followups;
 mod forms;
+mod households;
 mod html;
 mod layout;
 mod lists;
 mod password_reset;
 mod records;
+mod responses;
 mod session;
 mod targets;
 mod upload;
@@ -101,6 +104,11 @@ pub fn routes() -> Router<AppState> {
             "/records/{id}/attachments/{name}",
             get(attachments::attachment),
         )
+        .route("/responses", get(responses::overview))
+        .route("/responses/{form}", get(responses::table))
+        .route("/responses/{form}/{id}", get(responses::response))
+        .route("/households", get(households::list))
+        .route("/households/{id}", get(households::household))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::page).post(users::edit))
         .route("/users/{id}/active", post(users::set_active))

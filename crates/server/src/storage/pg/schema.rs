@@ -232,6 +232,7 @@ const MIGRATIONS: &[&str] = &[
         address TEXT NOT NULL
     );
     CREATE INDEX audit_log_by_actor ON audit_log (actor, id);
+    CREATE INDEX records_by_form ON records (form_id, created_at, id);
     CREATE TABLE password_resets (
         code_hash  BYTEA PRIMARY KEY,
         user_id    TEXT NOT NULL REFERENCES users(id),

@@ -1,0 +1,272 @@
+//! Reads for the responses pages: each form's record counts (in all and per month)
+//! within a scope, a keyset page of a form's records for the responses table, and
+//! the choices its filters offer.
+//!
+//! A page is `WHERE form_id = ? AND (created_at, id) < cursor ORDER BY created_at
+//! DESC, id DESC LIMIT n` over `records_by_form (form_id, created_at, id)`, so page
+//! 2,000 costs what page 1 does. Every other column the selection compares is
+//! written `+column` on SQLite (as in `browse`), so that the planner walks that
+//! ordered index instead of the scope or kind index followed by a sort of every row.
+
+use sync_core::Scope;
+
+use super::selection::scope_conditions;
+use super::sql::{Dialect, Value};
+use super::{ListCursor, Selection, Storage, StorageError};
+
+/// How many records of one form a caller may see: in all, and created in each period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormCounts {
+    /// The form's id.
+    pub form_id: String,
+    /// Its records within the scope.
+    pub total: i64,
+    /// Its records created in each period asked for, in the same order.
+    pub per_period: Vec<i64>,
+}
+
+/// One row of the responses table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseRow {
+    /// The record's id.
+    pub id: String,
+    /// When it was created, unix seconds.
+    pub created_at: i64,
+    /// Who created it (user id).
+    pub created_by: String,
+    /// Its neighborhood.
+    pub neighborhood: Option<String>,
+    /// The form version it was entered with.
+    pub form_version: Option<i64>,
+    /// Its answers.
+    pub answers: forms::Answers,
+}
+
+/// A page of the responses table.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ResponsePage {
+    /// The records, newest first.
+    pub rows: Vec<ResponseRow>,
+    /// Where the next page starts (created at, id), if there is one.
+    pub next: Option<ListCursor>,
+}
+
+/// What the responses table's filters offer: the neighborhoods and the workers (user
+/// id, user name) of a form's records within the scope.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResponseChoices {
+    /// Distinct neighborhoods, sorted.
+    pub neighborhoods: Vec<String>,
+    /// Users who created records of the form, by name.
+    pub workers: Vec<(String, String)>,
+}
+
+/// The selection's conditions with every column but `form_id` and `created_at`
+/// written `+column` on SQLite (see the module docs).
+fn ordered_conditions(
+    selection: &Selection,
+    dialect: Dialect,
+    scope: Option<&Scope>,
+    args: &mut Vec<Value>,
+) -> String {
+    let mut sql = selection.conditions(dialect, scope, args);
+    let hint = dialect.walk_ordered_index();
+    if !hint.is_empty() {
+        for column in [
+            "kind",
+            "partnership",
+            "organization",
+            "neighborhood",
+            "family",
+            "program",
+            "created_by",
+        ] {
+            sql = sql.replace(&format!(" AND {column} "), &format!(" AND {hint}{column} "));
+        }
+    }
+    sql
+}
+
+impl Storage {
+    /// Each form's record count within `scope`, in all and created in each period
+    /// `[bounds[i], bounds[i + 1])` (unix seconds). Forms without records are left out.
+    pub fn form_counts(
+        &self,
+        scope: Option<&Scope>,
+        bounds: &[i64],
+    ) -> Result<Vec<FormCounts>, StorageError> {
+        let mut args: Vec<Value> = bounds.iter().map(|b| Value::from(*b)).collect();
+        let periods: String = (1..bounds.len())
+            .map(|i| {
+                format!(
+                    ", SUM(CASE WHEN created_at >= ?{i} AND created_at < ?{} THEN 1 ELSE 0 END)",
+                    i + 1
+                )
+            })
+            .collect();
+        let scope_sql = scope_conditions(scope, &mut args);
+        let sql = format!(
+            "SELECT form_id, COUNT(*){periods} FROM records
+             WHERE form_id IS NOT NULL{scope_sql} GROUP BY form_id ORDER BY form_id"
+        );
+        let n = bounds.len().saturating_sub(1);
+        self.with_sql(|c| {
+            c.rows(&sql, &args)?
+                .iter()
+                .map(|r| {
+                    Ok(FormCounts {
+                        form_id: r.get(0)?,
+                        total: r.get(1)?,
+                        per_period: (0..n)
+                            .map(|i| r.get::<Option<i64>>(i + 2).map(Option::unwrap_or_default))
+                            .collect::<Result<_, _>>()?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// One page of the records `selection` picks (its `form_id` set) within `scope`,
+    /// newest first, after `after`, at most `limit`. A search reads at most
+    /// [`super::SEARCH_SCAN`] records per page (a rare word must not read every
+    /// record in one request): when fewer match, the page ends there and `next` goes
+    /// on from the last record read.
+    pub fn response_page(
+        &self,
+        selection: &Selection,
+        scope: Option<&Scope>,
+        after: Option<&ListCursor>,
+        limit: usize,
+    ) -> Result<ResponsePage, StorageError> {
+        let window = match selection.search {
+            Some(_) => {
+                let unsearched = Selection {
+                    search: None,
+                    ..selection.clone()
+                };
+                let last = format!(" LIMIT 1 OFFSET {}", super::SEARCH_SCAN - 1);
+                self.with_sql(|c| {
+                    let (sql, args) = page_sql(
+                        c.dialect(),
+                        "created_at, id",
+                        &unsearched,
+                        scope,
+                        after,
+                        None,
+                    );
+                    c.row(&format!("{sql}{last}"), &args)?
+                        .map(|r| Ok::<_, StorageError>((r.get(0)?, r.get(1)?)))
+                        .transpose()
+                })?
+            }
+            None => None,
+        };
+        let mut rows = self.with_sql(|c| {
+            let (sql, args) = page_sql(
+                c.dialect(),
+                COLUMNS,
+                selection,
+                scope,
+                after,
+                window.as_ref(),
+            );
+            c.rows(&format!("{sql} LIMIT {}", limit + 1), &args)?
+                .iter()
+                .map(|r| {
+                    let fields: String = r.get(5)?;
+                    Ok(ResponseRow {
+                        id: r.get(0)?,
+                        created_at: r.get(1)?,
+                        created_by: r.get(2)?,
+                        neighborhood: r.get(3)?,
+                        form_version: r.get(4)?,
+                        // Damaged answers show as none, as the record pages show them.
+                        answers: serde_json::from_str(&fields).unwrap_or_default(),
+                    })
+                })
+                .collect::<Result<Vec<_>, StorageError>>()
+        })?;
+        let next = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|r| (r.created_at, r.id.clone()))
+        } else {
+            window
+        };
+        Ok(ResponsePage { rows, next })
+    }
+
+    /// The neighborhoods and workers of a form's records within `scope`, for the
+    /// responses table's filters: one pass over the form's records.
+    pub fn response_choices(
+        &self,
+        form_id: &str,
+        scope: Option<&Scope>,
+    ) -> Result<ResponseChoices, StorageError> {
+        let mut args: Vec<Value> = vec![form_id.into()];
+        let scope_sql = scope_conditions(scope, &mut args);
+        let sql = format!(
+            "SELECT DISTINCT r.neighborhood, r.created_by, u.username
+             FROM (SELECT DISTINCT neighborhood, created_by FROM records
+                   WHERE form_id = ?1{scope_sql}) r
+             LEFT JOIN users u ON u.id = r.created_by"
+        );
+        let rows = self.with_sql(|c| {
+            c.rows(&sql, &args)?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.get::<Option<String>>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<Option<String>>(2)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, StorageError>>()
+        })?;
+        let mut choices = ResponseChoices::default();
+        for (hood, worker, name) in rows {
+            choices.neighborhoods.extend(hood);
+            let name = name.unwrap_or_else(|| worker.clone());
+            choices.workers.push((worker, name));
+        }
+        choices.neighborhoods.sort();
+        choices.neighborhoods.dedup();
+        choices
+            .workers
+            .sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        choices.workers.dedup();
+        Ok(choices)
+    }
+}
+
+/// The columns of a [`ResponseRow`], in the order it reads them.
+const COLUMNS: &str = "id, created_at, created_by, neighborhood, form_version, fields";
+
+/// A page's query (of `columns`), newest first, without its LIMIT: the records `selection` picks
+/// within `scope`, after `after`, and down to `until` (a search's last record read).
+fn page_sql(
+    dialect: Dialect,
+    columns: &str,
+    selection: &Selection,
+    scope: Option<&Scope>,
+    after: Option<&ListCursor>,
+    until: Option<&ListCursor>,
+) -> (String, Vec<Value>) {
+    let mut args = Vec::new();
+    let mut sql = format!(
+        "SELECT {columns} FROM records WHERE TRUE{}",
+        ordered_conditions(selection, dialect, scope, &mut args)
+    );
+    for (bound, op) in [(after, "<"), (until, ">=")] {
+        if let Some((at, id)) = bound {
+            args.push((*at).into());
+            args.push(id.into());
+            sql.push_str(&format!(
+                " AND (created_at, id) {op} (?{}, ?{})",
+                args.len() - 1,
+                args.len()
+            ));
+        }
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC");
+    (sql, args)
+}
