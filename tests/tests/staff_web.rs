@@ -174,11 +174,20 @@ async fn first_day(db: Database) {
     let household = wanda
         .create_household("Familia Rivera".into(), "12 Elm St".into())
         .unwrap();
-    let synced = wanda.sync(Arc::new(Quiet), CancelToken::new()).await.unwrap();
+    let synced = wanda
+        .sync(Arc::new(Quiet), CancelToken::new())
+        .await
+        .unwrap();
     assert_eq!(synced.pushed, 1);
 
     // Other phones: a worker's surveys in two neighborhoods, a parent's check-ins.
-    create_user(&base, "ana", "outreach_worker", json!({"partnership": "p1"})).await;
+    create_user(
+        &base,
+        "ana",
+        "outreach_worker",
+        json!({"partnership": "p1"}),
+    )
+    .await;
     let ana_token = device_token(&base, "ana", "ana's phone").await;
     let ana_id = server.column::<String>("SELECT id FROM users WHERE username = 'ana'")[0].clone();
     let phone = device(dir.path(), "ana");
@@ -190,7 +199,13 @@ async fn first_day(db: Database) {
     let family = Scope::partnership("p1")
         .with_neighborhood("east")
         .with_family(&household);
-    create_user(&base, "pia", "parent", serde_json::to_value(&family).unwrap()).await;
+    create_user(
+        &base,
+        "pia",
+        "parent",
+        serde_json::to_value(&family).unwrap(),
+    )
+    .await;
     let pia_token = device_token(&base, "pia", "pia's phone").await;
     let pia_id = server.column::<String>("SELECT id FROM users WHERE username = 'pia'")[0].clone();
     let pia_phone = device(dir.path(), "pia");
@@ -251,7 +266,12 @@ async fn first_day(db: Database) {
     let sheet = book.sheet_names()[0].clone();
     let range = book.worksheet_range(&sheet).unwrap();
     let mut lines = range.rows();
-    let header: Vec<String> = lines.next().unwrap().iter().map(|d| d.to_string()).collect();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
     let col = |name: &str| {
         header
             .iter()
@@ -272,9 +292,14 @@ async fn first_day(db: Database) {
 
     // 8. Pat writes a case note whose follow-up is due today, on a phone.
     let pat = DeviceStore::open(dir.path().join("pat.db").display().to_string()).unwrap();
-    pat.sign_in(base.clone(), "pat".into(), password.into(), "Pat's phone".into())
-        .await
-        .unwrap();
+    pat.sign_in(
+        base.clone(),
+        "pat".into(),
+        password.into(),
+        "Pat's phone".into(),
+    )
+    .await
+    .unwrap();
     let today = chrono::Utc::now().date_naive().to_string();
     let note = pat
         .start_response("case_note".into(), None, "en".into())
@@ -285,8 +310,13 @@ async fn first_day(db: Database) {
         ("contact_type", "phone"),
         ("followup_date", today.as_str()),
     ] {
-        pat.set_answer(note.id.clone(), path.into(), text_answer(value), "en".into())
-            .unwrap();
+        pat.set_answer(
+            note.id.clone(),
+            path.into(),
+            text_answer(value),
+            "en".into(),
+        )
+        .unwrap();
     }
     let done = pat.finalize_response(note.id.clone(), "en".into()).unwrap();
     assert!(done.finalized, "{:?}", done.questions);

@@ -139,10 +139,16 @@ fn survey(i: usize) -> Answers {
 /// A parent's weekly check-in; one in ten asks for a call back.
 fn checkin(i: usize) -> Answers {
     let mut a = Answers::new();
-    a.set("week_of", format!("2026-{:02}-{:02}", 1 + i % 11, 1 + i % 28))
-        .set("read_days", (i % 8) as i64)
-        .set("sing_rhyme_days", ((i / 3) % 8) as i64)
-        .set("want_callback", if i % 10 == 0 { "yes" } else { "no" });
+    a.set(
+        "week_of",
+        format!("2026-{:02}-{:02}", 1 + i % 11, 1 + i % 28),
+    )
+    .set("read_days", (i % 8) as i64)
+    .set("sing_rhyme_days", ((i / 3) % 8) as i64)
+    .set(
+        "want_callback",
+        if i.is_multiple_of(10) { "yes" } else { "no" },
+    );
     a
 }
 
@@ -154,9 +160,13 @@ fn case_note(i: usize) -> Answers {
         .set("contact_type", "phone")
         .set(
             "referral_status",
-            if i % 7 == 0 { "made" } else { "connected" },
+            if i.is_multiple_of(7) {
+                "made"
+            } else {
+                "connected"
+            },
         );
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         a.set("followup_date", format!("2026-12-{:02}", 1 + i % 28));
     }
     a
@@ -191,11 +201,21 @@ fn fill(storage: &Storage, worker: &server::auth::Caller, responses: usize, hous
 }
 
 /// Check-ins and case notes, pushed by staff (outreach workers write neither).
-fn fill_staff_records(storage: &Storage, staff: &server::auth::Caller, checkins: usize, notes: usize) {
+fn fill_staff_records(
+    storage: &Storage,
+    staff: &server::auth::Caller,
+    checkins: usize,
+    notes: usize,
+) {
     push_all(storage, staff, checkins + notes, |i| {
         if i < checkins {
             (
-                meta(&staff.user_id, RecordKind::Checkin, i, Some("literacy_checkin")),
+                meta(
+                    &staff.user_id,
+                    RecordKind::Checkin,
+                    i,
+                    Some("literacy_checkin"),
+                ),
                 checkin(i),
             )
         } else {
@@ -379,6 +399,29 @@ async fn main() {
         .first()
         .map(|r| r.id.clone())
         .expect("a conflicted record");
+    // A survey halfway down the table, and a household, for their pages.
+    let (survey_at, survey_id): (i64, String) = db
+        .query_row(
+            "SELECT created_at, id FROM records WHERE form_id = 'household_survey'
+             ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ?1",
+            [(args.responses / 2) as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("a middle survey");
+    let household_id: String = db
+        .query_row(
+            "SELECT id FROM records WHERE kind = 'household' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a household");
+    let staff_id: String = db
+        .query_row(
+            "SELECT id FROM users WHERE username = 'bench-staff'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the staff user");
     let pages = [
         "/dashboard".to_string(),
         "/indicators/G13".into(),
@@ -394,6 +437,24 @@ async fn main() {
         "/users".into(),
         "/devices".into(),
         "/indicators/G13/targets".into(),
+        // The partnership run from the browser (issue 22).
+        "/responses".into(),
+        "/responses/household_survey".into(),
+        format!("/responses/household_survey?after={survey_at}:{survey_id}"),
+        "/responses/household_survey?neighborhood=north&status=final".into(),
+        "/responses/household_survey?since=2026-01-01&until=2026-12-31".into(),
+        "/responses/household_survey?q=vi".into(),
+        format!("/responses/household_survey/{survey_id}"),
+        "/responses/literacy_checkin".into(),
+        "/responses/case_note".into(),
+        "/households".into(),
+        format!("/households/{household_id}"),
+        "/follow-ups".into(),
+        "/follow-ups?assigned=nobody&since=2026-06-01".into(),
+        "/exports".into(),
+        "/lists".into(),
+        "/audit".into(),
+        format!("/users/{staff_id}"),
     ];
     println!(
         "{records} records ({} survey responses); first dashboard after opening: {:.0} ms",
@@ -416,5 +477,19 @@ async fn main() {
             ms(times[times.len() / 2]),
             ms(*times.last().expect("runs"))
         );
+    }
+    // Exports are files, not pages: the time to the last byte, once each.
+    println!();
+    println!("| export | seconds | bytes |");
+    println!("|---|---|---|");
+    for export in [
+        "/exports/literacy_checkin.csv",
+        "/exports/literacy_checkin.xlsx",
+        "/exports/case_note.xlsx",
+        "/exports/household_survey.csv",
+        "/exports/household_survey.xlsx",
+    ] {
+        let (t, b) = time(&app, &cookie, export).await;
+        println!("| `{export}` | {:.2} | {b} |", t.as_secs_f64());
     }
 }

@@ -48,21 +48,23 @@ use sync_core::Scope;
 use thiserror::Error;
 
 use crate::auth::Caller;
-pub use accounts::{check_password, normalize_code, DeviceSummary, Enrollment, UserSummary, ENROLLMENT_TTL};
-pub use audit::{Act, AuditEntry, AUDIT_PAGE};
+pub use accounts::{
+    check_password, normalize_code, DeviceSummary, Enrollment, UserSummary, ENROLLMENT_TTL,
+};
 pub use attachments::{AttachmentError, NewAttachment, Swept, UploadState};
+pub use audit::{Act, AuditEntry, AUDIT_PAGE};
 pub use browse::{ChangeOrigin, ListCursor, ListedRecord, RecordFilter, RecordList, SEARCH_SCAN};
 pub use feed_watch::FeedMark;
-pub use lists::{valid_code, ListEntry, ListKind};
-pub use people::{Account, PasswordReset, LANGUAGES, RESET_TTL};
 pub use form_versions::{
     FormFile, FormFileInfo, FormFileKind, FormListing, PublishError, Published, FORMS_PER_ANSWER,
 };
 pub use households::{HouseholdLinks, LinkedRecord, HOUSEHOLD_RECORDS};
+pub use lists::{valid_code, ListEntry, ListKind};
+pub use people::{Account, PasswordReset, LANGUAGES, RESET_TTL};
 pub use purge::PurgeReport;
+pub use records::RecordRow;
 pub use responses::{FormCounts, ResponseChoices, ResponsePage, ResponseRow};
 pub use selection::{Selection, QUERY_KEYS};
-pub use records::RecordRow;
 pub use survey_cache::{SurveyFacts, SURVEY_FORM};
 pub use targets::{Targets, DEFAULT_MIN_CELL};
 

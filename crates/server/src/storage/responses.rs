@@ -4,9 +4,9 @@
 //!
 //! A page is `WHERE form_id = ? AND (created_at, id) < cursor ORDER BY created_at
 //! DESC, id DESC LIMIT n` over `records_by_form (form_id, created_at, id)`, so page
-//! 2,000 costs what page 1 does. Every other column the selection compares is
-//! written `+column` on SQLite (as in `browse`), so that the planner walks that
-//! ordered index instead of the scope or kind index followed by a sort of every row.
+//! 2,000 costs what page 1 does. The rest of the selection is one term behind SQLite's
+//! unary `+` (as in `exports`), so that the planner walks that ordered index instead
+//! of the scope or kind index followed by a sort of every row.
 
 use sync_core::Scope;
 
@@ -61,29 +61,24 @@ pub struct ResponseChoices {
     pub workers: Vec<(String, String)>,
 }
 
-/// The selection's conditions with every column but `form_id` and `created_at`
-/// written `+column` on SQLite (see the module docs).
+/// The page's conditions: `form_id` plainly, so the planner walks
+/// `records_by_form`, and the rest of the selection as one term behind the dialect's
+/// hint (SQLite's unary `+`, as in `exports`), checked on the rows that index yields
+/// instead of leading the planner to the scope or kind index and a sort of every row.
 fn ordered_conditions(
     selection: &Selection,
     dialect: Dialect,
     scope: Option<&Scope>,
     args: &mut Vec<Value>,
 ) -> String {
-    let mut sql = selection.conditions(dialect, scope, args);
-    let hint = dialect.walk_ordered_index();
-    if !hint.is_empty() {
-        for column in [
-            "kind",
-            "partnership",
-            "organization",
-            "neighborhood",
-            "family",
-            "program",
-            "created_by",
-        ] {
-            sql = sql.replace(&format!(" AND {column} "), &format!(" AND {hint}{column} "));
-        }
+    let mut sql = String::new();
+    if let Some(form) = &selection.form_id {
+        args.push(form.into());
+        sql.push_str(&format!(" AND form_id = ?{}", args.len()));
     }
+    let rest = selection.conditions(dialect, scope, args);
+    let hint = dialect.walk_ordered_index();
+    sql.push_str(&format!(" AND {hint}(TRUE{rest})"));
     sql
 }
 

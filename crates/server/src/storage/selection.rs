@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use sync_core::Scope;
 
 use super::dialect::Dialect;
-use super::sql::Value;
+use super::sql::{scope_args, scope_filter, Value};
 
 /// What to select. Built from a page's query string by [`Selection::from_query`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -145,33 +145,13 @@ impl Selection {
     }
 }
 
-/// `AND ...` conditions that keep only records within `scope` (`None`: no limit):
-/// the same rule as [`crate::auth::Caller::may_see`], in SQL. A confidential
-/// program's records are only for that program's staff; a scope without a program
-/// sees only records without one.
+/// `AND ...` conditions that keep only records within `scope` (`None`: no limit), with
+/// their arguments appended to `args`: the scope filter every query shares
+/// ([`super::sql::scope_filter`], the same rule as [`crate::auth::Caller::may_see`]).
 pub(crate) fn scope_conditions(scope: Option<&Scope>, args: &mut Vec<Value>) -> String {
-    let Some(s) = scope else {
-        return String::new();
-    };
-    let mut sql = String::new();
-    args.push((&s.partnership).into());
-    sql.push_str(&format!(" AND partnership = ?{}", args.len()));
-    for (column, value) in [
-        ("organization", &s.organization),
-        ("neighborhood", &s.neighborhood),
-        ("family", &s.family),
-    ] {
-        if let Some(v) = value {
-            args.push(v.into());
-            sql.push_str(&format!(" AND {column} = ?{}", args.len()));
-        }
-    }
-    args.push(s.program.as_deref().into());
-    sql.push_str(&format!(
-        " AND program IS NOT DISTINCT FROM CAST(?{} AS TEXT)",
-        args.len()
-    ));
-    sql
+    let first = args.len() + 1;
+    args.extend(scope_args(scope));
+    scope_filter("", first)
 }
 
 /// `text` with LIKE's wildcards (and the escape character) escaped by `\`.
@@ -231,9 +211,9 @@ mod tests {
         let sql = s.conditions(Dialect::Sqlite, Some(&scope), &mut args);
         assert!(sql.starts_with(" AND kind = ?2"), "{sql}");
         assert!(sql.contains("LIKE ?3") && sql.contains("LIKE ?4"), "{sql}");
-        assert!(sql.contains("partnership = ?5") && sql.contains("neighborhood = ?6"));
-        assert!(sql.contains("CAST(?7 AS TEXT)"), "{sql}");
-        assert_eq!(args.len(), 7);
+        assert!(sql.contains("partnership = ?5") && sql.contains("neighborhood = ?7"));
+        assert!(sql.contains("CAST(?9 AS TEXT)"), "{sql}");
+        assert_eq!(args.len(), 9);
         assert_eq!(args[2], Value::from("%50\\%%".to_string()));
     }
 }

@@ -1,21 +1,4 @@
-//! Escaping for the pages still built as strings (the rest use [`super::layout`]'s
-//! templates, which escape by themselves), and URL encoding.
-
-/// Text made safe to place in HTML, in element content or a quoted attribute.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+//! URL encoding for links the pages build (the templates escape HTML themselves).
 
 /// Text made safe to place in a URL's path segment or query value: every byte but
 /// the unreserved characters (`A-Z a-z 0-9 - _ . ~`) percent-encoded.
@@ -28,17 +11,4 @@ pub fn url_encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markup_in_values_is_escaped() {
-        assert_eq!(
-            escape("<script>alert('x')</script> & \"q\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
-        );
-    }
 }

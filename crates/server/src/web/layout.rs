@@ -203,14 +203,20 @@ mod tests {
                 Filter::Choice(
                     "status",
                     "Status",
-                    vec![("".into(), "Any".into()), ("complete".into(), "Complete".into())],
+                    vec![
+                        ("".into(), "Any".into()),
+                        ("complete".into(), "Complete".into()),
+                    ],
                     "complete",
                 ),
             ],
         )
         .into_string();
         assert!(bar.contains("value=\"o'neil\"") || bar.contains("value=\"o&#39;neil\""));
-        assert!(bar.contains("<option value=\"complete\" selected>"), "{bar}");
+        assert!(
+            bar.contains("<option value=\"complete\" selected>"),
+            "{bar}"
+        );
         let table = data_table(
             None,
             &["A", "B"],

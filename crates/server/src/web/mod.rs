@@ -113,7 +113,10 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}", get(users::page).post(users::edit))
         .route("/users/{id}/active", post(users::set_active))
         .route("/users/{id}/reset", post(users::reset))
-        .route("/reset/{code}", get(password_reset::show).post(password_reset::set))
+        .route(
+            "/reset/{code}",
+            get(password_reset::show).post(password_reset::set),
+        )
         .route("/lists", get(lists::page).post(lists::add))
         .route("/lists/{kind}/{code}", post(lists::edit))
         .route("/audit", get(audit::page))
@@ -200,11 +203,11 @@ impl FromRequestParts<AppState> for Staff {
                     log.set(&caller.user_id, &caller.device_id);
                 }
                 Ok(Staff {
-                csrf: csrf_for(&token),
-                caller,
-                token,
-                address,
-            })
+                    csrf: csrf_for(&token),
+                    caller,
+                    token,
+                    address,
+                })
             }
             Ok(Ok(_)) => Err(to_sign_in()),
             _ => Err(session::error_page(
