@@ -14,7 +14,7 @@
 //!    member's phone) is on the worklist, leaves it when marked done, and the phone
 //!    pulls the change.
 //!
-//! A screenshot follows every step, in `target/tmp/first-day*/`; the README's
+//! A screenshot follows every step, in `target/first-day*/`; the README's
 //! walk-through shows them.
 
 use std::collections::BTreeMap;
@@ -94,10 +94,10 @@ async fn first_day(db: Database) {
     goto(&c, &format!("{base}/sign-in")).await;
     type_into(&c, "input[name=username]", "admin").await;
     type_into(&c, "input[name=password]", ADMIN_PASSWORD).await;
-    shots.take(&c, "01-sign-in").await;
+    shots.take(&c, "sign-in").await;
     click(&c, "main button[type=submit]").await;
     find(&c, "table#indicators").await;
-    shots.take(&c, "02-dashboard").await;
+    shots.take(&c, "dashboard").await;
 
     // 2. The east neighborhood joins the managed lists.
     goto(&c, &format!("{base}/lists")).await;
@@ -108,7 +108,7 @@ async fn first_day(db: Database) {
     )
     .await;
     text_when(&c, "table#list-neighborhood", |t| t.contains("East Side")).await;
-    shots.take(&c, "03-lists").await;
+    shots.take(&c, "lists").await;
 
     // 3. An outreach worker, in the east, working in Spanish; an enrollment link.
     goto(&c, &format!("{base}/users")).await;
@@ -123,7 +123,7 @@ async fn first_day(db: Database) {
         ],
     )
     .await;
-    shots.take(&c, "04-worker-created").await;
+    shots.take(&c, "worker-created").await;
     let worker_id = find(&c, "#created-user")
         .await
         .attr("data-user-id")
@@ -133,7 +133,7 @@ async fn first_day(db: Database) {
     click(&c, "#make-enrollment-submit").await;
     let link = text(&c, "#enrollment-link").await;
     assert!(link.contains("/app/#enroll="), "{link}");
-    shots.take(&c, "05-enrollment-link").await;
+    shots.take(&c, "enrollment-link").await;
 
     // 4. A partner staff member, who sets a password through a one-time link.
     goto(&c, &format!("{base}/users")).await;
@@ -150,7 +150,7 @@ async fn first_day(db: Database) {
     .await;
     let reset = text(&c, "#reset-link").await;
     assert!(reset.contains("/reset/"), "{reset}");
-    shots.take(&c, "06-staff-created").await;
+    shots.take(&c, "staff-created").await;
     goto(&c, &reset).await;
     let password = "pat-chooses-a-long-password";
     submit(
@@ -160,7 +160,7 @@ async fn first_day(db: Database) {
     )
     .await;
     find(&c, "#reset-done").await;
-    shots.take(&c, "07-password-set").await;
+    shots.take(&c, "password-set").await;
 
     // 5. Wanda's phone enrolls with the link and syncs the household it records.
     let wanda = DeviceStore::open(dir.path().join("wanda.db").display().to_string()).unwrap();
@@ -174,11 +174,33 @@ async fn first_day(db: Database) {
     let household = wanda
         .create_household("Familia Rivera".into(), "12 Elm St".into())
         .unwrap();
+    // Her first survey, in Spanish: the family has no child, so it ends there.
+    let first = wanda
+        .start_response(
+            "household_survey".into(),
+            Some(household.clone()),
+            "es".into(),
+        )
+        .unwrap();
+    for (path, value) in [("consent", "yes"), ("has_child", "no")] {
+        wanda
+            .set_answer(
+                first.id.clone(),
+                path.into(),
+                text_answer(value),
+                "es".into(),
+            )
+            .unwrap();
+    }
+    let finished = wanda
+        .finalize_response(first.id.clone(), "es".into())
+        .unwrap();
+    assert!(finished.finalized, "{:?}", finished.questions);
     let synced = wanda
         .sync(Arc::new(Quiet), CancelToken::new())
         .await
         .unwrap();
-    assert_eq!(synced.pushed, 1);
+    assert_eq!(synced.pushed, 2, "the household and the survey");
 
     // Other phones: a worker's surveys in two neighborhoods, a parent's check-ins.
     create_user(
@@ -193,7 +215,8 @@ async fn first_day(db: Database) {
     let phone = device(dir.path(), "ana");
     let east = Scope::partnership("p1").with_neighborhood("east");
     let west = Scope::partnership("p1").with_neighborhood("west");
-    let in_east = create_responses(&phone, 0..6, &east, &ana_id);
+    let mut in_east = create_responses(&phone, 0..6, &east, &ana_id);
+    in_east.push(first.id.parse().unwrap());
     let in_west = create_responses(&phone, 6..9, &west, &ana_id);
     sync(&phone, &base, &ana_token).await.unwrap();
     let family = Scope::partnership("p1")
@@ -247,15 +270,18 @@ async fn first_day(db: Database) {
         assert!(in_east.iter().any(|r| r.to_string() == id), "{id}");
         assert!(!in_west.iter().any(|r| r.to_string() == id), "{id}");
     }
-    shots.take(&c, "08-responses").await;
-    click(&c, &format!("tr[data-record=\"{}\"] a", in_east[0])).await;
-    let language = text(&c, "[data-field=\"interview_language\"]").await;
-    assert!(!language.is_empty());
-    shots.take(&c, "09-response").await;
+    shots.take(&c, "responses").await;
+    click(&c, &format!("tr[data-record=\"{}\"] a", first.id)).await;
+    let consent = text(&c, "[data-field=\"consent\"]").await;
+    assert!(
+        consent.contains("Yes") || consent.contains("yes"),
+        "{consent}"
+    );
+    shots.take(&c, "response").await;
 
     // 7. The check-ins as a workbook: clicked, saved, read back with calamine.
     goto(&c, &format!("{base}/exports")).await;
-    shots.take(&c, "10-exports").await;
+    shots.take(&c, "exports").await;
     click(&c, "a#xlsx-literacy_checkin").await;
     let file = downloads.join("literacy_checkin.xlsx");
     wait_until("the check-ins workbook", || {
@@ -329,7 +355,7 @@ async fn first_day(db: Database) {
     goto(&c, &format!("{base}/follow-ups")).await;
     let row = format!("tr[data-followup=\"{}:followup\"]", note.id);
     find(&c, &row).await;
-    shots.take(&c, "11-follow-ups").await;
+    shots.take(&c, "follow-ups").await;
     click(&c, &format!("{row} form.done button[type=submit]")).await;
     // The post answers with the worklist again, without the row.
     let started = std::time::Instant::now();
@@ -341,7 +367,7 @@ async fn first_day(db: Database) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     find(&c, "main h1").await;
-    shots.take(&c, "12-follow-up-done").await;
+    shots.take(&c, "follow-up-done").await;
     pat.sync(Arc::new(Quiet), CancelToken::new()).await.unwrap();
     let history = pat.history(note.id.clone()).unwrap();
     assert!(

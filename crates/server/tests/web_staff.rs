@@ -421,7 +421,7 @@ async fn enrollment_codes_work_once_and_revoked_devices_stop(s: TestServer) {
         "</tr>",
     );
     assert!(
-        row.contains("ana&#39;s phone") && row.contains("active"),
+        row.contains("ana's phone") && row.contains("active"),
         "{row}"
     );
     let page = post_form(
