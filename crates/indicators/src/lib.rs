@@ -11,7 +11,9 @@
 //! - [`table`]: estimates and disaggregated tables, with suppression;
 //! - [`facts`]: each child digested once (universe and numerator bits, categories),
 //!   for a server that keeps every stored response's children in memory;
-//! - [`aggregate`]: the administrative indicators, from uploaded CSV rows.
+//! - [`aggregate`]: the administrative indicators, from uploaded CSV rows;
+//! - [`trend`]: turn the curve: each indicator's yearly series, suppressed, with its
+//!   forecast, trend verdicts and the dashboard's count of indicators trending right.
 //!
 //! Values are unweighted shares with their n beside them; weighting to census counts
 //! is a later step.
@@ -22,6 +24,7 @@ pub mod definition;
 pub mod dimension;
 pub mod facts;
 pub mod table;
+pub mod trend;
 
 pub use aggregate::{parse_csv, AdminIndicator, AggregateRow, CsvError, ADMIN_INDICATORS};
 pub use child::{children, ChildRow};
@@ -30,4 +33,8 @@ pub use dimension::Dimension;
 pub use facts::{facts_estimate, facts_overall, facts_table, survey_index, ChildFacts, Digester};
 pub use table::{
     estimate, overall, shown, suppress, table, tabulate, Cell, Estimate, Hidden, Shown, Table,
+};
+pub use trend::{
+    curve, disaggregated_curves, forecast, summarize, verdict, verdicts, Curve, Direction,
+    Forecast, ForecastOptions, Series, Summary, Targets, Trend, VerdictOptions, YearVerdict,
 };
