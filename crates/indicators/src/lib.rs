@@ -12,8 +12,14 @@
 //! - [`facts`]: each child digested once (universe and numerator bits, categories),
 //!   for a server that keeps every stored response's children in memory;
 //! - [`aggregate`]: the administrative indicators, from uploaded CSV rows;
+//! - [`performance`]: partner programs' performance measures (how much, how well, is
+//!   anyone better off), by period, with the same suppression;
 //! - [`trend`]: turn the curve: each indicator's yearly series, suppressed, with its
 //!   forecast, trend verdicts and the dashboard's count of indicators trending right.
+//!
+//! The types of [`trend`] and [`performance`] are used by their module path
+//! (`indicators::trend::Series`), as their names (`Targets`, `Record`, `Date`) are
+//! common ones.
 //!
 //! Values are unweighted shares with their n beside them; weighting to census counts
 //! is a later step.
@@ -23,6 +29,7 @@ pub mod child;
 pub mod definition;
 pub mod dimension;
 pub mod facts;
+pub mod performance;
 pub mod table;
 pub mod trend;
 
@@ -33,8 +40,4 @@ pub use dimension::Dimension;
 pub use facts::{facts_estimate, facts_overall, facts_table, survey_index, ChildFacts, Digester};
 pub use table::{
     estimate, overall, shown, suppress, table, tabulate, Cell, Estimate, Hidden, Shown, Table,
-};
-pub use trend::{
-    curve, disaggregated_curves, forecast, summarize, verdict, verdicts, Curve, Direction,
-    Forecast, ForecastOptions, Series, Summary, Targets, Trend, VerdictOptions, YearVerdict,
 };

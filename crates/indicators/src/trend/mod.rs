@@ -172,13 +172,15 @@ pub struct Targets {
 impl Targets {
     /// The target that holds for `year`: that year's own; else the latest one set for
     /// an earlier year (it still stands); else the first one set for a later year (the
-    /// one being worked toward). None when no target is set.
+    /// one being worked toward). None when no target is set. A target that is not a
+    /// finite number is skipped, as if unset.
     pub fn for_year(&self, year: i32) -> Option<(i32, f64)> {
+        let finite = |(y, v): (&i32, &f64)| v.is_finite().then_some((*y, *v));
         self.by_year
             .range(..=year)
-            .next_back()
-            .or_else(|| self.by_year.range(year..).next())
-            .map(|(y, v)| (*y, *v))
+            .rev()
+            .find_map(finite)
+            .or_else(|| self.by_year.range(year..).find_map(finite))
     }
 }
 

@@ -573,6 +573,11 @@ fn targets_hold_from_their_year_and_before_the_first() {
     assert_eq!(t.for_year(2024), Some((2023, 50.0)));
     assert_eq!(t.for_year(2030), Some((2025, 55.0)));
     assert_eq!(Targets::default().for_year(2020), None);
+    let odd = Targets {
+        baseline: None,
+        by_year: BTreeMap::from([(2020, 30.0), (2022, f64::NAN)]),
+    };
+    assert_eq!(odd.for_year(2023), Some((2020, 30.0)));
     assert_eq!(t_quantile_80(0), None);
     assert_eq!(t_quantile_80(1), Some(3.078));
     assert_eq!(t_quantile_80(30), Some(1.310));
