@@ -5,11 +5,14 @@
 //! is turning the right way each year ([`verdicts`]); and the dashboard's count of
 //! indicators trending the right way ([`summarize`]).
 //!
-//! Forecasts and verdicts read a [`Curve`], never a [`Series`]: a curve is the series
+//! Series come from the digested survey children or the uploaded rows
+//! ([`survey_series`], [`admin_series`] and their `_groups` splits), or are built point
+//! by point ([`Series::new`]). Forecasts and verdicts read a [`Curve`], never a [`Series`]: a curve is the series
 //! after suppression, so a hidden point cannot reach either of them by construction.
 //! `docs/indicators.md` explains every method in words staff can check by hand.
 
 mod forecast;
+mod sources;
 mod verdict;
 
 #[cfg(test)]
@@ -23,6 +26,7 @@ pub use forecast::{
     forecast, t_quantile_80, Band, Fit, Forecast, ForecastOptions, Projected, DEFAULT_FIT_YEARS,
     MAX_YEARS_AHEAD,
 };
+pub use sources::{admin_groups, admin_series, survey_groups, survey_series};
 pub use verdict::{
     summarize, verdict, verdicts, Summary, Trend, VerdictOptions, YearCount, YearVerdict,
     DEFAULT_MAX_GAP_YEARS, DEFAULT_TOLERANCE,

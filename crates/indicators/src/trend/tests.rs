@@ -633,3 +633,52 @@ proptest::proptest! {
         }
     }
 }
+
+proptest::proptest! {
+    #[test]
+    fn disaggregated_curves_never_show_a_small_or_recomputable_group(
+        cells in proptest::collection::vec(
+            proptest::collection::vec((0u64..30, 0u64..30), 4),
+            1..5,
+        ),
+        min_cell in 1u64..15,
+    ) {
+        // Groups "g0".."g3", years 2020.. ; the total of a year is the sum of its groups.
+        let mut groups: BTreeMap<String, Vec<Point>> = BTreeMap::new();
+        let mut totals = Vec::new();
+        for (i, year_cells) in cells.iter().enumerate() {
+            let year = 2020 + i as i32;
+            let (mut n, mut d) = (0, 0);
+            for (g, (a, b)) in year_cells.iter().enumerate() {
+                let (num, den) = (*a.min(b), *a.max(b));
+                groups.entry(format!("g{g}")).or_default().push(Point::rate(year, num, den, Source::Survey));
+                n += num;
+                d += den;
+            }
+            totals.push(Point::rate(year, n, d, Source::Survey));
+        }
+        let total = Series::new(Scale::Percent, totals).unwrap();
+        let groups: BTreeMap<String, Series> = groups
+            .into_iter()
+            .map(|(g, p)| (g, Series::new(Scale::Percent, p).unwrap()))
+            .collect();
+        let (overall, curves) = disaggregated_curves(&total, &groups, min_cell);
+        for (i, year_cells) in cells.iter().enumerate() {
+            let year = 2020 + i as i32;
+            let mut hidden = 0;
+            for (g, (a, b)) in year_cells.iter().enumerate() {
+                let p = curves[&format!("g{g}")].at(year).unwrap();
+                let den = *a.max(b);
+                if p.status == Status::Shown {
+                    proptest::prop_assert!(den >= min_cell);
+                }
+                if matches!(p.status, Status::Suppressed(_)) {
+                    hidden += 1;
+                }
+            }
+            if overall.at(year).unwrap().status == Status::Shown {
+                proptest::prop_assert!(hidden != 1, "one hidden group beside a shown total");
+            }
+        }
+    }
+}
