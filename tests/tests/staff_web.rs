@@ -23,13 +23,14 @@ use std::sync::Arc;
 use calamine::{Data, Reader, Xlsx};
 use fantoccini::Client;
 use scenarios::chromium::{
-    all, click, find, goto, select, text, text_when, type_into, wait_until, BrowserOptions,
-    Chromedriver, Screenshots,
+    all, click, find, goto, select, text, type_into, wait_until, BrowserOptions, Chromedriver,
+    Screenshots,
 };
 use scenarios::device::{create_responses, device, sync};
 use scenarios::server::{create_user, device_token, Database, ADMIN_PASSWORD};
 use serde_json::json;
-use sync_core::app::{AnswerValue, CancelToken, DeviceStore, ProgressObserver, SyncProgress};
+use sync_core::app::{AnswerValue, CancelToken, DeviceStore, ProgressObserver};
+use sync_core::sync::SyncProgress;
 use sync_core::{Answers, Commit, FormRef, RecordKind, Scope};
 
 struct Quiet;
@@ -107,7 +108,17 @@ async fn first_day(db: Database) {
         &[("code", "east"), ("label", "East Side")],
     )
     .await;
-    text_when(&c, "table#list-neighborhood", |t| t.contains("East Side")).await;
+    // The label is an input, to relabel in place.
+    let label = find(
+        &c,
+        "table#list-neighborhood tr[data-entry=\"east\"] input[name=label]",
+    )
+    .await
+    .prop("value")
+    .await
+    .unwrap()
+    .unwrap_or_default();
+    assert_eq!(label, "East Side");
     shots.take(&c, "lists").await;
 
     // 3. An outreach worker, in the east, working in Spanish; an enrollment link.
@@ -117,6 +128,7 @@ async fn first_day(db: Database) {
         "form#create-user",
         &[
             ("username", "wanda"),
+            ("partnership", "p1"),
             ("role", "outreach_worker"),
             ("neighborhood", "east"),
             ("language", "es"),
@@ -142,6 +154,7 @@ async fn first_day(db: Database) {
         "form#create-user",
         &[
             ("username", "pat"),
+            ("partnership", "p1"),
             ("role", "partner_staff"),
             ("neighborhood", "east"),
             ("language", "en"),
@@ -196,11 +209,19 @@ async fn first_day(db: Database) {
         .finalize_response(first.id.clone(), "es".into())
         .unwrap();
     assert!(finished.finalized, "{:?}", finished.questions);
-    let synced = wanda
+    wanda
         .sync(Arc::new(Quiet), CancelToken::new())
         .await
         .unwrap();
-    assert_eq!(synced.pushed, 2, "the household and the survey");
+    assert_eq!(wanda.pending_changes().unwrap(), 0, "everything pushed");
+    let on_server: Vec<String> = server.column(&format!(
+        "SELECT kind FROM records WHERE created_by = '{worker_id}' ORDER BY kind"
+    ));
+    assert_eq!(
+        on_server,
+        ["household", "response"],
+        "the household and the survey"
+    );
 
     // Other phones: a worker's surveys in two neighborhoods, a parent's check-ins.
     create_user(
@@ -326,13 +347,15 @@ async fn first_day(db: Database) {
     )
     .await
     .unwrap();
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = chrono::Utc::now().date_naive();
+    let yesterday = (today - chrono::Days::new(1)).to_string();
+    let today = today.to_string();
     let note = pat
         .start_response("case_note".into(), None, "en".into())
         .unwrap();
     for (path, value) in [
         ("participant", "Rosa Rivera"),
-        ("contact_date", today.as_str()),
+        ("contact_date", yesterday.as_str()),
         ("contact_type", "phone"),
         ("followup_date", today.as_str()),
     ] {
@@ -356,7 +379,7 @@ async fn first_day(db: Database) {
     let row = format!("tr[data-followup=\"{}:followup\"]", note.id);
     find(&c, &row).await;
     shots.take(&c, "follow-ups").await;
-    click(&c, &format!("{row} form.done button[type=submit]")).await;
+    click(&c, &format!("{row} form[action$=\"/done\"] button[type=submit]")).await;
     // The post answers with the worklist again, without the row.
     let started = std::time::Instant::now();
     while !all(&c, &row).await.is_empty() {

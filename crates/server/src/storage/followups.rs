@@ -420,12 +420,9 @@ impl Storage {
                 kind.escape_debug()
             )));
         };
-        let Some(row) = self.record(id)? else {
+        let Some(row) = self.record_seen_by(caller, id)? else {
             return Ok(None);
         };
-        if !caller.may_see(&row.scope) {
-            return Ok(None);
-        }
         if row.kind != record_kind {
             return Err(StorageError::Invalid(format!(
                 "a {} has no {kind} follow-up",

@@ -75,6 +75,16 @@ impl Storage {
         })
     }
 
+    /// Record `id`'s row when `caller` may see it: `None` both when it does not exist
+    /// and when it is out of scope, so that a denied read reveals nothing.
+    pub fn record_seen_by(
+        &self,
+        caller: &crate::auth::Caller,
+        id: Uuid,
+    ) -> Result<Option<RecordRow>, StorageError> {
+        Ok(self.record(id)?.filter(|row| caller.may_see(&row.scope)))
+    }
+
     /// A record's document as the server holds it (snapshot plus later changes).
     pub fn record_doc(&self, id: Uuid) -> Result<Option<RecordDoc>, StorageError> {
         self.read_log(|log| push::load_doc(log, &id.to_string()))

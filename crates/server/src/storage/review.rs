@@ -29,10 +29,7 @@ impl Storage {
         let field: FieldPath = path
             .parse()
             .map_err(|e| StorageError::Invalid(format!("`{path}` is not a field path: {e}")))?;
-        let Some(row) = self.record(id)? else {
-            return Ok(None);
-        };
-        if !caller.may_see(&row.scope) {
+        if self.record_seen_by(caller, id)?.is_none() {
             return Ok(None);
         }
         let Some(mut doc) = self.record_doc(id)? else {

@@ -41,13 +41,7 @@ impl Selection {
     /// The filters in a query string (the kind and form come from the path). Empty
     /// values mean "any"; a date that is not `YYYY-MM-DD` is an error that says so.
     pub fn from_query(query: &HashMap<String, String>) -> Result<Selection, String> {
-        let text = |key: &str| {
-            query
-                .get(key)
-                .map(|v| v.trim())
-                .filter(|v| !v.is_empty())
-                .map(|v| v.chars().take(200).collect::<String>())
-        };
+        let text = |key: &str| query_value(query, key);
         let date = |key: &str| -> Result<Option<NaiveDate>, String> {
             text(key)
                 .map(|v| {
@@ -143,6 +137,16 @@ impl Selection {
         sql.push_str(&scope_conditions(scope, args));
         sql
     }
+}
+
+/// A query parameter's value, trimmed and at most 200 characters; `None` when absent
+/// or empty (every list reads "empty" as "any").
+pub fn query_value(query: &HashMap<String, String>, key: &str) -> Option<String> {
+    query
+        .get(key)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(|v| v.chars().take(200).collect())
 }
 
 /// `AND ...` conditions that keep only records within `scope` (`None`: no limit), with

@@ -38,12 +38,7 @@ pub async fn worklist(
     if let Err(page) = staff.require(RECORD_ROLES) {
         return page;
     }
-    let text = |key: &str| {
-        q.get(key)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-            .map(|v| v.chars().take(200).collect::<String>())
-    };
+    let text = |key: &str| crate::storage::query_value(&q, key);
     let today = state.storage.today();
     let since = match text("since") {
         None => default_since(today),

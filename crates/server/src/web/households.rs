@@ -18,17 +18,12 @@ use super::responses::when;
 use super::session::error_page;
 use super::{storage_call, url_encode, Staff, RECORD_ROLES};
 use crate::app::AppState;
-use crate::storage::{HouseholdLinks, LinkedRecord, RecordFilter, RecordList, RecordRow};
+use crate::storage::{
+    query_value, HouseholdLinks, LinkedRecord, RecordFilter, RecordList, RecordRow,
+};
 
 /// Households on one page of the list.
 const PAGE: usize = 50;
-
-fn text(q: &HashMap<String, String>, key: &str) -> Option<String> {
-    q.get(key)
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .map(|v| v.chars().take(200).collect())
-}
 
 /// An answer's text, or nothing.
 fn answer(answers: &forms::Answers, key: &str) -> String {
@@ -47,10 +42,10 @@ pub async fn list(
     let filter = RecordFilter {
         kind: Some("household".into()),
         conflicts: false,
-        neighborhood: text(&q, "neighborhood"),
-        search: text(&q, "q"),
+        neighborhood: query_value(&q, "neighborhood"),
+        search: query_value(&q, "q"),
     };
-    let after = text(&q, "after")
+    let after = query_value(&q, "after")
         .and_then(|a| {
             a.split_once(':')
                 .map(|(at, id)| (at.to_string(), id.to_string()))
@@ -143,10 +138,10 @@ pub async fn household(
     let storage = state.storage.clone();
     let caller = staff.caller.clone();
     let read = storage_call(move || {
-        let Some(row) = storage.record(uuid)? else {
+        let Some(row) = storage.record_seen_by(&caller, uuid)? else {
             return Ok(None);
         };
-        if row.kind != "household" || !caller.may_see(&row.scope) {
+        if row.kind != "household" {
             return Ok(None);
         }
         let links = storage.household_links(&row.id, caller.scope.as_ref())?;

@@ -264,7 +264,12 @@ fn table_body(
                         th scope="col" { "Worker" }
                         th scope="col" { "Neighborhood" }
                         th scope="col" { "Status" }
-                        @for c in &cols { th scope="col" { (c.label(labeler)) } }
+                        // A question's label can be a paragraph: the header shows its
+                        // start, the whole label on hover.
+                        @for c in &cols {
+                            @let label = c.label(labeler);
+                            th scope="col" title=(label) { (short_label(label)) }
+                        }
                     } }
                     tbody {
                         @for r in &page.rows {
@@ -300,13 +305,13 @@ pub async fn response(
     let storage = state.storage.clone();
     let caller = staff.caller.clone();
     let read = storage_call(move || {
-        let Some(row) = storage.record(uuid)? else {
+        let Some(row) = storage.record_seen_by(&caller, uuid)? else {
             return Ok(None);
         };
         let Some((form, version)) = row.form.clone() else {
             return Ok(None);
         };
-        if !caller.may_see(&row.scope) || form != form_id {
+        if form != form_id {
             return Ok(None);
         }
         // The version it was entered with, else the newest.
@@ -366,9 +371,31 @@ fn response_body(labeler: &Labeler<'_>, row: &RecordRow, creator: Option<&str>) 
     }
 }
 
+/// The start of a column's label, at most 40 characters, cut at a word.
+fn short_label(label: &str) -> String {
+    const MOST: usize = 40;
+    if label.chars().count() <= MOST {
+        return label.to_string();
+    }
+    let cut: String = label.chars().take(MOST).collect();
+    let at = cut
+        .rfind(' ')
+        .filter(|&i| i > MOST / 2)
+        .unwrap_or(cut.len());
+    format!("{}…", cut[..at].trim_end())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_labels_are_cut_at_a_word() {
+        assert_eq!(short_label("Status"), "Status");
+        let cut =
+            short_label("Do any children or young people from birth to 18 years old live here?");
+        assert_eq!(cut, "Do any children or young people from…");
+    }
 
     #[test]
     fn the_last_twelve_months_end_with_this_one() {

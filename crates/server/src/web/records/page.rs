@@ -128,12 +128,9 @@ pub async fn record(
     let storage = state.storage.clone();
     let caller = staff.caller.clone();
     let review = storage_call(move || {
-        let Some(row) = storage.record(uuid)? else {
+        let Some(row) = storage.record_seen_by(&caller, uuid)? else {
             return Ok(None);
         };
-        if !caller.may_see(&row.scope) {
-            return Ok(None);
-        }
         let Some(mut doc) = storage.record_doc(uuid)? else {
             return Ok(None);
         };
