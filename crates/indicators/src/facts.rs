@@ -108,7 +108,7 @@ pub fn facts_overall<'a>(
 }
 
 /// The `index`th survey indicator split by `dimension`, suppressed with `min_cell`:
-/// the same table [`crate::table`] makes from the children's answers.
+/// the same table [`crate::table()`] makes from the children's answers.
 pub fn facts_table<'a>(
     index: usize,
     children: impl IntoIterator<Item = &'a ChildFacts>,

@@ -8,7 +8,7 @@
 //! - [`definition`]: indicators as data (a universe and a numerator, each a
 //!   [`Condition`]), and the six the household survey feeds (G1, G3, G12-G15);
 //! - [`dimension`]: the disaggregations and their categories;
-//! - [`table`]: estimates and disaggregated tables, with suppression;
+//! - [`table`](mod@table): estimates and disaggregated tables, with suppression;
 //! - [`facts`]: each child digested once (universe and numerator bits, categories),
 //!   for a server that keeps every stored response's children in memory;
 //! - [`aggregate`]: the administrative indicators, from uploaded CSV rows;

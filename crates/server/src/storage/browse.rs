@@ -205,7 +205,7 @@ impl<'a> ListQuery<'a> {
             arg(&mut sql, " AND kind = ?", kind.into());
         }
         if self.filter.conflicts {
-            sql.push_str(" AND has_conflicts = TRUE");
+            sql.push_str(&format!(" AND {}", dialect.is_true("has_conflicts")));
         }
         if let Some(hood) = &self.filter.neighborhood {
             arg(

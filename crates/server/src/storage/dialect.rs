@@ -47,6 +47,17 @@ impl Dialect {
         }
     }
 
+    /// A condition that the boolean `column` is true, spelled as each database's
+    /// partial index on it is (`WHERE has_conflicts = 1` on SQLite, `WHERE
+    /// has_conflicts` on PostgreSQL): the planners use a partial index only for a
+    /// condition written like its own, and SQLite does not see `= TRUE` as `= 1`.
+    pub fn is_true(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("{column} = 1"),
+            Dialect::Postgres => column.to_string(),
+        }
+    }
+
     /// What goes before a column in a comparison so that the planner walks the
     /// ordered index instead of filtering by that column's own index: SQLite's unary
     /// `+`; PostgreSQL's planner needs no hint.

@@ -310,6 +310,9 @@ impl Storage {
             })?;
             // A visit counts when a response, check-in or case note of the household
             // was made since the day; a household made since then was just visited.
+            // Longest untouched first: the order of `records_by_kind`, so that a
+            // million households are walked in index order and the first rows
+            // found end the query, instead of all of them sorted by creation.
             let visits = section("household", "visit", &|args| {
                 args.push(since_at.into());
                 let n = args.len();
@@ -319,7 +322,7 @@ impl Storage {
                            WHERE kind IN ('response', 'checkin', 'case_note')
                              AND family IS NOT NULL AND created_at >= ?{n})"
                     ),
-                    "created_at, id".into(),
+                    "updated_at, id".into(),
                 )
             })?;
             Ok(Worklist {

@@ -132,18 +132,4 @@ impl Storage {
     }
 }
 
-impl Storage {
-    /// The neighborhoods of the households within `scope`, for the list's filter.
-    pub fn household_neighborhoods(
-        &self,
-        scope: Option<&Scope>,
-    ) -> Result<Vec<String>, StorageError> {
-        let mut args: Vec<Value> = Vec::new();
-        let scope_sql = scope_conditions(scope, &mut args);
-        let sql = format!(
-            "SELECT DISTINCT neighborhood FROM records
-             WHERE kind = 'household' AND neighborhood IS NOT NULL{scope_sql} ORDER BY neighborhood"
-        );
-        self.with_sql(|c| c.rows(&sql, &args)?.iter().map(|r| r.get(0)).collect())
-    }
-}
+impl Storage {}

@@ -63,7 +63,7 @@ pub use lists::{valid_code, ListEntry, ListKind};
 pub use people::{Account, PasswordReset, LANGUAGES, RESET_TTL};
 pub use purge::PurgeReport;
 pub use records::RecordRow;
-pub use responses::{FormCounts, ResponseChoices, ResponsePage, ResponseRow};
+pub use responses::{FilterChoices, FormCounts, ResponsePage, ResponseRow};
 pub use selection::{query_value, Selection, QUERY_KEYS};
 pub use survey_cache::{SurveyFacts, SURVEY_FORM};
 pub use targets::{Targets, DEFAULT_MIN_CELL};

@@ -12,7 +12,8 @@ use sync_core::Scope;
 
 use super::selection::scope_conditions;
 use super::sql::{Dialect, Value};
-use super::{ListCursor, Selection, Storage, StorageError};
+use super::{ListCursor, ListKind, Selection, Storage, StorageError};
+use crate::auth::{Caller, Role};
 
 /// How many records of one form a caller may see: in all, and created in each period.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,13 +52,12 @@ pub struct ResponsePage {
     pub next: Option<ListCursor>,
 }
 
-/// What the responses table's filters offer: the neighborhoods and the workers (user
-/// id, user name) of a form's records within the scope.
+/// What a list's neighborhood and worker filters offer ([`Storage::filter_choices`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ResponseChoices {
-    /// Distinct neighborhoods, sorted.
-    pub neighborhoods: Vec<String>,
-    /// Users who created records of the form, by name.
+pub struct FilterChoices {
+    /// Neighborhoods (code, label), by label; empty when the lists have none.
+    pub neighborhoods: Vec<(String, String)>,
+    /// Users who may have written records the caller sees (id, name), by name.
     pub workers: Vec<(String, String)>,
 }
 
@@ -190,46 +190,34 @@ impl Storage {
         Ok(ResponsePage { rows, next })
     }
 
-    /// The neighborhoods and workers of a form's records within `scope`, for the
-    /// responses table's filters: one pass over the form's records.
-    pub fn response_choices(
-        &self,
-        form_id: &str,
-        scope: Option<&Scope>,
-    ) -> Result<ResponseChoices, StorageError> {
-        let mut args: Vec<Value> = vec![form_id.into()];
-        let scope_sql = scope_conditions(scope, &mut args);
-        let sql = format!(
-            "SELECT DISTINCT r.neighborhood, r.created_by, u.username
-             FROM (SELECT DISTINCT neighborhood, created_by FROM records
-                   WHERE form_id = ?1{scope_sql}) r
-             LEFT JOIN users u ON u.id = r.created_by"
-        );
-        let rows = self.with_sql(|c| {
-            c.rows(&sql, &args)?
-                .iter()
-                .map(|r| {
-                    Ok((
-                        r.get::<Option<String>>(0)?,
-                        r.get::<String>(1)?,
-                        r.get::<Option<String>>(2)?,
-                    ))
-                })
-                .collect::<Result<Vec<_>, StorageError>>()
-        })?;
-        let mut choices = ResponseChoices::default();
-        for (hood, worker, name) in rows {
-            choices.neighborhoods.extend(hood);
-            let name = name.unwrap_or_else(|| worker.clone());
-            choices.workers.push((worker, name));
-        }
-        choices.neighborhoods.sort();
-        choices.neighborhoods.dedup();
-        choices
-            .workers
-            .sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
-        choices.workers.dedup();
-        Ok(choices)
+    /// The choices of a list's neighborhood and worker filters for `caller`: the
+    /// managed list's neighborhoods (only the caller's own when their scope names
+    /// one), and the users within the caller's scope who write records. Read from
+    /// the lists and the users, never from the records, so a filter costs the same
+    /// at a million records as at ten.
+    pub fn filter_choices(&self, caller: &Caller) -> Result<FilterChoices, StorageError> {
+        let own = caller.scope.as_ref().and_then(|s| s.neighborhood.clone());
+        let neighborhoods = self
+            .list_entries(ListKind::Neighborhood)?
+            .into_iter()
+            .filter(|e| own.as_ref().is_none_or(|own| *own == e.code))
+            .map(|e| (e.code, e.label))
+            .collect();
+        let mut workers: Vec<(String, String)> = self
+            .users()?
+            .into_iter()
+            .filter(|u| u.role != Role::ReportsOnly.as_str())
+            .filter(|u| match &u.scope {
+                Some(scope) => caller.may_see(scope),
+                None => caller.scope.is_none(),
+            })
+            .map(|u| (u.id, u.username))
+            .collect();
+        workers.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+        Ok(FilterChoices {
+            neighborhoods,
+            workers,
+        })
     }
 }
 

@@ -315,7 +315,8 @@ CREATE TABLE audit_log (
     address TEXT NOT NULL
 );
 CREATE INDEX audit_log_by_actor ON audit_log (actor, id);
-CREATE INDEX records_by_form ON records (form_id, created_at, id);
+CREATE INDEX records_by_form ON records (form_id, created_at, id, partnership, organization,
+    neighborhood, family, program, created_by) WHERE form_id IS NOT NULL;
 CREATE TABLE password_resets (
     code_hash  BLOB PRIMARY KEY,
     user_id    TEXT NOT NULL REFERENCES users(id),

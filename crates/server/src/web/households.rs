@@ -53,11 +53,12 @@ pub async fn list(
         .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)));
     let first_page = after.is_none();
     let storage = state.storage.clone();
-    let scope = staff.caller.scope.clone();
+    let caller = staff.caller.clone();
     let read_filter = filter.clone();
     let read = storage_call(move || {
-        let list = storage.list_records(scope.as_ref(), &read_filter, after.as_ref(), PAGE)?;
-        Ok((list, storage.household_neighborhoods(scope.as_ref())?))
+        let scope = caller.scope.as_ref();
+        let list = storage.list_records(scope, &read_filter, after.as_ref(), PAGE)?;
+        Ok((list, storage.filter_choices(&caller)?.neighborhoods))
     })
     .await;
     let (list, hoods) = match read {
@@ -67,9 +68,14 @@ pub async fn list(
     staff.page("Households", list_body(&filter, &list, hoods, first_page))
 }
 
-fn list_body(filter: &RecordFilter, list: &RecordList, hoods: Vec<String>, first: bool) -> Markup {
+fn list_body(
+    filter: &RecordFilter,
+    list: &RecordList,
+    hoods: Vec<(String, String)>,
+    first: bool,
+) -> Markup {
     let options: Vec<(String, String)> = std::iter::once((String::new(), "Any".to_string()))
-        .chain(hoods.into_iter().map(|h| (h.clone(), h)))
+        .chain(hoods)
         .collect();
     let hood = filter.neighborhood.as_deref().unwrap_or("");
     let search = filter.search.as_deref().unwrap_or("");
@@ -91,7 +97,7 @@ fn list_body(filter: &RecordFilter, list: &RecordList, hoods: Vec<String>, first
     html! {
         h1 { "Households" }
         (filter_bar("/households", &[
-            Filter::Choice("neighborhood", "Neighborhood", options, hood),
+            Filter::choice_or_text("neighborhood", "Neighborhood", options, hood),
             Filter::Text("q", "Search", search),
         ]))
         @if list.records.is_empty() {

@@ -134,6 +134,25 @@ pub enum Filter<'a> {
     Choice(&'a str, &'a str, Vec<(String, String)>, &'a str),
 }
 
+impl<'a> Filter<'a> {
+    /// A choice among `options` (the first meaning "any"), or a text box when there is
+    /// nothing to choose from or the current value is not among them (a neighborhood
+    /// no managed list names yet is still found by typing it).
+    pub fn choice_or_text(
+        name: &'a str,
+        label: &'a str,
+        options: Vec<(String, String)>,
+        value: &'a str,
+    ) -> Filter<'a> {
+        let known = value.is_empty() || options.iter().any(|(o, _)| o == value);
+        if options.len() > 1 && known {
+            Filter::Choice(name, label, options, value)
+        } else {
+            Filter::Text(name, label, value)
+        }
+    }
+}
+
 /// The filters of a list as one `GET` form to `action`: each field keeps its current
 /// value, and "Show" reloads the list with them.
 pub fn filter_bar(action: &str, filters: &[Filter<'_>]) -> Markup {

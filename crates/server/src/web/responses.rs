@@ -25,7 +25,7 @@ use super::layout::{filter_bar, pager, Filter};
 use super::session::error_page;
 use super::{storage_call, url_encode, Staff, RECORD_ROLES};
 use crate::app::AppState;
-use crate::storage::{FormCounts, RecordRow, ResponseChoices, ResponsePage, Selection};
+use crate::storage::{FilterChoices, FormCounts, RecordRow, ResponsePage, Selection};
 
 /// Records on one page of the table.
 pub const PAGE: usize = 50;
@@ -167,7 +167,7 @@ pub async fn table(
         let scope = caller.scope.as_ref();
         let lang = storage.user_language(&caller.user_id)?;
         let page = storage.response_page(&read_selection, scope, after.as_ref(), PAGE)?;
-        let choices = storage.response_choices(&form_id, scope)?;
+        let choices = storage.filter_choices(&caller)?;
         Ok((lang, page, choices, storage.usernames()?))
     })
     .await;
@@ -187,7 +187,7 @@ fn table_body(
     labeler: &Labeler<'_>,
     selection: &Selection,
     page: &ResponsePage,
-    choices: &ResponseChoices,
+    choices: &FilterChoices,
     names: &HashMap<String, String>,
     first_page: bool,
 ) -> Markup {
@@ -196,7 +196,7 @@ fn table_body(
     let query = selection.to_query();
     let any = || ("".to_string(), "Any".to_string());
     let hoods: Vec<(String, String)> = std::iter::once(any())
-        .chain(choices.neighborhoods.iter().map(|n| (n.clone(), n.clone())))
+        .chain(choices.neighborhoods.iter().cloned())
         .collect();
     let workers: Vec<(String, String)> = std::iter::once(any())
         .chain(choices.workers.iter().cloned())
@@ -217,7 +217,7 @@ fn table_body(
         ),
         Filter::Date("since", "Since", &since),
         Filter::Date("until", "Until", &until),
-        Filter::Choice(
+        Filter::choice_or_text(
             "neighborhood",
             "Neighborhood",
             hoods,
