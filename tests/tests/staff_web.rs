@@ -379,7 +379,11 @@ async fn first_day(db: Database) {
     let row = format!("tr[data-followup=\"{}:followup\"]", note.id);
     find(&c, &row).await;
     shots.take(&c, "follow-ups").await;
-    click(&c, &format!("{row} form[action$=\"/done\"] button[type=submit]")).await;
+    click(
+        &c,
+        &format!("{row} form[action$=\"/done\"] button[type=submit]"),
+    )
+    .await;
     // The post answers with the worklist again, without the row.
     let started = std::time::Instant::now();
     while !all(&c, &row).await.is_empty() {

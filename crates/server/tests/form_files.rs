@@ -545,10 +545,7 @@ async fn the_forms_page_uploads_lists_and_serves_the_files(s: TestServer) {
     let preview = send(&s, req).await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
     let kept = between(&preview.body, "<ul id=\"form-files\">", "</ul>");
-    assert!(
-        kept.contains("Fruit &lt;&amp;&gt; survey's.xlsx"),
-        "{kept}"
-    );
+    assert!(kept.contains("Fruit &lt;&amp;&gt; survey's.xlsx"), "{kept}");
     assert!(kept.contains("fruits.csv"), "{kept}");
     assert!(!preview.body.contains(WORKBOOK), "the name is escaped");
 
