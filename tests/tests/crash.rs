@@ -69,16 +69,21 @@ fn run_child(store: &Path, start: u64, kill_after: u64) -> Vec<(u64, Uuid)> {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut reported = Vec::new();
+    // After the kill, the lines the writer printed before it died are still in the
+    // pipe (a busy machine reads them late, while the writer went on): they were
+    // reported too, so they are read to the end.
     for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
+        let Ok(line) = line else { break };
         let mut parts = line.split_whitespace();
         if parts.next() == Some("committed") {
-            let seed = parts.next().unwrap().parse().unwrap();
-            let id = Uuid::parse_str(parts.next().unwrap()).unwrap();
+            let seed = parts.next().and_then(|s| s.parse().ok());
+            let id = parts.next().and_then(|s| Uuid::parse_str(s).ok());
+            let (Some(seed), Some(id)) = (seed, id) else {
+                break; // a line cut by the kill
+            };
             reported.push((seed, id));
             if reported.len() as u64 == kill_after {
                 child.kill().unwrap(); // SIGKILL: no destructor, no flush, no cleanup.
-                break;
             }
         }
     }
@@ -105,7 +110,7 @@ fn killed_mid_write_loses_no_committed_response() {
     for _ in 0..3 {
         let kill_after = 50 + rng.below(250);
         let got = run_child(&path, next, kill_after);
-        assert_eq!(got.len() as u64, kill_after);
+        assert!(got.len() as u64 >= kill_after, "killed too early");
         // What the killed writer was in the middle of may or may not have landed.
         next = got.last().unwrap().0 + 1;
         reported.extend(got);
