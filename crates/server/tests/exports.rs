@@ -386,9 +386,10 @@ async fn survey_responses_export_with_their_child_repeat(s: TestServer) {
             at,
         )
         .await;
-        made.push((id, devices, kids));
+        made.push((id, devices, kids, at));
     }
-    made.sort();
+    // A form's export comes in the order records were made (then by id).
+    made.sort_by(|a, b| (a.3, &a.0).cmp(&(b.3, &b.0)));
 
     let main = csv(&s, "/exports/household_survey.csv", &st.admin).await;
     assert!(main[0].starts_with(&["_id".to_string(), "_form_version".to_string()]));
@@ -410,7 +411,7 @@ async fn survey_responses_export_with_their_child_repeat(s: TestServer) {
     assert_eq!(kids[0][..3], ["_parent_id", "_index", "age_years"]);
     let expected: Vec<(String, String, String)> = made
         .iter()
-        .flat_map(|(id, _, n)| {
+        .flat_map(|(id, _, n, _)| {
             (0..*n).map(move |i| (id.clone(), (i + 1).to_string(), (5 + i).to_string()))
         })
         .collect();

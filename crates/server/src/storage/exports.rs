@@ -11,13 +11,15 @@ use crate::export::ResponseMeta;
 
 impl Storage {
     /// One page of the records `selection` holds within `scope` (`None`: every
-    /// record, admins only), after the id `after` (`""` for the start) in id order, at
-    /// most `limit`: each with its fields. Form definitions are never exported.
+    /// record, admins only), after the record `after` (`None` for the start), at most
+    /// `limit`: each with its fields. A form's records come in (created at, id)
+    /// order, other kinds' in id order; pass the last record of a page to get the
+    /// next. Form definitions are never exported.
     pub fn export_records(
         &self,
         selection: &Selection,
         scope: Option<&Scope>,
-        after: &str,
+        after: Option<&ResponseMeta>,
         limit: i64,
     ) -> Result<Vec<(ResponseMeta, Answers)>, StorageError> {
         let rows = self.with_sql(|sql| export_rows(sql, selection, scope, after, limit))?;
@@ -50,22 +52,40 @@ fn export_rows(
     sql: &dyn Sql,
     selection: &Selection,
     scope: Option<&Scope>,
-    after: &str,
+    after: Option<&ResponseMeta>,
     limit: i64,
 ) -> Result<Vec<(ResponseMeta, String)>, StorageError> {
-    let mut args: Vec<Value> = vec![after.into()];
-    let conditions = selection.conditions(sql.dialect(), scope, &mut args);
-    args.push(limit.into());
-    // The pages walk the id index in order. Left as they are, the selection's
+    // The pages walk an index in its order: a form's records `records_by_form`
+    // (form, created at, id), so a small form among a million records reads only its
+    // own; other kinds the id index. Left as they are, the selection's other
     // conditions (`kind = ?`, the scope's `partnership = ?`) would lead SQLite to
     // their own indexes and then a sort of every matching row for every page, which
     // is quadratic over a large export; as one term behind the dialect's hint
-    // (SQLite's unary `+`) they are checked on the rows the id index yields instead.
+    // (SQLite's unary `+`) they are checked on the rows the walked index yields.
     let hint = sql.dialect().walk_ordered_index();
+    let mut args: Vec<Value> = Vec::new();
+    let (walk, order) = match &selection.form_id {
+        Some(form) => {
+            args.push(form.into());
+            let mut walk = "form_id = ?1".to_string();
+            if let Some(last) = after {
+                args.push(last.created_at.into());
+                args.push(last.id.as_str().into());
+                walk.push_str(" AND (created_at, id) > (?2, ?3)");
+            }
+            (walk, "created_at, id")
+        }
+        None => {
+            args.push(after.map_or("", |last| last.id.as_str()).into());
+            ("id > ?1".to_string(), "id")
+        }
+    };
+    let conditions = selection.conditions(sql.dialect(), scope, &mut args);
+    args.push(limit.into());
     let query = format!(
         "SELECT id, form_version, created_by, created_at, neighborhood, fields FROM records
-         WHERE id > ?1 AND kind <> 'form' AND {hint}(TRUE{conditions})
-         ORDER BY id LIMIT ?{}",
+         WHERE {walk} AND kind <> 'form' AND {hint}(TRUE{conditions})
+         ORDER BY {order} LIMIT ?{}",
         args.len()
     );
     sql.rows(&query, &args)?

@@ -226,13 +226,13 @@ fn each_page<E: From<StorageError>>(
     scope: Option<&Scope>,
     mut each: impl FnMut(&[(ResponseMeta, Answers)]) -> Result<bool, E>,
 ) -> Result<(), E> {
-    let mut after = String::new();
+    let mut after: Option<ResponseMeta> = None;
     loop {
-        let page = storage.export_records(selection, scope, &after, PAGE)?;
+        let page = storage.export_records(selection, scope, after.as_ref(), PAGE)?;
         let Some((last, _)) = page.last() else {
             return Ok(());
         };
-        after = last.id.clone();
+        after = Some(last.clone());
         if !each(&page)? {
             return Ok(());
         }
