@@ -17,7 +17,7 @@ use qrcode::render::svg;
 use qrcode::QrCode;
 use sync_core::Scope;
 
-use super::layout::csrf_field;
+use super::layout::{csrf_field, when};
 use super::session::{error_page, CsrfOnly};
 use super::{storage_call, Staff, BACKBONE_ROLES};
 use crate::app::AppState;
@@ -56,14 +56,6 @@ impl OwnedAct {
             detail: self.detail.clone(),
         }
     }
-}
-
-/// A time as staff read it.
-pub(super) fn when(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map_or_else(
-        || t.to_string(),
-        |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
 }
 
 /// Whether `staff` manages this user (a role this server does not know: nobody).

@@ -6,7 +6,7 @@ use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 
-use super::accounts::when;
+use super::layout::when;
 use super::layout::{data_table, pager};
 use super::{storage_call, Staff};
 use crate::app::AppState;

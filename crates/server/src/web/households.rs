@@ -13,8 +13,8 @@ use axum::response::Response;
 use maud::{html, Markup};
 use uuid::Uuid;
 
+use super::layout::when;
 use super::layout::{filter_bar, pager, Filter};
-use super::responses::when;
 use super::session::error_page;
 use super::{storage_call, url_encode, Staff, RECORD_ROLES};
 use crate::app::AppState;

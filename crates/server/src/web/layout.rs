@@ -37,6 +37,14 @@ const NAV: &[(&str, &str)] = &[
     ("/audit", "Audit log"),
 ];
 
+/// A time (unix seconds) as every page shows it: `2026-12-06 14:05 UTC`.
+pub fn when(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0).map_or_else(
+        || t.to_string(),
+        |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
 /// Who a page is for: the signed-in user's name and the CSRF token of their forms.
 #[derive(Debug, Clone, Copy)]
 pub struct Viewer<'a> {

@@ -21,7 +21,7 @@ use maud::{html, Markup};
 use uuid::Uuid;
 
 use super::answers::{columns, record_answers, Labeler};
-use super::layout::{filter_bar, pager, Filter};
+use super::layout::{filter_bar, pager, when, Filter};
 use super::session::error_page;
 use super::{storage_call, url_encode, Staff, RECORD_ROLES};
 use crate::app::AppState;
@@ -31,14 +31,6 @@ use crate::storage::{FilterChoices, FormCounts, RecordRow, ResponsePage, Selecti
 pub const PAGE: usize = 50;
 /// Months the overview counts.
 const MONTHS: usize = 12;
-
-/// A time as the pages show it.
-pub fn when(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map_or_else(
-        || t.to_string(),
-        |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
-}
 
 /// The first day of each of the last [`MONTHS`] months and of the next one, as unix
 /// seconds (UTC): the bounds of the overview's periods, oldest first.

@@ -19,7 +19,8 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use sync_core::Scope;
 
-use super::accounts::{managed_users, scope_text, server_url, when, OwnedAct};
+use super::accounts::{managed_users, scope_text, server_url, OwnedAct};
+use super::layout::when;
 use super::layout::{csrf_field, post_button};
 use super::session::error_page;
 use super::{may_use_web, storage_call, Staff, BACKBONE_ROLES};

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use sync_core::RecordKind;
 
 use super::html::url_encode;
-use super::layout::{filter_bar, Filter};
+use super::layout::{filter_bar, when, Filter};
 use super::session::error_page;
 use super::{storage_call, Staff, RECORD_ROLES};
 use crate::app::AppState;
@@ -43,13 +43,6 @@ pub struct ListQuery {
     /// `<updated_at>:<id>` of the last record of the page before.
     #[serde(default)]
     after: String,
-}
-
-fn when(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map_or_else(
-        || t.to_string(),
-        |d| d.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
 }
 
 fn nonempty(text: &str) -> Option<String> {

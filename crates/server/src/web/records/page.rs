@@ -15,9 +15,10 @@ use sync_core::{Conflict, HistoryEntry};
 use uuid::Uuid;
 
 use super::super::layout::csrf_field;
+use super::super::layout::when;
 use super::super::session::error_page;
 use super::super::{storage_call, Staff, BACKBONE_ROLES, RECORD_ROLES};
-use super::{flatten, text_of, when};
+use super::{flatten, text_of};
 use crate::app::AppState;
 use crate::storage::{ChangeOrigin, RecordRow, UploadState};
 
