@@ -3,6 +3,7 @@
 //!
 //! - [`storage`]: the database boundary, on a SQLite file (the default) or PostgreSQL
 //!   (several nodes on one database); all SQL lives there.
+//! - [`curves`]: each indicator's curve, forecast and verdicts, as every page shows them.
 //! - [`app`]: the router; [`handlers`]: the endpoints of `docs/protocol.md`.
 //! - [`Server`]: bind and run, for the binary and for tests; [`listen`]: the accept
 //!   loop (plain or TLS, connection cap, header, request and body timeouts).
@@ -24,6 +25,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod curves;
 pub mod error;
 pub mod export;
 pub mod extract;

@@ -17,6 +17,7 @@ use super::StorageError;
 /// `i + 1`.
 const MIGRATIONS: &[&str] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
+    SCHEMA_V9,
 ];
 
 /// The schema version this code writes.
@@ -324,6 +325,23 @@ CREATE TABLE password_resets (
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     used_at    INTEGER
+);
+";
+
+/// Version 9, Results-Based Accountability: the indicators an administrator put on the
+/// public community scorecard, and each program's declared performance measures (a JSON
+/// declaration: its forms, period, measures and the indicators it contributes to).
+const SCHEMA_V9: &str = "
+CREATE TABLE public_indicators (
+    indicator  TEXT PRIMARY KEY,
+    enabled_by TEXT NOT NULL,
+    enabled_at INTEGER NOT NULL
+);
+CREATE TABLE program_measures (
+    program     TEXT PRIMARY KEY,
+    declaration TEXT NOT NULL,
+    updated_by  TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
 );
 ";
 

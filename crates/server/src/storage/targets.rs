@@ -26,9 +26,16 @@ pub struct Targets {
 }
 
 impl Targets {
-    /// The target for `year`, or else the next one set after it.
-    pub fn for_year(&self, year: i32) -> Option<(i32, f64)> {
-        self.by_year.range(year..).next().map(|(y, v)| (*y, *v))
+    /// The baseline and targets as the curves read them: which target holds for a year
+    /// is [`indicators::trend::Targets::for_year`]'s rule, the one rule every page
+    /// uses.
+    pub fn trend(&self) -> indicators::trend::Targets {
+        indicators::trend::Targets {
+            baseline: self
+                .baseline
+                .map(|(year, value)| indicators::trend::Baseline { year, value }),
+            by_year: self.by_year.clone(),
+        }
     }
 }
 

@@ -20,7 +20,10 @@ td.num{text-align:right;white-space:nowrap}.hidden{color:#666;font-style:italic}
 label{display:block;margin:.5rem 0}nav a{margin-right:.8rem}fieldset{margin:.5rem 0}\
 .filters{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:end;margin:.5rem 0}.filters label{margin:0}\
 .pager a{margin-right:1rem}.inline{display:inline}.due{color:#a4161a;font-weight:600}\
-input,select,button{font-size:1rem;max-width:100%}";
+input,select,button{font-size:1rem;max-width:100%}\
+.trend.right{color:#2b6a30;font-weight:600}.trend.wrong{color:#a4161a;font-weight:600}\
+@media print{header,.no-print,form{display:none}main{max-width:none;padding:0}.scroll{overflow:visible}\
+section,table,svg{break-inside:avoid}a{color:inherit;text-decoration:none}}";
 
 /// Where a signed-in staff member can go; every page shows the same links.
 const NAV: &[(&str, &str)] = &[

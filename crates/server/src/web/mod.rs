@@ -3,9 +3,11 @@
 //! CSRF protection on every form, every changing act in the audit log.
 //!
 //! - [`session`]: sign-in and sign-out, cookies, the error page;
-//! - [`dashboard`]: the indicators with baselines and targets, the follow-up counts,
-//!   an indicator's disaggregated page; [`targets`]: baselines and targets, the CSV
-//!   upload of administrative rows, the smallest cell shown; [`chart`]: SVG bars;
+//! - [`dashboard`]: the indicators with baselines, targets and trend verdicts, the
+//!   count trending the right way, the follow-up counts; [`indicator`]: one
+//!   indicator's curve, forecast, verdicts and disaggregated curves, its numbers as CSV
+//!   and a printable report; [`targets`]: baselines and targets, the CSV upload of
+//!   administrative rows, the smallest cell shown; [`chart`]: SVG bars and curves;
 //! - [`responses`]: each form's records as a filtered table, a response's page;
 //!   [`households`]: households with their members and records; [`answers`]: a
 //!   record's answers as its form shows them;
@@ -43,6 +45,7 @@ pub mod followups;
 mod forms;
 mod households;
 mod html;
+mod indicator;
 mod layout;
 mod lists;
 mod password_reset;
@@ -89,7 +92,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/sign-out", post(session::sign_out))
         .route("/dashboard", get(dashboard::dashboard))
-        .route("/indicators/{id}", get(dashboard::indicator))
+        .route("/indicators/{id}", get(indicator::indicator))
+        .route("/indicators/{id}/numbers.csv", get(indicator::numbers))
+        .route("/indicators/{id}/report", get(indicator::report))
         .route(
             "/indicators/{id}/targets",
             get(targets::targets_page).post(targets::save_targets),

@@ -243,6 +243,21 @@ const MIGRATIONS: &[&str] = &[
         used_at    BIGINT
     );
     ",
+    // 5: SQLite's schema version 9, Results-Based Accountability: the public
+    // scorecard's indicators and the programs' declared performance measures.
+    "
+    CREATE TABLE public_indicators (
+        indicator  TEXT PRIMARY KEY,
+        enabled_by TEXT NOT NULL,
+        enabled_at BIGINT NOT NULL
+    );
+    CREATE TABLE program_measures (
+        program     TEXT PRIMARY KEY,
+        declaration TEXT NOT NULL,
+        updated_by  TEXT NOT NULL,
+        updated_at  BIGINT NOT NULL
+    );
+    ",
 ];
 
 /// The newest schema version this code knows.
