@@ -28,6 +28,7 @@ section,table,svg{break-inside:avoid}a{color:inherit;text-decoration:none}}";
 /// Where a signed-in staff member can go; every page shows the same links.
 const NAV: &[(&str, &str)] = &[
     ("/dashboard", "Indicators"),
+    ("/programs", "Programs"),
     ("/follow-ups", "Follow-ups"),
     ("/responses", "Responses"),
     ("/households", "Households"),
@@ -37,6 +38,7 @@ const NAV: &[(&str, &str)] = &[
     ("/lists", "Lists"),
     ("/devices", "Devices"),
     ("/forms", "Forms"),
+    ("/scorecard/settings", "Scorecard"),
     ("/audit", "Audit log"),
 ];
 
