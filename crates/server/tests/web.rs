@@ -103,7 +103,7 @@ async fn staff_sign_in_see_indicators_from_synced_responses_and_sign_out(s: Test
     // the total would give the Spanish cell away.
     let page = get(&s, "/indicators/G13", Some(&session)).await;
     assert_eq!(page.status, StatusCode::OK);
-    let language = &page.body[page.body.find("<h2>Home language").unwrap()..];
+    let language = &page.body[page.body.find("<h3>Home language in 2023").unwrap()..];
     let language = &language[..language.find("</table>").unwrap()];
     assert!(
         language.contains("English</td><td class=\"value hidden\""),

@@ -89,7 +89,10 @@ async fn targets_change_since_last_period_uploads_and_the_smallest_cell(s: TestS
     let row = dashboard_row(&dashboard.body, "G13");
     assert!(row.contains("<td class=\"year\">2024</td>"), "{row}");
     assert!(row.contains("75.0%") && row.contains("9 of 12"), "{row}");
-    assert!(row.contains("+25.0 points since 2023"), "{row}");
+    assert!(
+        row.contains("class=\"trend right\" title=\"Up 25.0 points since 2023"),
+        "{row}"
+    );
 
     // Baseline and targets.
     let form = "baseline_year=2023&baseline_value=45&target_year_0=2024&target_value_0=70\
@@ -124,14 +127,14 @@ async fn targets_change_since_last_period_uploads_and_the_smallest_cell(s: TestS
     assert!(row.contains("45.0% (2023)"), "baseline: {row}");
     assert!(row.contains("70.0% (2024)"), "target: {row}");
     assert!(
-        row.contains("+25.0 points since 2023 (toward target)"),
+        row.contains("class=\"trend right\" title=\"Up 25.0 points since 2023 (from 50.0% to 75.0%), toward the target of 70.0% (2024)"),
         "{row}"
     );
 
     // The smallest cell: by home language each 2024 group has 6 children, hidden under
     // 10 and shown under 5.
     let page = get(&s, "/indicators/G13", Some(&bo)).await;
-    let language = between(&page.body, "<h2>Home language", "</table>");
+    let language = between(&page.body, "<h3>Home language in 2024", "</table>");
     assert!(
         language.contains("Spanish</td><td class=\"value hidden\""),
         "{language}"
@@ -145,14 +148,14 @@ async fn targets_change_since_last_period_uploads_and_the_smallest_cell(s: TestS
     .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     let page = get(&s, "/indicators/G13", Some(&bo)).await;
-    let language = between(&page.body, "<h2>Home language", "</table>");
+    let language = between(&page.body, "<h3>Home language in 2024", "</table>");
     assert!(
         language.contains("Spanish</td><td class=\"value num\">"),
         "{language}"
     );
     assert!(page.body.contains("2023</a>"), "a link to the earlier year");
     let page = get(&s, "/indicators/G13?year=2023", Some(&bo)).await;
-    assert!(between(&page.body, "<h2>Home language", "</table>").contains("6 of 12"));
+    assert!(between(&page.body, "<h3>Home language in 2023", "</table>").contains("6 of 12"));
     let page = post_form(
         &s,
         "/settings/min-cell",
@@ -193,7 +196,7 @@ async fn targets_change_since_last_period_uploads_and_the_smallest_cell(s: TestS
         "the refused file changed nothing: {row}"
     );
     let page = get(&s, "/indicators/G4", Some(&bo)).await;
-    let race = between(&page.body, "<h2>race_ethnicity", "</table>");
+    let race = between(&page.body, "<h3>race_ethnicity in 2026", "</table>");
     assert!(
         race.contains("Asian</td><td class=\"value hidden\">suppressed (fewer than 10)"),
         "{race}"

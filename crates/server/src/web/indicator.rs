@@ -212,7 +212,12 @@ fn year_tables(info: &IndicatorInfo, inputs: &CurveInputs, year: i32) -> Vec<Mar
                 .into_iter()
                 .map(|dimension| {
                     let t = facts_table(i, children.iter().copied(), dimension, min_cell);
-                    table_html(dimension.title(), t.total, &t.cells, min_cell)
+                    table_html(
+                        &format!("{} in {year}", dimension.title()),
+                        t.total,
+                        &t.cells,
+                        min_cell,
+                    )
                 })
                 .collect()
         }
@@ -227,7 +232,9 @@ fn year_tables(info: &IndicatorInfo, inputs: &CurveInputs, year: i32) -> Vec<Mar
                 .collect();
             aggregate_tables(&of_year, min_cell)
                 .into_iter()
-                .map(|(group, total, cells)| table_html(&group, total, &cells, min_cell))
+                .map(|(group, total, cells)| {
+                    table_html(&format!("{group} in {year}"), total, &cells, min_cell)
+                })
                 .collect()
         }
     }
