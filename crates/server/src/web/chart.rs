@@ -312,7 +312,9 @@ pub fn curve_chart(title: &str, c: &IndicatorCurve, words: &ChartWords) -> Marku
                     stroke-dasharray="2 3" {
                     title { (words.baseline) " " (b.year) ": " (frame.label(b.value)) }
                 }
-                text x=(LEFT + 4.0) y=(fmt(frame.y(b.value) - 4.0)) font-size="11" fill="#555" {
+                // At the right end: the curve starts near the baseline on the left.
+                text x=(WIDTH - RIGHT) y=(fmt(frame.y(b.value) + 13.0)) text-anchor="end"
+                    font-size="11" fill="#555" {
                     (words.baseline) " " (b.year) ": " (frame.label(b.value))
                 }
             }
