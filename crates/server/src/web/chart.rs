@@ -126,7 +126,7 @@ impl Frame {
             low = low.max(0.0);
             high = high.min(100.0);
         }
-        if high - low < f64::EPSILON {
+        if high <= low {
             high = low + step;
         }
         Some(Frame {
