@@ -51,6 +51,7 @@ mod lists;
 mod password_reset;
 mod records;
 mod responses;
+mod scorecard;
 mod session;
 mod targets;
 mod upload;
@@ -70,6 +71,7 @@ use crate::auth::{Caller, Role};
 use crate::storage::{Act, TokenCheck};
 
 pub use html::url_encode;
+pub use scorecard::{public_routes, render as render_scorecard};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "c2c_session";
@@ -101,6 +103,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/indicators/upload", post(targets::upload))
         .route("/settings/min-cell", post(targets::save_min_cell))
+        .route(
+            "/scorecard/settings",
+            get(scorecard::settings_page).post(scorecard::save_settings),
+        )
         .route("/records", get(records::list))
         .route("/records/{id}", get(records::record))
         .route("/records/{id}/resolve", post(records::resolve))
