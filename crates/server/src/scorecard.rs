@@ -183,6 +183,7 @@ impl ScorecardCache {
         if !self.recently_failed() {
             match self.build().await {
                 Ok(pages) => {
+                    self.failed_ms.store(i64::MIN, Ordering::Release);
                     let bytes = pages.of(lang);
                     *self.pages.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(pages));
                     return Ok(bytes);
@@ -236,5 +237,63 @@ impl std::fmt::Debug for ScorecardCache {
             .field("builds", &self.builds())
             .field("generation", &self.generation.load(Ordering::Acquire))
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page that says what it was built from.
+    fn render(data: &ScorecardData, lang: Lang) -> String {
+        format!("{lang:?} {} {}", data.curves.len(), data.min_cell)
+    }
+
+    /// Break the storage's reads under the cache: another connection drops the table
+    /// of the scorecard's indicators.
+    fn break_storage(dir: &std::path::Path) {
+        let db = rusqlite::Connection::open(dir.join(crate::storage::DB_FILE)).unwrap();
+        db.execute_batch("DROP TABLE public_indicators").unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_build_serves_the_stale_page_then_waits_before_trying_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        storage.clock().freeze();
+        let cache = ScorecardCache::new(storage.clone(), render);
+        assert_eq!(cache.page(Lang::En).await.unwrap(), "En 0 10");
+        assert_eq!(cache.page(Lang::Es).await.unwrap(), "Es 0 10");
+        assert_eq!(cache.builds(), 1, "one build renders both languages");
+
+        storage.set_min_cell(12).unwrap();
+        break_storage(dir.path());
+        cache.invalidate();
+        // The rebuild fails: the stale page is served.
+        assert_eq!(cache.page(Lang::En).await.unwrap(), "En 0 10");
+        assert_eq!(cache.builds(), 2);
+        // Within RETRY_AFTER nothing is tried again, however many ask.
+        for _ in 0..10 {
+            assert_eq!(cache.page(Lang::Es).await.unwrap(), "Es 0 10");
+        }
+        assert_eq!(cache.builds(), 2);
+        storage.clock().advance(RETRY_AFTER);
+        assert_eq!(cache.page(Lang::En).await.unwrap(), "En 0 10");
+        assert_eq!(cache.builds(), 3, "tried again after the pause");
+    }
+
+    #[tokio::test]
+    async fn a_cold_cache_that_cannot_build_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        break_storage(dir.path());
+        let cache = ScorecardCache::new(storage, render);
+        assert_eq!(
+            cache.page(Lang::En).await,
+            Err(Unavailable {
+                retry_after_secs: 30
+            })
+        );
+        assert_eq!(cache.builds(), 1);
     }
 }
