@@ -180,6 +180,9 @@ impl ScorecardCache {
         if let Some(pages) = current.as_ref().filter(|p| self.fresh(p)) {
             return Ok(pages.of(lang));
         }
+        // A request that goes away while building drops its turn with the build's
+        // future; the next one in line then builds again. Rare, and still one build
+        // at a time.
         if !self.recently_failed() {
             match self.build().await {
                 Ok(pages) => {

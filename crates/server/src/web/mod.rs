@@ -21,6 +21,8 @@
 //!   neighborhoods and programs that scopes choose from; [`audit`]: the audit log;
 //! - [`forms`]: the published forms; upload, check, preview and publish a version;
 //!   [`upload`]: reading an uploaded file within bounds;
+//! - [`scorecard`]: the public community scorecard (no sign-in, its own headers:
+//!   [`public_routes`]) and its settings;
 //! - [`layout`]: the page frame and shared components; [`html`]: URL encoding.
 //!
 //! A web session is a device of the signed-in user (named "web session"), so it is

@@ -48,6 +48,7 @@ a{color:inherit;text-decoration:none}}";
 /// The words of one language's page.
 struct Words {
     lang: &'static str,
+    brand: &'static str,
     title: &'static str,
     intro: &'static str,
     chart: ChartWords,
@@ -74,6 +75,7 @@ struct Words {
 
 const ENGLISH: Words = Words {
     lang: "en",
+    brand: "Cradle to career",
     title: "Community scorecard",
     intro: "How our community's children and youth are doing, from cradle to career: each \
             result's curve over the years, its baseline and target, and whether it is \
@@ -112,6 +114,7 @@ const ENGLISH: Words = Words {
 
 const SPANISH: Words = Words {
     lang: "es",
+    brand: "De la cuna a la carrera",
     title: "Tablero comunitario de resultados",
     intro: "Cómo les va a los niños y jóvenes de nuestra comunidad, desde la cuna hasta la \
             carrera: la curva de cada resultado a lo largo de los años, su línea de base y su \
@@ -257,12 +260,12 @@ pub fn render(data: &ScorecardData, lang: Lang) -> String {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (w.title) " · Cradle to career" }
+                title { (w.title) " · " (w.brand) }
                 style { (PreEscaped(STYLE)) }
             }
             body {
                 header {
-                    strong { "Cradle to career" } " · "
+                    strong { (w.brand) } " · "
                     a.no-print href=(switch_href) hreflang=(switch_lang) lang=(switch_lang) { (switch_words) }
                 }
                 main {
