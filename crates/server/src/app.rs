@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::handlers;
 use crate::limits::{Attempts, SyncRate};
 use crate::password_pool::PasswordPool;
+use crate::scorecard::ScorecardCache;
 use crate::storage::Storage;
 
 /// What every handler shares.
@@ -33,12 +34,18 @@ pub struct AppState {
     pub max_attachment_bytes: u64,
     /// Every password hash and check runs through it, a few at a time.
     pub passwords: Arc<PasswordPool>,
+    /// The public community scorecard's rendered pages.
+    pub scorecard: Arc<ScorecardCache>,
 }
 
 impl AppState {
     /// The state over `storage`, taking attachments of at most `max_attachment_bytes`.
     pub fn new(storage: Storage, max_attachment_bytes: u64) -> Self {
         AppState {
+            scorecard: Arc::new(ScorecardCache::new(
+                storage.clone(),
+                crate::web::render_scorecard,
+            )),
             storage,
             attempts: Arc::new(Attempts::default()),
             sync_rate: Arc::new(SyncRate::default()),
@@ -112,6 +119,9 @@ pub fn router_with_state(state: AppState) -> Router {
             put(handlers::attachments::chunk),
         )
         .merge(crate::web::routes())
+        // The public scorecard, outside the staff pages' headers (it may be cached
+        // and framed).
+        .merge(crate::web::public_routes())
         .merge(crate::field_app::routes())
         .fallback(not_found)
         // Bodies are read by `extract::read_limited`, which answers 413 in JSON.

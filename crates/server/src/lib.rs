@@ -34,6 +34,7 @@ pub mod handlers;
 pub mod limits;
 pub mod listen;
 pub mod password_pool;
+pub mod scorecard;
 pub mod storage;
 pub mod web;
 

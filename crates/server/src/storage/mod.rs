@@ -33,6 +33,7 @@ mod records;
 mod reports;
 mod responses;
 mod review;
+mod scorecard;
 pub mod schema;
 mod selection;
 mod settings;

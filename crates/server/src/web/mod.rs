@@ -21,6 +21,8 @@
 //!   neighborhoods and programs that scopes choose from; [`audit`]: the audit log;
 //! - [`forms`]: the published forms; upload, check, preview and publish a version;
 //!   [`upload`]: reading an uploaded file within bounds;
+//! - [`scorecard`]: the public community scorecard (no sign-in, its own headers:
+//!   [`public_routes`]) and its settings;
 //! - [`layout`]: the page frame and shared components; [`html`]: URL encoding.
 //!
 //! A web session is a device of the signed-in user (named "web session"), so it is
@@ -51,6 +53,7 @@ mod lists;
 mod password_reset;
 mod records;
 mod responses;
+mod scorecard;
 mod session;
 mod targets;
 mod upload;
@@ -70,6 +73,7 @@ use crate::auth::{Caller, Role};
 use crate::storage::{Act, TokenCheck};
 
 pub use html::url_encode;
+pub use scorecard::{public_routes, render as render_scorecard};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "c2c_session";
@@ -101,6 +105,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/indicators/upload", post(targets::upload))
         .route("/settings/min-cell", post(targets::save_min_cell))
+        .route(
+            "/scorecard/settings",
+            get(scorecard::settings_page).post(scorecard::save_settings),
+        )
         .route("/records", get(records::list))
         .route("/records/{id}", get(records::record))
         .route("/records/{id}/resolve", post(records::resolve))

@@ -169,7 +169,10 @@ pub async fn save_targets(
     let by = staff.caller.username.clone();
     let key = id.clone();
     match storage_call(move || storage.set_targets(&key, &targets, &by)).await {
-        Ok(()) => Redirect::to(&format!("/indicators/{id}")).into_response(),
+        Ok(()) => {
+            state.scorecard.invalidate();
+            Redirect::to(&format!("/indicators/{id}")).into_response()
+        }
         Err(page) => page,
     }
 }
@@ -210,17 +213,20 @@ pub async fn upload(State(state): State<AppState>, staff: Staff, form: Multipart
     let storage = state.storage.clone();
     let by = staff.caller.username.clone();
     match storage_call(move || storage.replace_aggregates(&rows, &by)).await {
-        Ok(periods) => staff.page(
-            "Uploaded",
-            html! {
-                h1 { "Uploaded" }
-                p id="upload-result" {
-                    (count) " rows taken; they replace the stored rows of " (periods)
-                    " indicator-years."
-                }
-                p { a href="/dashboard" { "Back to the indicators" } }
-            },
-        ),
+        Ok(periods) => {
+            state.scorecard.invalidate();
+            staff.page(
+                "Uploaded",
+                html! {
+                    h1 { "Uploaded" }
+                    p id="upload-result" {
+                        (count) " rows taken; they replace the stored rows of " (periods)
+                        " indicator-years."
+                    }
+                    p { a href="/dashboard" { "Back to the indicators" } }
+                },
+            )
+        }
         Err(page) => page,
     }
 }
@@ -248,7 +254,10 @@ pub async fn save_min_cell(
     };
     let storage = state.storage.clone();
     match storage_call(move || storage.set_min_cell(n)).await {
-        Ok(()) => Redirect::to("/dashboard").into_response(),
+        Ok(()) => {
+            state.scorecard.invalidate();
+            Redirect::to("/dashboard").into_response()
+        }
         Err(page) => page,
     }
 }

@@ -31,6 +31,8 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     pub storage: Storage,
     pub app: Router,
+    /// The router's shared state (its caches, such as the public scorecard's).
+    pub state: server::app::AppState,
     pub admin: String,
     /// The admin's user id: the author of the changes pushed with [`Self::admin`].
     pub admin_id: String,
@@ -212,11 +214,16 @@ impl TestServer {
         pg_schema: Option<SchemaGuard>,
     ) -> TestServer {
         storage.ensure_admin(Some(ADMIN_PASSWORD)).unwrap();
-        let app = server::router(storage.clone());
+        let state = server::app::AppState::new(
+            storage.clone(),
+            sync_core::protocol::DEFAULT_MAX_ATTACHMENT_BYTES,
+        );
+        let app = server::app::router_with_state(state.clone());
         let mut s = TestServer {
             dir,
             storage,
             app,
+            state,
             admin: String::new(),
             admin_id: String::new(),
             pg_schema,
