@@ -182,4 +182,53 @@ async fn staff_turn_the_curve_and_the_community_reads_the_scorecard() {
     let pdf = cdp(&c, "Page.printToPDF", json!({"printBackground": true})).await;
     let pdf = pdf["data"].as_str().unwrap_or_default();
     assert!(pdf.len() > 10_000, "a printed report of some pages");
+
+    // 4. The admin puts G12 on the community scorecard.
+    goto(&c, &format!("{base}/scorecard/settings")).await;
+    click(&c, "main form input[name=indicator][value=G12]").await;
+    shots.take(&c, "scorecard-settings").await;
+    click(&c, "main form button[type=submit]").await;
+    find(&c, "#public-link").await;
+    let checked = find(&c, "main form input[name=indicator][value=G12]")
+        .await
+        .prop("checked")
+        .await
+        .unwrap();
+    assert_eq!(checked.as_deref(), Some("true"));
+    c.close().await.unwrap();
+
+    // A visitor, signed out, reads it on a computer in English and on a phone in
+    // Spanish: G12 alone, its latest value and n, the curve.
+    let visitor = driver.browser(&BrowserOptions::default()).await;
+    goto(&visitor, &format!("{base}/scorecard")).await;
+    let latest = find(&visitor, "p.latest[data-indicator=G12]").await;
+    assert_eq!(latest.attr("data-value").await.unwrap().as_deref(), Some("69.4"));
+    assert_eq!(latest.attr("data-n").await.unwrap().as_deref(), Some("36"));
+    assert_eq!(all(&visitor, "section.indicator").await.len(), 1);
+    find(&visitor, "section.indicator svg.curve").await;
+    shots.take(&visitor, "scorecard-english").await;
+    visitor.close().await.unwrap();
+    let phone = driver
+        .browser(&BrowserOptions {
+            phone: true,
+            ..BrowserOptions::default()
+        })
+        .await;
+    goto(&phone, &format!("{base}/scorecard?lang=es")).await;
+    find(&phone, "section.indicator[data-indicator=G12]").await;
+    let lang = phone
+        .execute("return document.documentElement.lang", vec![])
+        .await
+        .unwrap();
+    assert_eq!(lang, json!("es"));
+    let wide = phone
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(wide, json!(false), "the scorecard fits a 360 px screen");
+    shots.take(&phone, "scorecard-spanish-phone").await;
+    shots.assert_all_png();
 }
