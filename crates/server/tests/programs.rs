@@ -20,6 +20,7 @@ use sync_core::{RecordDoc, RecordKind, Scope};
 on_both_backends!(
     measures_of_each_kind_by_quarter_and_year,
     who_sees_a_program_and_a_bad_declaration,
+    a_confidential_program_of_an_organization,
 );
 
 /// Noon UTC of a day of 2027, as unix seconds.
@@ -489,4 +490,143 @@ async fn who_sees_a_program_and_a_bad_declaration(s: TestServer) {
     .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(s.storage.program_declaration("nosuch").unwrap().is_none());
+}
+
+/// A confidential program of one organization: only the records marked with it count
+/// (not the organization's records of no program); the person is the answer to the
+/// declared question; a note with no contact day falls back to the day the record
+/// was started; the organization's staff see it, another organization's do not; the
+/// page shows only the declared "how well" measure.
+async fn a_confidential_program_of_an_organization(s: TestServer) {
+    let admin = staff_session(&s, "admin", ADMIN_PASSWORD).await;
+    let page = get(&s, "/lists", Some(&admin)).await;
+    let csrf = hidden_csrf(&page.body);
+    for form in [
+        "kind=organization&code=eastside&label=Eastside",
+        "kind=program&code=circle&label=Parent+circle&confidential=1",
+    ] {
+        let added = post_form(&s, "/lists", &admin, &format!("csrf={csrf}&{form}")).await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    }
+    let page = get(&s, "/programs/circle/declare", Some(&admin)).await;
+    let csrf = hidden_csrf(&page.body);
+    let saved = post_form(
+        &s,
+        "/programs/circle/declare",
+        &admin,
+        &format!(
+            "csrf={csrf}&forms=case_note&organization=eastside&period=year\
+             &person_question=participant&date_question=contact_date&follow_up=1"
+        ),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+
+    let eastside = Scope::partnership("p1").with_organization("eastside");
+    let cara = s
+        .user(
+            "cara",
+            "partner_staff",
+            Some(eastside.clone().with_program("circle")),
+        )
+        .await;
+    let cara_id = s.user_id(&cara);
+    let ed = s.user("ed", "partner_staff", Some(eastside.clone())).await;
+    let ed_id = s.user_id(&ed);
+    let note = |by: &str, scope: Scope, who: &str, contact: Option<&str>, started: i64| {
+        let mut a = Answers::new();
+        a.set("participant", who).set("contact_type", "phone");
+        if let Some(day) = contact {
+            a.set("contact_date", day);
+        }
+        record_at(
+            by,
+            RecordKind::CaseNote,
+            scope,
+            Some("case_note"),
+            &a,
+            started,
+        )
+    };
+    let circle = eastside.clone().with_program("circle");
+    // Ana twice, Beto once, all in 2027 by their contact days; Caro's note has no
+    // contact day, so she counts on the day it was started, in 2026.
+    let ours = [
+        note(
+            &cara_id,
+            circle.clone(),
+            "Ana",
+            Some("2027-02-01"),
+            noon(2, 1),
+        ),
+        note(
+            &cara_id,
+            circle.clone(),
+            "Ana",
+            Some("2027-03-01"),
+            noon(3, 1),
+        ),
+        note(
+            &cara_id,
+            circle.clone(),
+            "Beto",
+            Some("2027-03-02"),
+            noon(3, 2),
+        ),
+        note(
+            &cara_id,
+            circle.clone(),
+            "Caro",
+            None,
+            noon(1, 1) - 86_400 * 10,
+        ),
+    ];
+    push_all(&s, &cara, &ours).await;
+    // The organization's note of no program: not the confidential program's.
+    let theirs = note(
+        &ed_id,
+        eastside.clone(),
+        "Dora",
+        Some("2027-02-03"),
+        noon(2, 3),
+    );
+    push_all(&s, &ed, &[theirs]).await;
+
+    // The organization's staff see the program by its declaration.
+    let ed_web = staff_session(&s, "ed", "password-123").await;
+    let list = get(&s, "/programs", Some(&ed_web)).await;
+    assert!(
+        list.body.contains("data-program=\"circle\""),
+        "{}",
+        list.body
+    );
+    let page = get(&s, "/programs/circle", Some(&ed_web)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // 2027: Ana (2 notes) and Beto (1): 2 people, 3 contacts; 2026: Caro.
+    assert_eq!(cell(&page.body, "2027", "people_served"), "2");
+    assert_eq!(cell(&page.body, "2027", "contacts"), "3");
+    assert_eq!(cell(&page.body, "2026", "people_served"), "1");
+    assert_eq!(cell(&page.body, "2026", "contacts"), "1");
+    // No note asked for a follow-up: no data; on time and check-ins not declared.
+    assert_eq!(cell(&page.body, "2027", "follow_up"), "no data");
+    assert!(!page.body.contains("data-measure=\"on_time\""));
+    assert!(!page.body.contains("data-measure=\"check_ins\""));
+    assert!(!page.body.contains("data-measure=\"improved\""));
+
+    // Another organization's reports-only user: no.
+    s.user(
+        "wes",
+        "reports_only",
+        Some(Scope::partnership("p1").with_organization("westside")),
+    )
+    .await;
+    let wes = staff_session(&s, "wes", "password-123").await;
+    let page = get(&s, "/programs/circle", Some(&wes)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let list = get(&s, "/programs", Some(&wes)).await;
+    assert!(
+        !list.body.contains("data-program=\"circle\""),
+        "{}",
+        list.body
+    );
 }
