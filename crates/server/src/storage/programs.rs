@@ -585,3 +585,6 @@ fn program_page(
     );
     sql.rows(&query, &args)
 }
+
+#[cfg(test)]
+mod tests;
