@@ -24,8 +24,9 @@ use super::{ListKind, Storage, StorageError};
 /// The most forms (and the most indicators) one declaration names.
 pub const MAX_DECLARED: usize = 20;
 
-/// The most records one program's measures are computed from: beyond it the page
-/// says the measures are of the earliest records only. 200,000 records of about
+/// The most records one program's measures are computed from (the declared forms in
+/// their order, each from its oldest record): a program that reaches it says so on
+/// its page. 200,000 records of about
 /// 100 bytes each as held here is some 20 MB per request, at most.
 pub const MAX_PROGRAM_RECORDS: usize = 200_000;
 
@@ -507,7 +508,7 @@ impl Storage {
     /// program is not confidential; of the declared organization; of `partnership`
     /// when given (the viewer's). `today` decides which open follow-ups are late.
     /// Each form is walked along `records_by_form` in pages; at most
-    /// [`MAX_PROGRAM_RECORDS`] records are returned (the earliest by form).
+    /// [`MAX_PROGRAM_RECORDS`] records are returned (see there).
     pub fn program_records(
         &self,
         code: &str,
