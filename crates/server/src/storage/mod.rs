@@ -26,6 +26,7 @@ mod open;
 mod people;
 pub mod pg;
 mod prebuild;
+pub mod programs;
 mod pull;
 mod purge;
 mod push;
@@ -61,6 +62,10 @@ pub use form_versions::{
 };
 pub use households::{HouseholdLinks, LinkedRecord, HOUSEHOLD_RECORDS};
 pub use lists::{valid_code, ListEntry, ListKind};
+pub use programs::{
+    Better, Declaration, DeclarationError, HowWell, PeriodChoice, StoredDeclaration,
+    MAX_PROGRAM_RECORDS,
+};
 pub use people::{Account, PasswordReset, LANGUAGES, RESET_TTL};
 pub use purge::PurgeReport;
 pub use records::RecordRow;

@@ -19,6 +19,8 @@
 //! - [`users`], [`accounts`], [`password_reset`]: users, their devices, enrollment
 //!   codes (with a QR code), one-time password links; [`lists`]: organizations,
 //!   neighborhoods and programs that scopes choose from; [`audit`]: the audit log;
+//! - [`programs`]: partner programs' performance measures (how much, how well, better
+//!   off) by period, their CSV, and the declaration of what each program measures;
 //! - [`forms`]: the published forms; upload, check, preview and publish a version;
 //!   [`upload`]: reading an uploaded file within bounds;
 //! - [`scorecard`]: the public community scorecard (no sign-in, its own headers:
@@ -51,6 +53,7 @@ mod indicator;
 mod layout;
 mod lists;
 mod password_reset;
+mod programs;
 mod records;
 mod responses;
 mod scorecard;
@@ -132,6 +135,13 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/lists", get(lists::page).post(lists::add))
         .route("/lists/{kind}/{code}", post(lists::edit))
+        .route("/programs", get(programs::list))
+        .route("/programs/{code}", get(programs::program))
+        .route("/programs/{code}/measures.csv", get(programs::measures_csv))
+        .route(
+            "/programs/{code}/declare",
+            get(programs::declare_form).post(programs::declare),
+        )
         .route("/audit", get(audit::page))
         .route("/follow-ups", get(followups::worklist))
         .route("/follow-ups/{id}/{kind}/done", post(followups::done))
