@@ -54,6 +54,13 @@ impl Clock {
         self.0.frozen_ms.store(now, Ordering::Release);
     }
 
+    /// Stop the clock at `unix_seconds` (for tests whose dates must not depend on the
+    /// day they run).
+    pub fn freeze_at(&self, unix_seconds: i64) {
+        let ms = unix_seconds.saturating_mul(1000);
+        self.0.frozen_ms.store(ms, Ordering::Release);
+    }
+
     /// Move the clock on by `by` (frozen or not).
     pub fn advance(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX / 2);

@@ -205,8 +205,13 @@ async fn curves_verdicts_and_forecast_match_the_hand_computed_fixture(s: TestSer
     assert!(forecast.contains("58.9% to 68.6%"), "{forecast}");
     let report = get(&s, "/indicators/G12/report", Some(&bo)).await;
     assert_eq!(report.status, StatusCode::OK);
-    assert!(report.body.contains("G12: Children birth to kindergarten entry"));
-    assert!(!report.body.contains("<nav"), "a printable page has no navigation");
+    assert!(report
+        .body
+        .contains("G12: Children birth to kindergarten entry"));
+    assert!(
+        !report.body.contains("<nav"),
+        "a printable page has no navigation"
+    );
 
     // The dashboard: 2025 is the latest year with a value. G12 flat, G4 down 2.0 with
     // no target (the wrong way): 0 of 2 right; 2024: G12 right, G4 up 5.0: 2 of 2.

@@ -95,16 +95,9 @@ fn cell(body: &str, period: &str, measure: &str) -> String {
     cell[measure.len() + 16..cell.len() - 5].to_string()
 }
 
-/// A web session of `user`. Sign-in stamps a session with the system's time while
-/// its age is checked on the storage's clock, which the fixture moves months ahead:
-/// the session is stamped again with the clock's time, so that it is a fresh one.
+/// A web session of `user`, on the storage's clock like every session.
 async fn staff_session(s: &TestServer, user: &str, password: &str) -> String {
-    let cookie = session(s, user, password).await;
-    let now = s.storage.clock().now();
-    s.sql(&format!(
-        "UPDATE devices SET created_at = {now} WHERE name = 'web session'"
-    ));
-    cookie
+    session(s, user, password).await
 }
 
 /// Add a program to the managed list as an admin on the web.
@@ -141,15 +134,17 @@ const DECLARATION: &str = "forms=literacy_checkin%2C+case_note&organization=&per
 /// - d: Feb 10: 6; Tuesdays Apr 6: 6, 13: 5, 20: 5, 27: 5, May 4: 4 (five weeks).
 ///
 /// Case notes (contact day, follow-up date, what happened):
-/// - a: Feb 15, follow-up Mar 1, marked done on 2026-12-06 (on time);
+/// - a: Feb 15, follow-up Mar 1, marked done on 2027-01-02 (on time);
 /// - b: Feb 16, follow-up Mar 2, marked done on 2027-05-01 (late);
 /// - e: Mar 10 but started Apr 2 (counts in Q1 by its contact day), follow-up
 ///   Mar 20, never done: past due on 2027-05-01 (late, not completed);
 /// - c: Mar 5, no follow-up;
-/// - a: Apr 20, follow-up Apr 25, marked done on 2026-12-06 (on time);
+/// - a: Apr 20, follow-up Apr 25, marked done on 2027-01-02 (on time);
 /// - f: May 10, follow-up Jun 30, not done and not yet due (on time not known,
 ///   follow-up not completed).
 async fn fixture(s: &TestServer) -> String {
+    // The clock stands at 2027-01-02, whatever day the test runs.
+    s.storage.clock().freeze_at(noon(1, 2));
     let admin = staff_session(s, "admin", ADMIN_PASSWORD).await;
     add_program(s, &admin, "reading", "Reading+Buddies").await;
     add_program(s, &admin, "other", "Other+program").await;
@@ -235,12 +230,11 @@ async fn fixture(s: &TestServer) -> String {
             assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
         }
     };
-    // Today (the real clock) is before every follow-up date of the fixture.
+    // Today (2027-01-02) is before every follow-up date of the fixture.
     assert!(s.storage.today() < NaiveDate::from_ymd_opt(2027, 3, 1).unwrap());
     mark(a_q1, &admin).await;
     mark(a_q2, &admin).await;
     // On to 2027-05-01: b's follow-up is done late, e's is past due.
-    s.storage.clock().freeze();
     let ahead = noon(5, 1) - s.storage.clock().now();
     s.storage.clock().advance(Duration::from_secs(ahead as u64));
     assert_eq!(s.storage.today().to_string(), "2027-05-01");
@@ -271,7 +265,7 @@ async fn measures_of_each_kind_by_quarter_and_year(s: TestServer) {
     // 4 (a) + 4 (b) + 4 (c) + 1 (d) = 13, case notes a, b, c, e = 4: 17.
     assert_eq!(at("2027 Q1", "people_served"), "5");
     assert_eq!(at("2027 Q1", "contacts"), "17");
-    // How well. On time: a (done Dec 6 ≤ Mar 1), b late (done May 1 > Mar 2), e late
+    // How well. On time: a (done Jan 2 ≤ Mar 1), b late (done May 1 > Mar 2), e late
     // (not done, Mar 20 < May 1); c's note says nothing: 1 of 3 = 33%.
     assert_eq!(at("2027 Q1", "on_time"), "33% (1 of 3)");
     // Follow-up completed: a yes, b yes (late, but done), e no: 2 of 3 = 67%.
@@ -289,7 +283,7 @@ async fn measures_of_each_kind_by_quarter_and_year(s: TestServer) {
     // 2027 Q2. How much: a, b, d, f = 4 people; contacts: a 4 + 1, b 2, d 5, f 1 = 13.
     assert_eq!(at("2027 Q2", "people_served"), "4");
     assert_eq!(at("2027 Q2", "contacts"), "13");
-    // On time: a (done Dec 6 ≤ Apr 25); f not due yet says nothing: 1 of 1, under the
+    // On time: a (done Jan 2 ≤ Apr 25); f not due yet says nothing: 1 of 1, under the
     // threshold of 3. Follow-up: a yes, f no: 1 of 2, under 3.
     assert_eq!(at("2027 Q2", "on_time"), "suppressed (fewer than 3)");
     assert_eq!(at("2027 Q2", "follow_up"), "suppressed (fewer than 3)");

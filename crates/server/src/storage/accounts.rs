@@ -213,7 +213,9 @@ impl Storage {
         let device_id = Uuid::new_v4().to_string();
         let name: String = device_name.chars().take(200).collect();
         let hash = auth::token_hash(&token);
-        self.transact(|sql| insert_device(sql, &device_id, &user_id, &name, &hash, now()))?;
+        // The storage's clock, which the session's age is checked against.
+        let at = self.clock().now();
+        self.transact(|sql| insert_device(sql, &device_id, &user_id, &name, &hash, at))?;
         Ok(Some(Session {
             token,
             user_id,

@@ -34,8 +34,8 @@ mod records;
 mod reports;
 mod responses;
 mod review;
-mod scorecard;
 pub mod schema;
+mod scorecard;
 mod selection;
 mod settings;
 mod sql;
@@ -62,11 +62,11 @@ pub use form_versions::{
 };
 pub use households::{HouseholdLinks, LinkedRecord, HOUSEHOLD_RECORDS};
 pub use lists::{valid_code, ListEntry, ListKind};
+pub use people::{Account, PasswordReset, LANGUAGES, RESET_TTL};
 pub use programs::{
     Better, Declaration, DeclarationError, HowWell, PeriodChoice, StoredDeclaration,
     MAX_PROGRAM_RECORDS,
 };
-pub use people::{Account, PasswordReset, LANGUAGES, RESET_TTL};
 pub use purge::PurgeReport;
 pub use records::RecordRow;
 pub use responses::{FilterChoices, FormCounts, ResponsePage, ResponseRow};

@@ -22,6 +22,7 @@ use super::session::error_page;
 use super::{storage_call, Staff, BACKBONE_ROLES};
 use crate::app::AppState;
 use crate::curves::{self, Breakdown, CurveInputs, IndicatorCurve, IndicatorInfo, Origin};
+use crate::storage::ListKind;
 
 /// `?year=` on an indicator's page: the year its detailed tables are for.
 #[derive(Deserialize)]
@@ -43,6 +44,37 @@ async fn read(
     let scope = staff.caller.scope.clone();
     let inputs = storage_call(move || CurveInputs::read(&storage, scope.as_ref())).await?;
     Ok((info, inputs))
+}
+
+/// The programs that declare they contribute to `id` and that the viewer may see,
+/// as (code, label), by label.
+async fn contributing_programs(
+    state: &AppState,
+    staff: &Staff,
+    id: &'static str,
+) -> Result<Vec<(String, String)>, Response> {
+    let storage = state.storage.clone();
+    let (declared, entries) = storage_call(move || {
+        Ok((
+            storage.program_declarations()?,
+            storage.list_entries(ListKind::Program)?,
+        ))
+    })
+    .await?;
+    let mut programs: Vec<(String, String)> = declared
+        .into_iter()
+        .filter(|d| d.declaration.indicators.iter().any(|i| i == id))
+        .filter(|d| super::programs::may_see(&staff.caller, &d.program, Some(&d.declaration)))
+        .map(|d| {
+            let label = entries
+                .iter()
+                .find(|e| e.code == d.program)
+                .map_or_else(|| d.program.clone(), |e| e.label.clone());
+            (d.program, label)
+        })
+        .collect();
+    programs.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(programs)
 }
 
 fn number(scale: Scale, v: f64) -> String {
@@ -276,6 +308,10 @@ pub async fn indicator(
         .unwrap_or_default();
     let tables = year_tables(&info, &inputs, year);
     let min_cell = inputs.min_cell;
+    let programs = match contributing_programs(&state, &staff, info.id).await {
+        Ok(programs) => programs,
+        Err(page) => return page,
+    };
     let body = html! {
         h1 { (info.id) " " small { (info.title) } }
         (summary_table(&c, min_cell))
@@ -289,6 +325,16 @@ pub async fn indicator(
             }
         }
         (curve_sections(&c, &breakdowns, min_cell))
+        h2 { "Programs contributing" }
+        @if programs.is_empty() {
+            p id="programs-contributing" { "No program you may see declares that it contributes to " (info.id) "." }
+        } @else {
+            ul id="programs-contributing" {
+                @for (code, label) in &programs {
+                    li { a href={ "/programs/" (code) } { (label) } " — its performance measures" }
+                }
+            }
+        }
         h2 { "One year in detail" }
         (year_links(info.id, &years, year))
         @if tables.is_empty() {

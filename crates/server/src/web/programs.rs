@@ -44,7 +44,7 @@ const PROGRAM_ROLES: &[Role] = &[
 ];
 
 /// Whether `caller` may see program `code`'s measures.
-fn may_see(caller: &Caller, code: &str, declaration: Option<&Declaration>) -> bool {
+pub(super) fn may_see(caller: &Caller, code: &str, declaration: Option<&Declaration>) -> bool {
     match caller.role {
         Role::Admin | Role::BackboneStaff => true,
         Role::PartnerStaff | Role::ReportsOnly => caller.scope.as_ref().is_some_and(|s| {
