@@ -205,6 +205,21 @@ pub async fn type_into(c: &Client, css: &str, value: &str) {
     panic!("`{css}` never held {value:?}");
 }
 
+/// Fill the fields of the form matching `form` (text inputs typed, selects chosen by
+/// value), then press its submit button.
+pub async fn submit(c: &Client, form: &str, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        let css = format!("{form} [name=\"{name}\"]");
+        let tag = find(c, &css).await.tag_name().await.unwrap();
+        if tag == "select" {
+            select(c, &css, value).await;
+        } else {
+            type_into(c, &css, value).await;
+        }
+    }
+    click(c, &format!("{form} button[type=submit]")).await;
+}
+
 /// Choose the option whose value is `value` in the select matching `css` (waiting
 /// for it).
 pub async fn select(c: &Client, css: &str, value: &str) {

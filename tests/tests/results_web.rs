@@ -15,29 +15,13 @@
 //! A screenshot follows every step, in `target/results/`; `docs/indicators.md` shows
 //! them.
 
-use fantoccini::Client;
 use scenarios::chromium::{
-    all, cdp, click, find, goto, select, text, type_into, BrowserOptions, Chromedriver, Screenshots,
+    all, cdp, click, find, goto, submit, text, type_into, BrowserOptions, Chromedriver, Screenshots,
 };
 use scenarios::device::{device, sync, user_signed_in};
 use scenarios::server::{Database, ADMIN_PASSWORD};
 use serde_json::json;
 use sync_core::{Answers, Commit, FormRef, RecordKind, Scope, Value};
-
-/// Fill the fields of the form matching `form` (text inputs typed, selects chosen by
-/// value), then press its submit button.
-async fn submit(c: &Client, form: &str, fields: &[(&str, &str)]) {
-    for (name, value) in fields {
-        let css = format!("{form} [name=\"{name}\"]");
-        let tag = find(c, &css).await.tag_name().await.unwrap();
-        if tag == "select" {
-            select(c, &css, value).await;
-        } else {
-            type_into(c, &css, value).await;
-        }
-    }
-    click(c, &format!("{form} button[type=submit]")).await;
-}
 
 /// Unix seconds on 15 April of `year`.
 fn in_year(year: i32) -> i64 {

@@ -21,9 +21,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use calamine::{Data, Reader, Xlsx};
-use fantoccini::Client;
 use scenarios::chromium::{
-    all, click, find, goto, select, text, type_into, wait_until, BrowserOptions, Chromedriver,
+    all, click, find, goto, submit, text, type_into, wait_until, BrowserOptions, Chromedriver,
     Screenshots,
 };
 use scenarios::device::{create_responses, device, sync};
@@ -48,21 +47,6 @@ async fn an_admin_runs_the_partnership_from_the_browser() {
     for db in [Database::Sqlite, Database::Postgres] {
         first_day(db).await;
     }
-}
-
-/// Fill the fields of the form matching `form` (text inputs typed, selects chosen by
-/// value), then press its submit button.
-async fn submit(c: &Client, form: &str, fields: &[(&str, &str)]) {
-    for (name, value) in fields {
-        let css = format!("{form} [name=\"{name}\"]");
-        let tag = find(c, &css).await.tag_name().await.unwrap();
-        if tag == "select" {
-            select(c, &css, value).await;
-        } else {
-            type_into(c, &css, value).await;
-        }
-    }
-    click(c, &format!("{form} button[type=submit]")).await;
 }
 
 fn text_answer(value: &str) -> Option<AnswerValue> {
