@@ -257,6 +257,26 @@ async fn fixture(s: &TestServer) -> String {
 
 async fn measures_of_each_kind_by_quarter_and_year(s: TestServer) {
     let admin = fixture(&s).await;
+    // The records as the measures read them: the declared forms in order (24
+    // check-ins, then 6 case notes), each form's records walked newest first and
+    // handed back in time order.
+    let declared = s
+        .storage
+        .program_declaration("reading")
+        .unwrap()
+        .unwrap()
+        .declaration;
+    let records = s
+        .storage
+        .program_records("reading", &declared, None, s.storage.today())
+        .unwrap();
+    assert_eq!(records.len(), 30);
+    assert!(records[..24].iter().all(|r| r.check_in));
+    assert!(records[24..].iter().all(|r| !r.check_in));
+    assert!(
+        records[..24].windows(2).all(|w| w[0].date <= w[1].date),
+        "check-ins in time order"
+    );
     let page = get(&s, "/programs/reading", Some(&admin)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let at = |period: &str, measure: &str| cell(&page.body, period, measure);

@@ -24,10 +24,10 @@ use super::{ListKind, Storage, StorageError};
 /// The most forms (and the most indicators) one declaration names.
 pub const MAX_DECLARED: usize = 20;
 
-/// The most records one program's measures are computed from (the declared forms in
-/// their order, each from its oldest record): a program that reaches it says so on
-/// its page. 200,000 records of about
-/// 100 bytes each as held here is some 20 MB per request, at most.
+/// The most records one program's measures are computed from: each declared form gets
+/// an equal share and keeps its newest records (the periods staff look at most). A
+/// program that reaches it says so on its page. 200,000 records of about 100 bytes
+/// each as held here is some 20 MB per request, at most.
 pub const MAX_PROGRAM_RECORDS: usize = 200_000;
 
 /// Records read per query while walking a form's records (`records_by_form` order).
@@ -521,15 +521,19 @@ impl Storage {
             .iter()
             .find(|e| e.code == code)
             .is_some_and(|e| e.confidential);
+        let share = MAX_PROGRAM_RECORDS / declaration.forms.len().max(1);
         let mut out = Vec::new();
         for form in &declaration.forms {
-            let mut after: Option<(i64, String)> = None;
-            while out.len() < MAX_PROGRAM_RECORDS {
+            // Newest first, so that the bound keeps the latest records; then back in
+            // time order, which the measures' tie-breaking reads.
+            let mut newest = Vec::new();
+            let mut before: Option<(i64, String)> = None;
+            'pages: loop {
                 let rows = self.with_sql(|sql| {
                     program_page(
                         sql,
                         form,
-                        after.as_ref(),
+                        before.as_ref(),
                         code,
                         confidential,
                         declaration,
@@ -538,29 +542,35 @@ impl Storage {
                 })?;
                 let full = rows.len() as i64 == PAGE;
                 for row in &rows {
-                    if out.len() >= MAX_PROGRAM_RECORDS {
-                        tracing::warn!(program = code, "a program's records reached the bound");
-                        break;
+                    if newest.len() >= share {
+                        tracing::warn!(
+                            program = code,
+                            form,
+                            "a program's records reached the bound"
+                        );
+                        break 'pages;
                     }
                     if let Some(r) = to_record(declaration, row, today)? {
-                        out.push(r);
+                        newest.push(r);
                     }
                 }
                 match rows.last() {
-                    Some(last) if full => after = Some((last.get(4)?, last.get(0)?)),
+                    Some(last) if full => before = Some((last.get(4)?, last.get(0)?)),
                     _ => break,
                 }
             }
+            newest.reverse();
+            out.append(&mut newest);
         }
         Ok(out)
     }
 }
 
-/// One page of a form's records of a program, after (created at, id).
+/// One page of a form's records of a program, newest first, before (created at, id).
 fn program_page(
     sql: &dyn Sql,
     form: &str,
-    after: Option<&(i64, String)>,
+    before: Option<&(i64, String)>,
     code: &str,
     confidential: bool,
     declaration: &Declaration,
@@ -571,17 +581,17 @@ fn program_page(
     let hint = sql.dialect().walk_ordered_index();
     let mut args: Vec<Value> = vec![form.into()];
     let mut walk = "form_id = ?1".to_string();
-    if let Some((created_at, id)) = after {
+    if let Some((created_at, id)) = before {
         args.push((*created_at).into());
         args.push(id.as_str().into());
-        walk.push_str(" AND (created_at, id) > (?2, ?3)");
+        walk.push_str(" AND (created_at, id) < (?2, ?3)");
     }
     let conditions = program_conditions(code, confidential, declaration, partnership, &mut args);
     args.push(PAGE.into());
     let query = format!(
         "SELECT id, kind, family, created_by, created_at, fields, followups FROM records
          WHERE {walk} AND kind <> 'form' AND {hint}(TRUE{conditions})
-         ORDER BY created_at, id LIMIT ?{}",
+         ORDER BY created_at DESC, id DESC LIMIT ?{}",
         args.len()
     );
     sql.rows(&query, &args)

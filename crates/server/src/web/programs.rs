@@ -321,7 +321,7 @@ fn measures_table(view: &ProgramView, d: &Declaration, backbone: bool) -> Markup
         p { "Shares and better-off figures of fewer than " (min_cell) " people are suppressed; "
             "counts of people served and contacts are shown as they are." }
         @if view.records >= MAX_PROGRAM_RECORDS {
-            p.error { "This program reached " (MAX_PROGRAM_RECORDS) " records, the most counted: the measures are of the declared forms' oldest records only (docs/indicators.md, section 5)." }
+            p.error { "This program reached " (MAX_PROGRAM_RECORDS) " records, the most counted: the measures are of each declared form's newest records only (docs/indicators.md, section 5)." }
         }
         @if view.measures.is_empty() {
             p.hidden { "No records of this program yet." }
