@@ -15,6 +15,7 @@ on_both_backends!(
     an_admin_makes_a_worker_and_a_partner_who_get_in_once,
     backbone_staff_stay_below_their_role_and_within_the_lists,
     deactivation_stops_devices_and_sign_in_until_reactivated,
+    an_admin_of_one_partnership_reads_its_acts_only,
 );
 
 /// The value of `attr` on the element with `id="{id}"`.
@@ -470,4 +471,46 @@ fn s_device(s: &TestServer, token: &str) -> String {
         server::storage::TokenCheck::Valid(caller) => caller.device_id,
         _ => panic!("not a valid token"),
     }
+}
+
+async fn an_admin_of_one_partnership_reads_its_acts_only(s: TestServer) {
+    // Two partnerships' admins, each acting once (an export downloaded, say).
+    let mut lines = Vec::new();
+    for (name, partnership) in [("ada", "p1"), ("zed", "p2")] {
+        let token = s
+            .user(
+                name,
+                "admin",
+                Some(sync_core::Scope::partnership(partnership)),
+            )
+            .await;
+        let server::storage::TokenCheck::Valid(caller) = s.storage.authenticate(&token).unwrap()
+        else {
+            panic!("{name}'s token");
+        };
+        let subject = format!("the {partnership} export");
+        s.storage
+            .audit(&server::storage::Act {
+                actor: &caller,
+                address: "127.0.0.1",
+                action: "export.download",
+                subject: &subject,
+                detail: String::new(),
+            })
+            .unwrap();
+        lines.push(format!(
+            "<td>{name}</td><td><code>export.download</code></td><td>{subject}</td>"
+        ));
+    }
+    let (admin, _) = admin_session(&s).await;
+    let ada = session(&s, "ada", "password-123").await;
+    let zed = session(&s, "zed", "password-123").await;
+    let everyone = get(&s, "/audit", Some(&admin)).await.body;
+    assert!(lines.iter().all(|l| everyone.contains(l)), "{everyone}");
+    let p1 = get(&s, "/audit", Some(&ada)).await.body;
+    assert!(p1.contains(&lines[0]) && !p1.contains(&lines[1]), "{p1}");
+    let p2 = get(&s, "/audit", Some(&zed)).await.body;
+    assert!(p2.contains(&lines[1]) && !p2.contains(&lines[0]), "{p2}");
+    // The server-wide admin's own acts (creating them) are not a partnership's.
+    assert!(!p1.contains("<td>admin</td>"), "{p1}");
 }

@@ -70,16 +70,32 @@ impl Storage {
         self.transact(|sql| log(sql, act, at))
     }
 
-    /// A page of the audit log, newest first: the lines numbered below `before`
+    /// A page of the whole audit log, newest first: the lines numbered below `before`
     /// (all, when `None`), at most [`AUDIT_PAGE`].
     pub fn audit_log(&self, before: Option<i64>) -> Result<Vec<AuditEntry>, StorageError> {
+        self.audit_log_of(None, before)
+    }
+
+    /// [`Storage::audit_log`] as an admin of `partnership` may read it (all of it for
+    /// `None`, a server-wide admin): the acts of users of that partnership only. Acts
+    /// of server-wide admins and of other partnerships' users are not theirs to see.
+    pub fn audit_log_of(
+        &self,
+        partnership: Option<&str>,
+        before: Option<i64>,
+    ) -> Result<Vec<AuditEntry>, StorageError> {
         self.with_sql(|sql| {
+            let actors_partnership = sql.dialect().json_text("u.scope", "partnership");
             sql.rows(
-                "SELECT a.id, a.at, COALESCE(u.username, a.actor), a.action, a.subject,
-                        a.detail, a.address
-                 FROM audit_log a LEFT JOIN users u ON u.id = a.actor
-                 WHERE a.id < ?1 ORDER BY a.id DESC LIMIT ?2",
-                &args![before.unwrap_or(i64::MAX), AUDIT_PAGE as i64],
+                &format!(
+                    "SELECT a.id, a.at, COALESCE(u.username, a.actor), a.action, a.subject,
+                            a.detail, a.address
+                     FROM audit_log a LEFT JOIN users u ON u.id = a.actor
+                     WHERE a.id < ?1
+                       AND (CAST(?3 AS TEXT) IS NULL OR {actors_partnership} = ?3)
+                     ORDER BY a.id DESC LIMIT ?2"
+                ),
+                &args![before.unwrap_or(i64::MAX), AUDIT_PAGE as i64, partnership],
             )?
             .iter()
             .map(|r| {

@@ -1,5 +1,6 @@
 //! `GET /audit`: the audit log, newest first, a page at a time (`?before=` the last
-//! line's number). Admins only: it names every staff member and what they did.
+//! line's number). Admins only: it names every staff member and what they did. An
+//! admin scoped to a partnership reads the acts of that partnership's users only.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -32,10 +33,13 @@ pub async fn page(
     }
     let storage = state.storage.clone();
     let before = query.before;
-    let lines = match storage_call(move || storage.audit_log(before)).await {
-        Ok(lines) => lines,
-        Err(page) => return page,
-    };
+    // An admin of one partnership reads its users' acts; a server-wide admin all.
+    let partnership = staff.caller.scope.as_ref().map(|s| s.partnership.clone());
+    let lines =
+        match storage_call(move || storage.audit_log_of(partnership.as_deref(), before)).await {
+            Ok(lines) => lines,
+            Err(page) => return page,
+        };
     let next = (lines.len() == AUDIT_PAGE)
         .then(|| lines.last().map(|l| format!("/audit?before={}", l.id)))
         .flatten();
