@@ -208,6 +208,13 @@ pub async fn type_into(c: &Client, css: &str, value: &str) {
 /// Fill the fields of the form matching `form` (text inputs typed, selects chosen by
 /// value), then press its submit button.
 pub async fn submit(c: &Client, form: &str, fields: &[(&str, &str)]) {
+    fill(c, form, fields).await;
+    click(c, &format!("{form} button[type=submit]")).await;
+}
+
+/// Fill the fields of the form matching `form`: text inputs typed, selects chosen by
+/// value.
+async fn fill(c: &Client, form: &str, fields: &[(&str, &str)]) {
     for (name, value) in fields {
         let css = format!("{form} [name=\"{name}\"]");
         let tag = find(c, &css).await.tag_name().await.unwrap();
@@ -217,7 +224,6 @@ pub async fn submit(c: &Client, form: &str, fields: &[(&str, &str)]) {
             type_into(c, &css, value).await;
         }
     }
-    click(c, &format!("{form} button[type=submit]")).await;
 }
 
 /// Choose the option whose value is `value` in the select matching `css` (waiting
@@ -256,6 +262,42 @@ pub async fn click(c: &Client, css: &str) {
         }
     }
     panic!("`{css}` kept being redrawn");
+}
+
+/// Click the first element matching `css` (a form's submit button, a link) and wait
+/// up to 20 s for the next page to load: a step that goes on at once may otherwise
+/// read the old page, or navigate away while the submitted form is still on its way
+/// (and so cancel it).
+pub async fn click_and_load(c: &Client, css: &str) {
+    c.execute("window.__beforeClick = true;", vec![])
+        .await
+        .unwrap();
+    click(c, css).await;
+    let started = Instant::now();
+    loop {
+        // A page mid-navigation may refuse scripts: that is "not loaded yet".
+        let loaded = c
+            .execute(
+                "return document.readyState === 'complete' && !window.__beforeClick;",
+                vec![],
+            )
+            .await
+            .ok();
+        if loaded == Some(json!(true)) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "clicking `{css}` loaded no new page"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// [`submit`], then wait for the page the form leads to ([`click_and_load`]).
+pub async fn submit_and_load(c: &Client, form: &str, fields: &[(&str, &str)]) {
+    fill(c, form, fields).await;
+    click_and_load(c, &format!("{form} button[type=submit]")).await;
 }
 
 /// The trimmed text of the first element matching `css` (waiting for it). Read in the

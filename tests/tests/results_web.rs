@@ -16,7 +16,8 @@
 //! them.
 
 use scenarios::chromium::{
-    all, cdp, click, find, goto, submit, text, type_into, BrowserOptions, Chromedriver, Screenshots,
+    all, cdp, click, click_and_load, find, goto, submit_and_load, text, type_into, BrowserOptions,
+    Chromedriver, Screenshots,
 };
 use scenarios::device::{device, sync, user_signed_in};
 use scenarios::server::{Database, ADMIN_PASSWORD};
@@ -110,12 +111,12 @@ async fn staff_turn_the_curve_and_the_community_reads_the_scorecard() {
     goto(&c, &format!("{base}/sign-in")).await;
     type_into(&c, "input[name=username]", "admin").await;
     type_into(&c, "input[name=password]", ADMIN_PASSWORD).await;
-    click(&c, "main button[type=submit]").await;
+    click_and_load(&c, "main button[type=submit]").await;
     find(&c, "table#indicators").await;
 
     // Baseline 46.7% (2021); targets 60% for 2024 and 72% for 2026.
     goto(&c, &format!("{base}/indicators/G12/targets")).await;
-    submit(
+    submit_and_load(
         &c,
         "main form",
         &[
@@ -213,14 +214,14 @@ async fn staff_turn_the_curve_and_the_community_reads_the_scorecard() {
         sync(&store, &base, &parent.token).await.unwrap();
     }
     goto(&c, &format!("{base}/lists")).await;
-    submit(
+    submit_and_load(
         &c,
         "form#add-program",
         &[("code", "reading"), ("label", "Reading Buddies")],
     )
     .await;
     goto(&c, &format!("{base}/programs/reading/declare")).await;
-    submit(
+    submit_and_load(
         &c,
         "main form",
         &[
@@ -238,8 +239,7 @@ async fn staff_turn_the_curve_and_the_community_reads_the_scorecard() {
         async move {
             goto(c, &format!("{base}/dashboard")).await;
             type_into(c, "input[name=min_cell]", n).await;
-            click(c, "form[action=\"/settings/min-cell\"] button[type=submit]").await;
-            find(c, "table#indicators").await;
+            click_and_load(c, "form[action=\"/settings/min-cell\"] button[type=submit]").await;
         }
     };
     set_min_cell("3").await;
@@ -259,7 +259,7 @@ async fn staff_turn_the_curve_and_the_community_reads_the_scorecard() {
     set_min_cell("10").await;
     // The indicator links back to the program that contributes to it.
     goto(&c, &format!("{base}/indicators/G12")).await;
-    click(&c, "#programs-contributing a").await;
+    click_and_load(&c, "#programs-contributing a").await;
     find(&c, "tr[data-period]").await;
     assert_eq!(c.current_url().await.unwrap().path(), "/programs/reading");
 
@@ -267,8 +267,7 @@ async fn staff_turn_the_curve_and_the_community_reads_the_scorecard() {
     goto(&c, &format!("{base}/scorecard/settings")).await;
     click(&c, "main form input[name=indicator][value=G12]").await;
     shots.take(&c, "scorecard-settings").await;
-    click(&c, "main form button[type=submit]").await;
-    find(&c, "#public-link").await;
+    click_and_load(&c, "main form button[type=submit]").await;
     let checked = find(&c, "main form input[name=indicator][value=G12]")
         .await
         .prop("checked")
