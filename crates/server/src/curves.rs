@@ -137,6 +137,9 @@ pub struct IndicatorCurve {
     pub forecast: Forecast,
     /// The verdict on each year from the first to the last.
     pub verdicts: Vec<YearVerdict>,
+    /// The unsuppressed series the curve was made from: only [`CurveInputs::breakdowns`]
+    /// reads it (the total its groups are suppressed against), never a page.
+    series: Series,
 }
 
 impl IndicatorCurve {
@@ -148,6 +151,15 @@ impl IndicatorCurve {
     /// The latest year with a shown value.
     pub fn latest_shown(&self) -> Option<(i32, f64)> {
         self.curve.shown().last()
+    }
+
+    /// The target that holds for `year` ([`trend::Targets::for_year`]); with no year
+    /// (nothing measured yet), the first target set.
+    pub fn target_in(&self, year: Option<i32>) -> Option<(i32, f64)> {
+        match year {
+            Some(y) => self.targets.for_year(y),
+            None => self.targets.by_year.iter().next().map(|(y, v)| (*y, *v)),
+        }
     }
 }
 
@@ -202,7 +214,8 @@ impl CurveInputs {
             .get(info.id)
             .map(Targets::trend)
             .unwrap_or_default();
-        let curve = curve(&self.series(&info), self.min_cell);
+        let series = self.series(&info);
+        let curve = curve(&series, self.min_cell);
         let forecast = forecast(&curve, &ForecastOptions::default());
         let verdicts = verdicts(&curve, &targets, direction, &VerdictOptions::default());
         IndicatorCurve {
@@ -212,6 +225,7 @@ impl CurveInputs {
             curve,
             forecast,
             verdicts,
+            series,
         }
     }
 
@@ -223,16 +237,17 @@ impl CurveInputs {
             .collect()
     }
 
-    /// An indicator's disaggregated curves: by each disaggregation of the survey, or
-    /// by each group an upload holds.
-    pub fn breakdowns(&self, info: &IndicatorInfo) -> Vec<Breakdown> {
-        let total = self.series(info);
+    /// An indicator's disaggregated curves (of `c`, from [`Self::curve`]): by each
+    /// disaggregation of the survey, or by each group an upload holds.
+    pub fn breakdowns(&self, c: &IndicatorCurve) -> Vec<Breakdown> {
+        let info = &c.info;
+        let total = &c.series;
         let split = |title: String, groups: Result<BTreeMap<String, Series>, _>| {
             let groups: BTreeMap<String, Series> = groups.unwrap_or_else(|e| {
                 tracing::error!(indicator = info.id, error = %e, "a disaggregation was refused");
                 BTreeMap::new()
             });
-            let (_, curves) = disaggregated_curves(&total, &groups, self.min_cell);
+            let (_, curves) = disaggregated_curves(total, &groups, self.min_cell);
             Breakdown {
                 title,
                 groups: curves,
@@ -314,6 +329,16 @@ fn status_text(status: Status) -> &'static str {
         Status::NoData => "no data",
         Status::Suppressed(Hidden::Small) => "suppressed (small)",
         Status::Suppressed(Hidden::Complementary) => "suppressed (complementary)",
+    }
+}
+
+/// The class a page gives a verdict (`trend right`, `trend none` for none).
+pub fn trend_class(trend: Option<Trend>) -> &'static str {
+    match trend {
+        Some(Trend::RightDirection) => "trend right",
+        Some(Trend::WrongDirection) => "trend wrong",
+        Some(Trend::Flat) => "trend flat",
+        Some(Trend::NoData) | None => "trend none",
     }
 }
 
@@ -465,7 +490,7 @@ mod tests {
             trend::Trend::WrongDirection
         );
         assert_eq!(g4.verdict_in(2025).unwrap().target, Some((2024, 40.0)));
-        let b = inputs.breakdowns(&find_indicator("G4").unwrap());
+        let b = inputs.breakdowns(&g4);
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].title, "school");
         // Lincoln (n 5) is hidden, and Grant with it (it would give Lincoln away).

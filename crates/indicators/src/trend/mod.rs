@@ -118,6 +118,17 @@ pub enum Scale {
     Number,
 }
 
+impl Scale {
+    /// A value as every page writes it: one decimal, with `%` for percentages
+    /// (`42.0%`, `3.5`).
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Scale::Percent => format!("{value:.1}%"),
+            Scale::Number => format!("{value:.1}"),
+        }
+    }
+}
+
 /// Which way an indicator gets better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

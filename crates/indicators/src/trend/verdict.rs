@@ -59,13 +59,6 @@ pub struct YearVerdict {
     pub reason: String,
 }
 
-fn number(scale: Scale, v: f64) -> String {
-    match scale {
-        Scale::Percent => format!("{v:.1}%"),
-        Scale::Number => format!("{v:.1}"),
-    }
-}
-
 fn amount(scale: Scale, v: f64) -> String {
     match scale {
         Scale::Percent => format!("{v:.1} points"),
@@ -149,8 +142,8 @@ pub fn verdict(
         "{} {} since {then_year} (from {} to {})",
         if change >= 0.0 { "Up" } else { "Down" },
         amount(scale, change.abs()),
-        number(scale, then),
-        number(scale, now)
+        scale.format(then),
+        scale.format(now)
     );
     let (trend, reason) = if change == 0.0 || change.abs() < tolerance {
         (
@@ -179,7 +172,7 @@ pub fn verdict(
                     trend,
                     format!(
                         "{moved}, {word} the target of {} ({target_year}).",
-                        number(scale, goal)
+                        scale.format(goal)
                     ),
                 )
             }
@@ -191,7 +184,7 @@ pub fn verdict(
                 },
                 format!(
                     "{moved}; {then_year} already met the target of {} ({target_year}) and {better}.",
-                    number(scale, goal)
+                    scale.format(goal)
                 ),
             ),
             None => (

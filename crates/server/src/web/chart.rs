@@ -165,10 +165,7 @@ impl Frame {
     }
 
     fn label(&self, value: f64) -> String {
-        match self.scale {
-            Scale::Percent => format!("{value:.1}%"),
-            Scale::Number => format!("{value:.1}"),
-        }
+        self.scale.format(value)
     }
 
     /// Gridlines with their values, and the years along the bottom.
@@ -202,32 +199,24 @@ fn fmt(v: f64) -> String {
 }
 
 /// The polyline points joining a curve's consecutive shown values (a hidden year
-/// between two shown ones breaks the line).
+/// between two shown ones breaks the line; a year nobody was counted in does not).
 fn segments(frame: &Frame, curve: &Curve) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut current = String::new();
+    let mut lines: Vec<Vec<String>> = vec![Vec::new()];
     for p in curve.points() {
-        match p.value {
-            Some(v) => {
-                if !current.is_empty() {
-                    current.push(' ');
-                }
-                current.push_str(&format!("{},{}", fmt(frame.x(p.year)), fmt(frame.y(v))));
+        match (p.value, p.status) {
+            (Some(v), _) => {
+                let point = format!("{},{}", fmt(frame.x(p.year)), fmt(frame.y(v)));
+                lines.last_mut().expect("never empty").push(point);
             }
-            None if p.status == Status::NoData => {}
-            None => {
-                if current.contains(' ') {
-                    lines.push(std::mem::take(&mut current));
-                } else {
-                    current.clear();
-                }
-            }
+            (None, Status::NoData) => {}
+            (None, _) => lines.push(Vec::new()),
         }
     }
-    if current.contains(' ') {
-        lines.push(current);
-    }
     lines
+        .into_iter()
+        .filter(|points| points.len() >= 2)
+        .map(|points| points.join(" "))
+        .collect()
 }
 
 /// An indicator's curve: each shown year's value (labelled), a gray mark at each

@@ -9,7 +9,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use indicators::trend::{CurvePoint, Scale, Status, Summary, Trend, YearCount, YearVerdict};
+use indicators::trend::{CurvePoint, Scale, Status, Summary, YearCount, YearVerdict};
 use indicators::{Estimate, Hidden, Shown};
 use maud::{html, Markup};
 
@@ -54,9 +54,7 @@ pub fn point_cells(point: Option<&CurvePoint>, scale: Scale, min_cell: u64) -> M
     match (p.status, p.counts, p.value) {
         (Status::Shown, Some(e), _) => value_cells(Shown::Value(e), min_cell),
         (Status::Shown, None, Some(v)) => html! {
-            td class="value num" {
-                @if scale == Scale::Percent { (format!("{v:.1}%")) } @else { (format!("{v:.1}")) }
-            }
+            td class="value num" { (scale.format(v)) }
             td class="n" { "—" }
         },
         (Status::Suppressed(h), _, _) => value_cells(Shown::Hidden(h), min_cell),
@@ -67,18 +65,10 @@ pub fn point_cells(point: Option<&CurvePoint>, scale: Scale, min_cell: u64) -> M
 /// A verdict as a table cell: its words, with the reason as the cell's title and a
 /// class per verdict (`trend right`...).
 pub fn verdict_cell(verdict: Option<&YearVerdict>) -> Markup {
-    let (class, words, reason) = match verdict {
-        Some(v) => (
-            match v.trend {
-                Trend::RightDirection => "trend right",
-                Trend::WrongDirection => "trend wrong",
-                Trend::Flat => "trend flat",
-                Trend::NoData => "trend none",
-            },
-            curves::trend_text(v.trend),
-            v.reason.as_str(),
-        ),
-        None => ("trend none", "no data", ""),
+    let class = curves::trend_class(verdict.map(|v| v.trend));
+    let (words, reason) = match verdict {
+        Some(v) => (curves::trend_text(v.trend), v.reason.as_str()),
+        None => ("no data", ""),
     };
     html! { td class=(class) title=(reason) { (words) } }
 }
@@ -92,10 +82,7 @@ pub fn summary_cells(c: &IndicatorCurve, min_cell: u64) -> Markup {
         .targets
         .baseline
         .map_or("—".into(), |b| format!("{:.1}% ({})", b.value, b.year));
-    let target = match year {
-        Some(y) => c.targets.for_year(y),
-        None => c.targets.by_year.iter().next().map(|(y, v)| (*y, *v)),
-    };
+    let target = c.target_in(year);
     html! {
         td class="year" { (year.map_or("—".to_string(), |y| y.to_string())) }
         (point_cells(latest, c.curve.scale(), min_cell))

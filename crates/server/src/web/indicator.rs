@@ -77,13 +77,6 @@ async fn contributing_programs(
     Ok(programs)
 }
 
-fn number(scale: Scale, v: f64) -> String {
-    match scale {
-        Scale::Percent => format!("{v:.1}%"),
-        Scale::Number => format!("{v:.1}"),
-    }
-}
-
 /// The chart, the year-by-year table, the forecast and the disaggregated curves: what
 /// the page and the printable report both show.
 fn curve_sections(c: &IndicatorCurve, breakdowns: &[Breakdown], min_cell: u64) -> Markup {
@@ -116,7 +109,7 @@ fn curve_sections(c: &IndicatorCurve, breakdowns: &[Breakdown], min_cell: u64) -
                             td { (p.year) }
                             td { @match p.source { Source::Survey => "survey", Source::Administrative => "administrative" } }
                             (point_cells(Some(p), scale, min_cell))
-                            td.num { (c.targets.for_year(p.year).map_or("—".into(), |(y, t)| format!("{} ({y})", number(scale, t)))) }
+                            td.num { (c.targets.for_year(p.year).map_or("—".into(), |(y, t)| format!("{} ({y})", scale.format(t)))) }
                             td.num { (v.and_then(|v| v.change).map_or("—".into(), |d| format!("{d:+.1}"))) }
                             (verdict_cell(v))
                             td { (v.map_or("", |v| v.reason.as_str())) }
@@ -135,10 +128,10 @@ fn curve_sections(c: &IndicatorCurve, breakdowns: &[Breakdown], min_cell: u64) -
                         @for p in &c.forecast.points {
                             tr data-year=(p.year) {
                                 td { (p.year) }
-                                td.num { (number(scale, p.value)) }
+                                td.num { (scale.format(p.value)) }
                                 td.num {
                                     @match p.band {
-                                        Some(b) => { (number(scale, b.low)) " to " (number(scale, b.high)) }
+                                        Some(b) => { (scale.format(b.low)) " to " (scale.format(b.high)) }
                                         None => "— (two years fitted)",
                                     }
                                 }
@@ -300,7 +293,7 @@ pub async fn indicator(
         Err(page) => return page,
     };
     let c = inputs.curve(info);
-    let breakdowns = inputs.breakdowns(&info);
+    let breakdowns = inputs.breakdowns(&c);
     let years: Vec<i32> = c.curve.points().iter().map(|p| p.year).collect();
     let year = query
         .year
@@ -360,7 +353,8 @@ pub async fn numbers(
         Ok(read) => read,
         Err(page) => return page,
     };
-    let csv = curves::numbers_csv(&inputs.curve(info), &inputs.breakdowns(&info));
+    let c = inputs.curve(info);
+    let csv = curves::numbers_csv(&c, &inputs.breakdowns(&c));
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -386,7 +380,7 @@ pub async fn report(
         Err(page) => return page,
     };
     let c = inputs.curve(info);
-    let breakdowns = inputs.breakdowns(&info);
+    let breakdowns = inputs.breakdowns(&c);
     let min_cell = inputs.min_cell;
     let now = state.clock().now();
     let body = html! {

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use indicators::trend::{Scale, Status, Trend};
+use indicators::trend::{Status, Trend};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -160,20 +160,14 @@ fn words(lang: Lang) -> &'static Words {
     }
 }
 
-fn number(scale: Scale, v: f64) -> String {
-    match scale {
-        Scale::Percent => format!("{v:.1}%"),
-        Scale::Number => format!("{v:.1}"),
-    }
-}
-
 fn trend_words(w: &Words, trend: Option<Trend>) -> (&'static str, &'static str) {
-    match trend {
-        Some(Trend::RightDirection) => ("trend right", w.right),
-        Some(Trend::WrongDirection) => ("trend wrong", w.wrong),
-        Some(Trend::Flat) => ("trend flat", w.flat),
-        Some(Trend::NoData) | None => ("trend none", w.no_data),
-    }
+    let words = match trend {
+        Some(Trend::RightDirection) => w.right,
+        Some(Trend::WrongDirection) => w.wrong,
+        Some(Trend::Flat) => w.flat,
+        Some(Trend::NoData) | None => w.no_data,
+    };
+    (curves::trend_class(trend), words)
 }
 
 /// One indicator: its latest shown value (with n, year and that year's verdict),
@@ -193,17 +187,14 @@ fn indicator(c: &IndicatorCurve, w: &Words, lang: Lang) -> Markup {
         w,
         latest.and_then(|(y, _)| c.verdict_in(y)).map(|v| v.trend),
     );
-    let target = match latest {
-        Some((y, _)) => c.targets.for_year(y),
-        None => c.targets.by_year.iter().next().map(|(y, v)| (*y, *v)),
-    };
+    let target = c.target_in(latest.map(|(y, _)| y));
     html! {
         section.indicator data-indicator=(c.info.id) {
             h2 { (title) " (" (c.info.id) ")" }
             @match latest {
                 Some((year, value)) => p.latest data-indicator=(c.info.id) data-year=(year)
                     data-value=(format!("{value:.1}")) data-n=[latest_n] {
-                    (w.latest) ": " (number(scale, value)) " (" (year) ")"
+                    (w.latest) ": " (scale.format(value)) " (" (year) ")"
                     @if let Some(n) = latest_n { ", " (w.n) " = " (n) }
                 },
                 None => p.latest.hidden data-indicator=(c.info.id) { (w.no_data) },
@@ -211,9 +202,9 @@ fn indicator(c: &IndicatorCurve, w: &Words, lang: Lang) -> Markup {
             ul.facts {
                 li { (w.trend) ": " span class=(trend_class) { (trend_text) } }
                 li { (w.baseline) ": "
-                    (c.targets.baseline.map_or("—".into(), |b| format!("{} ({})", number(scale, b.value), b.year))) }
+                    (c.targets.baseline.map_or("—".into(), |b| format!("{} ({})", scale.format(b.value), b.year))) }
                 li { (w.target) ": "
-                    (target.map_or("—".into(), |(y, v)| format!("{} ({y})", number(scale, v)))) }
+                    (target.map_or("—".into(), |(y, v)| format!("{} ({y})", scale.format(v)))) }
             }
             (chart::curve_chart(&format!("{} {}", c.info.id, w.by_year), c, &w.chart))
             @if !c.curve.points().is_empty() {
@@ -227,7 +218,7 @@ fn indicator(c: &IndicatorCurve, w: &Words, lang: Lang) -> Markup {
                                 @match (p.status, p.value) {
                                     (Status::Shown, Some(v)) => {
                                         td.num data-indicator=(c.info.id) data-year=(p.year)
-                                            data-value=(format!("{v:.1}")) { (number(scale, v)) }
+                                            data-value=(format!("{v:.1}")) { (scale.format(v)) }
                                         @match p.counts {
                                             Some(e) => td.num data-n=(e.denominator) { (e.denominator) },
                                             None => td { "—" },
