@@ -40,9 +40,9 @@
 //! - `free()` closes the database once no sync is running (a running sync holds the
 //!   store until it settles: cancel it and await its promise first).
 //! - There is no encrypted store in the browser (no SQLCipher): the file on OPFS is
-//!   plain SQLite, with a rollback journal (the VFS refuses WAL). Open a file once per
-//!   worker and keep that one `WebStore`: the pool does not share a database between
-//!   connections.
+//!   plain SQLite in WAL mode, opened exclusively (the VFS has no shared memory, so
+//!   the WAL index lives in the worker's memory). Open a file once per worker and keep
+//!   that one `WebStore`: the pool does not share a database between connections.
 //! - Beyond the Kotlin and Swift API: `sync`'s `onProgress` may be `null`.
 //! - Sync requests go through the browser's fetch: a server on another origin than the
 //!   page must answer CORS (with `Authorization` and `Content-Encoding` allowed). The

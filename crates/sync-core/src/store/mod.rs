@@ -127,8 +127,8 @@ impl Store {
     /// Open (or create) the store at `path`.
     ///
     /// In the browser (wasm32) there is no SQLCipher: a `key` fails with
-    /// [`CoreError::Unsupported`], and the store runs on SQLite's rollback journal
-    /// (the browser's VFS refuses WAL) through its one connection.
+    /// [`CoreError::Unsupported`], and the store holds its file exclusively through its
+    /// one connection (the browser's VFS has no shared memory, which WAL then needs not).
     pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Self> {
         #[cfg(target_arch = "wasm32")]
         if options.key.is_some() {
@@ -137,6 +137,11 @@ impl Store {
             ));
         }
         let mut conn = Connection::open(path)?;
+        // Before the first read: a WAL store opened in exclusive mode keeps its WAL index
+        // in memory, where the browser's VFS (OPFS sync access handles) has no shared
+        // memory to keep it in. The pool lets one connection at a time have the file anyway.
+        #[cfg(target_arch = "wasm32")]
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
         if let Some(key) = &options.key {
             // Must come first: every page is read through the key. SQLCipher does not
             // record its page size in the file, so it is given on every open (the
@@ -154,16 +159,18 @@ impl Store {
         // A record row (~2.6 KB) fits an 8 KiB page whole; with 4 KiB pages it would
         // waste most of one. Only takes effect on a new file.
         conn.pragma_update(None, "page_size", 8192)?;
-        // The browser's VFS (OPFS sync access handles) refuses WAL: the store keeps
-        // SQLite's rollback journal there, and the checkpoints below do nothing.
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            // Checkpoints run after durable steps (see `durably`), not inside an
-            // answer edit, where one took 23-44 ms every ~100 writes; this is only the
-            // backstop.
-            conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        // WAL: an answer's commit appends its pages and (synchronous=NORMAL) flushes
+        // nothing. With a rollback journal every commit wrote each page twice and flushed
+        // several times: in the browser that was half an answer's time (docs/benchmarks.md).
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // Still correct on a rollback journal, only slower.
+            tracing::warn!(%mode, "the device store could not use WAL");
         }
+        // Checkpoints run after durable steps (see `durably`), not inside an answer
+        // edit, where one took 23-44 ms every ~100 writes; this is only the backstop.
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
         // Record ids are random UUIDs, so inserts land all over the id index: a 16 MiB
         // page cache keeps a 100,000-record index in memory (the default is 2 MiB).
         conn.pragma_update(None, "cache_size", -16_384)?;
