@@ -130,14 +130,27 @@ export async function flush(S) {
 export function answer(S, path, value) {
   S.queue = S.queue.then(async () => {
     try {
-      const view = await call('setAnswer', S.id, path, value, S.lang);
-      applyView(S, view);
+      // The worker sends the questions this answer changed when it knows our view.
+      const update = await call('setAnswer', S.id, path, value, S.lang, S.view.view_number);
+      applyView(S, withChanges(S.view, update));
       refreshOutbox();
     } catch (e) {
       handleError(e);
     }
   });
   return S.queue;
+}
+
+/**
+ * The view an answer's result makes of `view`: the result itself when it is a whole view,
+ * else `view` with the changed questions (`ViewChanges`, see crates/sync-web) in place.
+ */
+export function withChanges(view, update) {
+  if (!update.changed) return update;
+  const questions = view.questions.slice(0, update.question_count);
+  for (const c of update.changed) questions[c.index] = c.question;
+  const { changed, question_count, ...header } = update;
+  return { ...header, questions };
 }
 
 export function applyView(S, view) {

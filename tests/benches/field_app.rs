@@ -7,7 +7,8 @@
 //! 3. an offline cold start to the household list, with 4× CPU throttling (a cheap
 //!    phone), from navigation to the list drawn (the app's `c2c-ready` mark);
 //! 4. answering a question in a 60-question form (the core re-evaluates the whole form
-//!    and saves the answer), page → worker → core → page, with 4× CPU throttling.
+//!    and saves the answer), page → worker → core → page (the questions it changed,
+//!    applied to the page's view, as the survey screen does), with 4× CPU throttling.
 //!
 //! `cargo bench -p scenarios --bench field_app` (`RUNS=n` cold starts, default 7;
 //! `ANSWERS=n`, default 300).
@@ -84,19 +85,21 @@ fn summary(label: &str, mut values: Vec<f64>, unit: &str) {
     );
 }
 
-/// Run a page script that times `n` calls on the response `id` and answers `{times}`.
-async fn timed(c: &fantoccini::Client, script: &str, id: &str, n: usize) -> Vec<f64> {
+/// Run a page script that times `n` calls on the response `id` and answers `{times}`
+/// (and, optionally, `{changed}`: how many questions each result carried).
+async fn timed(c: &fantoccini::Client, script: &str, id: &str, n: usize) -> (Vec<f64>, Vec<f64>) {
     let answer = c
         .execute_async(script, vec![json!(id), json!(n)])
         .await
         .unwrap();
     assert!(answer.get("error").is_none(), "{answer}");
-    answer["times"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_f64().unwrap())
-        .collect()
+    let numbers = |key: &str| -> Vec<f64> {
+        answer[key]
+            .as_array()
+            .map(|a| a.iter().map(|t| t.as_f64().unwrap()).collect())
+            .unwrap_or_default()
+    };
+    (numbers("times"), numbers("changed"))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -226,17 +229,28 @@ async fn main() {
         "the form's questions"
     );
     let timed_answers = "const [id, n, done] = arguments;
-        import('./rpc.js').then(async (rpc) => {
+        Promise.all([import('./rpc.js'), import('./survey.js')]).then(async ([rpc, survey]) => {
             const times = [];
+            const changed = [];
+            let view = await rpc.call('response', id, 'en');
             for (let i = 0; i < n; i++) {
                 const q = (i * 4) % 60;
                 const t0 = performance.now();
-                const view = await rpc.call('setAnswer', id, 'q' + String(q).padStart(2, '0'),
-                    {type: 'int', value: (i * 7) % 40}, 'en');
+                // As the survey screen answers: the worker sends what changed, the page
+                // applies it to the view it holds.
+                const update = await rpc.call('setAnswer', id, 'q' + String(q).padStart(2, '0'),
+                    {type: 'int', value: (i * 7) % 40}, 'en', view.view_number);
+                view = survey.withChanges(view, update);
                 times.push(performance.now() - t0);
                 if (view.questions.length !== 60) throw new Error('a view of ' + view.questions.length);
+                if (update.changed) changed.push(update.changed.length);
             }
-            done({times});
+            // The view the changes built is the one the core gives whole.
+            const whole = await rpc.call('response', id, 'en');
+            if (JSON.stringify(whole.questions) !== JSON.stringify(view.questions)) {
+                throw new Error('the view built from changes differs from the whole view');
+            }
+            done({times, changed});
         }).catch((e) => done({error: String(e.message || e)}));";
     let patient = fantoccini::wd::TimeoutConfiguration::new(
         Some(Duration::from_secs(600)),
@@ -244,12 +258,14 @@ async fn main() {
         Some(Duration::from_secs(0)),
     );
     c.update_timeouts(patient).await.unwrap();
-    let times = timed(&c, timed_answers, &id, answers).await;
+    let (times, changed) = timed(&c, timed_answers, &id, answers).await;
     summary(
         "an answer in a 60-question form (re-evaluated and saved), 4x CPU",
         times,
         "ms",
     );
+    assert_eq!(changed.len(), answers, "every answer sent its changes only");
+    summary("questions an answer's result carried (of 60)", changed, "");
 
     // The same form's state read back without a change: what re-evaluation alone costs.
     let timed_reads = "const [id, n, done] = arguments;
@@ -262,7 +278,7 @@ async fn main() {
             }
             done({times});
         }).catch((e) => done({error: String(e.message || e)}));";
-    let times = timed(&c, timed_reads, &id, answers).await;
+    let (times, _) = timed(&c, timed_reads, &id, answers).await;
     summary(
         "the 60-question form's state read back (re-evaluated, nothing saved), 4x CPU",
         times,

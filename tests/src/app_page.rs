@@ -70,6 +70,37 @@ pub async fn core(c: &Client, method: &str, args: Value) -> Value {
     }
 }
 
+/// Answer as the survey screen does: `setAnswer` names the view the page holds (kept
+/// on the test page as `globalThis.testView`, first read whole with `response`), and
+/// the changes it returns are applied to it (`survey.js`'s `withChanges`). Returns the
+/// view the page holds then.
+pub async fn answer_on_held_view(
+    c: &Client,
+    id: &str,
+    path: &str,
+    value: Value,
+    lang: &str,
+) -> Value {
+    let script = "const [id, path, value, lang, done] = arguments;
+        Promise.all([import('./rpc.js'), import('./survey.js')]).then(async ([rpc, survey]) => {
+            if (!globalThis.testView || globalThis.testView.id !== id) {
+                globalThis.testView = await rpc.call('response', id, lang);
+            }
+            const held = globalThis.testView;
+            const update = await rpc.call('setAnswer', id, path, value, lang, held.view_number);
+            globalThis.testView = survey.withChanges(held, update);
+            done({ok: globalThis.testView});
+        }).catch((e) => done({error: String(e.message || e)}));";
+    let answer = c
+        .execute_async(script, vec![json!(id), json!(path), value, json!(lang)])
+        .await
+        .unwrap();
+    match answer.get("ok") {
+        Some(v) => v.clone(),
+        None => panic!("setAnswer on the held view: {answer}"),
+    }
+}
+
 /// The changes waiting to be sent, as the store counts them.
 pub async fn pending(c: &Client) -> u64 {
     core(c, "pendingChanges", json!([])).await.as_u64().unwrap()

@@ -43,7 +43,13 @@
 //!   plain SQLite in WAL mode, opened exclusively (the VFS has no shared memory, so
 //!   the WAL index lives in the worker's memory). Open a file once per worker and keep
 //!   that one `WebStore`: the pool does not share a database between connections.
-//! - Beyond the Kotlin and Swift API: `sync`'s `onProgress` may be `null`.
+//! - Beyond the Kotlin and Swift API: `sync`'s `onProgress` may be `null`; every
+//!   `ResponseView` carries a `view_number`, and `setAnswer` takes a fifth argument,
+//!   `known`: the `view_number` of the view the page holds. When it is the last view
+//!   handed out (in the same language), the answer's result is a `ViewChanges`
+//!   (`question_count` and `changed: [{index, question}]` instead of `questions`),
+//!   which the page applies to its view: an answer crosses to the page with the few
+//!   questions it changed, not all of them (`mobile/web/survey.js`, `withChanges`).
 //! - Sync requests go through the browser's fetch: a server on another origin than the
 //!   page must answer CORS (with `Authorization` and `Content-Encoding` allowed). The
 //!   browser inflates gzip answers itself, so `bytes` in the summary and progress

@@ -1,6 +1,6 @@
 //! [`WebStore`]: the wasm-bindgen class over [`DeviceStore`], with conversions only.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use js_sys::{Function, Promise, Reflect};
@@ -9,7 +9,9 @@ use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlite_wasm_vfs::sahpool::{install, OpfsSAHPoolCfg, OpfsSAHPoolUtil};
-use sync_core::app::{AnswerValue, AppError, CancelToken, DeviceStore, ProgressObserver};
+use sync_core::app::{
+    AnswerValue, AppError, CancelToken, DeviceStore, ProgressObserver, ResponseView,
+};
 use sync_core::sync::SyncProgress;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -106,6 +108,26 @@ pub struct WebStore {
     store: Arc<DeviceStore>,
     /// The running (or last) sync's token, which `cancelSync` cancels.
     cancel: RefCell<Arc<CancelToken>>,
+    /// The last response view handed to the page, which `setAnswer` sends the changes
+    /// since when the page says it holds it.
+    shown: RefCell<Option<Shown>>,
+    /// The number of the next view handed out.
+    next_view: Cell<u32>,
+}
+
+/// A response view as the page was given it.
+struct Shown {
+    number: u32,
+    lang: String,
+    view: ResponseView,
+}
+
+/// A view (or the changes since one) with the number the page names it by.
+#[derive(Serialize)]
+struct Numbered<'a, T> {
+    #[serde(flatten)]
+    view: &'a T,
+    view_number: u32,
 }
 
 /// Runs `work` as a JS promise of its plain-object result, holding no borrow of the
@@ -118,6 +140,44 @@ where
     future_to_promise(async move { to_js(&work.await.map_err(app_error)?) })
 }
 
+impl WebStore {
+    /// `view` for the page, numbered, and kept as the one it holds.
+    fn show(&self, view: Result<ResponseView, AppError>, lang: String) -> JsResult<JsValue> {
+        self.show_changes(view, lang, None)
+    }
+
+    /// The changes between the view numbered `known` (when it is the last one shown, in
+    /// `lang`) and `view`; else `view` whole. Numbered either way, and kept.
+    fn show_changes(
+        &self,
+        view: Result<ResponseView, AppError>,
+        lang: String,
+        known: Option<u32>,
+    ) -> JsResult<JsValue> {
+        let view = view.map_err(app_error)?;
+        let number = self.next_view.get();
+        self.next_view.set(number.wrapping_add(1));
+        let changes = match &*self.shown.borrow() {
+            Some(shown) if Some(shown.number) == known && shown.lang == lang => {
+                view.changes_since(&shown.view)
+            }
+            _ => None,
+        };
+        let js = match &changes {
+            Some(changes) => to_js(&Numbered {
+                view: changes,
+                view_number: number,
+            }),
+            None => to_js(&Numbered {
+                view: &view,
+                view_number: number,
+            }),
+        }?;
+        *self.shown.borrow_mut() = Some(Shown { number, lang, view });
+        Ok(js)
+    }
+}
+
 #[wasm_bindgen]
 impl WebStore {
     /// Install the OPFS SAH-pool VFS (once; this must run in a dedicated worker) and
@@ -128,6 +188,8 @@ impl WebStore {
         Ok(WebStore {
             store,
             cancel: RefCell::new(CancelToken::new()),
+            shown: RefCell::new(None),
+            next_view: Cell::new(1),
         })
     }
 
@@ -194,17 +256,20 @@ impl WebStore {
         household_id: Option<String>,
         lang: String,
     ) -> JsResult<JsValue> {
-        let view = self.store.start_response(form_id, household_id, lang);
-        to_js(&view.map_err(app_error)?)
+        let view = self
+            .store
+            .start_response(form_id, household_id, lang.clone());
+        self.show(view, lang)
     }
 
     /// A response (`ResponseView`) in `lang`.
     pub fn response(&self, id: String, lang: String) -> JsResult<JsValue> {
-        to_js(&self.store.response(id, lang).map_err(app_error)?)
+        self.show(self.store.response(id, lang.clone()), lang)
     }
 
     /// Set (`{type, value}`) or clear (`null`) the answer at `path`: the new
-    /// `ResponseView`.
+    /// `ResponseView`, or, when `known` is the `view_number` of the last view handed
+    /// out (in `lang`), the `ViewChanges` since it.
     #[wasm_bindgen(js_name = setAnswer)]
     pub fn set_answer(
         &self,
@@ -212,10 +277,13 @@ impl WebStore {
         path: String,
         value: JsValue,
         lang: String,
+        known: Option<u32>,
     ) -> JsResult<JsValue> {
         let value = answer(value)?;
-        let view = self.store.set_answer(response_id, path, value, lang);
-        to_js(&view.map_err(app_error)?)
+        let view = self
+            .store
+            .set_answer(response_id, path, value, lang.clone());
+        self.show_changes(view, lang, known)
     }
 
     /// Add an instance to the repeat `name`: the number of instances.
@@ -227,8 +295,8 @@ impl WebStore {
     /// Finalize a response: its `ResponseView`.
     #[wasm_bindgen(js_name = finalizeResponse)]
     pub fn finalize_response(&self, response_id: String, lang: String) -> JsResult<JsValue> {
-        let view = self.store.finalize_response(response_id, lang);
-        to_js(&view.map_err(app_error)?)
+        let view = self.store.finalize_response(response_id, lang.clone());
+        self.show(view, lang)
     }
 
     /// The responses (`ResponseSummary[]`), of one form or (`null`) all.
@@ -313,8 +381,8 @@ impl WebStore {
     ) -> JsResult<JsValue> {
         let view = self
             .store
-            .attach_bytes(response_id, path, file_name, bytes, lang);
-        to_js(&view.map_err(app_error)?)
+            .attach_bytes(response_id, path, file_name, bytes, lang.clone());
+        self.show(view, lang)
     }
 
     /// Send what waits, then receive what is new: a promise of the `SyncSummary`.

@@ -14,6 +14,7 @@ mod forms_catalog;
 mod metadata;
 mod progress;
 mod types;
+mod view_changes;
 
 #[cfg(test)]
 mod tests;
@@ -29,6 +30,7 @@ use uuid::Uuid;
 pub use error::AppError;
 pub use progress::{CancelToken, ProgressObserver};
 pub use types::*;
+pub use view_changes::{ChangedQuestion, ViewChanges};
 
 use crate::record::{Commit, FieldPath, FormRef, RecordKind, Scope};
 use crate::store::{RecordFilter, RecordSummary, Store};
