@@ -1,6 +1,7 @@
 //! Support code for the end-to-end scenarios in `tests/tests/`: realistic answers and
 //! helpers shared by several scenarios.
 
+pub mod a11y;
 pub mod app_page;
 pub mod chromium;
 pub mod device;

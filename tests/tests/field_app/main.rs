@@ -16,6 +16,8 @@
 //!    lost or doubled.
 //! 5. `photo_revoked`: a photo reaches the server whole; the phone, revoked by staff,
 //!    is wiped at its next sync.
+//! 6. `accessibility`: every screen of a worker's survey, in Spanish on the phone,
+//!    passes the accessibility audit (`scenarios::a11y`).
 //!
 //! The scenarios take turns (`one_at_a_time`): each runs a server and Chromium.
 
@@ -288,6 +290,7 @@ impl Partnership {
     }
 }
 
+mod accessibility;
 mod closed_tab;
 mod conflict;
 mod parent;

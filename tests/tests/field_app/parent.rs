@@ -3,6 +3,7 @@
 //!    their family's records and nothing of another family's.
 
 use fantoccini::Client;
+use scenarios::a11y::audit;
 use scenarios::app_page::{
     core, enroll, enrollment_code, next_screen, pending, phone, questions_on_screen, screen,
     settled, survey_step, sync, wait_for_final, Shown,
@@ -129,6 +130,8 @@ async fn a_parent_checks_in_in_spanish_offline_and_sees_only_their_family() {
     expected.sort();
     assert_eq!(shown, expected, "the parent sees their own children");
     shots.take(&c, "parent-home-es").await;
+    // Every screen of the parent's passes the accessibility audit (scenario 6's).
+    let mut problems = audit(&c, "parent home", "es").await;
 
     // Offline, the weekly check-in for Luz, in Spanish.
     set_offline(&c, true).await;
@@ -146,6 +149,7 @@ async fn a_parent_checks_in_in_spanish_offline_and_sees_only_their_family() {
         if survey_step(&c).await == "finalize" {
             break;
         }
+        problems.extend(audit(&c, &format!("check-in screen {step}"), "es").await);
         answer_screen(&c).await;
         if step < 4 {
             shots.take(&c, &format!("checkin-{step}")).await;
@@ -181,6 +185,8 @@ async fn a_parent_checks_in_in_spanish_offline_and_sees_only_their_family() {
     let outcome = settled(&c).await;
     assert!(outcome.contains("0 rechazados"), "{outcome}");
     shots.take(&c, "synced").await;
+    problems.extend(audit(&c, "parent home, synced", "es").await);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert_eq!(
         core(&c, "pendingChanges", json!([])).await,
         json!(0),
