@@ -126,8 +126,11 @@ for (const el of document.body.querySelectorAll('*')) {
 const targets = document.querySelectorAll('button, a[href], input, select, textarea, [role=button]');
 for (let el of targets) {
   if (el.type === 'hidden' || el.closest('[disabled]')) continue;
-  // A choice's target is its whole label.
-  if ((el.type === 'radio' || el.type === 'checkbox') && el.closest('label')) el = el.closest('label');
+  // A choice's or a file picker's target is its label (the input itself may be hidden).
+  if (['radio', 'checkbox', 'file'].includes(el.type) && el.labels && el.labels.length) {
+    const area = (l) => { const r = l.getBoundingClientRect(); return r.width * r.height; };
+    el = [...el.labels].sort((a, b) => area(b) - area(a))[0];
+  }
   if (!visible(el)) continue;
   const r = el.getBoundingClientRect();
   const inline = el.tagName === 'A' && getComputedStyle(el).display === 'inline' &&
