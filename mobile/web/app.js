@@ -8,7 +8,7 @@
 // Test hooks (stable; browser tests rely on them):
 //   window.c2cReady                  promise: the store is open and the first screen drawn
 //   #screen-heading                  the current screen's heading (focused on navigation)
-//   data-screen="<name>" on <main>   start | enrolling | no-storage | worker-home | add-household |
+//   data-screen="<name>" on <main>   start | enrolling | no-storage | in-another-tab | worker-home | add-household |
 //                                    household | survey | conflicts | parent-home | error
 //   data-test="lang-en" / "lang-es"  language buttons (start screen and home screens)
 //   data-test="username" / "password" / "sign-in"   the sign-in form
@@ -38,11 +38,11 @@
 //   data-test="sign-out"             sign out (home screens' foot); then "confirm-sign-out" /
 //                                    "cancel-sign-out"; "sign-out-refused" says why it was refused
 
-import { call, ready } from './rpc.js';
+import { call, ready, onBusy } from './rpc.js';
 import { t, errorMessage } from './i18n.js';
 import { $view, h, heading, announce, clearStatus, recentlyAnnounced, focusHeading } from './ui.js';
 import { renderHeader, syncIfWaiting } from './sync-bar.js';
-import { noStorageScreen, startScreen, enrollingScreen, enroll, askPersistence } from './start.js';
+import { noStorageScreen, inAnotherTabScreen, startScreen, enrollingScreen, enroll, askPersistence } from './start.js';
 import { workerHome } from './households.js';
 import { parentHome } from './parent.js';
 
@@ -202,6 +202,8 @@ async function boot() {
     if (later && !blocked) enroll(later);
   });
   renderHeader();
+  // Open in another tab: say so until that tab closes, then carry on from here.
+  onBusy(() => go(inAnotherTabScreen));
   try {
     await ready;
   } catch (e) {

@@ -1,11 +1,12 @@
 // The page's side of the worker: one promise per call.
 // Messages: page -> worker {id, method, args}; worker -> page {id, ok:true, value} or
-// {id, ok:false, error:{kind, message}}; events {event:'ready'|'progress', ...}.
+// {id, ok:false, error:{kind, message}}; events {event:'ready'|'progress'|'busy', ...}.
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const pending = new Map();
 let nextId = 1;
 let progressListener = null;
+let busyListener = null;
 
 let readyResolve;
 /** Settles once the worker opened the store: resolves, or rejects with the error. */
@@ -25,6 +26,10 @@ worker.addEventListener('message', (ev) => {
   if (msg.event === 'ready') {
     if (msg.error) readyResolve.reject(toError(msg.error));
     else readyResolve.resolve();
+    return;
+  }
+  if (msg.event === 'busy') {
+    if (busyListener) busyListener();
     return;
   }
   if (msg.event === 'progress') {
@@ -57,4 +62,9 @@ export function call(method, ...args) {
 /** Where sync progress events go ({phase, items_done, items_total, bytes_done, bytes_total}). */
 export function onProgress(fn) {
   progressListener = fn;
+}
+
+/** What to do when another tab has the store open (`ready` then waits for that tab to close). */
+export function onBusy(fn) {
+  busyListener = fn;
 }

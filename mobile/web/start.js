@@ -25,6 +25,15 @@ export function noStorageScreen() {
   ];
 }
 
+/** The store is open in another tab of this browser; this one carries on once it closes. */
+export function inAnotherTabScreen() {
+  $view.dataset.screen = 'in-another-tab';
+  return [
+    heading(t('other_tab_title')),
+    h('p', { role: 'status' }, t('other_tab_body')),
+  ];
+}
+
 export function startScreen({ message, username } = {}) {
   $view.dataset.screen = 'start';
   setSession(null);

@@ -1,6 +1,7 @@
 // The core in a dedicated module worker (the OPFS VFS needs one). Opens the store,
 // then answers {id, method, args} with {id, ok, value} or {id, ok:false, error}.
-// Sync progress is posted as {event:'progress', progress}. 'wipe' frees the store,
+// Sync progress is posted as {event:'progress', progress}; {event:'busy'} when another
+// tab has the store open (this one then waits for it to close). 'wipe' frees the store,
 // deletes the database and opens a fresh one (after DeviceRevoked).
 
 import init, { WebStore } from './pkg/sync_web.js';
@@ -27,8 +28,33 @@ async function open() {
   store = await WebStore.open(DB);
 }
 
+/**
+ * The store's files can be open in one tab at a time (the pool holds their access
+ * handles): hold a lock for this worker's life, and when another tab holds it, say so
+ * and wait for that tab to close rather than fail as if the browser kept no data.
+ */
+async function takeTheStore() {
+  if (!navigator.locks) return;
+  const holdForever = () => new Promise(() => {});
+  const first = await new Promise((resolve) => {
+    navigator.locks.request('c2c-store', { ifAvailable: true }, (lock) => {
+      resolve(lock != null);
+      return lock ? holdForever() : undefined;
+    });
+  });
+  if (first) return;
+  postMessage({ event: 'busy' });
+  await new Promise((resolve) => {
+    navigator.locks.request('c2c-store', () => {
+      resolve();
+      return holdForever();
+    });
+  });
+}
+
 const opening = (async () => {
   try {
+    await takeTheStore();
     await init();
     await open();
     postMessage({ event: 'ready' });

@@ -18,6 +18,8 @@
 //!    is wiped at its next sync.
 //! 6. `accessibility`: every screen of a worker's survey, in Spanish on the phone,
 //!    passes the accessibility audit (`scenarios::a11y`).
+//! 7. `two_tabs`: a second tab says the app is open in the first, and carries on by
+//!    itself once the first is closed.
 //!
 //! The scenarios take turns (`one_at_a_time`): each runs a server and Chromium.
 
@@ -295,3 +297,4 @@ mod closed_tab;
 mod conflict;
 mod parent;
 mod photo_revoked;
+mod two_tabs;
