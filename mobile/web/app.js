@@ -33,7 +33,8 @@
 //   conflicts: data-test="conflict" (data-path), radios name="conflict:<path>" with
 //     data-test="conflict-value", data-test="conflict-note", data-test="resolve"
 //   parent: data-test="child-row" (data-id), "start-checkin" (data-child), "checkin-row"
-//   data-test="storage-blocked"      the no-persistent-storage message
+//   data-test="storage-blocked"      the no-persistent-storage message (data-why = no_storage |
+//                                    insecure: an http:// address, where browsers keep no data)
 //   data-test="other-error"          on the review screen: a problem no question carries
 //   data-test="sign-out"             sign out (home screens' foot); then "confirm-sign-out" /
 //                                    "cancel-sign-out"; "sign-out-refused" says why it was refused

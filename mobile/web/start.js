@@ -18,9 +18,12 @@ function deviceName() {
 export function noStorageScreen() {
   $view.dataset.screen = 'no-storage';
   renderHeader();
+  // Browsers keep data only for secure addresses (https://, or this computer's own): an
+  // app opened at http:// on another address has none, whatever the window.
+  const why = window.isSecureContext ? 'no_storage' : 'insecure';
   return [
-    heading(t('no_storage_title')),
-    h('p', { class: 'blocked', 'data-test': 'storage-blocked', role: 'alert' }, t('no_storage_body')),
+    heading(t(why + '_title')),
+    h('p', { class: 'blocked', 'data-test': 'storage-blocked', 'data-why': why, role: 'alert' }, t(why + '_body')),
     langButtons(),
   ];
 }

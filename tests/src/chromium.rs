@@ -34,6 +34,8 @@ pub struct BrowserOptions {
     pub profile: Option<PathBuf>,
     /// A phone's screen (360 × 740 CSS pixels, touch) instead of a 1280 × 1000 window.
     pub phone: bool,
+    /// More command-line switches for Chromium (`--host-resolver-rules=...`).
+    pub args: Vec<String>,
 }
 
 impl Chromedriver {
@@ -77,6 +79,7 @@ impl Chromedriver {
         if let Some(profile) = &options.profile {
             args.push(format!("--user-data-dir={}", profile.display()));
         }
+        args.extend(options.args.iter().cloned());
         let mut chrome = json!({"binary": CHROMIUM, "args": args});
         if let Some(downloads) = &options.downloads {
             chrome["prefs"] = json!({"download.default_directory": downloads,

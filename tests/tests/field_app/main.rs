@@ -20,6 +20,8 @@
 //!    passes the accessibility audit (`scenarios::a11y`).
 //! 7. `two_tabs`: a second tab says the app is open in the first, and carries on by
 //!    itself once the first is closed.
+//! 8. `no_storage`: at an address where the browser keeps no data (http:// on a
+//!    network name), the app says why, in the phone's language, and offers no form.
 //!
 //! The scenarios take turns (`one_at_a_time`): each runs a server and Chromium.
 
@@ -296,5 +298,6 @@ mod accessibility;
 mod closed_tab;
 mod conflict;
 mod parent;
+mod no_storage;
 mod photo_revoked;
 mod two_tabs;
