@@ -1,9 +1,10 @@
-// The foot of the home screens: who is signed in, the language buttons, and signing
-// out. Signing out is refused while anything waits to be sent (nothing may be lost);
-// otherwise, once confirmed, it erases this phone's copy and shows the start screen.
+// The foot of the home screens: who is signed in, what the server refused, the language
+// buttons, and signing out. Signing out is refused while anything waits to be sent
+// (nothing may be lost); otherwise, once confirmed (and told of refused changes, which
+// go with it), it erases this phone's copy and shows the start screen.
 
 import { call } from './rpc.js';
-import { t, getLang, setLang, LANGS, errorMessage } from './i18n.js';
+import { t, getLang, setLang, LANGS, errorMessage, formatDate } from './i18n.js';
 import { h, announce } from './ui.js';
 import { session, redraw, signOut } from './app.js';
 import { renderHeader, isSyncing } from './sync-bar.js';
@@ -24,8 +25,34 @@ export function langButtons() {
 export function footer() {
   return h('footer', { class: 'foot' },
     session ? h('p', { class: 'hint' }, t('signed_in_as', { name: session.username })) : null,
+    session ? refusedBlock() : null,
     langButtons(),
     session ? signOutBlock() : null);
+}
+
+/**
+ * The records the server refused changes of: kept on this phone only, never sent again.
+ * Empty (and hidden) when there are none.
+ */
+function refusedBlock() {
+  const box = h('details', { class: 'refused', 'data-test': 'refused', hidden: true });
+  call('refusedChanges', getLang()).then((records) => {
+    if (!records.length) return;
+    box.append(
+      h('summary', {}, t('refused_title', { n: records.length })),
+      h('p', { class: 'hint' }, t('refused_help')),
+      h('ul', { class: 'problems' }, records.map((r) => h('li', { 'data-test': 'refused-row', 'data-id': r.record_id },
+        h('p', { class: 'row-title' }, r.title || t('kind_' + r.kind)),
+        h('p', {}, t('refused_reason', { reason: r.reason })),
+        h('p', { class: 'row-sub' }, t('refused_count', { n: r.changes, when: formatDate(r.refused_at, true) }))))));
+    box.hidden = false;
+  }).catch(() => {});
+  return box;
+}
+
+/** How many records hold refused changes (signing out erases them). */
+async function refusedCount() {
+  return (await call('refusedChanges', getLang())).length;
 }
 
 /** How many changes and files wait to be sent. */
@@ -81,6 +108,10 @@ function signOutBlock() {
         if (isSyncing()) return refuse(t('sign_out_syncing'));
         const w = await waiting();
         if (w.changes + w.files > 0) return refuse(t('sign_out_refused', w));
+        const refused = await refusedCount();
+        confirmText.textContent = refused
+          ? t('sign_out_confirm_refused', { n: refused })
+          : t('sign_out_confirm');
         button.hidden = true;
         confirmBox.hidden = false;
         confirmText.focus();

@@ -14,7 +14,7 @@ const METHODS = new Set([
   'session', 'signIn', 'enroll', 'forms', 'startResponse', 'response', 'setAnswer',
   'addRepeat', 'finalizeResponse', 'responses', 'createHousehold', 'addMember',
   'households', 'history', 'conflicts', 'resolveConflict', 'pendingChanges',
-  'pendingAttachments', 'attachBytes', 'cancelSync',
+  'pendingAttachments', 'attachBytes', 'cancelSync', 'refusedChanges',
 ]);
 
 function plainError(e) {

@@ -356,6 +356,13 @@ impl WebStore {
             .map_err(app_error)
     }
 
+    /// The records with changes the server refused (`RefusedRecord[]`), titled in
+    /// `lang`, the latest refusal first.
+    #[wasm_bindgen(js_name = refusedChanges)]
+    pub fn refused_changes(&self, lang: String) -> JsResult<JsValue> {
+        to_js(&self.store.refused_changes(lang).map_err(app_error)?)
+    }
+
     /// How many changes wait to be sent.
     #[wasm_bindgen(js_name = pendingChanges)]
     pub fn pending_changes(&self) -> JsResult<f64> {

@@ -394,6 +394,11 @@ RustBuffer uniffi_sync_core_fn_method_devicestore_attach_file(uint64_t ptr, Rust
 uint64_t uniffi_sync_core_fn_method_devicestore_pending_attachments(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_REFUSED_CHANGES
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_REFUSED_CHANGES
+RustBuffer uniffi_sync_core_fn_method_devicestore_refused_changes(uint64_t ptr, RustBuffer lang, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_CLONE_CANCELTOKEN
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_CLONE_CANCELTOKEN
 uint64_t uniffi_sync_core_fn_clone_canceltoken(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -835,6 +840,12 @@ uint16_t uniffi_sync_core_checksum_method_devicestore_attach_file(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_PENDING_ATTACHMENTS
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_PENDING_ATTACHMENTS
 uint16_t uniffi_sync_core_checksum_method_devicestore_pending_attachments(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_REFUSED_CHANGES
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_REFUSED_CHANGES
+uint16_t uniffi_sync_core_checksum_method_devicestore_refused_changes(void
     
 );
 #endif

@@ -8,7 +8,9 @@ use scenarios::app_page::{
     core, enroll, enrollment_code, next_screen, pending, phone, questions_on_screen, screen,
     settled, survey_step, sync, wait_for_final, Shown,
 };
-use scenarios::chromium::{all, click, set_offline, text, type_into, Chromedriver, Screenshots};
+use scenarios::chromium::{
+    all, click, goto, set_offline, text, type_into, Chromedriver, Screenshots,
+};
 use scenarios::device::{device, device_sign_in, sync as device_sync};
 use scenarios::server::{create_user, TestServer};
 use serde_json::json;
@@ -203,6 +205,33 @@ async fn a_parent_checks_in_in_spanish_offline_and_sees_only_their_family() {
     shots.take(&c, "refused").await;
     assert!(outcome.contains("1 rechazados"), "{outcome}");
     assert!(outcome.contains("Motivo:"), "{outcome}");
+    // The refusal stays in sight at the foot of the home screen, with the reason, and
+    // signing out says it erases it.
+    goto(&c, &format!("{base}/app/")).await;
+    scenarios::app_page::ready(&c).await;
+    screen(&c, "parent-home").await;
+    let refused = text(&c, "[data-test=refused]").await;
+    assert!(
+        refused.contains("Rechazados por el servidor: 1"),
+        "{refused}"
+    );
+    click(&c, "[data-test=refused] summary").await;
+    let row = text(&c, "[data-test=refused-row]").await;
+    assert!(row.contains("Not mine") && row.contains("Motivo:"), "{row}");
+    shots.take(&c, "refused-listed").await;
+    click(&c, "[data-test=sign-out]").await;
+    let confirm = text(&c, "#sign-out-text").await;
+    assert!(
+        confirm.contains("rechazó cambios de 1 registro"),
+        "{confirm}"
+    );
+    shots.take(&c, "sign-out-warns").await;
+    let problems = audit(&c, "refused changes, sign-out", "es").await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    click(&c, "[data-test=cancel-sign-out]").await;
+    let kept = core(&c, "refusedChanges", json!(["es"])).await;
+    assert_eq!(kept[0]["kind"], "household", "{kept}");
+    assert_eq!(kept[0]["title"], "Not mine", "{kept}");
 
     // Nothing of the Lopezes reached this browser.
     let households = core(&c, "households", json!([])).await;

@@ -13,6 +13,7 @@ mod error;
 mod forms_catalog;
 mod metadata;
 mod progress;
+mod refused;
 mod types;
 mod view_changes;
 
@@ -29,6 +30,7 @@ use uuid::Uuid;
 
 pub use error::AppError;
 pub use progress::{CancelToken, ProgressObserver};
+pub use refused::RefusedRecord;
 pub use types::*;
 pub use view_changes::{ChangedQuestion, ViewChanges};
 

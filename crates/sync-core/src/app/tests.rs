@@ -217,3 +217,62 @@ fn enrollment_links_give_the_server_and_the_code() {
         );
     }
 }
+
+#[test]
+fn refused_changes_are_named_counted_and_kept_out_of_the_outbox() {
+    let (_dir, store) = store();
+    signed_in(&store, "outreach_worker");
+    assert!(store.refused_changes("en".into()).unwrap().is_empty());
+    let household = store
+        .create_household("Familia Soto".into(), "3 Pine St".into())
+        .unwrap();
+    let survey = store
+        .start_response(
+            "household_survey".into(),
+            Some(household.clone()),
+            "es".into(),
+        )
+        .unwrap();
+    let yes = Some(AnswerValue::Text {
+        value: "yes".into(),
+    });
+    store
+        .set_answer(survey.id.clone(), "consent".into(), yes, "es".into())
+        .unwrap();
+    // The server refuses all of it: the household for one reason, the survey's two
+    // changes for another.
+    let waiting = store.lock().outbox(100).unwrap();
+    assert_eq!(waiting.len(), 3);
+    let refusals: Vec<_> = waiting
+        .iter()
+        .map(|item| {
+            let reason = if item.record_id.to_string() == household {
+                "outside your scope"
+            } else {
+                "answer out of range"
+            };
+            (item.hash, reason.to_string())
+        })
+        .collect();
+    store.lock().quarantine(&refusals).unwrap();
+    assert_eq!(store.pending_changes().unwrap(), 0, "never sent again");
+
+    let refused = store.refused_changes("es".into()).unwrap();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    let of = |id: &str| refused.iter().find(|r| r.record_id == id).unwrap();
+    let h = of(&household);
+    assert_eq!(
+        (
+            h.kind.as_str(),
+            h.title.as_str(),
+            h.reason.as_str(),
+            h.changes
+        ),
+        ("household", "Familia Soto", "outside your scope", 1)
+    );
+    let s = of(&survey.id);
+    assert_eq!(s.kind, "response");
+    assert_eq!(s.title, "Encuesta del hogar", "the form's title in Spanish");
+    assert_eq!((s.reason.as_str(), s.changes), ("answer out of range", 2));
+    assert!(s.refused_at > 0);
+}

@@ -17,6 +17,8 @@ pub struct QuarantinedChange {
     pub record_id: Uuid,
     /// Why the server refused it.
     pub reason: String,
+    /// When it was refused, unix seconds.
+    pub refused_at: i64,
 }
 
 impl Store {
@@ -48,17 +50,21 @@ impl Store {
     pub fn quarantined(&self) -> Result<Vec<QuarantinedChange>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT hash, record_id, reason FROM quarantine ORDER BY quarantined_at")?;
+            .prepare(
+                "SELECT hash, record_id, reason, quarantined_at FROM quarantine
+                 ORDER BY quarantined_at",
+            )?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (hash, id, reason) = row?;
+            let (hash, id, reason, refused_at) = row?;
             if let (Ok(hash), Ok(record_id)) =
                 (ChangeHash::try_from(hash.as_slice()), Uuid::parse_str(&id))
             {
@@ -66,6 +72,7 @@ impl Store {
                     hash,
                     record_id,
                     reason,
+                    refused_at,
                 });
             }
         }

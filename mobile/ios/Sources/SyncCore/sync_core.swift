@@ -917,6 +917,12 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      */
     func pendingAttachments() throws  -> UInt64
     
+    /**
+     * The records with changes the server refused (kept on this device, never sent
+     * again), the latest refusal first, titled in `lang`. Signing out erases them.
+     */
+    func refusedChanges(lang: String) throws  -> [RefusedRecord]
+    
 }
 /**
  * A device's store: records, forms, session and sync, for one app.
@@ -1354,6 +1360,20 @@ open func pendingAttachments()throws  -> UInt64  {
         uniffiCallStatus in
     uniffi_sync_core_fn_method_devicestore_pending_attachments(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The records with changes the server refused (kept on this device, never sent
+     * again), the latest refusal first, titled in `lang`. Signing out erases them.
+     */
+open func refusedChanges(lang: String)throws  -> [RefusedRecord]  {
+    return try  FfiConverterSequenceTypeRefusedRecord.lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
+        uniffiCallStatus in
+    uniffi_sync_core_fn_method_devicestore_refused_changes(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(lang),uniffiCallStatus
     )
 })
 }
@@ -2617,6 +2637,119 @@ public func FfiConverterTypeRefusal_lift(_ buf: RustBuffer) throws -> Refusal {
 #endif
 public func FfiConverterTypeRefusal_lower(_ value: Refusal) -> RustBuffer {
     return FfiConverterTypeRefusal.lower(value)
+}
+
+
+/**
+ * A record whose changes the server refused, for one reason.
+ */
+public struct RefusedRecord: Equatable, Hashable {
+    /**
+     * The record id.
+     */
+    public var recordId: String
+    /**
+     * Its kind (`household`, `person`, `response`, `checkin`, `case_note`).
+     */
+    public var kind: String
+    /**
+     * What it is, as its screens say: a household's or a person's name, a response's
+     * form title (in the language asked for); empty when the device no longer holds
+     * the record.
+     */
+    public var title: String
+    /**
+     * Why the server refused it, in the server's words.
+     */
+    public var reason: String
+    /**
+     * How many changes of it were refused for that reason.
+     */
+    public var changes: UInt32
+    /**
+     * When the last of them was refused, unix seconds.
+     */
+    public var refusedAt: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The record id.
+         */recordId: String, 
+        /**
+         * Its kind (`household`, `person`, `response`, `checkin`, `case_note`).
+         */kind: String, 
+        /**
+         * What it is, as its screens say: a household's or a person's name, a response's
+         * form title (in the language asked for); empty when the device no longer holds
+         * the record.
+         */title: String, 
+        /**
+         * Why the server refused it, in the server's words.
+         */reason: String, 
+        /**
+         * How many changes of it were refused for that reason.
+         */changes: UInt32, 
+        /**
+         * When the last of them was refused, unix seconds.
+         */refusedAt: Int64) {
+        self.recordId = recordId
+        self.kind = kind
+        self.title = title
+        self.reason = reason
+        self.changes = changes
+        self.refusedAt = refusedAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RefusedRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRefusedRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RefusedRecord {
+        return
+            try RefusedRecord(
+                recordId: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                title: FfiConverterString.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf), 
+                changes: FfiConverterUInt32.read(from: &buf), 
+                refusedAt: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RefusedRecord, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.recordId, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterString.write(value.title, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterUInt32.write(value.changes, into: &buf)
+        FfiConverterInt64.write(value.refusedAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRefusedRecord_lift(_ buf: RustBuffer) throws -> RefusedRecord {
+    return try FfiConverterTypeRefusedRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRefusedRecord_lower(_ value: RefusedRecord) -> RustBuffer {
+    return FfiConverterTypeRefusedRecord.lower(value)
 }
 
 
@@ -4070,6 +4203,31 @@ fileprivate struct FfiConverterSequenceTypeRefusal: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeRefusedRecord: FfiConverterRustBuffer {
+    typealias SwiftType = [RefusedRecord]
+
+    public static func write(_ value: [RefusedRecord], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRefusedRecord.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [RefusedRecord] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [RefusedRecord]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRefusedRecord.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeResponseSummary: FfiConverterRustBuffer {
     typealias SwiftType = [ResponseSummary]
 
@@ -4222,6 +4380,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_devicestore_pending_attachments() != 47227) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sync_core_checksum_method_devicestore_refused_changes() != 65054) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_canceltoken_cancel() != 56048) {

@@ -750,6 +750,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_pending_attachments(
     ): Int
+    external fun uniffi_sync_core_checksum_method_devicestore_refused_changes(
+    ): Int
     external fun uniffi_sync_core_checksum_method_canceltoken_cancel(
     ): Int
     external fun uniffi_sync_core_checksum_method_canceltoken_is_cancelled(
@@ -837,6 +839,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_method_devicestore_pending_attachments(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_sync_core_fn_method_devicestore_refused_changes(`ptr`: Long,`lang`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_clone_canceltoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_sync_core_fn_free_canceltoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1041,6 +1045,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_pending_attachments() and 0xFFFF) != 47227) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sync_core_checksum_method_devicestore_refused_changes() and 0xFFFF) != 65054) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_canceltoken_cancel() and 0xFFFF) != 56048) {
@@ -2012,6 +2019,12 @@ public interface DeviceStoreInterface {
      */
     fun `pendingAttachments`(): kotlin.ULong
     
+    /**
+     * The records with changes the server refused (kept on this device, never sent
+     * again), the latest refusal first, titled in `lang`. Signing out erases them.
+     */
+    fun `refusedChanges`(`lang`: kotlin.String): List<RefusedRecord>
+    
     companion object
 }
 
@@ -2596,6 +2609,25 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     UniffiLib.uniffi_sync_core_fn_method_devicestore_pending_attachments(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The records with changes the server refused (kept on this device, never sent
+     * again), the latest refusal first, titled in `lang`. Signing out erases them.
+     */
+    @Throws(AppException::class)override fun `refusedChanges`(`lang`: kotlin.String): List<RefusedRecord> {
+            return FfiConverterSequenceTypeRefusedRecord.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AppException) { _status ->
+    UniffiLib.uniffi_sync_core_fn_method_devicestore_refused_changes(
+        it,
+        
+        FfiConverterString.lower(`lang`),_status)
 }
     }
     )
@@ -3711,6 +3743,87 @@ public object FfiConverterTypeRefusal: FfiConverterRustBuffer<Refusal> {
     override fun write(value: Refusal, buf: ByteBuffer) {
             FfiConverterString.write(value.`recordId`, buf)
             FfiConverterString.write(value.`reason`, buf)
+    }
+}
+
+
+
+/**
+ * A record whose changes the server refused, for one reason.
+ */
+data class RefusedRecord (
+    /**
+     * The record id.
+     */
+    var `recordId`: kotlin.String
+    , 
+    /**
+     * Its kind (`household`, `person`, `response`, `checkin`, `case_note`).
+     */
+    var `kind`: kotlin.String
+    , 
+    /**
+     * What it is, as its screens say: a household's or a person's name, a response's
+     * form title (in the language asked for); empty when the device no longer holds
+     * the record.
+     */
+    var `title`: kotlin.String
+    , 
+    /**
+     * Why the server refused it, in the server's words.
+     */
+    var `reason`: kotlin.String
+    , 
+    /**
+     * How many changes of it were refused for that reason.
+     */
+    var `changes`: kotlin.UInt
+    , 
+    /**
+     * When the last of them was refused, unix seconds.
+     */
+    var `refusedAt`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRefusedRecord: FfiConverterRustBuffer<RefusedRecord> {
+    override fun read(buf: ByteBuffer): RefusedRecord {
+        return RefusedRecord(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RefusedRecord) = (
+            FfiConverterString.allocationSize(value.`recordId`) +
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`title`) +
+            FfiConverterString.allocationSize(value.`reason`) +
+            FfiConverterUInt.allocationSize(value.`changes`) +
+            FfiConverterLong.allocationSize(value.`refusedAt`)
+    )
+
+    override fun write(value: RefusedRecord, buf: ByteBuffer) {
+            FfiConverterString.write(value.`recordId`, buf)
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterString.write(value.`title`, buf)
+            FfiConverterString.write(value.`reason`, buf)
+            FfiConverterUInt.write(value.`changes`, buf)
+            FfiConverterLong.write(value.`refusedAt`, buf)
     }
 }
 
@@ -4996,6 +5109,34 @@ public object FfiConverterSequenceTypeRefusal: FfiConverterRustBuffer<List<Refus
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeRefusal.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeRefusedRecord: FfiConverterRustBuffer<List<RefusedRecord>> {
+    override fun read(buf: ByteBuffer): List<RefusedRecord> {
+        val len = buf.getInt()
+        return List<RefusedRecord>(len) {
+            FfiConverterTypeRefusedRecord.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<RefusedRecord>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeRefusedRecord.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<RefusedRecord>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeRefusedRecord.write(it, buf)
         }
     }
 }
