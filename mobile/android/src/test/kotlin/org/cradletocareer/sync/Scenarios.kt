@@ -104,6 +104,7 @@ fun main() {
         val summary = store.syncOnce(progress)
         check(summary.pushed > 0u && summary.rejected == 0uL) { "summary $summary" }
         check(store.pendingChanges() == 0uL)
+        check(store.refusedChanges("es").isEmpty()) { "refused: ${store.refusedChanges("en")}" }
         check(progress.seen.any { it.phase == SyncPhase.PUSH }) { "no push progress: ${progress.seen}" }
         val lastPush = progress.seen.last { it.phase == SyncPhase.PUSH }
         check(lastPush.itemsDone == lastPush.itemsTotal && lastPush.bytesDone > 0uL) { "push progress $lastPush" }
