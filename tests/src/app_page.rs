@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use fantoccini::Client;
 use serde_json::{json, Value};
 
-use crate::chromium::{click, find, goto, text};
+use crate::chromium::{click, find, goto, text, type_into};
 
 /// Browser scenarios take turns: each runs a server, Chromium and the core in wasm,
 /// and on two cores several at once starve each other's timeouts.
@@ -306,6 +306,42 @@ pub async fn questions_on_screen(c: &Client) -> Vec<Shown> {
             answered: q[2] == json!(true),
         })
         .collect()
+}
+
+/// Answer what the survey's screen asks that is not answered yet: the first choice,
+/// 3 for a number, today for a date, `words` for a text.
+pub async fn answer_screen(c: &Client, words: &str) {
+    for Shown {
+        path,
+        kind,
+        answered,
+    } in questions_on_screen(c).await
+    {
+        if answered {
+            continue;
+        }
+        match kind.as_str() {
+            "select_one" | "select_multiple" => {
+                let css = format!("[data-test=question][data-path='{path}'] label.choice");
+                click(c, &css).await;
+            }
+            "date" => {
+                // What the date picker does: the input's value, then its change event.
+                c.execute(
+                    "const i = document.querySelector(`input[name='${arguments[0]}']`);
+                     i.value = new Date().toISOString().slice(0, 10);
+                     i.dispatchEvent(new Event('input', {bubbles: true}));
+                     i.dispatchEvent(new Event('change', {bubbles: true}));",
+                    vec![json!(path)],
+                )
+                .await
+                .unwrap();
+            }
+            "integer" | "decimal" => type_into(c, &format!("input[name='{path}']"), "3").await,
+            "text" => type_into(c, &format!("[name='{path}']"), words).await,
+            _ => {}
+        }
+    }
 }
 
 /// Go to the survey's next screen and wait until it is drawn (its "Screen i of n"
