@@ -297,7 +297,7 @@ impl Partnership {
 mod accessibility;
 mod closed_tab;
 mod conflict;
-mod parent;
 mod no_storage;
+mod parent;
 mod photo_revoked;
 mod two_tabs;

@@ -48,12 +48,10 @@ impl Store {
 
     /// The changes the server refused.
     pub fn quarantined(&self) -> Result<Vec<QuarantinedChange>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT hash, record_id, reason, quarantined_at FROM quarantine
+        let mut stmt = self.conn.prepare(
+            "SELECT hash, record_id, reason, quarantined_at FROM quarantine
                  ORDER BY quarantined_at",
-            )?;
+        )?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
