@@ -3,14 +3,16 @@
 use chrono::NaiveDate;
 
 use super::checks::{self, Bad};
-use super::context::{ChoiceCtx, Ctx, Extra, InstanceCtx, Scope};
+use super::context::{Ctx, Extra, Scope};
 use super::messages::{builtin, Msg};
 use super::{Issue, IssueKind, QuestionState, Validation};
-use crate::expr::{is_volatile, mix, Context as _, Expr, Resolved};
-use crate::model::compile::{placeholders, Node};
+use crate::expr::{is_volatile, mix, Expr};
 use crate::model::META_PREFIX;
 use crate::model::{CompiledForm, NodeKind, QuestionType};
 use crate::{Answer, Answers, Value};
+
+mod choices;
+mod texts;
 
 /// One validation pass over a working copy of the answers.
 pub(super) struct Walker<'a> {
@@ -45,40 +47,6 @@ fn answers_at_mut<'a>(
         }
     }
     Some(at)
-}
-
-/// The scopes of the instances of the innermost repeat of `chain` (repeats outermost
-/// first) under `answers`: every instance of it, within the instances of the outer
-/// repeats that `scope` is in (all of them for the outer repeats it is not in).
-fn instance_scopes(
-    form: &CompiledForm,
-    answers: &Answers,
-    chain: &[usize],
-    scope: &Scope,
-    prefix: &mut Vec<(usize, usize)>,
-    out: &mut Vec<Vec<(usize, usize)>>,
-) {
-    let Some((&repeat, rest)) = chain.split_first() else {
-        out.push(prefix.clone());
-        return;
-    };
-    let instances = answers.repeat(&form.nodes[repeat].name);
-    match scope.split_first() {
-        Some((&(r, i), scope_rest)) if r == repeat && !rest.is_empty() => {
-            if let Some(instance) = instances.get(i) {
-                prefix.push((repeat, i));
-                instance_scopes(form, instance, rest, scope_rest, prefix, out);
-                prefix.pop();
-            }
-        }
-        _ => {
-            for (i, instance) in instances.iter().enumerate() {
-                prefix.push((repeat, i));
-                instance_scopes(form, instance, rest, &[], prefix, out);
-                prefix.pop();
-            }
-        }
-    }
 }
 
 impl<'a> Walker<'a> {
@@ -140,92 +108,6 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// The names of the choices of `list` that `filter` offers at `scope`, in list
-    /// order, and the first evaluation error (a choice whose filter fails is not offered).
-    fn offered(
-        &self,
-        filter: &crate::expr::Expr,
-        list: &str,
-        scope: &Scope,
-    ) -> (Vec<String>, Option<String>) {
-        let mut names = Vec::new();
-        let mut error = None;
-        for choice in self.form.choices(list).into_iter().flatten() {
-            let ctx = ChoiceCtx {
-                inner: self.ctx(scope, Value::Null),
-                choice,
-            };
-            match filter.eval(&ctx) {
-                Ok(x) if x.truthy() => names.push(choice.name.clone()),
-                Ok(_) => {}
-                Err(e) => {
-                    error.get_or_insert(e.summary());
-                }
-            }
-        }
-        (names, error)
-    }
-
-    /// The choices of a select from earlier answers (`select_one ${child_name}`) at
-    /// `scope`: the answers to question `source` in each instance of its repeat (within
-    /// the instances of outer repeats that `scope` is in), in instance order, without
-    /// empty answers or repeats, kept by `filter` when given; and the first evaluation
-    /// error (an instance whose filter fails is not offered).
-    fn offered_from_answers(
-        &self,
-        source: usize,
-        filter: Option<&crate::expr::Expr>,
-        scope: &Scope,
-    ) -> (Vec<String>, Option<String>) {
-        let node = &self.form.nodes[source];
-        let Some(repeat) = node.repeat else {
-            return (Vec::new(), None);
-        };
-        let mut chain = vec![repeat];
-        while let Some(r) = self.form.nodes[chain[chain.len() - 1]].repeat {
-            chain.push(r);
-        }
-        chain.reverse();
-        let mut candidates = Vec::new();
-        instance_scopes(
-            self.form,
-            &self.root,
-            &chain,
-            scope,
-            &mut Vec::new(),
-            &mut candidates,
-        );
-        let mut names: Vec<String> = Vec::new();
-        let mut error = None;
-        for candidate in &candidates {
-            let value = answers_at(self.form, &self.root, candidate)
-                .and_then(|a| a.value(&node.name))
-                .map(|v| v.as_text().trim().to_string())
-                .unwrap_or_default();
-            if value.is_empty() || names.contains(&value) {
-                continue;
-            }
-            if let Some(filter) = filter {
-                let ctx = InstanceCtx {
-                    select: self.ctx(scope, Value::Null),
-                    candidate: self.ctx(candidate, Value::Null),
-                    repeat,
-                    value: Value::Text(value.clone()),
-                };
-                match filter.eval(&ctx) {
-                    Ok(x) if x.truthy() => {}
-                    Ok(_) => continue,
-                    Err(e) => {
-                        error.get_or_insert(e.summary());
-                        continue;
-                    }
-                }
-            }
-            names.push(value);
-        }
-        (names, error)
-    }
-
     /// What an expression evaluated at `scope`, with `.` = `current`, reads.
     fn ctx<'s>(&'s self, scope: &'s Scope, current: Value) -> Ctx<'s> {
         Ctx {
@@ -273,60 +155,6 @@ impl<'a> Walker<'a> {
             Value::Decimal(d) if !d.is_finite() => Value::Null,
             v => v,
         })
-    }
-
-    /// An item's hint in the validation's language, `${name}` filled in at `scope`.
-    fn hint(&self, node: &Node, scope: &Scope) -> String {
-        let text = node
-            .hint
-            .get(self.lang, &self.form.form.default_language)
-            .unwrap_or("");
-        if text.is_empty() {
-            return String::new();
-        }
-        self.interpolate(text, scope)
-    }
-
-    /// A label with each `${name}` replaced by the answer as it stands (a choice by its
-    /// label, the instances of a repeat question joined by `, `).
-    fn interpolate(&self, text: &str, scope: &Scope) -> String {
-        let places = placeholders(text);
-        if places.is_empty() {
-            return text.to_string();
-        }
-        let ctx = self.ctx(scope, Value::Null);
-        let shown = |name: &str, v: &Value| -> String {
-            let text = v.as_text();
-            let list = self.form.question(name).and_then(|q| q.qtype.list());
-            match list {
-                Some(list) => text
-                    .split_whitespace()
-                    .map(|c| self.form.choice_label(list, c, self.lang).unwrap_or(c))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                None => text,
-            }
-        };
-        let mut out = String::new();
-        let mut from = 0;
-        for (range, name) in places {
-            out.push_str(&text[from..range.start]);
-            match ctx.resolve(name) {
-                Some(Resolved::One(v)) => out.push_str(&shown(name, &v)),
-                Some(Resolved::Many(vs)) => {
-                    let parts: Vec<String> = vs
-                        .iter()
-                        .filter(|v| !v.is_empty())
-                        .map(|v| shown(name, v))
-                        .collect();
-                    out.push_str(&parts.join(", "));
-                }
-                None => out.push_str(&text[range.clone()]),
-            }
-            from = range.end;
-        }
-        out.push_str(&text[from..]);
-        out
     }
 
     /// Report and remove answers at `scope` whose names are not items of that part of
