@@ -279,11 +279,6 @@ uint64_t uniffi_sync_core_fn_constructor_devicestore_open(RustBuffer path, RustC
 uint64_t uniffi_sync_core_fn_constructor_devicestore_open_encrypted(RustBuffer path, RustBuffer key, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ADD_MEMBER
-#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ADD_MEMBER
-RustBuffer uniffi_sync_core_fn_method_devicestore_add_member(uint64_t ptr, RustBuffer household_id, RustBuffer name, RustBuffer relationship, RustBuffer birth_date, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ADD_REPEAT
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ADD_REPEAT
 uint32_t uniffi_sync_core_fn_method_devicestore_add_repeat(uint64_t ptr, RustBuffer response_id, RustBuffer name, RustCallStatus *_Nonnull out_status
@@ -292,11 +287,6 @@ uint32_t uniffi_sync_core_fn_method_devicestore_add_repeat(uint64_t ptr, RustBuf
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_CONFLICTS
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_CONFLICTS
 RustBuffer uniffi_sync_core_fn_method_devicestore_conflicts(uint64_t ptr, RustBuffer record_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_CREATE_HOUSEHOLD
-#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_CREATE_HOUSEHOLD
-RustBuffer uniffi_sync_core_fn_method_devicestore_create_household(uint64_t ptr, RustBuffer name, RustBuffer address, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ENROLL
@@ -322,11 +312,6 @@ RustBuffer uniffi_sync_core_fn_method_devicestore_forms(uint64_t ptr, RustBuffer
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_HISTORY
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_HISTORY
 RustBuffer uniffi_sync_core_fn_method_devicestore_history(uint64_t ptr, RustBuffer record_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_HOUSEHOLDS
-#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_HOUSEHOLDS
-RustBuffer uniffi_sync_core_fn_method_devicestore_households(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_PENDING_CHANGES
@@ -392,6 +377,21 @@ RustBuffer uniffi_sync_core_fn_method_devicestore_attach_file(uint64_t ptr, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_PENDING_ATTACHMENTS
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_PENDING_ATTACHMENTS
 uint64_t uniffi_sync_core_fn_method_devicestore_pending_attachments(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ADD_MEMBER
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_ADD_MEMBER
+RustBuffer uniffi_sync_core_fn_method_devicestore_add_member(uint64_t ptr, RustBuffer household_id, RustBuffer name, RustBuffer relationship, RustBuffer birth_date, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_CREATE_HOUSEHOLD
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_CREATE_HOUSEHOLD
+RustBuffer uniffi_sync_core_fn_method_devicestore_create_household(uint64_t ptr, RustBuffer name, RustBuffer address, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_HOUSEHOLDS
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_HOUSEHOLDS
+RustBuffer uniffi_sync_core_fn_method_devicestore_households(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_FN_METHOD_DEVICESTORE_REFUSED_CHANGES
@@ -705,12 +705,6 @@ void ffi_sync_core_rust_future_free_void(uint64_t handle
 void ffi_sync_core_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ADD_MEMBER
-#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ADD_MEMBER
-uint16_t uniffi_sync_core_checksum_method_devicestore_add_member(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ADD_REPEAT
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ADD_REPEAT
 uint16_t uniffi_sync_core_checksum_method_devicestore_add_repeat(void
@@ -720,12 +714,6 @@ uint16_t uniffi_sync_core_checksum_method_devicestore_add_repeat(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_CONFLICTS
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_CONFLICTS
 uint16_t uniffi_sync_core_checksum_method_devicestore_conflicts(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_CREATE_HOUSEHOLD
-#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_CREATE_HOUSEHOLD
-uint16_t uniffi_sync_core_checksum_method_devicestore_create_household(void
     
 );
 #endif
@@ -756,12 +744,6 @@ uint16_t uniffi_sync_core_checksum_method_devicestore_forms(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_HISTORY
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_HISTORY
 uint16_t uniffi_sync_core_checksum_method_devicestore_history(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_HOUSEHOLDS
-#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_HOUSEHOLDS
-uint16_t uniffi_sync_core_checksum_method_devicestore_households(void
     
 );
 #endif
@@ -840,6 +822,24 @@ uint16_t uniffi_sync_core_checksum_method_devicestore_attach_file(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_PENDING_ATTACHMENTS
 #define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_PENDING_ATTACHMENTS
 uint16_t uniffi_sync_core_checksum_method_devicestore_pending_attachments(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ADD_MEMBER
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_ADD_MEMBER
+uint16_t uniffi_sync_core_checksum_method_devicestore_add_member(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_CREATE_HOUSEHOLD
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_CREATE_HOUSEHOLD
+uint16_t uniffi_sync_core_checksum_method_devicestore_create_household(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_HOUSEHOLDS
+#define UNIFFI_FFIDEF_UNIFFI_SYNC_CORE_CHECKSUM_METHOD_DEVICESTORE_HOUSEHOLDS
+uint16_t uniffi_sync_core_checksum_method_devicestore_households(void
     
 );
 #endif

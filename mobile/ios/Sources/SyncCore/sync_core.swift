@@ -785,11 +785,6 @@ public func FfiConverterTypeCancelToken_lower(_ value: CancelToken) -> UInt64 {
 public protocol DeviceStoreProtocol: AnyObject, Sendable {
     
     /**
-     * Add a member to a household; returns the person's id.
-     */
-    func addMember(householdId: String, name: String, relationship: String, birthDate: String?) throws  -> String
-    
-    /**
      * Add an instance to the repeat `name` (a child of the household survey); returns
      * its 1-based position.
      */
@@ -799,11 +794,6 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * The fields of a record holding concurrent values.
      */
     func conflicts(recordId: String) throws  -> [ConflictView]
-    
-    /**
-     * Enroll a household; returns its id.
-     */
-    func createHousehold(name: String, address: String) throws  -> String
     
     /**
      * Enroll this device with a one-time code that staff made on the users page
@@ -834,11 +824,6 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * A record's history, oldest first.
      */
     func history(recordId: String) throws  -> [HistoryItem]
-    
-    /**
-     * Every household on this device, with its members.
-     */
-    func households() throws  -> [Household]
     
     /**
      * How many changes wait to be sent.
@@ -916,6 +901,21 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * How many attachments wait to be uploaded.
      */
     func pendingAttachments() throws  -> UInt64
+    
+    /**
+     * Add a member to a household; returns the person's id.
+     */
+    func addMember(householdId: String, name: String, relationship: String, birthDate: String?) throws  -> String
+    
+    /**
+     * Enroll a household; returns its id.
+     */
+    func createHousehold(name: String, address: String) throws  -> String
+    
+    /**
+     * Every household on this device, with its members.
+     */
+    func households() throws  -> [Household]
     
     /**
      * The records with changes the server refused (kept on this device, never sent
@@ -1008,22 +1008,6 @@ public static func openEncrypted(path: String, key: String)throws  -> DeviceStor
 
     
     /**
-     * Add a member to a household; returns the person's id.
-     */
-open func addMember(householdId: String, name: String, relationship: String, birthDate: String?)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
-        uniffiCallStatus in
-    uniffi_sync_core_fn_method_devicestore_add_member(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(householdId),
-        FfiConverterString.lower(name),
-        FfiConverterString.lower(relationship),
-        FfiConverterOptionString.lower(birthDate),uniffiCallStatus
-    )
-})
-}
-    
-    /**
      * Add an instance to the repeat `name` (a child of the household survey); returns
      * its 1-based position.
      */
@@ -1047,20 +1031,6 @@ open func conflicts(recordId: String)throws  -> [ConflictView]  {
     uniffi_sync_core_fn_method_devicestore_conflicts(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(recordId),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Enroll a household; returns its id.
-     */
-open func createHousehold(name: String, address: String)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
-        uniffiCallStatus in
-    uniffi_sync_core_fn_method_devicestore_create_household(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(name),
-        FfiConverterString.lower(address),uniffiCallStatus
     )
 })
 }
@@ -1144,18 +1114,6 @@ open func history(recordId: String)throws  -> [HistoryItem]  {
     uniffi_sync_core_fn_method_devicestore_history(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(recordId),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Every household on this device, with its members.
-     */
-open func households()throws  -> [Household]  {
-    return try  FfiConverterSequenceTypeHousehold.lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
-        uniffiCallStatus in
-    uniffi_sync_core_fn_method_devicestore_households(
-            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -1359,6 +1317,48 @@ open func pendingAttachments()throws  -> UInt64  {
     return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
         uniffiCallStatus in
     uniffi_sync_core_fn_method_devicestore_pending_attachments(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Add a member to a household; returns the person's id.
+     */
+open func addMember(householdId: String, name: String, relationship: String, birthDate: String?)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
+        uniffiCallStatus in
+    uniffi_sync_core_fn_method_devicestore_add_member(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(householdId),
+        FfiConverterString.lower(name),
+        FfiConverterString.lower(relationship),
+        FfiConverterOptionString.lower(birthDate),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Enroll a household; returns its id.
+     */
+open func createHousehold(name: String, address: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
+        uniffiCallStatus in
+    uniffi_sync_core_fn_method_devicestore_create_household(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),
+        FfiConverterString.lower(address),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every household on this device, with its members.
+     */
+open func households()throws  -> [Household]  {
+    return try  FfiConverterSequenceTypeHousehold.lift(try rustCallWithError(FfiConverterTypeAppError_lift) {
+        uniffiCallStatus in
+    uniffi_sync_core_fn_method_devicestore_households(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -4313,16 +4313,10 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_sync_core_checksum_method_devicestore_add_member() != 43771) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_sync_core_checksum_method_devicestore_add_repeat() != 44268) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_devicestore_conflicts() != 37744) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_sync_core_checksum_method_devicestore_create_household() != 35755) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_devicestore_enroll() != 38554) {
@@ -4338,9 +4332,6 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_devicestore_history() != 29325) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_sync_core_checksum_method_devicestore_households() != 26620) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_devicestore_pending_changes() != 3683) {
@@ -4380,6 +4371,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_devicestore_pending_attachments() != 47227) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sync_core_checksum_method_devicestore_add_member() != 37914) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sync_core_checksum_method_devicestore_create_household() != 19140) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_sync_core_checksum_method_devicestore_households() != 58010) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_sync_core_checksum_method_devicestore_refused_changes() != 65054) {

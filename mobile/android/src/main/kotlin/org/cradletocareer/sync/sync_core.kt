@@ -704,13 +704,9 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
-    external fun uniffi_sync_core_checksum_method_devicestore_add_member(
-    ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_add_repeat(
     ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_conflicts(
-    ): Int
-    external fun uniffi_sync_core_checksum_method_devicestore_create_household(
     ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_enroll(
     ): Int
@@ -721,8 +717,6 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_sync_core_checksum_method_devicestore_forms(
     ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_history(
-    ): Int
-    external fun uniffi_sync_core_checksum_method_devicestore_households(
     ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_pending_changes(
     ): Int
@@ -749,6 +743,12 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_sync_core_checksum_method_devicestore_attach_file(
     ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_pending_attachments(
+    ): Int
+    external fun uniffi_sync_core_checksum_method_devicestore_add_member(
+    ): Int
+    external fun uniffi_sync_core_checksum_method_devicestore_create_household(
+    ): Int
+    external fun uniffi_sync_core_checksum_method_devicestore_households(
     ): Int
     external fun uniffi_sync_core_checksum_method_devicestore_refused_changes(
     ): Int
@@ -793,13 +793,9 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_sync_core_fn_constructor_devicestore_open_encrypted(`path`: RustBuffer.ByValue,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_sync_core_fn_method_devicestore_add_member(`ptr`: Long,`householdId`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,`relationship`: RustBuffer.ByValue,`birthDate`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_method_devicestore_add_repeat(`ptr`: Long,`responseId`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
     external fun uniffi_sync_core_fn_method_devicestore_conflicts(`ptr`: Long,`recordId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_sync_core_fn_method_devicestore_create_household(`ptr`: Long,`name`: RustBuffer.ByValue,`address`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_method_devicestore_enroll(`ptr`: Long,`serverUrl`: RustBuffer.ByValue,`code`: RustBuffer.ByValue,`deviceName`: RustBuffer.ByValue,
     ): Long
@@ -810,8 +806,6 @@ internal object UniffiLib {
     external fun uniffi_sync_core_fn_method_devicestore_forms(`ptr`: Long,`lang`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_method_devicestore_history(`ptr`: Long,`recordId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_sync_core_fn_method_devicestore_households(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_method_devicestore_pending_changes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -839,6 +833,12 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_method_devicestore_pending_attachments(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_sync_core_fn_method_devicestore_add_member(`ptr`: Long,`householdId`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,`relationship`: RustBuffer.ByValue,`birthDate`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sync_core_fn_method_devicestore_create_household(`ptr`: Long,`name`: RustBuffer.ByValue,`address`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_sync_core_fn_method_devicestore_households(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_method_devicestore_refused_changes(`ptr`: Long,`lang`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_sync_core_fn_clone_canceltoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -978,16 +978,10 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_sync_core_checksum_method_devicestore_add_member() and 0xFFFF) != 43771) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_add_repeat() and 0xFFFF) != 44268) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_conflicts() and 0xFFFF) != 37744) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_sync_core_checksum_method_devicestore_create_household() and 0xFFFF) != 35755) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_enroll() and 0xFFFF) != 38554) {
@@ -1003,9 +997,6 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_history() and 0xFFFF) != 29325) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_sync_core_checksum_method_devicestore_households() and 0xFFFF) != 26620) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_pending_changes() and 0xFFFF) != 3683) {
@@ -1045,6 +1036,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_pending_attachments() and 0xFFFF) != 47227) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sync_core_checksum_method_devicestore_add_member() and 0xFFFF) != 37914) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sync_core_checksum_method_devicestore_create_household() and 0xFFFF) != 19140) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_sync_core_checksum_method_devicestore_households() and 0xFFFF) != 58010) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_sync_core_checksum_method_devicestore_refused_changes() and 0xFFFF) != 65054) {
@@ -1887,11 +1887,6 @@ public object FfiConverterTypeCancelToken: FfiConverter<CancelToken, Long> {
 public interface DeviceStoreInterface {
     
     /**
-     * Add a member to a household; returns the person's id.
-     */
-    fun `addMember`(`householdId`: kotlin.String, `name`: kotlin.String, `relationship`: kotlin.String, `birthDate`: kotlin.String?): kotlin.String
-    
-    /**
      * Add an instance to the repeat `name` (a child of the household survey); returns
      * its 1-based position.
      */
@@ -1901,11 +1896,6 @@ public interface DeviceStoreInterface {
      * The fields of a record holding concurrent values.
      */
     fun `conflicts`(`recordId`: kotlin.String): List<ConflictView>
-    
-    /**
-     * Enroll a household; returns its id.
-     */
-    fun `createHousehold`(`name`: kotlin.String, `address`: kotlin.String): kotlin.String
     
     /**
      * Enroll this device with a one-time code that staff made on the users page
@@ -1936,11 +1926,6 @@ public interface DeviceStoreInterface {
      * A record's history, oldest first.
      */
     fun `history`(`recordId`: kotlin.String): List<HistoryItem>
-    
-    /**
-     * Every household on this device, with its members.
-     */
-    fun `households`(): List<Household>
     
     /**
      * How many changes wait to be sent.
@@ -2018,6 +2003,21 @@ public interface DeviceStoreInterface {
      * How many attachments wait to be uploaded.
      */
     fun `pendingAttachments`(): kotlin.ULong
+    
+    /**
+     * Add a member to a household; returns the person's id.
+     */
+    fun `addMember`(`householdId`: kotlin.String, `name`: kotlin.String, `relationship`: kotlin.String, `birthDate`: kotlin.String?): kotlin.String
+    
+    /**
+     * Enroll a household; returns its id.
+     */
+    fun `createHousehold`(`name`: kotlin.String, `address`: kotlin.String): kotlin.String
+    
+    /**
+     * Every household on this device, with its members.
+     */
+    fun `households`(): List<Household>
     
     /**
      * The records with changes the server refused (kept on this device, never sent
@@ -2134,27 +2134,6 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
 
     
     /**
-     * Add a member to a household; returns the person's id.
-     */
-    @Throws(AppException::class)override fun `addMember`(`householdId`: kotlin.String, `name`: kotlin.String, `relationship`: kotlin.String, `birthDate`: kotlin.String?): kotlin.String {
-            return FfiConverterString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(AppException) { _status ->
-    UniffiLib.uniffi_sync_core_fn_method_devicestore_add_member(
-        it,
-        
-        FfiConverterString.lower(`householdId`),
-        FfiConverterString.lower(`name`),
-        FfiConverterString.lower(`relationship`),
-        FfiConverterOptionalString.lower(`birthDate`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
      * Add an instance to the repeat `name` (a child of the household survey); returns
      * its 1-based position.
      */
@@ -2185,25 +2164,6 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         it,
         
         FfiConverterString.lower(`recordId`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Enroll a household; returns its id.
-     */
-    @Throws(AppException::class)override fun `createHousehold`(`name`: kotlin.String, `address`: kotlin.String): kotlin.String {
-            return FfiConverterString.lift(
-    callWithHandle {
-    uniffiRustCallWithError(AppException) { _status ->
-    UniffiLib.uniffi_sync_core_fn_method_devicestore_create_household(
-        it,
-        
-        FfiConverterString.lower(`name`),
-        FfiConverterString.lower(`address`),_status)
 }
     }
     )
@@ -2317,23 +2277,6 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         it,
         
         FfiConverterString.lower(`recordId`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * Every household on this device, with its members.
-     */
-    @Throws(AppException::class)override fun `households`(): List<Household> {
-            return FfiConverterSequenceTypeHousehold.lift(
-    callWithHandle {
-    uniffiRustCallWithError(AppException) { _status ->
-    UniffiLib.uniffi_sync_core_fn_method_devicestore_households(
-        it,
-        _status)
 }
     }
     )
@@ -2607,6 +2550,63 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     callWithHandle {
     uniffiRustCallWithError(AppException) { _status ->
     UniffiLib.uniffi_sync_core_fn_method_devicestore_pending_attachments(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Add a member to a household; returns the person's id.
+     */
+    @Throws(AppException::class)override fun `addMember`(`householdId`: kotlin.String, `name`: kotlin.String, `relationship`: kotlin.String, `birthDate`: kotlin.String?): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AppException) { _status ->
+    UniffiLib.uniffi_sync_core_fn_method_devicestore_add_member(
+        it,
+        
+        FfiConverterString.lower(`householdId`),
+        FfiConverterString.lower(`name`),
+        FfiConverterString.lower(`relationship`),
+        FfiConverterOptionalString.lower(`birthDate`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Enroll a household; returns its id.
+     */
+    @Throws(AppException::class)override fun `createHousehold`(`name`: kotlin.String, `address`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AppException) { _status ->
+    UniffiLib.uniffi_sync_core_fn_method_devicestore_create_household(
+        it,
+        
+        FfiConverterString.lower(`name`),
+        FfiConverterString.lower(`address`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Every household on this device, with its members.
+     */
+    @Throws(AppException::class)override fun `households`(): List<Household> {
+            return FfiConverterSequenceTypeHousehold.lift(
+    callWithHandle {
+    uniffiRustCallWithError(AppException) { _status ->
+    UniffiLib.uniffi_sync_core_fn_method_devicestore_households(
         it,
         _status)
 }
