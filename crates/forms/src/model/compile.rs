@@ -4,15 +4,20 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::ops::Range;
 
-use super::data_file::{is_data_file_name, value_label_params};
+use super::data_file::value_label_params;
 use super::{Choice, DataFile, Form, Item, Labels, Question, QuestionType, RangeParams};
 use crate::expr::{self, Expr, ExprError, TableUse};
 
 mod data_files;
+mod names;
+mod nodes;
 pub use data_files::dynamic_list_name;
 use data_files::file_list_kind;
 pub(crate) use data_files::Table;
 pub(crate) use data_files::{first_select_parameters, missing_file};
+use names::is_xml_name;
+pub use names::{is_form_id, MAX_FORM_ID};
+use nodes::flatten;
 
 /// What kind of item a name refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -145,30 +150,6 @@ pub struct CompiledForm {
     pub(crate) files_used: Vec<String>,
 }
 
-fn is_xml_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(c) if c.is_alphabetic() || c == '_' => {}
-        _ => return false,
-    }
-    chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
-
-/// The longest form id.
-pub const MAX_FORM_ID: usize = 64;
-
-/// Whether `id` may name a form: 1 to [`MAX_FORM_ID`] ASCII letters, digits, `_`, `-`
-/// and `.`, starting with a letter or digit. A form id travels in file names, URLs,
-/// export headers and every device's store, so nothing that could be a path, a quote
-/// or a line break gets in.
-pub fn is_form_id(id: &str) -> bool {
-    id.len() <= MAX_FORM_ID
-        && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
-
 impl Form {
     /// Check the form and parse every expression once.
     ///
@@ -186,112 +167,7 @@ impl Form {
                 span: None,
             })
         };
-        if self.id.trim().is_empty() {
-            err(
-                "",
-                "id",
-                FormErrorKind::InvalidName,
-                "the form has no id".into(),
-            );
-        } else if !is_form_id(&self.id) {
-            err(
-                "",
-                "id",
-                FormErrorKind::InvalidName,
-                format!(
-                    "the form id `{}` is not a name: use 1 to {MAX_FORM_ID} letters, digits, `_`, `-` or `.`, starting with a letter or digit",
-                    self.id.chars().take(80).collect::<String>().escape_debug()
-                ),
-            );
-        }
-        if !self.languages.is_empty()
-            && !self
-                .languages
-                .iter()
-                .any(|l| l.code == self.default_language)
-        {
-            err(
-                "",
-                "default_language",
-                FormErrorKind::UnknownLanguage,
-                format!(
-                    "`{}` is not one of the form's languages",
-                    self.default_language
-                ),
-            );
-        }
-        // Answers to these are space-separated choice names: theirs may hold no space.
-        let multiple: BTreeSet<&str> = Item::questions(&self.items)
-            .filter_map(|q| match &q.qtype {
-                QuestionType::SelectMultiple(l) | QuestionType::Rank(l) => Some(l.as_str()),
-                _ => None,
-            })
-            .collect();
-        for (list, choices) in &self.choices {
-            if choices.is_empty() {
-                err(
-                    list,
-                    "choices",
-                    FormErrorKind::BadChoices,
-                    "the list is empty".into(),
-                );
-            }
-            let mut seen = BTreeSet::new();
-            for c in choices {
-                if c.name.trim().is_empty() {
-                    err(
-                        list,
-                        "choices",
-                        FormErrorKind::InvalidName,
-                        "a choice has no name".into(),
-                    );
-                } else if c.name.contains(char::is_whitespace) && multiple.contains(list.as_str()) {
-                    err(
-                        list,
-                        "choices",
-                        FormErrorKind::InvalidName,
-                        format!(
-                            "choice name `{}` has spaces, and a select_multiple or rank uses \
-                             the list (its answer is the names separated by spaces)",
-                            c.name
-                        ),
-                    );
-                } else if !seen.insert(c.name.as_str()) && !self.allow_choice_duplicates {
-                    err(
-                        list,
-                        "choices",
-                        FormErrorKind::BadChoices,
-                        format!(
-                            "choice `{}` appears twice (allowed only with the setting \
-                             allow_choice_duplicates: yes)",
-                            c.name
-                        ),
-                    );
-                }
-            }
-        }
-
-        let mut file_names = BTreeSet::new();
-        for f in &self.data_files {
-            if !is_data_file_name(&f.name) {
-                err(
-                    &f.name,
-                    "data_files",
-                    FormErrorKind::DataFile,
-                    format!(
-                        "`{}` is not a CSV file name: a plain file name ending `.csv`",
-                        f.name.escape_debug()
-                    ),
-                );
-            } else if !file_names.insert(f.name.as_str()) {
-                err(
-                    &f.name,
-                    "data_files",
-                    FormErrorKind::DataFile,
-                    format!("the file `{}` is attached twice", f.name),
-                );
-            }
-        }
+        self.check_names_and_lists(&mut err);
         // A select whose list is an attached file: its choices are the file's rows,
         // read with the first such select's `value=` / `label=` parameters.
         let mut file_choices: BTreeMap<String, Vec<Choice>> = BTreeMap::new();
@@ -711,67 +587,6 @@ fn expr_error(item: &str, column: &str, e: ExprError) -> FormError {
         message: e.message.clone(),
         span: Some(e.span.start..e.span.end),
     }
-}
-
-/// Append `item` and its descendants in document order; returns the item's node id.
-fn flatten(item: &Item, repeat: Option<usize>, nodes: &mut Vec<Node>) -> usize {
-    let id = nodes.len();
-    let (kind, question, label, hint, relevant_src, repeat_count_src) = match item {
-        Item::Question(q) => (
-            NodeKind::Question,
-            Some(q.clone()),
-            q.label.clone(),
-            q.hint.clone(),
-            q.relevant.clone(),
-            None,
-        ),
-        Item::Group(g) => (
-            NodeKind::Group,
-            None,
-            g.label.clone(),
-            g.hint.clone(),
-            g.relevant.clone(),
-            None,
-        ),
-        Item::Repeat(r) => (
-            NodeKind::Repeat,
-            None,
-            r.label.clone(),
-            r.hint.clone(),
-            r.relevant.clone(),
-            r.repeat_count.clone(),
-        ),
-    };
-    nodes.push(Node {
-        name: item.name().to_string(),
-        kind,
-        question,
-        label,
-        hint,
-        relevant: None,
-        constraint: None,
-        calculation: None,
-        repeat_count: None,
-        choice_filter: None,
-        dynamic_list: None,
-        required_if: None,
-        read_only_if: None,
-        range: None,
-        relevant_src,
-        repeat_count_src,
-        children: Vec::new(),
-        repeat,
-    });
-    let inner = if kind == NodeKind::Repeat {
-        Some(id)
-    } else {
-        repeat
-    };
-    for child in item.items() {
-        let c = flatten(child, inner, nodes);
-        nodes[id].children.push(c);
-    }
-    id
 }
 
 #[cfg(test)]
