@@ -21,6 +21,9 @@ label{display:block;margin:.5rem 0}nav a{margin-right:.8rem}fieldset{margin:.5re
 .filters{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:end;margin:.5rem 0}.filters label{margin:0}\
 .pager a{margin-right:1rem}.inline{display:inline}.due{color:#a4161a;font-weight:600}\
 input,select,button{font-size:1rem;max-width:100%}\
+input:not([type=checkbox]):not([type=radio]),select,button{min-height:1.75rem}\
+label:has(>input[type=checkbox]),label:has(>input[type=radio]){display:flex;align-items:center;gap:.4rem;min-height:1.75rem}\
+td a,li a{display:inline-block;min-height:1.5rem;min-width:1.5rem;padding-top:.15rem}\
 .trend.right{color:#2b6a30;font-weight:600}.trend.wrong{color:#a4161a;font-weight:600}\
 @media print{header,.no-print,form{display:none}main{max-width:none;padding:0}.scroll{overflow:visible}\
 section,table,svg{break-inside:avoid}a{color:inherit;text-decoration:none}}";
