@@ -14,14 +14,15 @@ export function qid(path) {
 }
 
 /**
- * An attachment's answer as a person reads it: its stored name is the SHA-256 of its
- * bytes and their extension, which says nothing to them and is too long for a phone's
- * line; the first eight digits tell two attachments apart.
+ * The line under an attachment question: what is attached, as a person reads it. Its
+ * stored name is the SHA-256 of its bytes and their extension, which says nothing to
+ * them and is too long for a phone's line; the first eight digits tell two apart.
  */
-function attachmentName(value) {
-  const name = valueText(value);
+function attachedText(q) {
+  if (q.value == null) return '';
+  const name = valueText(q.value);
   const m = name.match(/^([0-9a-f]{8})[0-9a-f]{56}(\.\w+)?$/);
-  return m ? `${m[1]}…${m[2] || ''}` : name;
+  return t('attached', { name: m ? `${m[1]}…${m[2] || ''}` : name });
 }
 
 export function signature(q) {
@@ -132,7 +133,7 @@ export function refreshBlock(S, block, q) {
     }
   }
   const file = block.querySelector('[data-role="attached"]');
-  if (file) file.textContent = q.value == null ? '' : t('attached', { name: attachmentName(q.value) });
+  if (file) file.textContent = attachedText(q);
 }
 
 export function renderQuestion(S, q) {
@@ -262,13 +263,13 @@ export function renderQuestion(S, q) {
 
   if (type === 'image' && (hasAppearance(q, 'signature') || hasAppearance(q, 'draw'))) {
     add(block, h('p', { class: 'label', id: id + '-label' }, labelText), signaturePad(S, q, id), hint,
-      h('p', { class: 'row-sub', 'data-role': 'attached' }, q.value == null ? '' : t('attached', { name: attachmentName(q.value) })), err);
+      h('p', { class: 'row-sub', 'data-role': 'attached' }, attachedText(q)), err);
     return block;
   }
 
   if (['image', 'audio', 'video', 'file'].includes(type)) {
     const accept = { image: 'image/*', audio: 'audio/*', video: 'video/*', file: null }[type];
-    const status = h('p', { class: 'row-sub', 'data-role': 'attached' }, q.value == null ? '' : t('attached', { name: attachmentName(q.value) }));
+    const status = h('p', { class: 'row-sub', 'data-role': 'attached' }, attachedText(q));
     const input = h('input', {
       ...common, type: 'file', accept, capture: type === 'file' ? null : (hasAppearance(q, 'selfie') ? 'user' : 'environment'),
       onchange: async (ev) => {

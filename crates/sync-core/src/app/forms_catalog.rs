@@ -97,20 +97,22 @@ impl Catalog {
         }
         ids.iter()
             .filter_map(|id| self.newest(id).ok())
-            .map(|f| {
-                let form = f.form();
-                FormInfo {
-                    id: form.id.clone(),
-                    version: form.version,
-                    title: form
-                        .title
-                        .get(lang, &form.default_language)
-                        .unwrap_or(&form.id)
-                        .to_string(),
-                }
+            .map(|f| FormInfo {
+                id: f.form().id.clone(),
+                version: f.form().version,
+                title: title_in(&f, lang),
             })
             .collect()
     }
+}
+
+/// A form's title in `lang`, else in its default language, else its id.
+pub(super) fn title_in(form: &CompiledForm, lang: &str) -> String {
+    let form = form.form();
+    form.title
+        .get(lang, &form.default_language)
+        .unwrap_or(&form.id)
+        .to_string()
 }
 
 /// The kind of record a form's responses are.

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{field_text, AppResult, DeviceStore};
+use super::{field_text, forms_catalog, AppResult, DeviceStore};
 use crate::record::RecordKind;
 
 /// A record whose changes the server refused, for one reason.
@@ -77,13 +77,7 @@ impl DeviceStore {
             (_, Some(form)) => self
                 .catalog()
                 .get(&form.id, form.version)
-                .map(|f| {
-                    let form = f.form();
-                    form.title
-                        .get(lang, &form.default_language)
-                        .unwrap_or(&form.id)
-                        .to_string()
-                })
+                .map(|f| forms_catalog::title_in(&f, lang))
                 .unwrap_or_else(|_| form.id.clone()),
             _ => String::new(),
         };

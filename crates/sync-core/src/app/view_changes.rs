@@ -7,7 +7,8 @@ use super::types::{QuestionState, ResponseView};
 
 /// The difference between a view of a response and a later view of it: the later view's
 /// header, and its questions that are new or differ from the earlier view's at the same
-/// place. [`ViewChanges::apply`] on the earlier view gives the later one back.
+/// place. Put into the earlier view at their places (the page's `withChanges` in
+/// `mobile/web/survey.js`), they give the later view back.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ViewChanges {
     /// The record id.
@@ -70,42 +71,40 @@ impl ResponseView {
     }
 }
 
-impl ViewChanges {
-    /// The later view, from the earlier view these changes were taken against. The
-    /// browser's page does the same in JavaScript (`mobile/web/survey.js`, `withChanges`).
-    pub fn apply(self, earlier: &ResponseView) -> ResponseView {
-        let mut questions: Vec<Option<QuestionState>> = earlier
-            .questions
-            .iter()
-            .take(self.question_count as usize)
-            .cloned()
-            .map(Some)
-            .collect();
-        questions.resize(self.question_count as usize, None);
-        for c in self.changed {
-            if let Some(slot) = questions.get_mut(c.index as usize) {
-                *slot = Some(c.question);
-            }
-        }
-        ResponseView {
-            id: self.id,
-            form_id: self.form_id,
-            form_version: self.form_version,
-            finalized: self.finalized,
-            // Every place past the earlier view's end is among the changes.
-            questions: questions.into_iter().flatten().collect(),
-            error_count: self.error_count,
-            other_errors: self.other_errors,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
     use crate::app::AnswerValue;
+
+    /// The later view, from the earlier view `changes` were taken against: what the
+    /// page's `withChanges` (`mobile/web/survey.js`) does.
+    fn apply(changes: ViewChanges, earlier: &ResponseView) -> ResponseView {
+        let mut questions: Vec<Option<QuestionState>> = earlier
+            .questions
+            .iter()
+            .take(changes.question_count as usize)
+            .cloned()
+            .map(Some)
+            .collect();
+        questions.resize(changes.question_count as usize, None);
+        for c in changes.changed {
+            if let Some(slot) = questions.get_mut(c.index as usize) {
+                *slot = Some(c.question);
+            }
+        }
+        ResponseView {
+            id: changes.id,
+            form_id: changes.form_id,
+            form_version: changes.form_version,
+            finalized: changes.finalized,
+            // Every place past the earlier view's end is among the changes.
+            questions: questions.into_iter().flatten().collect(),
+            error_count: changes.error_count,
+            other_errors: changes.other_errors,
+        }
+    }
 
     fn question(path: &str, value: Option<i64>, relevant: bool) -> QuestionState {
         QuestionState {
@@ -158,7 +157,7 @@ mod tests {
         assert_eq!(places, [4, 5]);
         assert_eq!(changes.question_count, 60);
         assert_eq!(changes.error_count, 1);
-        assert_eq!(changes.apply(&before), after);
+        assert_eq!(apply(changes, &before), after);
     }
 
     #[test]
@@ -191,7 +190,7 @@ mod tests {
         fn changes_rebuild_the_later_view(before in arb_view(), after in arb_view()) {
             let changes = after.changes_since(&before).unwrap();
             prop_assert!(changes.changed.len() <= after.questions.len());
-            prop_assert_eq!(changes.apply(&before), after);
+            prop_assert_eq!(apply(changes, &before), after);
         }
     }
 }
